@@ -1,0 +1,192 @@
+/**
+ * A pipeline is an immutable description of one aggregation: how to decode a source document,
+ * which aggregate key(s) it contributes to, what value it contributes, and which monoid combines
+ * the values. The same value runs in bootstrap (snapshot scan) and live (change stream) mode.
+ *
+ * The mode is part of the type:
+ * - a pipeline whose monoid is a {@link Monoid.Group} is a `"changes"` pipeline: it takes updates
+ *   and deletes, because the contribution ledger can retract an old contribution by its inverse;
+ * - any other monoid (min, max, first/last, sets, ...) gives an `"insertOnly"` pipeline: it takes
+ *   snapshot rows and append-only events. Sources of updates and deletes only accept `"changes"`
+ *   pipelines, so the compiler refuses to fold a max over a changing collection.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Monoid, Pipeline } from "effect-monoid-streams"
+ *
+ * const Order = Schema.Struct({ _id: Schema.String, customer_id: Schema.String, amount: Schema.Int })
+ * const totals = Pipeline.make("order_totals", {
+ *   schema: Order,
+ *   key: (o) => o.customer_id,
+ *   value: (o) => o.amount,
+ *   monoid: Monoid.sum
+ * }) // Pipeline<Order, number, "changes">
+ * const paidTotals = totals.pipe(Pipeline.filter((o) => o.amount > 0))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Schema } from "effect"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import type * as Monoid from "./Monoid.ts"
+
+/**
+ * `"changes"`: takes upserts and deletes (group monoid). `"insertOnly"`: takes inserts and events only.
+ *
+ * @since 0.1.0
+ */
+export type Mode = "changes" | "insertOnly"
+
+/**
+ * The seam for windowed aggregation: the bucket of an input (e.g. its day). Not implemented by
+ * the runtime yet; every aggregate lives in the all-time bucket.
+ *
+ * @since 0.1.0
+ */
+export interface Window<In> {
+  readonly bucket: (input: In) => string
+}
+
+/**
+ * What one document contributes: the same value to each of its keys.
+ *
+ * @since 0.1.0
+ */
+export interface Contribution<V> {
+  readonly keys: ReadonlyArray<string>
+  readonly value: V
+}
+
+/**
+ * An aggregation over inputs `In` with values `V`.
+ *
+ * @since 0.1.0
+ */
+export interface Pipeline<In, V, M extends Mode = Mode> extends Pipeable {
+  readonly _tag: "Pipeline"
+  readonly name: string
+  readonly mode: M
+  /** Decodes a raw source document (a JSON value, a BSON document turned into JSON) into `In`. */
+  readonly schema: Schema.Codec<In, any>
+  readonly keys: (input: In) => ReadonlyArray<string>
+  readonly value: (input: In) => V
+  readonly monoid: M extends "changes" ? Monoid.Group<V> : Monoid.Monoid<V>
+  /** Inputs for which this returns `false` contribute nothing (and retract what they contributed). */
+  readonly filter: ((input: In) => boolean) | undefined
+  readonly window: Window<In> | undefined
+}
+
+/**
+ * The options of {@link make}: give `key` for one aggregate key per input, or `keys` for several
+ * (hierarchical roll-ups such as `[customer, region, "all"]`).
+ *
+ * @since 0.1.0
+ */
+export type Options<In, V, M extends Monoid.Monoid<V>> =
+  & {
+    readonly schema: Schema.Codec<In, any>
+    readonly value: (input: In) => V
+    readonly monoid: M
+    readonly filter?: (input: In) => boolean
+  }
+  & ({ readonly key: (input: In) => string } | { readonly keys: (input: In) => ReadonlyArray<string> })
+
+const Proto = {
+  _tag: "Pipeline",
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+}
+
+const build = <In, V, M extends Mode>(fields: Omit<Pipeline<In, V, M>, "_tag" | "pipe">): Pipeline<In, V, M> =>
+  Object.freeze(Object.assign(Object.create(Proto), fields)) as Pipeline<In, V, M>
+
+const isGroup = <V>(m: Monoid.Monoid<V>): m is Monoid.Group<V> => typeof (m as Monoid.Group<V>).inverse === "function"
+
+/**
+ * Builds a pipeline. A group monoid gives a `"changes"` pipeline, any other monoid an
+ * `"insertOnly"` one.
+ *
+ * @since 0.1.0
+ */
+export const make: {
+  <In, V>(name: string, options: Options<In, V, Monoid.Group<V>>): Pipeline<In, V, "changes">
+  <In, V>(name: string, options: Options<In, V, Monoid.Monoid<V>>): Pipeline<In, V, "insertOnly">
+} = <In, V>(name: string, options: Options<In, V, Monoid.Monoid<V>>): Pipeline<In, V, any> => {
+  if (name.length === 0) throw new TypeError("Pipeline.make: the name must not be empty")
+  const keys = "keys" in options ? options.keys : ((key) => (input: In) => [key(input)])(options.key)
+  return build<In, V, Mode>({
+    name,
+    mode: isGroup(options.monoid) ? "changes" : "insertOnly",
+    schema: options.schema,
+    keys,
+    value: options.value,
+    monoid: options.monoid as any,
+    filter: options.filter,
+    window: undefined
+  })
+}
+
+/**
+ * Keeps only the inputs that satisfy `predicate`; a document that stops satisfying it retracts its
+ * contribution (in `"changes"` pipelines).
+ *
+ * @since 0.1.0
+ */
+export const filter = <In>(predicate: (input: In) => boolean) =>
+<V, M extends Mode>(self: Pipeline<In, V, M>): Pipeline<In, V, M> => {
+  const previous = self.filter
+  return build<In, V, M>({
+    ...fieldsOf(self),
+    filter: previous === undefined ? predicate : (input) => previous(input) && predicate(input)
+  })
+}
+
+/**
+ * Renames a pipeline (the name namespaces its aggregates, ledger and positions in the stores).
+ *
+ * @since 0.1.0
+ */
+export const rename = (name: string) => <In, V, M extends Mode>(self: Pipeline<In, V, M>): Pipeline<In, V, M> =>
+  build<In, V, M>({ ...fieldsOf(self), name })
+
+/**
+ * Declares a group pipeline insert-only: updates that change a contribution and deletes are
+ * dead-lettered instead of retracted. Useful for event streams where a change would be a bug.
+ *
+ * @since 0.1.0
+ */
+export const insertOnly = <In, V>(self: Pipeline<In, V, Mode>): Pipeline<In, V, "insertOnly"> =>
+  build<In, V, "insertOnly">({ ...fieldsOf(self), mode: "insertOnly", monoid: self.monoid })
+
+const fieldsOf = <In, V, M extends Mode>(self: Pipeline<In, V, M>): Omit<Pipeline<In, V, M>, "_tag" | "pipe"> => ({
+  name: self.name,
+  mode: self.mode,
+  schema: self.schema,
+  keys: self.keys,
+  value: self.value,
+  monoid: self.monoid,
+  filter: self.filter,
+  window: self.window
+})
+
+const noContribution: Contribution<never> = Object.freeze({ keys: Object.freeze([]) as ReadonlyArray<string>, value: undefined as never })
+
+/**
+ * What `input` contributes: its keys and value, or no keys when the filter excludes it.
+ *
+ * @since 0.1.0
+ */
+export const contribution = <In, V>(self: Pipeline<In, V, Mode>, input: In): Contribution<V> =>
+  self.filter !== undefined && !self.filter(input)
+    ? noContribution
+    : { keys: self.keys(input), value: self.value(input) }
+
+/**
+ * `true` for pipelines that take updates and deletes.
+ *
+ * @since 0.1.0
+ */
+export const isChanges = <In, V>(self: Pipeline<In, V, Mode>): self is Pipeline<In, V, "changes"> =>
+  self.mode === "changes"

@@ -1,0 +1,78 @@
+/**
+ * MongoDB documents as the JSON values pipelines decode.
+ *
+ * Sources hand documents to the pipeline's Schema as plain JSON: numbers that JavaScript holds
+ * exactly become numbers (`Int32`, `Double`, `Long` within ±2^53), and everything else keeps its
+ * canonical Extended-JSON form (`{"$oid": ...}`, a `Long` past 2^53 as `{"$numberLong": "..."}`,
+ * `{"$numberDecimal": ...}`, `{"$date": ...}`), so no value is ever rounded on the way: a schema
+ * that wants a number rejects such a value instead of folding a wrong one.
+ *
+ * @since 0.1.0
+ */
+import { EJSON } from "bson"
+
+const BSON_TYPE = Symbol.for("@@mdb.bson.version")
+
+const convert = (value: unknown): unknown => {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) return { $numberDouble: String(value) }
+    if (typeof value === "bigint") {
+      return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(value)
+        : { $numberLong: value.toString() }
+    }
+    return value
+  }
+  if (Array.isArray(value)) return value.map(convert)
+  const bsontype = (value as { _bsontype?: string })._bsontype
+  if (bsontype !== undefined || BSON_TYPE in value) {
+    switch (bsontype) {
+      case "Int32":
+        return (value as { value: number }).value
+      case "Double": {
+        const n = (value as { value: number }).value
+        return Number.isFinite(n) ? n : { $numberDouble: String(n) }
+      }
+      case "Long": {
+        const long = value as { toString(): string; toNumber(): number }
+        const n = long.toNumber()
+        return Number.isSafeInteger(n) ? n : { $numberLong: long.toString() }
+      }
+      default:
+        return EJSON.serialize(value, { relaxed: false })
+    }
+  }
+  if (value instanceof Date) return EJSON.serialize(value, { relaxed: false })
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) out[key] = convert((value as Record<string, unknown>)[key])
+  return out
+}
+
+/**
+ * A BSON value (a document read by the driver, or parsed Extended JSON) as exact JSON.
+ *
+ * @since 0.1.0
+ */
+export const fromBson = (value: unknown): unknown => convert(value)
+
+/**
+ * Parses Extended JSON text (canonical or relaxed) into exact JSON (see the module doc).
+ * Throws a `SyntaxError` for text that is not JSON.
+ *
+ * @since 0.1.0
+ */
+export const parse = (text: string): unknown =>
+  // no "$": plain JSON, nothing to revive (JSON.parse turns an integer past 2^53 into an unsafe
+  // number, which integer schemas reject)
+  text.includes("\"$") ? convert(EJSON.parse(text, { relaxed: false })) : JSON.parse(text)
+
+/**
+ * A value that may be Extended-JSON text or an already parsed object, as exact JSON.
+ *
+ * @since 0.1.0
+ */
+export const normalize = (value: unknown): unknown => {
+  if (typeof value === "string") return parse(value)
+  if (value === null || typeof value !== "object") return value
+  return JSON.stringify(value).includes("\"$") ? convert(EJSON.deserialize(value as Record<string, unknown>, { relaxed: false })) : value
+}

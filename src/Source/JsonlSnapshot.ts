@@ -1,0 +1,46 @@
+/**
+ * A JSON-Lines dump of a collection as a bootstrap source: one document per line (Extended JSON,
+ * canonical or relaxed, or plain JSON), each an upsert at the handoff version.
+ *
+ * @since 0.1.0
+ */
+import type { SourceError } from "../Errors.ts"
+import type { Handoff } from "../Handoff.ts"
+import * as I from "../Input.ts"
+import type { Mode, Pipeline } from "../Pipeline.ts"
+import type { Tokens } from "../Store/Tokens.ts"
+import * as Version from "../Version.ts"
+import * as Debezium from "./Debezium.ts"
+import * as Jsonl from "./Jsonl.ts"
+import type { Source } from "./Source.ts"
+
+/**
+ * @since 0.1.0
+ */
+export const make = <In>(
+  pipeline: Pipeline<In, any, Mode>,
+  options: { readonly path: string; readonly handoff: Handoff } & Jsonl.Options
+): Source<In, SourceError, Tokens> => {
+  const decode = Debezium.plainDecoder(pipeline.schema)
+  const version = options.handoff.version
+  return Jsonl.make({
+    ...options,
+    pipeline,
+    name: `jsonl-snapshot:${options.path}`,
+    // a new handoff is a new scan: its positions must not meet the marks of an older one
+    partition: `snapshot:${options.path}@${Version.format(version)}`,
+    decode: (text, position) => {
+      const d = decode(text, version)
+      switch (d._tag) {
+        case "Upsert":
+          return I.upsert(d.docId, d.version, d.doc, position)
+        case "Delete":
+          return I.remove(d.docId, d.version, position)
+        case "Skip":
+          return I.skip(d.reason, position)
+        case "Reject":
+          return I.reject(text, d.reason, position, d.docId)
+      }
+    }
+  })
+}

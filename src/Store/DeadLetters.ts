@@ -1,0 +1,35 @@
+/**
+ * The dead-letter sink: every record the fold cannot apply lands here with its raw text and the
+ * reason, before its position is committed. Nothing is dropped silently.
+ *
+ * Writes are idempotent per (pipeline, partition, seq) where the store allows it, so a replayed
+ * batch does not duplicate its dead letters.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect } from "effect"
+import type { StoreError } from "./StoreError.ts"
+
+/**
+ * One record that could not be applied.
+ *
+ * @since 0.1.0
+ */
+export interface DeadLetter {
+  readonly pipeline: string
+  readonly partition: string
+  readonly seq: number
+  readonly docId?: string | undefined
+  readonly raw: string
+  readonly reason: string
+  /** Milliseconds since the epoch, when it was dead-lettered. */
+  readonly at: number
+}
+
+/**
+ * @since 0.1.0
+ */
+export class DeadLetters extends Context.Service<DeadLetters, {
+  readonly write: (records: ReadonlyArray<DeadLetter>) => Effect.Effect<void, StoreError>
+  readonly list: (pipeline: string) => Effect.Effect<ReadonlyArray<DeadLetter>, StoreError>
+}>()("effect-monoid-streams/DeadLetters") {}

@@ -1,0 +1,193 @@
+/**
+ * In-memory stores: every store service over plain maps. For tests, benchmarks and programs whose
+ * aggregates need not outlive the process.
+ *
+ * The state lives in a {@link State} value that can outlive a layer: build the layer twice from
+ * the same state to simulate a worker restart over durable stores.
+ *
+ * @since 0.1.0
+ */
+import { type Context, Effect, Layer, Option } from "effect"
+import { Aggregates, type ApplyStats, raiseMarks, resolve } from "./Aggregates.ts"
+import { type DeadLetter, DeadLetters } from "./DeadLetters.ts"
+import { type Entry, Ledger } from "./Ledger.ts"
+import { StoreError } from "./StoreError.ts"
+import { Tokens } from "./Tokens.ts"
+
+/**
+ * One stored aggregate: its value and its per-partition high-water marks.
+ *
+ * @since 0.1.0
+ */
+export interface Cell {
+  readonly value: unknown
+  readonly hw: Readonly<Record<string, number>>
+}
+
+/**
+ * The whole in-memory state, per pipeline.
+ *
+ * @since 0.1.0
+ */
+export interface State {
+  readonly aggregates: Map<string, Map<string, Cell>>
+  readonly ledger: Map<string, Map<string, Entry<unknown>>>
+  readonly tokens: Map<string, Map<string, string>>
+  readonly deadLetters: Map<string, DeadLetter>
+}
+
+/**
+ * A fresh, empty state.
+ *
+ * @since 0.1.0
+ */
+export const makeState = (): State => ({
+  aggregates: new Map(),
+  ledger: new Map(),
+  tokens: new Map(),
+  deadLetters: new Map()
+})
+
+const table = <A>(maps: Map<string, Map<string, A>>, pipeline: string): Map<string, A> => {
+  let m = maps.get(pipeline)
+  if (m === undefined) {
+    m = new Map()
+    maps.set(pipeline, m)
+  }
+  return m
+}
+
+const attempt = <A>(operation: string, f: () => A) =>
+  Effect.try({
+    try: f,
+    catch: (cause) => new StoreError({ store: "memory", operation, retryable: false, cause })
+  })
+
+const noMarks: Readonly<Record<string, number>> = Object.freeze(Object.create(null))
+
+/**
+ * The aggregate store over `state`.
+ *
+ * @since 0.1.0
+ */
+export const aggregates = (state: State): Context.Service.Shape<typeof Aggregates> => ({
+  apply: (target, updates) =>
+    attempt("apply", (): ApplyStats => {
+      const cells = table(state.aggregates, target.name)
+      const { monoid } = target
+      let written = 0
+      let skipped = 0
+      let partial = 0
+      // compute every new cell first so that a failing combine leaves the state untouched
+      const next: Array<readonly [string, Cell]> = []
+      for (const update of updates) {
+        const cell = cells.get(update.key)
+        const hw = cell?.hw ?? noMarks
+        const todo = resolve(monoid, update, (p) => hw[p])
+        if (todo === undefined) {
+          skipped++
+          continue
+        }
+        if (!todo.fast) partial++
+        const value = cell === undefined ? todo.delta : monoid.combine(cell.value as typeof todo.delta, todo.delta)
+        next.push([update.key, { value, hw: raiseMarks(hw, update.marks) }])
+        written++
+      }
+      for (const [key, cell] of next) cells.set(key, cell)
+      return { written, skipped, partial }
+    }),
+  get: (target, keys) =>
+    Effect.sync(() => {
+      const cells = table(state.aggregates, target.name)
+      const out = new Map<string, any>()
+      for (const key of keys) {
+        const cell = cells.get(key)
+        if (cell !== undefined) out.set(key, cell.value)
+      }
+      return out
+    }),
+  all: (target) =>
+    Effect.sync(() => {
+      const out = new Map<string, any>()
+      for (const [key, cell] of table(state.aggregates, target.name)) out.set(key, cell.value)
+      return out
+    })
+})
+
+/**
+ * The contribution ledger over `state`.
+ *
+ * @since 0.1.0
+ */
+export const ledger = (state: State): Context.Service.Shape<typeof Ledger> => ({
+  get: (target, docIds) =>
+    Effect.sync(() => {
+      const entries = table(state.ledger, target.name)
+      const out = new Map<string, Entry<any>>()
+      for (const id of docIds) {
+        const e = entries.get(id)
+        if (e !== undefined) out.set(id, e)
+      }
+      return out
+    }),
+  put: (target, writes) =>
+    Effect.sync(() => {
+      const entries = table(state.ledger, target.name)
+      for (const [id, entry] of writes) {
+        const current = entries.get(id)
+        if (
+          current === undefined || entry.version[0] > current.version[0] ||
+          (entry.version[0] === current.version[0] && entry.version[1] > current.version[1])
+        ) entries.set(id, entry)
+      }
+    })
+})
+
+/**
+ * The token store over `state` (values are kept as JSON text, so callers never share objects).
+ *
+ * @since 0.1.0
+ */
+export const tokens = (state: State): Context.Service.Shape<typeof Tokens> => ({
+  get: (pipeline, name) =>
+    Effect.sync(() => {
+      const text = table(state.tokens, pipeline).get(name)
+      return text === undefined ? Option.none() : Option.some(JSON.parse(text) as unknown)
+    }),
+  set: (pipeline, name, value) =>
+    attempt("tokens.set", () => {
+      const t = table(state.tokens, pipeline)
+      if (value === undefined) t.delete(name)
+      else t.set(name, JSON.stringify(value))
+    })
+})
+
+/**
+ * The dead-letter sink over `state` (idempotent per pipeline, partition and seq).
+ *
+ * @since 0.1.0
+ */
+export const deadLetters = (state: State): Context.Service.Shape<typeof DeadLetters> => ({
+  write: (records) =>
+    Effect.sync(() => {
+      for (const r of records) {
+        const id = JSON.stringify([r.pipeline, r.partition, r.seq])
+        if (!state.deadLetters.has(id)) state.deadLetters.set(id, r)
+      }
+    }),
+  list: (pipeline) =>
+    Effect.sync(() => Array.from(state.deadLetters.values()).filter((r) => r.pipeline === pipeline))
+})
+
+/**
+ * Every store service over one in-memory state (a fresh one when none is given).
+ *
+ * @since 0.1.0
+ */
+export const layer = (state: State = makeState()): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters> =>
+  Layer.mergeAll(
+    Layer.succeed(Aggregates, aggregates(state)),
+    Layer.succeed(Ledger, ledger(state)),
+    Layer.succeed(Tokens, tokens(state)),
+    Layer.succeed(DeadLetters, deadLetters(state))
+  )
