@@ -7,7 +7,8 @@
  * - a version that is not newer than the ledger's is stale and skipped;
  * - otherwise the old contribution is retracted from its keys (by the group inverse) and the new one
  *   added to its keys; same-key updates become one difference;
- * - deltas are coalesced per aggregate key; a key whose batch delta is the identity is not written.
+ * - deltas are coalesced per aggregate key; a change that leaves its key as it was contributes
+ *   nothing, and a key whose contributions cancel out is marked `neutral` (see `KeyUpdate`).
  *
  * Insert-only pipelines (non-group monoids) cannot retract: a change that would alter an applied
  * contribution, and every delete, is rejected with a reason instead.
@@ -185,12 +186,13 @@ export const plan = <In, V>(
     for (const key of next.keys) add(key, next.value, partition, seq)
   }
 
+  // A key whose contributions cancel out is still sent: after a crash, part of them may already be
+  // in the store, and the rest must then be applied. The store skips it when nothing was applied.
   const updates: Array<KeyUpdate<V>> = []
   for (const [key, acc] of accs) {
-    if (isEmpty(acc.delta)) continue
     const marks: Array<Mark> = []
     for (const [partition, first] of acc.first) marks.push({ partition, first, last: last.get(partition)!.seq })
-    updates.push({ key, delta: acc.delta, marks, contributions: acc.contributions })
+    updates.push({ key, delta: acc.delta, neutral: isEmpty(acc.delta), marks, contributions: acc.contributions })
   }
   return { updates, ledger: Array.from(overlay), rejects, last, counts }
 }

@@ -8,7 +8,8 @@
  * never counts twice (DESIGN.md §4.2):
  *
  * - fast path: when no mark of the update is at or above the first contribution of its partition,
- *   combine the whole delta and set the marks to the batch ends;
+ *   combine the whole delta and set the marks to the batch ends (nothing to write when the delta
+ *   is neutral);
  * - otherwise: combine only the contributions above the stored marks (see {@link resolve}), and
  *   raise the marks.
  *
@@ -51,6 +52,12 @@ export interface KeyUpdate<V> {
   readonly key: string
   /** The combination of every contribution, in batch order. */
   readonly delta: V
+  /**
+   * `delta` is the monoid's identity (the contributions cancel out). When none of the update was
+   * applied before, the store need not write anything; when part of it was (a replay after a
+   * crash), the rest must still be applied: {@link resolve} handles both.
+   */
+  readonly neutral: boolean
   readonly marks: ReadonlyArray<Mark>
   /** In batch order; used only when part of the batch is already applied. */
   readonly contributions: ReadonlyArray<Contribution<V>>
@@ -95,7 +102,8 @@ export class Aggregates extends Context.Service<Aggregates, {
 /**
  * The part of an update that is not yet in a stored value whose marks are `hw`.
  *
- * Returns `undefined` when nothing is left to apply. `fast` is `true` when the whole update is new.
+ * Returns `undefined` when nothing is left to apply (all of it is in the store already, or it is
+ * new and neutral). `fast` is `true` when the whole update is new.
  * Every store uses this, so replay semantics are the same everywhere.
  *
  * @since 0.1.0
@@ -113,7 +121,7 @@ export const resolve = <V>(
       break
     }
   }
-  if (fresh) return { delta: update.delta, fast: true }
+  if (fresh) return update.neutral ? undefined : { delta: update.delta, fast: true }
   let delta: V | undefined = undefined
   for (const c of update.contributions) {
     const applied = hw(c.partition)
