@@ -1,0 +1,102 @@
+/**
+ * Test sources over in-memory arrays that behave like the real ones on restart: they resume after
+ * the committed position (read from the real token store), and deliver the rest in chunks of
+ * random sizes, so a replay after a crash has other batch boundaries than the crashed run.
+ */
+import { Effect, Stream } from "effect"
+import type { Handoff } from "../../src/Handoff.ts"
+import type { Input } from "../../src/Input.ts"
+import * as I from "../../src/Input.ts"
+import type { Mode, Pipeline } from "../../src/Pipeline.ts"
+import * as Debezium from "../../src/Source/Debezium.ts"
+import * as JsonlChanges from "../../src/Source/JsonlChanges.ts"
+import { commitToTokens, committed, type Source } from "../../src/Source/Source.ts"
+import type { Tokens } from "../../src/Store/Tokens.ts"
+import * as Version from "../../src/Version.ts"
+import type { Doc, LogRecord } from "./history.ts"
+import type { Random } from "./random.ts"
+
+const chunked = <A>(items: ReadonlyArray<A>, r: Random, maxChunk: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length;) {
+    const n = r.int(1, maxChunk)
+    out.push(items.slice(i, i + n))
+    i += n
+  }
+  return out
+}
+
+const hash = (s: string): number => {
+  let h = 2166136261
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
+  return h >>> 0
+}
+
+/**
+ * A Kafka-like change log: records spread over `partitions` by key, each partition's seq is its
+ * offset; a restart resumes every partition after its committed offset and interleaves them anew.
+ */
+export const changeLog = <In>(
+  pipeline: Pipeline<In, any, "changes">,
+  log: ReadonlyArray<LogRecord>,
+  options: { readonly partitions: number; readonly random: Random; readonly maxChunk: number; readonly name?: string }
+): Source<In, never, Tokens> => {
+  const name = options.name ?? "test-log"
+  const decode = Debezium.decoder(pipeline.schema)
+  const byPartition: Array<Array<Input<In>>> = Array.from({ length: options.partitions }, () => [])
+  for (const rec of log) {
+    const p = hash(rec.key) % options.partitions
+    const list = byPartition[p]!
+    const position = { partition: `log/${p}`, seq: list.length }
+    list.push(JsonlChanges.toInput(decode(rec.key, rec.value), rec.value ?? "null", position))
+  }
+  const inputs = Stream.unwrap(Effect.gen(function*() {
+    const remaining: Array<Array<Input<In>>> = []
+    for (let p = 0; p < options.partitions; p++) {
+      const saved = yield* Effect.orDie(committed(pipeline.name, name, `log/${p}`))
+      remaining.push(byPartition[p]!.filter((rec) => saved === undefined || rec.seq > saved.seq))
+    }
+    // interleave partitions randomly, keeping each partition's order
+    const merged: Array<Input<In>> = []
+    const heads = remaining.map(() => 0)
+    while (true) {
+      const open = remaining.map((list, p) => (heads[p]! < list.length ? p : -1)).filter((p) => p >= 0)
+      if (open.length === 0) break
+      const p = options.random.pick(open)
+      const take = options.random.int(1, 5)
+      for (let k = 0; k < take && heads[p]! < remaining[p]!.length; k++) merged.push(remaining[p]![heads[p]!++]!)
+    }
+    return Stream.fromArrays(...chunked(merged, options.random, options.maxChunk))
+  }))
+  return { name, inputs, commit: (last) => Effect.orDie(commitToTokens(pipeline.name, name)(last)), staged: false }
+}
+
+/**
+ * A collection scan in `_id` order at the handoff version: resumes after the committed `_id`, and
+ * every (re)start reads the collection as it is then (`scans[attempt]`, the last one repeating),
+ * like a real scan racing concurrent writers. `staged` as the real MongoDB scan would be.
+ */
+export const snapshotScan = <In>(
+  pipeline: Pipeline<In, any, Mode>,
+  scans: ReadonlyArray<ReadonlyArray<Doc>>,
+  handoff: Handoff,
+  options: { readonly random: Random; readonly maxChunk: number; readonly staged: boolean; readonly attempt: () => number }
+): Source<In, never, Tokens> => {
+  const name = "test-scan"
+  const partition = `scan@${Version.format(handoff.version)}`
+  const decode = Debezium.plainDecoder(pipeline.schema)
+  const inputs = Stream.unwrap(Effect.gen(function*() {
+    const saved = yield* Effect.orDie(committed(pipeline.name, name, partition))
+    const lastId = typeof saved?.checkpoint === "string" ? saved.checkpoint : undefined
+    const docs = scans[Math.min(options.attempt(), scans.length - 1)]!.filter((d) => lastId === undefined || d._id > lastId)
+    let seq = saved?.seq ?? 0
+    const rows = docs.map((doc) => {
+      const position = { partition, seq: ++seq, checkpoint: doc._id }
+      const d = decode(JSON.stringify(doc), handoff.version)
+      return d._tag === "Upsert" ? I.upsert(d.docId, d.version, d.doc, position) : I.reject(JSON.stringify(doc), d._tag === "Reject" ? d.reason : d._tag, position)
+    })
+    return Stream.fromArrays(...chunked(rows, options.random, options.maxChunk))
+  }))
+  return { name, inputs, commit: (last) => Effect.orDie(commitToTokens(pipeline.name, name)(last)), staged: options.staged }
+}
+

@@ -1,0 +1,79 @@
+/**
+ * Runs a generated history through the real orchestrator (bootstrap from a scan, then live from a
+ * change log) over real store services, crashing at random store calls and restarting until the
+ * run completes, then reads the totals and dead letters back from the store.
+ */
+import { Effect, Exit, Layer, References } from "effect"
+import * as Handoff from "../../src/Handoff.ts"
+import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { DeadLetters, type DeadLetter } from "../../src/Store/DeadLetters.ts"
+import { orderTotals } from "../../examples/orderstats/pipeline.ts"
+import * as ArraySource from "./arraySource.ts"
+import { Crash, crashing, type Services } from "./faults.ts"
+import type { History } from "./history.ts"
+import * as Rand from "./random.ts"
+
+const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
+
+export interface HarnessOptions {
+  readonly seed: number
+  /** Fresh store layer per (re)start, over durable state. */
+  readonly store: () => Layer.Layer<Services, any>
+  readonly crashes: number
+  readonly partitions: number
+  readonly maxChunk: number
+  /** Stage the scan's batches (as the MongoDB scan does). */
+  readonly stagedScan?: boolean
+  /** Upper bound for the crash call index. */
+  readonly crashWindow?: number
+}
+
+export interface HarnessResult {
+  readonly totals: ReadonlyMap<string, number>
+  readonly deadLetters: ReadonlyArray<DeadLetter>
+  readonly restarts: number
+  readonly calls: number
+}
+
+export const foldHistory = (history: History, options: HarnessOptions): Promise<HarnessResult> =>
+  Effect.runPromise(Effect.gen(function*() {
+    const r = Rand.make(options.seed ^ 0x5bd1e995)
+    let attempt = 0
+    let restarts = 0
+    const calls = { n: 0 }
+    const spec = {
+      pipeline: orderTotals,
+      handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
+      bootstrap: (handoff: Handoff.Handoff) =>
+        ArraySource.snapshotScan(orderTotals, [history.snapshot, history.rescan], handoff, {
+          random: r,
+          maxChunk: options.maxChunk,
+          staged: options.stagedScan ?? true,
+          attempt: () => attempt
+        }),
+      live: () => ArraySource.changeLog(orderTotals, history.log, { partitions: options.partitions, random: r, maxChunk: options.maxChunk }),
+      options: { batchSize: options.maxChunk }
+    }
+    while (true) {
+      const plan = attempt < options.crashes
+        ? { at: r.int(1, options.crashWindow ?? 40), mode: r.pick(["before", "after"] as const) }
+        : undefined
+      const exit = yield* Effect.exit(Orchestrator.run(spec).pipe(
+        Effect.provide(crashing(options.store(), plan, calls)),
+        Effect.provide(quiet)
+      ))
+      attempt++
+      if (Exit.isSuccess(exit)) break
+      const crashed = exit.cause.reasons.some((reason) => reason._tag === "Die" && reason.defect instanceof Crash)
+      if (!crashed) return yield* Effect.failCause(exit.cause)
+      restarts++
+    }
+    const read = Effect.gen(function*() {
+      const totals = yield* (yield* Aggregates).all(orderTotals)
+      const deadLetters = yield* (yield* DeadLetters).list(orderTotals.name)
+      return { totals: totals as ReadonlyMap<string, number>, deadLetters }
+    })
+    const { totals, deadLetters } = yield* read.pipe(Effect.provide(options.store()))
+    return { totals, deadLetters, restarts, calls: calls.n }
+  }).pipe(Effect.scoped))
