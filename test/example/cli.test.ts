@@ -1,0 +1,115 @@
+/**
+ * The orderstats command line, run as a child process: the sample data, resuming with --state,
+ * user files, bad flags, and SIGKILL at random moments followed by reruns until it completes.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { generate, nonZero, reference } from "../support/history.ts"
+import * as Rand from "../support/random.ts"
+import { ensureBuilt, run } from "../support/cli.ts"
+
+let main = ""
+let dir = ""
+
+beforeAll(() => {
+  main = ensureBuilt("main.js")
+  dir = mkdtempSync(join(tmpdir(), "orderstats-cli-"))
+})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const SAMPLE_TOTALS = { "cust-a": 12000, "cust-c": 9699, "cust-d": 750 }
+
+interface Output {
+  readonly totals: Record<string, number>
+  readonly deadLetters: number
+  readonly handoff: string
+}
+
+const parse = (stdout: string): Output => {
+  const lines = stdout.trim().split("\n")
+  expect(lines).toHaveLength(1)
+  return JSON.parse(lines[0]!) as Output
+}
+
+describe("orderstats main.js", () => {
+  it("folds the shipped sample (updates, a move, deletes, a redelivery, malformed lines) exactly", async () => {
+    const r = await run(main, ["--json"])
+    expect(r.code).toBe(0)
+    const out = parse(r.stdout)
+    expect(out.totals).toEqual(SAMPLE_TOTALS)
+    expect(out.deadLetters).toBe(4)
+    expect(out.handoff).toBe("1700000000000:5")
+  })
+
+  it("prints a readable table without --json", async () => {
+    const r = await run(main, [])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/cust-a\s+120\.00\s+12000/)
+    expect(r.stdout).toMatch(/cust-c\s+96\.99\s+9699/)
+    expect(r.stdout).not.toMatch(/cust-b/)
+  })
+
+  it("with --state, a second run resumes: same totals, nothing folded twice", async () => {
+    const state = join(dir, "resume")
+    const first = parse((await run(main, ["--json", "--state", state])).stdout)
+    const second = await run(main, ["--json", "--state", state])
+    expect(second.code).toBe(0)
+    const out = parse(second.stdout)
+    expect(first.totals).toEqual(SAMPLE_TOTALS)
+    expect(out.totals).toEqual(SAMPLE_TOTALS)
+    expect(out.deadLetters).toBe(0)
+  })
+
+  it("rejects bad flags with a message and a non-zero exit", async () => {
+    const noPosition = await run(main, ["--snapshot", join(dir, "x.jsonl")])
+    expect(noPosition.code).not.toBe(0)
+    const badPosition = await run(main, ["--changes", join(dir, "x.jsonl"), "--snapshot-position", "yesterday"])
+    expect(badPosition.code).not.toBe(0)
+    expect(badPosition.stderr).toMatch(/TS_MS:ORD|no such file/)
+    const unknown = await run(main, ["--frobnicate"])
+    expect(unknown.code).not.toBe(0)
+    expect(unknown.stderr).toMatch(/usage/)
+  })
+
+  describe("a generated history in files, killed with SIGKILL at random moments", () => {
+    const history = generate(20261130, { docs: 4000, ops: 40000, customers: 40 })
+    const expected = nonZero(reference(history.final))
+    let snapshot = ""
+    let changes = ""
+    let position = ""
+
+    beforeAll(() => {
+      snapshot = join(dir, "snapshot.jsonl")
+      changes = join(dir, "changes.jsonl")
+      position = `${history.p0[0]}:${history.p0[1]}`
+      writeFileSync(snapshot, history.snapshot.map((d) => JSON.stringify(d)).join("\n") + "\n")
+      writeFileSync(changes, history.log.map((r) => JSON.stringify({ key: r.key, value: r.value })).join("\n") + "\n")
+    })
+
+    it("an uninterrupted run is exact", async () => {
+      const r = await run(main, ["--json", "--snapshot", snapshot, "--changes", changes, "--snapshot-position", position, "--state", join(dir, "clean")])
+      expect(r.code).toBe(0)
+      const out = parse(r.stdout)
+      expect(out.totals).toEqual(expected)
+      expect(out.deadLetters).toBe(history.malformed)
+    })
+
+    it("killed and rerun with the same --state until it completes: exact", async () => {
+      const random = Rand.make(7)
+      const state = join(dir, "killed")
+      const args = ["--json", "--snapshot", snapshot, "--changes", changes, "--snapshot-position", position, "--state", state]
+      let kills = 0
+      let last = await run(main, args, { killAfterMs: random.int(120, 700) })
+      while (last.signal === "SIGKILL" && kills < 40) {
+        kills++
+        last = await run(main, args, kills < 12 ? { killAfterMs: random.int(120, 700) } : {})
+      }
+      expect(last.code).toBe(0)
+      expect(kills).toBeGreaterThan(0)
+      expect(parse(last.stdout).totals).toEqual(expected)
+      console.log(`orderstats: ${history.snapshot.length} snapshot documents, ${history.log.length} change records, ${kills} SIGKILLs, exact`)
+    })
+  })
+})
