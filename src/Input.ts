@@ -62,6 +62,8 @@ export interface Reject extends Position {
   readonly raw: string
   readonly reason: string
   readonly docId?: string | undefined
+  /** The raw record key, for sources that have one (a Kafka record's key): dead-letter topics keep it. */
+  readonly key?: string | undefined
 }
 
 /**
@@ -109,11 +111,12 @@ export const remove = (docId: string, version: Version, position: Position): Del
 /**
  * @since 0.1.0
  */
-export const reject = (raw: string, reason: string, position: Position, docId?: string): Reject => ({
+export const reject = (raw: string, reason: string, position: Position, docId?: string, key?: string): Reject => ({
   _tag: "Reject",
   raw,
   reason,
   docId,
+  key,
   partition: position.partition,
   seq: position.seq,
   checkpoint: position.checkpoint

@@ -152,6 +152,7 @@ export const makeFolder = <In, V, E, R>(
             partition: r.partition,
             seq: r.seq,
             docId: r.docId,
+            key: r.key,
             raw: r.raw,
             reason: r.reason,
             at

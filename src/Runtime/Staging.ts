@@ -16,7 +16,7 @@ import type { Version } from "../Version.ts"
 type Row =
   | { readonly t: "U"; readonly id: string; readonly v: Version; readonly d: unknown; readonly p: string; readonly s: number; readonly c: unknown }
   | { readonly t: "D"; readonly id: string; readonly v: Version; readonly p: string; readonly s: number; readonly c: unknown }
-  | { readonly t: "R"; readonly raw: string; readonly why: string; readonly id: string | null; readonly p: string; readonly s: number; readonly c: unknown }
+  | { readonly t: "R"; readonly raw: string; readonly why: string; readonly id: string | null; readonly k?: string | undefined; readonly p: string; readonly s: number; readonly c: unknown }
   | { readonly t: "S"; readonly why: string; readonly p: string; readonly s: number; readonly c: unknown }
 
 /**
@@ -41,7 +41,7 @@ export const encode = <In>(pipeline: Pipeline<In, any, Mode>, batch: ReadonlyArr
       case "Delete":
         return { t: "D", id: r.docId, v: r.version, p: r.partition, s: r.seq, c }
       case "Reject":
-        return { t: "R", raw: r.raw, why: r.reason, id: r.docId ?? null, p: r.partition, s: r.seq, c }
+        return { t: "R", raw: r.raw, why: r.reason, id: r.docId ?? null, k: r.key, p: r.partition, s: r.seq, c }
       case "Skip":
         return { t: "S", why: r.reason, p: r.partition, s: r.seq, c }
     }
@@ -65,7 +65,7 @@ export const decode = <In>(pipeline: Pipeline<In, any, Mode>, json: unknown): Re
       case "D":
         return I.remove(r.id, [r.v[0], r.v[1]], position)
       case "R":
-        return I.reject(r.raw, r.why, position, r.id ?? undefined)
+        return I.reject(r.raw, r.why, position, r.id ?? undefined, r.k)
       case "S":
         return I.skip(r.why, position)
     }

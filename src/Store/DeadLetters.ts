@@ -20,6 +20,8 @@ export interface DeadLetter {
   readonly partition: string
   readonly seq: number
   readonly docId?: string | undefined
+  /** The raw record key, when the source has one. */
+  readonly key?: string | undefined
   readonly raw: string
   readonly reason: string
   /** Milliseconds since the epoch, when it was dead-lettered. */

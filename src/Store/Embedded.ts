@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS tokens (
   pipeline TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (pipeline, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
-  pipeline TEXT NOT NULL, partition TEXT NOT NULL, seq INTEGER NOT NULL, doc_id TEXT,
+  pipeline TEXT NOT NULL, partition TEXT NOT NULL, seq INTEGER NOT NULL, doc_id TEXT, raw_key TEXT,
   raw TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (pipeline, partition, seq)) WITHOUT ROWID;
 `
@@ -84,10 +84,10 @@ const prepare = (db: DatabaseSync): Statements => ({
   ),
   tokDel: db.prepare("DELETE FROM tokens WHERE pipeline = ? AND name = ?"),
   dlPut: db.prepare(
-    "INSERT OR IGNORE INTO dead_letters (pipeline, partition, seq, doc_id, raw, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO dead_letters (pipeline, partition, seq, doc_id, raw_key, raw, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
   ),
   dlList: db.prepare(
-    "SELECT partition, seq, doc_id, raw, reason, at FROM dead_letters WHERE pipeline = ? ORDER BY partition, seq"
+    "SELECT partition, seq, doc_id, raw_key, raw, reason, at FROM dead_letters WHERE pipeline = ? ORDER BY partition, seq"
   )
 })
 
@@ -222,17 +222,18 @@ const services = (db: DatabaseSync) => {
   const deadLetters: Context.Service.Shape<typeof DeadLetters> = {
     write: (records) =>
       transaction(db, "deadLetters.write", () => {
-        for (const r of records) s.dlPut.run(r.pipeline, r.partition, r.seq, r.docId ?? null, r.raw, r.reason, r.at)
+        for (const r of records) s.dlPut.run(r.pipeline, r.partition, r.seq, r.docId ?? null, r.key ?? null, r.raw, r.reason, r.at)
       }),
     list: (pipeline) =>
       read("deadLetters.list", () =>
         (s.dlList.all(pipeline) as Array<
-          { partition: string; seq: number; doc_id: string | null; raw: string; reason: string; at: number }
+          { partition: string; seq: number; doc_id: string | null; raw_key: string | null; raw: string; reason: string; at: number }
         >).map((r) => ({
           pipeline,
           partition: r.partition,
           seq: r.seq,
           docId: r.doc_id ?? undefined,
+          key: r.raw_key ?? undefined,
           raw: r.raw,
           reason: r.reason,
           at: r.at
