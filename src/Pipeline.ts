@@ -70,6 +70,8 @@ export interface Pipeline<In, V, M extends Mode = Mode> extends Pipeable {
   /** Decodes a raw source document (a JSON value, a BSON document turned into JSON) into `In`. */
   readonly schema: Schema.Codec<In, any>
   readonly keys: (input: In) => ReadonlyArray<string>
+  /** The single key of an input, when the pipeline was built with `key` (a faster path than `keys`). */
+  readonly key: ((input: In) => string) | undefined
   readonly value: (input: In) => V
   readonly monoid: M extends "changes" ? Monoid.Group<V> : Monoid.Monoid<V>
   /** Inputs for which this returns `false` contribute nothing (and retract what they contributed). */
@@ -121,6 +123,7 @@ export const make: {
     mode: isGroup(options.monoid) ? "changes" : "insertOnly",
     schema: options.schema,
     keys,
+    key: "key" in options ? options.key : undefined,
     value: options.value,
     monoid: options.monoid as any,
     filter: options.filter,
@@ -165,6 +168,7 @@ const fieldsOf = <In, V, M extends Mode>(self: Pipeline<In, V, M>): Omit<Pipelin
   mode: self.mode,
   schema: self.schema,
   keys: self.keys,
+  key: self.key,
   value: self.value,
   monoid: self.monoid,
   filter: self.filter,

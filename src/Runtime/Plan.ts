@@ -19,7 +19,7 @@ import { equals } from "../Equal.ts"
 import type { Input, Reject } from "../Input.ts"
 import * as I from "../Input.ts"
 import type * as Monoid from "../Monoid.ts"
-import { contribution, type Mode, type Pipeline } from "../Pipeline.ts"
+import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
 import type { Entry } from "../Store/Ledger.ts"
 
@@ -55,11 +55,18 @@ export interface Plan<In, V> {
   readonly counts: Counts
 }
 
+/**
+ * One aggregate key's running delta. The first contribution's partition and seq are kept inline
+ * (a batch usually comes from one partition); further partitions go to `others`.
+ */
 interface Acc<V> {
+  readonly key: string
   delta: V
-  readonly contributions: Array<Contribution<V>>
-  /** partition -> seq of the first contribution from it */
-  readonly first: Map<string, number>
+  readonly partition: string
+  readonly first: number
+  others: Map<string, number> | undefined
+  /** this key's index, to find its contributions in the batch's flat contribution log */
+  readonly index: number
 }
 
 const isEmptyFor = <V>(monoid: Monoid.Monoid<V>): (v: V) => boolean => {
@@ -91,34 +98,48 @@ export const plan = <In, V>(
   const group = pipeline.mode === "changes" ? (monoid as Monoid.Group<V>) : undefined
   const isEmpty = isEmptyFor(monoid)
   const accs = new Map<string, Acc<V>>()
+  const accList: Array<Acc<V>> = []
+  // the contribution log, flat: which key, which record, what delta (read only on replays)
+  const log: Log<In, V> = { batch, acc: [], record: [], delta: [] }
   const overlay = new Map<string, Entry<V>>()
   const rejects: Array<Reject> = []
   const last = new Map<string, Input<In>>()
   const counts: Counts = { records: batch.length, upserts: 0, deletes: 0, stale: 0, unchanged: 0, skipped: 0, rejected: 0 }
+  const keyOf = pipeline.key
+  const filter = pipeline.filter
+  const valueOf = pipeline.value
 
-  const add = (key: string, delta: V, partition: string, seq: number) => {
+  const add = (key: string, delta: V, record: number, partition: string, seq: number) => {
     let acc = accs.get(key)
     if (acc === undefined) {
-      acc = { delta, contributions: [{ partition, seq, delta }], first: new Map([[partition, seq]]) }
+      acc = { key, delta, partition, first: seq, others: undefined, index: accList.length }
       accs.set(key, acc)
-      return
+      accList.push(acc)
+    } else {
+      acc.delta = monoid.combine(acc.delta, delta)
+      if (partition !== acc.partition) {
+        if (acc.others === undefined) acc.others = new Map([[partition, seq]])
+        else if (!acc.others.has(partition)) acc.others.set(partition, seq)
+      }
     }
-    acc.delta = monoid.combine(acc.delta, delta)
-    acc.contributions.push({ partition, seq, delta })
-    if (!acc.first.has(partition)) acc.first.set(partition, seq)
+    log.acc.push(acc.index)
+    log.record.push(record)
+    log.delta.push(delta)
   }
 
+  let previous: Input<In> | undefined = undefined
   for (let i = 0; i < batch.length; i++) {
     const record = batch[i]!
-    last.set(record.partition, record)
-    switch (record._tag) {
-      case "Skip":
-        counts.skipped++
-        continue
-      case "Reject":
-        counts.rejected++
-        rejects.push(record)
-        continue
+    if (previous !== undefined && previous.partition !== record.partition) last.set(previous.partition, previous)
+    previous = record
+    if (record._tag === "Skip") {
+      counts.skipped++
+      continue
+    }
+    if (record._tag === "Reject") {
+      counts.rejected++
+      rejects.push(record)
+      continue
     }
     const id = record.docId
     const current = overlay.get(id) ?? ledger.get(id)
@@ -130,17 +151,26 @@ export const plan = <In, V>(
       counts.stale++
       continue
     }
-    let next: { readonly keys: ReadonlyArray<string>; readonly value: V }
+    let keys: ReadonlyArray<string>
+    let value: V
     if (record._tag === "Upsert") {
       try {
-        next = contribution(pipeline, record.doc)
+        const doc = record.doc
+        if (filter !== undefined && !filter(doc)) {
+          keys = noKeys
+          value = undefined as V
+        } else {
+          keys = keyOf !== undefined ? [keyOf(doc)] : pipeline.keys(doc)
+          value = valueOf(doc)
+        }
       } catch (error) {
         counts.rejected++
         rejects.push(I.reject(safeJson(record.doc), `the pipeline's key or value function threw: ${errorText(error)}`, record, id))
         continue
       }
     } else {
-      next = { keys: [], value: undefined as V }
+      keys = noKeys
+      value = undefined as V
     }
     const { partition, seq } = record
     if (group === undefined) {
@@ -150,51 +180,86 @@ export const plan = <In, V>(
         rejects.push(I.reject(`{"delete":${JSON.stringify(id)}}`, `insert-only pipeline "${pipeline.name}" (monoid kind "${monoid.kind}" has no inverse) cannot retract a deleted document`, record, id))
         continue
       }
-      counts.upserts++
       if (current !== undefined) {
-        if (sameKeys(current.keys, next.keys) && (next.keys.length === 0 || equals(current.value, next.value))) {
+        if (sameKeys(current.keys, keys) && (keys.length === 0 || equals(current.value, value))) {
+          counts.upserts++
           counts.unchanged++
           continue
         }
-        counts.upserts--
         counts.rejected++
         rejects.push(I.reject(safeJson(record.doc), `insert-only pipeline "${pipeline.name}" (monoid kind "${monoid.kind}" has no inverse) cannot change the contribution of an applied document`, record, id))
         continue
       }
-      for (const key of next.keys) add(key, next.value, partition, seq)
-      overlay.set(id, { keys: next.keys, value: next.value, version: record.version })
+      counts.upserts++
+      for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition, seq)
+      overlay.set(id, { keys, value, version: record.version })
       continue
     }
     if (record._tag === "Upsert") counts.upserts++
     else counts.deletes++
-    overlay.set(id, { keys: next.keys, value: next.value, version: record.version })
-    const oldKeys = current === undefined ? [] : current.keys
-    if (oldKeys.length === 1 && next.keys.length === 1 && oldKeys[0] === next.keys[0]) {
-      const delta = group.combine(next.value, group.inverse(current!.value))
+    overlay.set(id, { keys, value, version: record.version })
+    const oldKeys = current === undefined ? noKeys : current.keys
+    if (oldKeys.length === 1 && keys.length === 1 && oldKeys[0] === keys[0]) {
+      const delta = group.combine(value, group.inverse(current!.value))
       if (isEmpty(delta)) counts.unchanged++
-      else add(oldKeys[0]!, delta, partition, seq)
+      else add(keys[0]!, delta, i, partition, seq)
       continue
     }
-    if (oldKeys.length === 0 && next.keys.length === 0) {
+    if (oldKeys.length === 0 && keys.length === 0) {
       counts.unchanged++
       continue
     }
     if (oldKeys.length > 0) {
       const retract = group.inverse(current!.value)
-      for (const key of oldKeys) add(key, retract, partition, seq)
+      for (let k = 0; k < oldKeys.length; k++) add(oldKeys[k]!, retract, i, partition, seq)
     }
-    for (const key of next.keys) add(key, next.value, partition, seq)
+    for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition, seq)
   }
+  if (previous !== undefined) last.set(previous.partition, previous)
 
   // A key whose contributions cancel out is still sent: after a crash, part of them may already be
   // in the store, and the rest must then be applied. The store skips it when nothing was applied.
-  const updates: Array<KeyUpdate<V>> = []
-  for (const [key, acc] of accs) {
-    const marks: Array<Mark> = []
-    for (const [partition, first] of acc.first) marks.push({ partition, first, last: last.get(partition)!.seq })
-    updates.push({ key, delta: acc.delta, neutral: isEmpty(acc.delta), marks, contributions: acc.contributions })
+  const updates: Array<KeyUpdate<V>> = new Array(accList.length)
+  for (let a = 0; a < accList.length; a++) {
+    const acc = accList[a]!
+    const marks: Array<Mark> = [{ partition: acc.partition, first: acc.first, last: last.get(acc.partition)!.seq }]
+    if (acc.others !== undefined) {
+      for (const [partition, first] of acc.others) marks.push({ partition, first, last: last.get(partition)!.seq })
+    }
+    updates[a] = new Update(acc.key, acc.delta, isEmpty(acc.delta), marks, log, a)
   }
   return { updates, ledger: Array.from(overlay), rejects, last, counts }
+}
+
+const noKeys: ReadonlyArray<string> = Object.freeze([])
+
+interface Log<In, V> {
+  readonly batch: ReadonlyArray<Input<In>>
+  readonly acc: Array<number>
+  readonly record: Array<number>
+  readonly delta: Array<V>
+}
+
+/** A key update whose individual contributions are read from the batch's log only when needed. */
+class Update<In, V> implements KeyUpdate<V> {
+  constructor(
+    readonly key: string,
+    readonly delta: V,
+    readonly neutral: boolean,
+    readonly marks: ReadonlyArray<Mark>,
+    private readonly log: Log<In, V>,
+    private readonly index: number
+  ) {}
+  get contributions(): ReadonlyArray<Contribution<V>> {
+    const { acc, batch, delta, record } = this.log
+    const out: Array<Contribution<V>> = []
+    for (let j = 0; j < acc.length; j++) {
+      if (acc[j] !== this.index) continue
+      const r = batch[record[j]!]!
+      out.push({ partition: r.partition, seq: r.seq, delta: delta[j]! })
+    }
+    return out
+  }
 }
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))

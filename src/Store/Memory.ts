@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { type Context, Effect, Layer, Option } from "effect"
-import { Aggregates, type ApplyStats, raiseMarks, resolve } from "./Aggregates.ts"
+import { Aggregates, type ApplyStats, resolve } from "./Aggregates.ts"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.ts"
 import { type Entry, Ledger } from "./Ledger.ts"
 import { StoreError } from "./StoreError.ts"
@@ -20,8 +20,28 @@ import { Tokens } from "./Tokens.ts"
  * @since 0.1.0
  */
 export interface Cell {
-  readonly value: unknown
-  readonly hw: Readonly<Record<string, number>>
+  value: unknown
+  /** The first partition's mark inline (most aggregates are written from one partition)... */
+  partition: string | undefined
+  seq: number
+  /** ...and any further partitions' marks. */
+  others: Map<string, number> | undefined
+}
+
+const markOf = (cell: Cell, partition: string): number | undefined =>
+  cell.partition === partition ? cell.seq : cell.others?.get(partition)
+
+const raise = (cell: Cell, partition: string, seq: number): void => {
+  if (cell.partition === undefined || cell.partition === partition) {
+    if (cell.partition === undefined || cell.seq < seq) {
+      cell.partition = partition
+      cell.seq = seq
+    }
+    return
+  }
+  if (cell.others === undefined) cell.others = new Map()
+  const current = cell.others.get(partition)
+  if (current === undefined || current < seq) cell.others.set(partition, seq)
 }
 
 /**
@@ -63,7 +83,7 @@ const attempt = <A>(operation: string, f: () => A) =>
     catch: (cause) => new StoreError({ store: "memory", operation, retryable: false, cause })
   })
 
-const noMarks: Readonly<Record<string, number>> = Object.freeze(Object.create(null))
+const noMarks = (): undefined => undefined
 
 /**
  * The aggregate store over `state`.
@@ -78,22 +98,33 @@ export const aggregates = (state: State): Context.Service.Shape<typeof Aggregate
       let written = 0
       let skipped = 0
       let partial = 0
-      // compute every new cell first so that a failing combine leaves the state untouched
-      const next: Array<readonly [string, Cell]> = []
-      for (const update of updates) {
+      // compute every new value first so that a failing combine leaves the state untouched
+      const values: Array<unknown> = new Array(updates.length)
+      const touched: Array<boolean> = new Array(updates.length)
+      for (let u = 0; u < updates.length; u++) {
+        const update = updates[u]!
         const cell = cells.get(update.key)
-        const hw = cell?.hw ?? noMarks
-        const todo = resolve(monoid, update, (p) => hw[p])
+        const todo = resolve(monoid, update, cell === undefined ? noMarks : (p) => markOf(cell, p))
+        touched[u] = todo !== undefined
         if (todo === undefined) {
           skipped++
           continue
         }
         if (!todo.fast) partial++
-        const value = cell === undefined ? todo.delta : monoid.combine(cell.value as typeof todo.delta, todo.delta)
-        next.push([update.key, { value, hw: raiseMarks(hw, update.marks) }])
+        values[u] = cell === undefined ? todo.delta : monoid.combine(cell.value as typeof todo.delta, todo.delta)
         written++
       }
-      for (const [key, cell] of next) cells.set(key, cell)
+      for (let u = 0; u < updates.length; u++) {
+        if (!touched[u]) continue
+        const update = updates[u]!
+        let cell = cells.get(update.key)
+        if (cell === undefined) {
+          cell = { value: values[u], partition: undefined, seq: 0, others: undefined }
+          cells.set(update.key, cell)
+        } else cell.value = values[u]
+        const marks = update.marks
+        for (let m = 0; m < marks.length; m++) raise(cell, marks[m]!.partition, marks[m]!.last)
+      }
       return { written, skipped, partial }
     }),
   get: (target, keys) =>
@@ -133,7 +164,8 @@ export const ledger = (state: State): Context.Service.Shape<typeof Ledger> => ({
   put: (target, writes) =>
     Effect.sync(() => {
       const entries = table(state.ledger, target.name)
-      for (const [id, entry] of writes) {
+      for (let w = 0; w < writes.length; w++) {
+        const [id, entry] = writes[w]!
         const current = entries.get(id)
         if (
           current === undefined || entry.version[0] > current.version[0] ||
