@@ -1,0 +1,33 @@
+/** Store layers that count round trips (calls) while delegating to the real services. */
+import { Context, Effect, Layer } from "effect"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { DeadLetters } from "../../src/Store/DeadLetters.ts"
+import { Ledger } from "../../src/Store/Ledger.ts"
+import { Tokens } from "../../src/Store/Tokens.ts"
+
+export interface Counter {
+  calls: number
+  keysWritten: number
+}
+
+export type Services = Aggregates | Ledger | Tokens | DeadLetters
+
+export const counting = <E, R>(base: Layer.Layer<Services, E, R>, counter: Counter) =>
+  Layer.effectContext(
+    Effect.gen(function*() {
+      const agg = yield* Aggregates
+      const led = yield* Ledger
+      const tok = yield* Tokens
+      const dl = yield* DeadLetters
+      const count = <A, E2>(e: Effect.Effect<A, E2>) => Effect.suspend(() => (counter.calls++, e))
+      return Context.make(Aggregates, {
+        apply: (t, u) => count(agg.apply(t, u)).pipe(Effect.tap((s) => Effect.sync(() => (counter.keysWritten += s.written)))),
+        get: (t, k) => count(agg.get(t, k)),
+        all: (t) => count(agg.all(t))
+      }).pipe(
+        Context.add(Ledger, { get: (t, i) => count(led.get(t, i)), put: (t, e) => count(led.put(t, e)) }),
+        Context.add(Tokens, { get: (p, n) => count(tok.get(p, n)), set: (p, n, v) => count(tok.set(p, n, v)) }),
+        Context.add(DeadLetters, { write: (r) => count(dl.write(r)), list: (p) => count(dl.list(p)) })
+      )
+    })
+  ).pipe(Layer.provide(base))

@@ -1,0 +1,114 @@
+/**
+ * Workloads for the benchmarks: streams of changes to a collection of orders, generated from a
+ * seed, with uniform or Zipf-skewed customers.
+ */
+import * as I from "../../src/Input.ts"
+import type { Input } from "../../src/Input.ts"
+
+export interface Order {
+  readonly customer_id: string
+  readonly amount: number
+}
+
+export interface WorkloadOptions {
+  readonly changes: number
+  readonly docs: number
+  readonly customers: number
+  readonly skew: "uniform" | "zipf"
+  readonly seed?: number
+  /** records per emitted chunk */
+  readonly chunk?: number
+  readonly partition?: string
+}
+
+const mulberry = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A sampler of customer indexes: uniform, or Zipf with exponent 1.1. */
+const customerSampler = (n: number, skew: "uniform" | "zipf", random: () => number): (() => number) => {
+  if (skew === "uniform") return () => Math.floor(random() * n)
+  const cdf = new Float64Array(n)
+  let sum = 0
+  for (let i = 0; i < n; i++) {
+    sum += 1 / Math.pow(i + 1, 1.1)
+    cdf[i] = sum
+  }
+  for (let i = 0; i < n; i++) cdf[i]! /= sum
+  return () => {
+    const u = random()
+    let lo = 0
+    let hi = n - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (cdf[mid]! < u) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+}
+
+/**
+ * Generates `changes` records in chunks: the first touch of each document is an insert; later ones
+ * are amount updates (55%), customer moves (20%), deletes (10%), re-inserts of deleted documents,
+ * and redeliveries of the previous record (5%). Versions increase.
+ */
+export function* changes(options: WorkloadOptions): Generator<Array<Input<Order>>> {
+  const random = mulberry(options.seed ?? 42)
+  const customers = Array.from({ length: options.customers }, (_, i) => `customer-${i}`)
+  const sample = customerSampler(options.customers, options.skew, random)
+  const chunk = options.chunk ?? 2000
+  const partition = options.partition ?? "bench/0"
+  const ids = Array.from({ length: options.docs }, (_, i) => `o${i}`)
+  const state: Array<Order | undefined> = new Array(options.docs)
+  let seq = 0
+  let out: Array<Input<Order>> = []
+  let previous: Input<Order> | undefined
+  for (let n = 0; n < options.changes; n++) {
+    const d = n < options.docs ? n : Math.floor(random() * options.docs)
+    const current = state[d]
+    const version = [1_000 + n, 0] as const
+    const position = { partition, seq: seq++ }
+    const roll = random()
+    let record: Input<Order>
+    if (previous !== undefined && roll < 0.05) {
+      record = { ...previous, seq: position.seq }
+    } else if (current === undefined) {
+      const doc = { customer_id: customers[sample()]!, amount: Math.floor(random() * 100_000) }
+      state[d] = doc
+      record = I.upsert(ids[d]!, version, doc, position)
+    } else if (roll < 0.6) {
+      const doc = { customer_id: current.customer_id, amount: Math.floor(random() * 100_000) }
+      state[d] = doc
+      record = I.upsert(ids[d]!, version, doc, position)
+    } else if (roll < 0.8) {
+      const doc = { customer_id: customers[sample()]!, amount: current.amount }
+      state[d] = doc
+      record = I.upsert(ids[d]!, version, doc, position)
+    } else if (roll < 0.9) {
+      state[d] = undefined
+      record = I.remove(ids[d]!, version, position)
+    } else {
+      const doc = { customer_id: current.customer_id, amount: current.amount + 1 }
+      state[d] = doc
+      record = I.upsert(ids[d]!, version, doc, position)
+    }
+    previous = record
+    out.push(record)
+    if (out.length === chunk) {
+      yield out
+      out = []
+    }
+  }
+  if (out.length > 0) yield out
+}
+
+/** All chunks at once (for timed runs that must not include generation). */
+export const generateAll = (options: WorkloadOptions): Array<Array<Input<Order>>> => Array.from(changes(options))

@@ -1,0 +1,92 @@
+/**
+ * `npm run bench [-- --quick] [-- --only NAME,...]`: every scenario against its ceiling.
+ *
+ * Each run executes in a fresh child process (so peak RSS and JIT state belong to that run alone);
+ * the parent runs each side several times, prints a table with the median rate, the spread
+ * (min-max), ns per record, store round trips and writes per record, peak RSS, and the ratio to
+ * the ceiling, and writes bench/results/<scenario>.json.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus, totalmem } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { type Sample, summarise, type Summary } from "./lib/measure.ts"
+import { scenarios } from "./scenarios/index.ts"
+
+const args = process.argv.slice(2)
+const here = fileURLToPath(import.meta.url)
+const root = join(here, "..", "..", here.includes("/dist/") ? ".." : "")
+
+if (args[0] === "--child") {
+  const [, name, side, mode] = args as [string, string, "library" | "ceiling", "quick" | "full"]
+  const scenario = scenarios.find((s) => s.name === name)
+  if (scenario === undefined) throw new Error(`no scenario ${name}`)
+  const sample = await scenario[side](scenario[mode])
+  process.stdout.write(JSON.stringify(sample))
+  process.exit(0)
+}
+
+const quick = args.includes("--quick")
+const onlyIndex = args.indexOf("--only")
+const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? "").split(",")) : undefined
+const runs = quick ? 3 : 5
+const mode = quick ? "quick" : "full"
+
+const child = (name: string, side: string): Sample => {
+  const out = execFileSync(process.execPath, ["--expose-gc", here, "--child", name, side, mode], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env }
+  })
+  return JSON.parse(out) as Sample
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+
+const machine = {
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  date: new Date().toISOString()
+}
+
+console.log(`bench (${mode}: ${runs} runs per side, median [min-max]) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\n`)
+const header = ["scenario", "side", "records/s", "spread", "ns/rec", "trips/rec", "writes/rec", "peak RSS MiB", "vs ceiling"]
+const rows: Array<Array<string>> = [header]
+mkdirSync(join(root, "bench", "results"), { recursive: true })
+for (const scenario of scenarios) {
+  if (only !== undefined && !only.has(scenario.name)) continue
+  const results: Record<string, Summary> = {}
+  for (const side of ["library", "ceiling"] as const) {
+    const samples: Array<Sample> = []
+    for (let i = 0; i < runs; i++) samples.push(child(scenario.name, side))
+    results[side] = summarise(samples)
+  }
+  const lib = results.library!
+  const ceil = results.ceiling!
+  const ratio = lib.rate.median / ceil.rate.median
+  for (const [side, s] of [["library", lib], ["ceiling", ceil]] as const) {
+    rows.push([
+      scenario.name,
+      side,
+      fmt(s.rate.median),
+      `${fmt(s.rate.min)}-${fmt(s.rate.max)}`,
+      fmt(s.nsPerRecord),
+      fmt(s.roundTripsPerRecord, 4),
+      fmt(s.writesPerRecord, 4),
+      fmt(s.peakRssMiB),
+      side === "library" ? `${fmt(ratio * 100, 1)}%` : ""
+    ])
+  }
+  const extra = lib.extra === undefined ? "" : `  ${Object.entries(lib.extra).map(([k, v]) => `${k}=${v}`).join(" ")}`
+  if (extra !== "") rows.push([scenario.name, "library:", extra, "", "", "", "", "", ""])
+  writeFileSync(
+    join(root, "bench", "results", `${scenario.name}.json`),
+    JSON.stringify({ scenario: scenario.name, description: scenario.description, mode, params: scenario[mode], machine, library: lib, ceiling: ceil, ratio }, null, 2) + "\n"
+  )
+}
+const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)))
+for (const r of rows) console.log(r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))

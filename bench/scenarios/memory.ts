@@ -1,0 +1,79 @@
+/**
+ * Scenario 5: memory. Folds a long stream of changes over a fixed set of documents, generated
+ * lazily (no input is held), and samples RSS as it goes: the ledger grows with documents, nothing
+ * may grow with changes. The ceiling is the hand-written loop over the same lazy stream.
+ */
+import { Effect, Stream } from "effect"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import { commitToTokens } from "../../src/Source/Source.ts"
+import * as Memory from "../../src/Store/Memory.ts"
+import type { Sample } from "../lib/measure.ts"
+import { benchPipeline } from "../lib/pipeline.ts"
+import { changes, type WorkloadOptions } from "../lib/workload.ts"
+
+const rssMiB = () => process.memoryUsage().rss / 1048576
+
+/** Samples RSS after each tenth of the stream; reports the RSS at 10%, 50% and 100% and the peak. */
+const sampled = (workload: WorkloadOptions) => {
+  const marks: Array<number> = []
+  const step = Math.floor(workload.changes / 10)
+  let seen = 0
+  function* gen() {
+    for (const chunk of changes(workload)) {
+      seen += chunk.length
+      if (Math.floor(seen / step) > marks.length) marks.push(rssMiB())
+      yield chunk
+    }
+  }
+  return { gen, marks }
+}
+
+const report = (records: number, seconds: number, marks: ReadonlyArray<number>): Sample => ({
+  records,
+  seconds,
+  roundTrips: 0,
+  writes: 0,
+  peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  extra: {
+    rssAt10pctMiB: Math.round(marks[0] ?? 0),
+    rssAt50pctMiB: Math.round(marks[4] ?? 0),
+    rssAt100pctMiB: Math.round(marks[marks.length - 1] ?? 0),
+    growth50to100pctMiB: Math.round((marks[marks.length - 1] ?? 0) - (marks[4] ?? 0))
+  }
+})
+
+export const library = async (workload: WorkloadOptions): Promise<Sample> => {
+  const { gen, marks } = sampled(workload)
+  const start = process.hrtime.bigint()
+  const summary = await Effect.runPromise(
+    Fold.run(benchPipeline, {
+      name: "bench-memory",
+      inputs: Stream.fromIterable(gen()).pipe(Stream.flattenIterable),
+      commit: (last) => Effect.orDie(commitToTokens(benchPipeline.name, "bench-memory")(last)),
+      staged: false
+    }, { batchSize: workload.chunk ?? 2000 }).pipe(Effect.provide(Memory.layer()))
+  )
+  return report(summary.records, Number(process.hrtime.bigint() - start) / 1e9, marks)
+}
+
+export const ceiling = async (workload: WorkloadOptions): Promise<Sample> => {
+  const { gen, marks } = sampled(workload)
+  const start = process.hrtime.bigint()
+  const ledger = new Map<string, { key: string | undefined; value: number; hi: number; lo: number }>()
+  const totals = new Map<string, number>()
+  let records = 0
+  for (const chunk of gen()) {
+    for (const r of chunk) {
+      records++
+      if (r._tag !== "Upsert" && r._tag !== "Delete") continue
+      const cur = ledger.get(r.docId)
+      if (cur !== undefined && !(r.version[0] > cur.hi || (r.version[0] === cur.hi && r.version[1] > cur.lo))) continue
+      if (cur !== undefined && cur.key !== undefined) totals.set(cur.key, (totals.get(cur.key) ?? 0) - cur.value)
+      if (r._tag === "Upsert") {
+        totals.set(r.doc.customer_id, (totals.get(r.doc.customer_id) ?? 0) + r.doc.amount)
+        ledger.set(r.docId, { key: r.doc.customer_id, value: r.doc.amount, hi: r.version[0], lo: r.version[1] })
+      } else ledger.set(r.docId, { key: undefined, value: 0, hi: r.version[0], lo: r.version[1] })
+    }
+  }
+  return report(records, Number(process.hrtime.bigint() - start) / 1e9, marks)
+}
