@@ -65,3 +65,12 @@ export * as MemoryStore from "./Store/Memory.ts"
 export * as EmbeddedStore from "./Store/Embedded.ts"
 /** JSON text for aggregate values. */
 export * as ValueCodec from "./Store/ValueCodec.ts"
+
+/** Our Kafka client port (consumer groups, producer), independent of the client library. */
+export * as KafkaPort from "./Kafka/Port.ts"
+/** The kafkajs adapter of the Kafka port. */
+export * as KafkaJs from "./Kafka/KafkaJs.ts"
+/** A Kafka topic (Debezium envelopes or plain documents) read by a consumer group as a live source. */
+export * as KafkaSource from "./Source/KafkaSource.ts"
+/** Dead letters on a Kafka topic, with the original key and value and reason headers. */
+export * as KafkaDeadLetters from "./Store/KafkaDeadLetters.ts"

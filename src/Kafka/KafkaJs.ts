@@ -1,0 +1,235 @@
+/**
+ * The kafkajs adapter of the Kafka port: {@link layer} provides the {@link Port.KafkaClient}
+ * service over a kafkajs 2.2 client (consumers in `KafkaJsConsumer`, failures mapped in
+ * `KafkaJsErrors`), with kafkajs's log lines routed to Effect's logger.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import * as KafkaJs from "effect-monoid-streams/Kafka/KafkaJs"
+ *
+ * const client = KafkaJs.layer({
+ *   brokers: ["broker-1:9092", "broker-2:9092"],
+ *   ssl: true,
+ *   sasl: { mechanism: "scram-sha-512", username: "orderstats", password: Redacted.make("...") }
+ * })
+ * // or from KAFKA_BROKERS, KAFKA_SASL_* ...: KafkaJs.layerConfig
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Config, type Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { type IHeaders, Kafka, type KafkaConfig, logLevel, type LogEntry, Partitioners, type SASLOptions } from "kafkajs"
+import * as KafkaJsConsumer from "./KafkaJsConsumer.ts"
+import { toKafkaError } from "./KafkaJsErrors.ts"
+import * as Port from "./Port.ts"
+
+/**
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly brokers: ReadonlyArray<string>
+  readonly clientId?: string | undefined
+  /** TLS to the brokers. Default off. */
+  readonly ssl?: boolean | undefined
+  readonly sasl?: {
+    readonly mechanism: "plain" | "scram-sha-256" | "scram-sha-512"
+    readonly username: string
+    readonly password: Redacted.Redacted<string>
+  } | undefined
+  readonly connectionTimeoutMs?: number | undefined
+  readonly requestTimeoutMs?: number | undefined
+  /** The client's own retries of one request (kafkajs `retry.retries`). Default 5. */
+  readonly retries?: number | undefined
+  /** kafkajs log lines at or above this level are logged through Effect. Default `"warn"`. */
+  readonly logLevel?: "nothing" | "error" | "warn" | "info" | "debug" | undefined
+}
+
+const levels = {
+  nothing: logLevel.NOTHING,
+  error: logLevel.ERROR,
+  warn: logLevel.WARN,
+  info: logLevel.INFO,
+  debug: logLevel.DEBUG
+} as const
+
+const logTo = (context: Context.Context<never>) => () => (entry: LogEntry) => {
+  const { message, timestamp: _t, logger: _l, ...extra } = entry.log as unknown as { message: string; timestamp: string; logger: string }
+  const text = `kafkajs ${entry.namespace}: ${message}`
+  const annotated = Object.keys(extra).length === 0 ? text : `${text} ${safeJson(extra)}`
+  const effect = entry.level === logLevel.ERROR
+    ? Effect.logError(annotated)
+    : entry.level === logLevel.WARN
+    ? Effect.logWarning(annotated)
+    : entry.level === logLevel.INFO
+    ? Effect.logInfo(annotated)
+    : Effect.logDebug(annotated)
+  Effect.runForkWith(context)(effect)
+}
+
+const safeJson = (u: unknown): string => {
+  try {
+    return JSON.stringify(u, (_, v) => (v instanceof Error ? v.message : v))
+  } catch {
+    return String(u)
+  }
+}
+
+const toBuffer = (u: Uint8Array | string | null): Buffer | string | null =>
+  u === null || typeof u === "string" ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+
+const toHeaders = (headers: ReadonlyArray<Port.Header> | undefined): IHeaders | undefined => {
+  if (headers === undefined || headers.length === 0) return undefined
+  const out: Record<string, Array<Buffer>> = Object.create(null)
+  for (const h of headers) {
+    if (h.value === null) continue
+    ;(out[h.key] ??= []).push(toBuffer(h.value) as Buffer)
+  }
+  const flat: IHeaders = {}
+  for (const key of Object.keys(out)) flat[key] = out[key]!.length === 1 ? out[key]![0]! : out[key]!
+  return flat
+}
+
+
+/**
+ * The adapter over a kafkajs `Kafka` instance (useful to reuse one, or to wrap its consumers in
+ * tests). Generation numbers are unique per returned client.
+ *
+ * @since 0.1.0
+ */
+export const fromKafka = (kafka: Kafka): Context.Service.Shape<typeof Port.KafkaClient> => {
+  let generations = 0
+  const nextGeneration = () => ++generations
+
+  const consumer = (config: Port.ConsumerConfig): Effect.Effect<Port.Consumer, Port.KafkaError, Scope.Scope> =>
+    KafkaJsConsumer.make(kafka, config, nextGeneration)
+
+  const producer = (config: Port.ProducerConfig = {}): Effect.Effect<Port.Producer, Port.KafkaError, Scope.Scope> =>
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.tryPromise({
+          try: async () => {
+            const p = kafka.producer({
+              createPartitioner: Partitioners.DefaultPartitioner,
+              idempotent: config.idempotent ?? false,
+              allowAutoTopicCreation: false
+            })
+            await p.connect()
+            return p
+          },
+          catch: toKafkaError("connect producer")
+        }),
+        (p) => Effect.promise(() => p.disconnect().catch(() => undefined)).pipe(Effect.timeoutOption("20 seconds"))
+      ),
+      (p): Port.Producer => ({
+        send: (topic, records) =>
+          records.length === 0 ? Effect.void : Effect.tryPromise({
+            try: () =>
+              p.send({
+                topic,
+                acks: -1,
+                messages: records.map((r) => {
+                  const headers = toHeaders(r.headers)
+                  return {
+                    key: toBuffer(r.key),
+                    value: toBuffer(r.value),
+                    ...(headers === undefined ? {} : { headers }),
+                    ...(r.partition === undefined ? {} : { partition: r.partition })
+                  }
+                })
+              }),
+            catch: toKafkaError(`send to ${topic}`)
+          }).pipe(Effect.asVoid)
+      })
+    )
+
+  const topicOffsets = (topic: string): Effect.Effect<ReadonlyArray<Port.PartitionOffsets>, Port.KafkaError> =>
+    Effect.tryPromise({
+      try: async () => {
+        const admin = kafka.admin()
+        await admin.connect()
+        try {
+          const offsets = await admin.fetchTopicOffsets(topic)
+          return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
+            .sort((a, b) => a.partition - b.partition)
+        } finally {
+          await admin.disconnect().catch(() => undefined)
+        }
+      },
+      catch: toKafkaError(`offsets of ${topic}`)
+    })
+
+  return { consumer, producer, topicOffsets }
+}
+
+/**
+ * The kafkajs configuration for `options`, with kafkajs's log lines routed to Effect's logger.
+ *
+ * @since 0.1.0
+ */
+export const kafkaConfig = (options: Options, context: Context.Context<never>): KafkaConfig => {
+  const sasl: SASLOptions | undefined = options.sasl === undefined
+    ? undefined
+    : { mechanism: options.sasl.mechanism, username: options.sasl.username, password: Redacted.value(options.sasl.password) } as SASLOptions
+  return {
+    brokers: [...options.brokers],
+    clientId: options.clientId ?? "effect-monoid-streams",
+    ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+    ...(sasl === undefined ? {} : { sasl }),
+    ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeout: options.connectionTimeoutMs }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
+    retry: { retries: options.retries ?? 5 },
+    logLevel: levels[options.logLevel ?? "warn"],
+    logCreator: logTo(context)
+  }
+}
+
+/**
+ * A kafkajs client as the {@link Port.KafkaClient} service.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<Port.KafkaClient> =>
+  Layer.effect(
+    Port.KafkaClient,
+    Effect.map(Effect.context<never>(), (context) => fromKafka(new Kafka(kafkaConfig(options, context))))
+  )
+
+/**
+ * The settings of {@link layerConfig}: `KAFKA_BROKERS` (comma-separated, required),
+ * `KAFKA_CLIENT_ID`, `KAFKA_SSL` (boolean), `KAFKA_SASL_MECHANISM` (`plain`, `scram-sha-256`,
+ * `scram-sha-512`) with `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD` (a secret), and
+ * `KAFKA_LOG_LEVEL`.
+ *
+ * @since 0.1.0
+ */
+export const config: Config.Config<Options> = Config.all({
+  brokers: Config.String("KAFKA_BROKERS").pipe(
+    Config.map((s) => s.split(",").map((b) => b.trim()).filter((b) => b.length > 0))
+  ),
+  clientId: Config.option(Config.String("KAFKA_CLIENT_ID")),
+  ssl: Config.Boolean("KAFKA_SSL").pipe(Config.withDefault(false)),
+  mechanism: Config.option(Config.Literals(["plain", "scram-sha-256", "scram-sha-512"], "KAFKA_SASL_MECHANISM")),
+  username: Config.option(Config.String("KAFKA_SASL_USERNAME")),
+  password: Config.option(Config.Redacted("KAFKA_SASL_PASSWORD")),
+  logLevel: Config.Literals(["nothing", "error", "warn", "info", "debug"], "KAFKA_LOG_LEVEL").pipe(Config.withDefault("warn" as const))
+}).pipe(Config.map((c): Options => ({
+  brokers: c.brokers,
+  clientId: Option.getOrUndefined(c.clientId),
+  ssl: c.ssl,
+  sasl: Option.isSome(c.mechanism) && Option.isSome(c.username) && Option.isSome(c.password)
+    ? { mechanism: c.mechanism.value, username: c.username.value, password: c.password.value }
+    : undefined,
+  logLevel: c.logLevel
+})))
+
+/**
+ * {@link layer} configured from the environment (see {@link config}).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig: Layer.Layer<Port.KafkaClient, Config.ConfigError> = Layer.unwrap(
+  Effect.gen(function*() {
+    return layer(yield* config)
+  })
+)

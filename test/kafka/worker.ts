@@ -1,0 +1,54 @@
+/**
+ * A live worker process for the multi-process Kafka tests: folds the orderstats pipeline from a
+ * Kafka topic into an embedded SQLite store shared with the other workers, dead letters to a
+ * dead-letter topic. Run with Node 24 (`node test/kafka/worker.ts`); settings come from
+ * the environment. Log lines go to stdout as JSON (`{"worker","level","message"}`), so the test can
+ * follow assignments and revocations. SIGINT/SIGTERM interrupt the fold: the consumer leaves the
+ * group before the process exits.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Config, Effect, Layer, Logger, References } from "effect"
+import { orderTotals } from "../../examples/orderstats/pipeline.ts"
+import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import * as KafkaSource from "../../src/Source/KafkaSource.ts"
+import * as Embedded from "../../src/Store/Embedded.ts"
+import * as KafkaDeadLetters from "../../src/Store/KafkaDeadLetters.ts"
+
+const settings = Config.all({
+  worker: Config.String("WORKER_NAME"),
+  topic: Config.String("WORKER_TOPIC"),
+  groupId: Config.String("WORKER_GROUP"),
+  dlq: Config.String("WORKER_DLQ"),
+  db: Config.String("WORKER_DB"),
+  sessionTimeoutMs: Config.Int("WORKER_SESSION_TIMEOUT_MS").pipe(Config.withDefault(6_000)),
+  maxBytesPerPartition: Config.Int("WORKER_MAX_BYTES_PER_PARTITION").pipe(Config.withDefault(64 * 1024))
+})
+
+const main = Effect.gen(function*() {
+  const s = yield* settings
+  const lines = Logger.make(({ logLevel, message }) => {
+    const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+    process.stdout.write(`${JSON.stringify({ worker: s.worker, level: logLevel, message: text })}\n`)
+  })
+  const source = KafkaSource.make(orderTotals, {
+    topic: s.topic,
+    groupId: s.groupId,
+    sessionTimeoutMs: s.sessionTimeoutMs,
+    rebalanceTimeoutMs: 15_000,
+    heartbeatIntervalMs: 500,
+    maxWaitTimeMs: 200,
+    maxBytesPerPartition: s.maxBytesPerPartition
+  })
+  yield* Effect.gen(function*() {
+    yield* Effect.logInfo("worker started")
+    yield* Fold.run(orderTotals, source).pipe(
+      Effect.onInterrupt(() => Effect.logInfo("worker interrupted: leaving the group")),
+      Effect.provide(KafkaDeadLetters.layer({ topic: s.dlq })),
+      Effect.provide(Embedded.layer({ path: s.db, durability: "normal" })),
+      Effect.provide(KafkaJs.layerConfig)
+    )
+  }).pipe(Effect.provide([Logger.layer([lines]), Layer.succeed(References.MinimumLogLevel, "Info")]))
+})
+
+NodeRuntime.runMain(main)
