@@ -242,14 +242,20 @@ interface Log<In, V> {
 
 /** A key update whose individual contributions are read from the batch's log only when needed. */
 class Update<In, V> implements KeyUpdate<V> {
-  constructor(
-    readonly key: string,
-    readonly delta: V,
-    readonly neutral: boolean,
-    readonly marks: ReadonlyArray<Mark>,
-    private readonly log: Log<In, V>,
-    private readonly index: number
-  ) {}
+  readonly key: string
+  readonly delta: V
+  readonly neutral: boolean
+  readonly marks: ReadonlyArray<Mark>
+  private readonly log: Log<In, V>
+  private readonly index: number
+  constructor(key: string, delta: V, neutral: boolean, marks: ReadonlyArray<Mark>, log: Log<In, V>, index: number) {
+    this.key = key
+    this.delta = delta
+    this.neutral = neutral
+    this.marks = marks
+    this.log = log
+    this.index = index
+  }
   get contributions(): ReadonlyArray<Contribution<V>> {
     const { acc, batch, delta, record } = this.log
     const out: Array<Contribution<V>> = []

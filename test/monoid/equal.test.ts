@@ -52,10 +52,16 @@ describe("Equal.equals", () => {
 
   it("class instances: same prototype required", () => {
     class P {
-      constructor(readonly x: number) {}
+      readonly x: number
+      constructor(x: number) {
+        this.x = x
+      }
     }
     class Q {
-      constructor(readonly x: number) {}
+      readonly x: number
+      constructor(x: number) {
+        this.x = x
+      }
     }
     expect(equals(new P(1), new P(1))).toBe(true)
     expect(equals(new P(1), new P(2))).toBe(false)
