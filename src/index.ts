@@ -74,3 +74,12 @@ export * as KafkaJs from "./Kafka/KafkaJs.ts"
 export * as KafkaSource from "./Source/KafkaSource.ts"
 /** Dead letters on a Kafka topic, with the original key and value and reason headers. */
 export * as KafkaDeadLetters from "./Store/KafkaDeadLetters.ts"
+
+/** DynamoDB: every store service (aggregates, ledger, tokens, dead letters) on DynamoDB tables. */
+export * as DynamoDbStore from "./Store/DynamoDb/Store.ts"
+/** The DynamoDB client as a scoped service, configured from the environment. */
+export * as DynamoDbClient from "./Store/DynamoDb/Client.ts"
+/** DynamoDB table names and the create-tables helper. */
+export * as DynamoDbTables from "./Store/DynamoDb/Tables.ts"
+/** A Valkey/Redis read-through cache in front of the aggregate store (never the source of truth). */
+export * as AggregateCache from "./Store/Cache.ts"

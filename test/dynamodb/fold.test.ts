@@ -1,0 +1,121 @@
+/**
+ * The fold's central property on the DynamoDB stores (dynalite): for generated histories (inserts,
+ * amount updates, customer moves, deletes, re-inserts, redeliveries, out-of-date records,
+ * tombstones, malformed records), random batch boundaries, random partition counts and simulated
+ * crashes before or after any store call (restarts over the same tables), the totals read back
+ * from DynamoDB equal a plain group-by-sum over the final documents, and exactly the malformed
+ * records are dead-lettered. The same property also runs, fewer times, on moto (another
+ * implementation of the DynamoDB API, with other gaps than dynalite's).
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import fc from "fast-check"
+import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
+import type { TableNames } from "../../src/Store/DynamoDb/Tables.ts"
+import { foldHistory } from "../support/foldHarness.ts"
+import { generate, nonZero, reference } from "../support/history.ts"
+import { ddbTxEndpoint, requireService } from "../support/services.ts"
+import { dropTables, freshTables, testClient } from "./support.ts"
+
+const params = fc.record({
+  seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  partitions: fc.integer({ min: 1, max: 4 }),
+  maxChunk: fc.integer({ min: 1, max: 40 }),
+  crashes: fc.integer({ min: 0, max: 6 })
+})
+
+describe("fold over generated histories on DynamoDB", () => {
+  let client: DynamoDBClient
+  const created: Array<TableNames> = []
+
+  beforeAll(async () => {
+    await requireService("dynamodb")
+    client = testClient()
+  })
+
+  afterAll(async () => {
+    for (const names of created) await dropTables(client, names)
+    client?.destroy()
+  })
+
+  it("exact totals and dead letters under random batching, partitions and crashes", async () => {
+    const started = Date.now()
+    let runs = 0
+    let restarts = 0
+    let calls = 0
+    await fc.assert(
+      fc.asyncProperty(params, async (p) => {
+        const history = generate(p.seed, { docs: 15, ops: 60 })
+        const tables = await freshTables(client, "fold")
+        created.push(tables)
+        const result = await foldHistory(history, { ...p, store: () => DynamoDbStore.layerFrom(client, tables) })
+        runs++
+        restarts += result.restarts
+        calls += result.calls
+        expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
+        expect(result.deadLetters.length).toBe(history.malformed)
+      }),
+      { numRuns: 50 }
+    )
+    console.log(`DynamoDB fold: ${runs} runs, ${restarts} crashes/restarts, ${calls} store calls, ${Date.now() - started} ms`)
+    // the crash injection really happened
+    expect(restarts).toBeGreaterThan(25)
+  })
+
+  it("larger histories with crashes and four partitions", async () => {
+    const started = Date.now()
+    let restarts = 0
+    for (const seed of [7, 8, 9]) {
+      const history = generate(seed, { docs: 80, ops: 500, customers: 12 })
+      const tables = await freshTables(client, "fold-large")
+      created.push(tables)
+      const result = await foldHistory(history, {
+        seed,
+        partitions: 4,
+        maxChunk: 16,
+        crashes: 12,
+        // crash points are drawn over the cumulative call count of all restarts (about 330 here)
+        crashWindow: 300,
+        store: () => DynamoDbStore.layerFrom(client, tables)
+      })
+      restarts += result.restarts
+      expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
+      expect(result.deadLetters.length).toBe(history.malformed)
+    }
+    console.log(`DynamoDB fold (large): 3 histories of 500 changes, ${restarts} restarts, ${Date.now() - started} ms`)
+    expect(restarts).toBeGreaterThan(0)
+  })
+})
+
+describe("fold over generated histories on moto", () => {
+  let client: DynamoDBClient
+  const created: Array<TableNames> = []
+
+  beforeAll(async () => {
+    await requireService("dynamodb-tx")
+    client = testClient({ endpoint: ddbTxEndpoint() })
+  })
+
+  afterAll(async () => {
+    for (const names of created) await dropTables(client, names)
+    client?.destroy()
+  })
+
+  it("exact totals and dead letters under random batching, partitions and crashes", async () => {
+    const started = Date.now()
+    let restarts = 0
+    await fc.assert(
+      fc.asyncProperty(params, async (p) => {
+        const history = generate(p.seed, { docs: 15, ops: 60 })
+        const tables = await freshTables(client, "fold-moto")
+        created.push(tables)
+        const result = await foldHistory(history, { ...p, store: () => DynamoDbStore.layerFrom(client, tables) })
+        restarts += result.restarts
+        expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
+        expect(result.deadLetters.length).toBe(history.malformed)
+      }),
+      { numRuns: 5 }
+    )
+    console.log(`moto fold: 5 runs, ${restarts} crashes/restarts, ${Date.now() - started} ms`)
+  })
+})
