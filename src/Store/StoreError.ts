@@ -20,7 +20,20 @@ export class StoreError extends Data.TaggedError("StoreError")<{
   readonly detail?: string
 }> {
   override get message(): string {
-    const cause = this.cause instanceof Error ? `: ${this.cause.message}` : this.cause === undefined ? "" : `: ${String(this.cause)}`
+    const cause = this.cause instanceof Error ? `: ${this.cause.message}` : this.cause === undefined ? "" : `: ${describe(this.cause)}`
     return `${this.store}.${this.operation} failed${this.retryable ? " (retryable)" : ""}${this.detail === undefined ? "" : ` (${this.detail})`}${cause}`
+  }
+}
+
+const describe = (u: unknown): string => {
+  try {
+    return String(u)
+  } catch {
+    // objects without a string form (a null-prototype record, say)
+    try {
+      return JSON.stringify(u) ?? "an unprintable value"
+    } catch {
+      return "an unprintable value"
+    }
   }
 }
