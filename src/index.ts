@@ -83,3 +83,14 @@ export * as DynamoDbClient from "./Store/DynamoDb/Client.ts"
 export * as DynamoDbTables from "./Store/DynamoDb/Tables.ts"
 /** A Valkey/Redis read-through cache in front of the aggregate store (never the source of truth). */
 export * as AggregateCache from "./Store/Cache.ts"
+
+/** MongoDB: the client service, connection and config, document decoding. */
+export * as Mongo from "./Source/Mongo.ts"
+/** Capturing the handoff position P0 of a MongoDB collection. */
+export * as MongoHandoff from "./Source/MongoHandoff.ts"
+/** A resumable, staged scan of a MongoDB collection in `_id` order (the bootstrap source). */
+export * as MongoSnapshot from "./Source/MongoSnapshot.ts"
+/** A MongoDB change stream as a live source, resumable from its committed token. */
+export * as MongoChangeStream from "./Source/MongoChangeStream.ts"
+/** Bootstrap and live for one MongoDB collection, as an orchestrator spec. */
+export * as MongoCollection from "./Source/MongoCollection.ts"
