@@ -8,7 +8,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
-import { cpus, totalmem } from "node:os"
+import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Sample, summarise, type Summary } from "./lib/measure.ts"
@@ -32,13 +32,21 @@ const onlyIndex = args.indexOf("--only")
 const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? "").split(",")) : undefined
 const runs = quick ? 3 : 5
 const mode = quick ? "quick" : "full"
+const selected = scenarios.filter((s) => only === undefined || only.has(s.name))
 
-const child = (name: string, side: string): Sample => {
+if (args[0] === "--requires") {
+  // the services.sh names of the servers the selected scenarios need (scripts/bench.sh starts them)
+  const names = new Set(selected.flatMap((s) => s.requires ?? []).map((r) => (r === "dynamodb" ? "dynalite" : r)))
+  process.stdout.write(Array.from(names).join(" ") + "\n")
+  process.exit(0)
+}
+
+const child = (name: string, side: string, env: Record<string, string>): Sample => {
   const out = execFileSync(process.execPath, ["--expose-gc", here, "--child", name, side, mode], {
     encoding: "utf8",
     maxBuffer: 1 << 20,
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env }
+    env: { ...process.env, ...env, KAFKAJS_NO_PARTITIONER_WARNING: "1" }
   })
   return JSON.parse(out) as Sample
 }
@@ -54,20 +62,28 @@ const machine = {
 }
 
 console.log(`bench (${mode}: ${runs} runs per side, median [min-max]) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\n`)
-const header = ["scenario", "side", "records/s", "spread", "ns/rec", "trips/rec", "writes/rec", "peak RSS MiB", "vs ceiling"]
+const header = ["scenario", "side", "records/s", "spread", "ns/rec", "trips/rec", "writes/rec", "store writes/s", "peak RSS MiB", "vs ceiling"]
 const rows: Array<Array<string>> = [header]
 mkdirSync(join(root, "bench", "results"), { recursive: true })
-for (const scenario of scenarios) {
-  if (only !== undefined && !only.has(scenario.name)) continue
+for (const scenario of selected) {
   const results: Record<string, Summary> = {}
-  for (const side of ["library", "ceiling"] as const) {
-    const samples: Array<Sample> = []
-    for (let i = 0; i < runs; i++) samples.push(child(scenario.name, side))
-    results[side] = summarise(samples)
+  const env = scenario.prepare === undefined ? {} : await scenario.prepare(scenario[mode])
+  try {
+    for (const side of ["library", "ceiling"] as const) {
+      const samples: Array<Sample> = []
+      // alternate sides run by run would be fairer on a busy machine; runs are long enough to be stable here
+      for (let i = 0; i < runs; i++) samples.push(child(scenario.name, side, env))
+      results[side] = summarise(samples)
+    }
+  } finally {
+    if (scenario.cleanup !== undefined) await scenario.cleanup(env)
   }
   const lib = results.library!
   const ceil = results.ceiling!
-  const ratio = lib.rate.median / ceil.rate.median
+  // store scenarios compare write rates (the ceiling's unit is raw writes); the others records/s
+  const ratio = scenario.compare === "writes" && lib.storeWritesPerSecond !== undefined && ceil.storeWritesPerSecond !== undefined
+    ? lib.storeWritesPerSecond.median / ceil.storeWritesPerSecond.median
+    : lib.rate.median / ceil.rate.median
   for (const [side, s] of [["library", lib], ["ceiling", ceil]] as const) {
     rows.push([
       scenario.name,
@@ -77,15 +93,16 @@ for (const scenario of scenarios) {
       fmt(s.nsPerRecord),
       fmt(s.roundTripsPerRecord, 4),
       fmt(s.writesPerRecord, 4),
+      s.storeWritesPerSecond === undefined ? "" : fmt(s.storeWritesPerSecond.median),
       fmt(s.peakRssMiB),
       side === "library" ? `${fmt(ratio * 100, 1)}%` : ""
     ])
   }
   const extra = lib.extra === undefined ? "" : `  ${Object.entries(lib.extra).map(([k, v]) => `${k}=${v}`).join(" ")}`
-  if (extra !== "") rows.push([scenario.name, "library:", extra, "", "", "", "", "", ""])
+  if (extra !== "") rows.push([scenario.name, "library:", extra, "", "", "", "", "", "", ""])
   writeFileSync(
     join(root, "bench", "results", `${scenario.name}.json`),
-    JSON.stringify({ scenario: scenario.name, description: scenario.description, mode, params: scenario[mode], machine, library: lib, ceiling: ceil, ratio }, null, 2) + "\n"
+    JSON.stringify({ scenario: scenario.name, description: scenario.description, mode, params: scenario[mode], machine, load: loadavg(), compare: scenario.compare ?? "records", library: lib, ceiling: ceil, ratio }, null, 2) + "\n"
   )
 }
 const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)))

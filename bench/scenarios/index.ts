@@ -2,6 +2,7 @@
 import type { Sample } from "../lib/measure.ts"
 import type { WorkloadOptions } from "../lib/workload.ts"
 import * as Fold from "./fold.ts"
+import * as KafkaScenario from "./kafka.ts"
 import * as Memory from "./memory.ts"
 
 export interface Scenario {
@@ -11,6 +12,10 @@ export interface Scenario {
   readonly full: WorkloadOptions
   readonly library: (w: WorkloadOptions) => Promise<Sample>
   readonly ceiling: (w: WorkloadOptions) => Promise<Sample>
+  /** Servers the scenario needs (started by scripts/bench.sh). */
+  readonly requires?: ReadonlyArray<"kafka" | "mongo" | "dynamodb">
+  /** Runs once in the parent before the runs (fills a topic...); returns env vars for the children. */
+  readonly prepare?: (w: WorkloadOptions) => Promise<Record<string, string>>
 }
 
 const fold = (name: string, docs: number, skew: "uniform" | "zipf"): Scenario => ({
@@ -34,5 +39,15 @@ export const scenarios: ReadonlyArray<Scenario> = [
     full: { changes: 10_000_000, docs: 1_000_000, customers: 10_000, skew: "uniform" },
     library: Memory.library,
     ceiling: Memory.ceiling
+  },
+  {
+    name: "kafka-to-store",
+    description: "Debezium envelopes on a 4-partition topic consumed by KafkaSource and folded into the in-memory store (decoding included); ceiling: raw kafkajs consume of the same topic, no processing",
+    quick: { changes: 100_000, docs: 20_000, customers: 5_000, skew: "zipf" },
+    full: { changes: 500_000, docs: 100_000, customers: 10_000, skew: "zipf" },
+    requires: ["kafka"],
+    prepare: KafkaScenario.prepare,
+    library: KafkaScenario.library,
+    ceiling: KafkaScenario.ceiling
   }
 ]

@@ -117,7 +117,7 @@ export const make = (
             sessionTimeout: config.sessionTimeoutMs ?? 30_000,
             rebalanceTimeout: config.rebalanceTimeoutMs ?? 60_000,
             heartbeatInterval: config.heartbeatIntervalMs ?? 3_000,
-            maxWaitTimeInMs: config.maxWaitTimeMs ?? 5_000,
+            maxWaitTimeInMs: config.maxWaitTimeMs ?? 1_000,
             maxBytesPerPartition: config.maxBytesPerPartition ?? 1024 * 1024,
             allowAutoTopicCreation: false,
             retry: { restartOnFailure: async () => false }

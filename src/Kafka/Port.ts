@@ -152,7 +152,10 @@ export interface ConsumerConfig {
   readonly rebalanceTimeoutMs?: number | undefined
   /** Default 3 000 ms; keep it well under a third of the session timeout. */
   readonly heartbeatIntervalMs?: number | undefined
-  /** How long a fetch waits for new records. Default 5 000 ms. */
+  /**
+   * How long a fetch waits for new records. Default 1 000 ms: kafkajs sleeps this long when every
+   * assigned partition is paused, and a member leaving the group waits for the fetch in flight.
+   */
   readonly maxWaitTimeMs?: number | undefined
   /** Largest batch of one partition per fetch, in bytes. Default 1 MiB. */
   readonly maxBytesPerPartition?: number | undefined

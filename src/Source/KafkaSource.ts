@@ -34,6 +34,7 @@ import type * as Arr from "effect/Array"
 import { SourceError } from "../Errors.ts"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
+import * as Committer from "../Kafka/Committer.ts"
 import * as Port from "../Kafka/Port.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Version } from "../Version.ts"
@@ -77,9 +78,15 @@ export interface Options {
   readonly heartbeatIntervalMs?: number | undefined
   readonly maxWaitTimeMs?: number | undefined
   readonly maxBytesPerPartition?: number | undefined
+  /**
+   * Records whose value is larger than this many bytes are not decoded: they are dead-lettered
+   * (with their raw value and a reason that gives the size). Default: no limit of the worker's own
+   * (the broker's `message.max.bytes` and the topic's `max.message.bytes` still apply).
+   */
+  readonly maxRecordBytes?: number | undefined
   /** Batches buffered between the consumer and the fold. Default 8. */
   readonly bufferSize?: number | undefined
-  /** A partition with this many batches waiting in the buffer is paused until they are taken. Default 2. */
+  /** A partition with this many batches waiting in the buffer is paused until they are taken. Default: half of `bufferSize`. */
   readonly pauseAfter?: number | undefined
   /**
    * Rebuilds a consumer that failed with a retryable error. Default: exponential from 500 ms,
@@ -159,7 +166,7 @@ const keyText = (record: Port.ConsumerRecord): string | undefined =>
   record.key === null ? undefined : Port.text(record.key) ?? Port.base64Text(record.key)
 
 /** Decodes the value as UTF-8 text, then with `decode`; keeps the raw text and key on rejects. */
-const decoderFor = <In>(pipeline: Pipeline<In, any, Mode>, decoding: Decoding): Decode<In> => {
+const decoderFor = <In>(pipeline: Pipeline<In, any, Mode>, decoding: Decoding, maxRecordBytes?: number): Decode<In> => {
   const debezium = decoding === "debezium" ? Debezium.decoder(pipeline.schema) : undefined
   const plain = decoding === "debezium" ? undefined : Debezium.plainDecoder(pipeline.schema)
   const byTimestamp = decoding !== "debezium" && decoding.version === "timestamp"
@@ -169,6 +176,15 @@ const decoderFor = <In>(pipeline: Pipeline<In, any, Mode>, decoding: Decoding): 
     const value = Port.text(record.value)
     if (value === undefined) {
       return I.reject(Port.base64Text(record.value), Port.notUtf8Reason, position, undefined, key)
+    }
+    if (maxRecordBytes !== undefined && record.value.byteLength > maxRecordBytes) {
+      return I.reject(
+        value,
+        `the record value has ${record.value.byteLength} bytes, more than the limit of ${maxRecordBytes} (maxRecordBytes)`,
+        position,
+        undefined,
+        key
+      )
     }
     let decoded: Debezium.Decoded<In>
     if (debezium !== undefined) decoded = debezium(key ?? null, value)
@@ -215,9 +231,9 @@ export const make: {
   options: Options & { readonly decoding?: Decoding | undefined }
 ): Source<In, SourceError, Port.KafkaClient> => {
   const name = options.name ?? `kafka:${options.topic}`
-  const decode = decoderFor(pipeline, options.decoding ?? "debezium")
+  const decode = decoderFor(pipeline, options.decoding ?? "debezium", options.maxRecordBytes)
   const bufferSize = Math.max(1, options.bufferSize ?? 8)
-  const pauseAfter = Math.max(1, options.pauseAfter ?? 2)
+  const pauseAfter = Math.max(1, options.pauseAfter ?? Math.ceil(bufferSize / 2))
   const attributes = { source: name, topic: options.topic }
   const m = {
     records: Metric.withAttributes(metrics.records, attributes),
@@ -248,10 +264,14 @@ export const make: {
 
   /** The consumer of the running stream, for `commit`. */
   let current: Port.Consumer | undefined
+  /** The running stream's pipelined committer. */
+  let committer: Committer.Committer | undefined
 
   const inputs = Stream.unwrap(Effect.gen(function*() {
     const client = yield* Port.KafkaClient
     const run = new RunState()
+    const commits = yield* Committer.make
+    committer = commits
 
     const session = Stream.callback<Delivery<In>, SourceError>((queue) =>
       Effect.gen(function*() {
@@ -268,6 +288,8 @@ export const make: {
             run.revokeAll()
           })
         )
+        // runs first (finalizers run in reverse): the last commit lands before the member leaves
+        yield* Effect.addFinalizer(() => commits.flush)
         const onBatch = (batch: Port.Batch): Effect.Effect<void> =>
           Effect.gen(function*() {
             const tp = { topic: batch.topic, partition: batch.partition }
@@ -352,27 +374,15 @@ export const make: {
 
     return session.pipe(
       Stream.retry(reconnect),
+      Stream.interruptWhen(commits.failed),
       Stream.mapArrayEffect(select),
       Stream.filter((chunk: ReadonlyArray<Input<In>>): chunk is Arr.NonEmptyReadonlyArray<Input<In>> => chunk.length > 0),
       Stream.flattenArray
     )
   }))
 
-  const commit = (last: ReadonlyMap<string, Input<In>>): Effect.Effect<void, SourceError> =>
+  const commitNow = (consumer: Port.Consumer, offsets: ReadonlyArray<Port.CommitOffset>): Effect.Effect<void, SourceError> =>
     Effect.gen(function*() {
-      if (last.size === 0) return
-      const offsets: Array<Port.CommitOffset> = []
-      for (const [partition, record] of last) {
-        const tp = Port.parsePartitionName(partition)
-        if (tp === undefined) continue
-        offsets.push({ ...tp, offset: String(record.seq + 1), generation: typeof record.checkpoint === "number" ? record.checkpoint : -1 })
-      }
-      const consumer = current
-      if (consumer === undefined) {
-        yield* Metric.update(m.refused, offsets.length)
-        yield* Effect.logInfo(`${name}: no consumer to commit ${offsets.length} offsets; the next owner reads them again`)
-        return
-      }
       const result = yield* consumer.commit(offsets).pipe(
         Effect.retry(commitRetry),
         Effect.mapError(sourceError(name, "committing offsets failed"))
@@ -386,6 +396,25 @@ export const make: {
           }); whoever owns those partitions reads the records again`
         )
       }
+    })
+
+  /** Offsets of the applied records; the commit itself is pipelined (see Kafka/Committer.ts). */
+  const commit = (last: ReadonlyMap<string, Input<In>>): Effect.Effect<void, SourceError> =>
+    Effect.gen(function*() {
+      if (last.size === 0) return
+      const offsets: Array<Port.CommitOffset> = []
+      for (const [partition, record] of last) {
+        const tp = Port.parsePartitionName(partition)
+        if (tp === undefined) continue
+        offsets.push({ ...tp, offset: String(record.seq + 1), generation: typeof record.checkpoint === "number" ? record.checkpoint : -1 })
+      }
+      const consumer = current
+      if (consumer === undefined || committer === undefined) {
+        yield* Metric.update(m.refused, offsets.length)
+        yield* Effect.logInfo(`${name}: no consumer to commit ${offsets.length} offsets; the next owner reads them again`)
+        return
+      }
+      yield* committer.submit(commitNow(consumer, offsets))
     })
 
   return { name, inputs, commit, staged: false }

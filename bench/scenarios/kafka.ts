@@ -1,0 +1,116 @@
+/**
+ * Scenario 3: Kafka to store. A topic pre-filled with Debezium envelopes (4 partitions) is consumed
+ * by the library's Kafka source and folded into the in-memory store, end to end (decoding
+ * included); the ceiling is the raw kafkajs consume rate of the same topic with no processing.
+ * Each run uses a fresh consumer group.
+ */
+import { randomUUID } from "node:crypto"
+import { Effect, Layer, References, Stream } from "effect"
+import { Kafka, logLevel } from "kafkajs"
+import type { Input } from "../../src/Input.ts"
+import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import * as KafkaSource from "../../src/Source/KafkaSource.ts"
+import * as Memory from "../../src/Store/Memory.ts"
+import { type Counter, counting } from "../lib/counting.ts"
+import { peakRssMiB, time, type Sample } from "../lib/measure.ts"
+import { benchPipeline } from "../lib/pipeline.ts"
+import { required } from "../lib/services.ts"
+import { changes, type Order, type WorkloadOptions } from "../lib/workload.ts"
+
+const PARTITIONS = 4
+
+const envelope = (r: Input<Order>): { key: string; value: string } | undefined => {
+  if (r._tag !== "Upsert" && r._tag !== "Delete") return undefined
+  const key = JSON.stringify({ id: JSON.stringify(r.docId) })
+  const source = { ts_ms: r.version[0], ord: r.version[1] }
+  return r._tag === "Upsert"
+    ? { key, value: JSON.stringify({ op: "u", after: JSON.stringify({ _id: r.docId, ...r.doc }), source }) }
+    : { key, value: JSON.stringify({ op: "d", after: null, source }) }
+}
+
+const kafka = () => new Kafka({ clientId: "bench", brokers: required("KAFKA_BROKERS").split(","), logLevel: logLevel.NOTHING })
+
+/** Creates and fills the topic once per bench invocation; children read its name from BENCH_KAFKA_TOPIC. */
+export const prepare = async (workload: WorkloadOptions): Promise<Record<string, string>> => {
+  const topic = `bench-${randomUUID()}`
+  const client = kafka()
+  const admin = client.admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true })
+  await admin.disconnect()
+  const producer = client.producer({ allowAutoTopicCreation: false })
+  await producer.connect()
+  let produced = 0
+  for (const chunk of changes({ ...workload, chunk: 5000 })) {
+    const messages = chunk.flatMap((r) => envelope(r) ?? [])
+    await producer.send({ topic, acks: -1, messages })
+    produced += messages.length
+  }
+  await producer.disconnect()
+  return { BENCH_KAFKA_TOPIC: topic, BENCH_KAFKA_RECORDS: String(produced) }
+}
+
+const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
+
+/**
+ * Both sides are timed from connecting to the moment every record is consumed (the library: when
+ * the fold has committed the last one), so joining the group counts and leaving it does not.
+ */
+export const library = async (): Promise<Sample> => {
+  const topic = required("BENCH_KAFKA_TOPIC")
+  const total = Number(required("BENCH_KAFKA_RECORDS"))
+  const counter: Counter = { calls: 0, keysWritten: 0 }
+  const start = process.hrtime.bigint()
+  let end = 0n
+  const next = new Map<string, number>()
+  const source = KafkaSource.make(benchPipeline, { topic, groupId: `bench-${randomUUID()}` })
+  const summary = await Effect.runPromise(
+    Fold.run(benchPipeline, {
+      ...source,
+      inputs: source.inputs.pipe(Stream.take(total)),
+      commit: (last) =>
+        source.commit(last).pipe(Effect.tap(() =>
+          Effect.sync(() => {
+            for (const [partition, record] of last) next.set(partition, record.seq + 1)
+            let done = 0
+            for (const n of next.values()) done += n
+            if (done >= total && end === 0n) end = process.hrtime.bigint()
+          })
+        ))
+    }).pipe(
+      Effect.provide(counting(Memory.layer(), counter)),
+      Effect.provide(KafkaJs.layer({ brokers: required("KAFKA_BROKERS").split(",") })),
+      Effect.provide(quiet)
+    )
+  )
+  return {
+    records: summary.records,
+    seconds: Number(end - start) / 1e9,
+    roundTrips: counter.calls,
+    writes: counter.keysWritten,
+    peakRssMiB: peakRssMiB()
+  }
+}
+
+export const ceiling = async (): Promise<Sample> => {
+  const topic = required("BENCH_KAFKA_TOPIC")
+  const total = Number(required("BENCH_KAFKA_RECORDS"))
+  return time(async () => {
+    const consumer = kafka().consumer({ groupId: `bench-raw-${randomUUID()}`, maxWaitTimeInMs: 1000 })
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    let seen = 0
+    await new Promise<void>((resolve, reject) => {
+      consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          seen += batch.messages.length
+          if (seen >= total) resolve()
+        }
+      }).catch(reject)
+    })
+    void consumer.disconnect()
+    return { records: seen }
+  })
+}
