@@ -270,7 +270,7 @@ export const make: {
   const inputs = Stream.unwrap(Effect.gen(function*() {
     const client = yield* Port.KafkaClient
     const run = new RunState()
-    const commits = yield* Committer.make
+    const commits = yield* Committer.make(commitNow)
     committer = commits
 
     const session = Stream.callback<Delivery<In>, SourceError>((queue) =>
@@ -398,7 +398,7 @@ export const make: {
       }
     })
 
-  /** Offsets of the applied records; the commit itself is pipelined (see Kafka/Committer.ts). */
+  /** Offsets of the applied records, handed to the background committer (see Kafka/Committer.ts). */
   const commit = (last: ReadonlyMap<string, Input<In>>): Effect.Effect<void, SourceError> =>
     Effect.gen(function*() {
       if (last.size === 0) return
@@ -414,7 +414,7 @@ export const make: {
         yield* Effect.logInfo(`${name}: no consumer to commit ${offsets.length} offsets; the next owner reads them again`)
         return
       }
-      yield* committer.submit(commitNow(consumer, offsets))
+      yield* committer.submit(consumer, offsets)
     })
 
   return { name, inputs, commit, staged: false }
