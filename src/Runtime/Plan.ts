@@ -160,7 +160,11 @@ export const plan = <In, V>(
           keys = noKeys
           value = undefined as V
         } else {
-          keys = keyOf !== undefined ? [keyOf(doc)] : pipeline.keys(doc)
+          if (keyOf !== undefined) {
+            const key = keyOf(doc)
+            // an update that keeps its key shares the ledger entry's keys array
+            keys = current !== undefined && current.keys.length === 1 && current.keys[0] === key ? current.keys : [key]
+          } else keys = pipeline.keys(doc)
           value = valueOf(doc)
         }
       } catch (error) {

@@ -83,8 +83,6 @@ const attempt = <A>(operation: string, f: () => A) =>
     catch: (cause) => new StoreError({ store: "memory", operation, retryable: false, cause })
   })
 
-const noMarks = (): undefined => undefined
-
 /**
  * The aggregate store over `state`.
  *
@@ -100,13 +98,28 @@ export const aggregates = (state: State): Context.Service.Shape<typeof Aggregate
       let partial = 0
       // compute every new value first so that a failing combine leaves the state untouched
       const values: Array<unknown> = new Array(updates.length)
-      const touched: Array<boolean> = new Array(updates.length)
+      const found: Array<Cell | undefined | null> = new Array(updates.length)
       for (let u = 0; u < updates.length; u++) {
         const update = updates[u]!
         const cell = cells.get(update.key)
-        const todo = resolve(monoid, update, cell === undefined ? noMarks : (p) => markOf(cell, p))
-        touched[u] = todo !== undefined
+        found[u] = cell
+        let fresh = true
+        if (cell !== undefined) {
+          const marks = update.marks
+          for (let m = 0; m < marks.length; m++) {
+            const applied = markOf(cell, marks[m]!.partition)
+            if (applied !== undefined && applied >= marks[m]!.first) {
+              fresh = false
+              break
+            }
+          }
+        }
+        // the fast path inline; anything partly applied goes through the shared replay rules
+        const todo = fresh
+          ? (update.neutral ? undefined : { delta: update.delta, fast: true })
+          : resolve(monoid, update, (p) => markOf(cell!, p))
         if (todo === undefined) {
+          found[u] = null
           skipped++
           continue
         }
@@ -115,9 +128,9 @@ export const aggregates = (state: State): Context.Service.Shape<typeof Aggregate
         written++
       }
       for (let u = 0; u < updates.length; u++) {
-        if (!touched[u]) continue
+        let cell = found[u]
+        if (cell === null) continue
         const update = updates[u]!
-        let cell = cells.get(update.key)
         if (cell === undefined) {
           cell = { value: values[u], partition: undefined, seq: 0, others: undefined }
           cells.set(update.key, cell)
