@@ -81,6 +81,19 @@ export const defaultRetry: Schedule.Schedule<Duration.Duration, unknown> = Sched
   Schedule.spaced("5 seconds")
 ]).pipe(Schedule.jittered, Schedule.upTo({ duration: "2 minutes" }))
 
+/**
+ * Retries an effect's retryable `StoreError`s on `schedule` (default {@link defaultRetry}); other
+ * errors, and a `StoreError` the schedule gave up on, pass through.
+ *
+ * @since 0.1.0
+ */
+export const retrying = (schedule: Schedule.Schedule<any, unknown> = defaultRetry) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(effect, {
+    schedule,
+    while: (e: E) => (e as { _tag?: string })._tag === "StoreError" && (e as unknown as StoreError).retryable
+  }) as Effect.Effect<A, E, R>
+
 const recordsIn = Metric.counter("monoid_records_in", { description: "records the fold received" })
 const recordsStale = Metric.counter("monoid_records_stale", { description: "changes skipped as redelivered or out of date" })
 const recordsDead = Metric.counter("monoid_records_dead_lettered", { description: "records sent to the dead-letter sink" })
@@ -115,12 +128,7 @@ export const makeFolder = <In, V, E, R>(
     const deadLetters = yield* DeadLetters
     const tokens = yield* Tokens
     const context = yield* Effect.context<R>()
-    const schedule = options.retry ?? defaultRetry
-    const retry = <A, E2, R2>(effect: Effect.Effect<A, E2 | StoreError, R2>) =>
-      Effect.retry(effect, {
-        schedule,
-        while: (e: E2 | StoreError) => (e as { _tag?: string; retryable?: boolean })._tag === "StoreError" && (e as StoreError).retryable
-      }) as Effect.Effect<A, E2 | StoreError, R2>
+    const retry = retrying(options.retry)
     const staged = Staging.stagedToken(source.name)
     const attributes = { pipeline: pipeline.name, source: source.name }
     const mIn = Metric.withAttributes(recordsIn, attributes)

@@ -85,10 +85,13 @@ const decodeState = (u: unknown): BootstrapState | undefined => {
  *
  * @since 0.1.0
  */
-export const state = (pipeline: string): Effect.Effect<Option.Option<BootstrapState>, StoreError | ConfigurationError, Tokens> =>
+export const state = (
+  pipeline: string,
+  retry: Fold.Options["retry"] = Fold.defaultRetry
+): Effect.Effect<Option.Option<BootstrapState>, StoreError | ConfigurationError, Tokens> =>
   Effect.gen(function*() {
     const tokens = yield* Tokens
-    const saved = yield* tokens.get(pipeline, TOKEN)
+    const saved = yield* tokens.get(pipeline, TOKEN).pipe(Fold.retrying(retry))
     if (Option.isNone(saved)) return Option.none()
     const decoded = decodeState(saved.value)
     if (decoded === undefined) {
@@ -107,17 +110,18 @@ export const bootstrap = <In, V, E, R>(spec: Spec<In, V, E, R>) =>
   Effect.gen(function*() {
     const tokens = yield* Tokens
     const name = spec.pipeline.name
-    let current = Option.getOrUndefined(yield* state(name))
+    const retry = Fold.retrying(spec.options?.retry)
+    let current = Option.getOrUndefined(yield* state(name, spec.options?.retry))
     if (current === undefined) {
       const handoff = yield* spec.handoff
       current = { phase: spec.bootstrap === undefined ? "done" : "scanning", handoff, startedAt: Date.now() }
-      yield* tokens.set(name, TOKEN, current)
+      yield* tokens.set(name, TOKEN, current).pipe(retry)
       yield* Effect.logInfo(`handoff captured at version ${Version.format(handoff.version)}`)
     }
     if (current.phase === "done" || spec.bootstrap === undefined) return { handoff: current.handoff, summary: undefined }
     yield* Effect.logInfo(`bootstrap of ${name} from ${Version.format(current.handoff.version)}`)
     const summary = yield* Fold.run(spec.pipeline, spec.bootstrap(current.handoff), spec.options)
-    yield* tokens.set(name, TOKEN, { ...current, phase: "done", finishedAt: Date.now() })
+    yield* tokens.set(name, TOKEN, { ...current, phase: "done", finishedAt: Date.now() }).pipe(retry)
     yield* Effect.logInfo(`bootstrap of ${name} done: ${summary.records} records, ${summary.rejected} dead-lettered, ${summary.elapsedMs} ms`)
     return { handoff: current.handoff, summary }
   }).pipe(Effect.withSpan("Orchestrator.bootstrap", { attributes: { pipeline: spec.pipeline.name } }))
@@ -130,7 +134,7 @@ export const bootstrap = <In, V, E, R>(spec: Spec<In, V, E, R>) =>
  */
 export const live = <In, V, E, R>(spec: Spec<In, V, E, R>) =>
   Effect.gen(function*() {
-    const current = Option.getOrUndefined(yield* state(spec.pipeline.name))
+    const current = Option.getOrUndefined(yield* state(spec.pipeline.name, spec.options?.retry))
     if (current === undefined || current.phase !== "done") {
       return yield* new ConfigurationError({
         detail: `pipeline ${spec.pipeline.name}: the bootstrap has not finished; run it before the live worker`
