@@ -1,145 +1,55 @@
 /**
- * orderstats: per-customer order totals, bootstrapped from a snapshot and kept exact from a
- * change file, on the embedded store (no servers).
+ * orderstats: per-customer order totals, exact.
  *
  *   main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--state DIR] [--json]
+ *   main.js --services [--json]
  *
- * With no flags it folds the sample data shipped in examples/orderstats/data on a fresh store and
- * prints a table. `--state DIR` keeps the store there, so a rerun resumes (and a run killed at any
- * moment can simply be run again). `--json` prints exactly one JSON object on stdout.
+ * Without `--services`: the embedded demo (no servers; see files.ts). With no flags it folds the
+ * sample data shipped in examples/orderstats/data on a fresh store and prints a table.
+ *
+ * With `--services`: bootstrap, then live, in one process, on the servers the environment names
+ * (MONGO_URI, LIVE_SOURCE, KAFKA_BROKERS, DDB_ENDPOINT..., see config.ts): the bootstrap (or its
+ * resumption, or nothing when it is done) prints its summary on stdout, then the live worker runs
+ * until SIGINT/SIGTERM (exit code 0). The mode is a flag, not the mere presence of MONGO_URI,
+ * because test and CI shells export every endpoint (scripts/test.sh): a variable left in the
+ * environment must not turn the demo into a long-running worker.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
-import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Logger } from "effect"
-import { ConfigurationError } from "../../src/Errors.ts"
-import * as Handoff from "../../src/Handoff.ts"
-import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
-import * as JsonlChanges from "../../src/Source/JsonlChanges.ts"
-import * as JsonlSnapshot from "../../src/Source/JsonlSnapshot.ts"
-import { Aggregates } from "../../src/Store/Aggregates.ts"
-import * as Embedded from "../../src/Store/Embedded.ts"
-import * as Version from "../../src/Version.ts"
-import { orderTotals } from "./pipeline.ts"
+import { Effect } from "effect"
+import * as Cli from "./cli.ts"
+import * as Settings from "./config.ts"
+import * as Files from "./files.ts"
+import * as Live from "./live.ts"
+import * as Report from "./report.ts"
+import * as Scan from "./scan.ts"
+import * as Stores from "./stores.ts"
 
-const USAGE = "usage: main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--state DIR] [--json]"
+const USAGE = "usage: main.js --services [--json]   (or the embedded demo: main.js [--snapshot FILE] [--changes FILE] ...)"
 
-/** The sample data folder, from the source tree or from dist/. */
-const sampleDir = (): string => {
-  const here = dirname(fileURLToPath(import.meta.url))
-  for (const candidate of [join(here, "data"), join(here, "..", "..", "..", "examples", "orderstats", "data")]) {
-    if (existsSync(join(candidate, "manifest.json"))) return candidate
-  }
-  throw new Error("the sample data folder examples/orderstats/data was not found")
-}
+const argv = process.argv.slice(2)
 
-interface Args {
-  readonly snapshot: string | undefined
-  readonly changes: string | undefined
-  readonly position: Version.Version
-  readonly state: string | undefined
-  readonly json: boolean
-}
-
-const parse = (argv: ReadonlyArray<string>): Effect.Effect<Args, ConfigurationError> =>
-  Effect.try({
-    try: () => {
-      const { values } = parseArgs({
-        args: [...argv],
-        options: {
-          snapshot: { type: "string" },
-          changes: { type: "string" },
-          "snapshot-position": { type: "string" },
-          state: { type: "string" },
-          json: { type: "boolean", default: false }
-        },
-        strict: true,
-        allowPositionals: false
-      })
-      const sample = values.snapshot === undefined && values.changes === undefined
-      const dir = sample ? sampleDir() : undefined
-      const snapshot = dir !== undefined ? join(dir, "snapshot.jsonl") : values.snapshot
-      const changes = dir !== undefined ? join(dir, "changes.jsonl") : values.changes
-      let positionText = values["snapshot-position"]
-      if (positionText === undefined && dir !== undefined) {
-        positionText = (JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { snapshotPosition: string }).snapshotPosition
-      }
-      if (positionText === undefined && snapshot !== undefined) {
-        throw new Error("--snapshot needs --snapshot-position TS_MS:ORD, the version of the snapshot (changes at or before it are already in it)")
-      }
-      const position = positionText === undefined ? Version.zero : Version.parse(positionText)
-      if (position === undefined) throw new Error(`--snapshot-position must be TS_MS:ORD, got ${JSON.stringify(positionText)}`)
-      for (const file of [snapshot, changes]) {
-        if (file !== undefined && !existsSync(file)) throw new Error(`no such file: ${file}`)
-      }
-      return {
-        snapshot: snapshot === undefined ? undefined : resolve(snapshot),
-        changes: changes === undefined ? undefined : resolve(changes),
-        position,
-        state: values.state,
-        json: values.json === true
-      }
-    },
-    catch: (error) => new ConfigurationError({ detail: `${error instanceof Error ? error.message : String(error)}\n${USAGE}` })
-  })
-
-const renderTable = (totals: ReadonlyArray<readonly [string, number]>): string => {
-  const width = Math.max("customer".length, ...totals.map(([c]) => c.length))
-  const money = (cents: number) => `${cents < 0 ? "-" : ""}${Math.floor(Math.abs(cents) / 100)}.${String(Math.abs(cents) % 100).padStart(2, "0")}`
-  const rows = totals.map(([c, cents]) => `${c.padEnd(width)}  ${money(cents).padStart(14)}  ${String(cents).padStart(14)}`)
-  return [`${"customer".padEnd(width)}  ${"total".padStart(14)}  ${"cents".padStart(14)}`, ...rows].join("\n")
-}
-
-const program = (args: Args) =>
-  Effect.gen(function*() {
-    const { snapshot, changes } = args
-    const result = yield* Orchestrator.run({
-      pipeline: orderTotals,
-      handoff: Effect.sync(() => Handoff.atVersion(args.position)),
-      bootstrap: snapshot === undefined ? undefined : (handoff) => JsonlSnapshot.make(orderTotals, { path: snapshot, handoff }),
-      live: changes === undefined ? undefined : () => JsonlChanges.make(orderTotals, { path: changes })
-    })
-    const aggregates = yield* Aggregates
-    const all = yield* aggregates.all(orderTotals)
-    const totals = Array.from(all).filter(([, cents]) => cents !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    const deadLetters = (result.bootstrap?.rejected ?? 0) + (result.live?.rejected ?? 0)
-    if (args.json) {
-      const out = {
-        totals: Object.fromEntries(totals),
-        deadLetters,
-        handoff: Version.format(result.handoff.version),
-        bootstrap: result.bootstrap ?? null,
-        live: result.live ?? null
-      }
-      yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(out)}\n`))
-    } else {
-      const b = result.bootstrap
-      const l = result.live
-      yield* Effect.sync(() =>
-        process.stdout.write(
-          `${renderTable(totals)}\n\n` +
-            `snapshot: ${b === undefined ? "already done" : `${b.upserts} documents, ${b.rejected} dead-lettered`}; ` +
-            `changes: ${l === undefined ? "none" : `${l.records} records, ${l.upserts + l.deletes} applied, ${l.stale} stale, ${l.skipped} skipped, ${l.rejected} dead-lettered`}; ` +
-            `handoff ${Version.format(result.handoff.version)}\n`
-        )
-      )
-    }
-  })
-
-const main = Effect.gen(function*() {
-  const args = yield* parse(process.argv.slice(2))
-  const fresh = args.state === undefined ? mkdtempSync(join(tmpdir(), "orderstats-")) : undefined
-  const stateDir = args.state ?? fresh!
-  yield* program(args).pipe(
-    Effect.provide(Embedded.layer({ path: join(stateDir, "orderstats.sqlite") })),
-    Effect.ensuring(Effect.sync(() => fresh !== undefined && rmSync(fresh, { recursive: true, force: true })))
+const services = Effect.gen(function*() {
+  const { values } = yield* Cli.flags(USAGE, { services: { type: "boolean" }, json: { type: "boolean", default: false } }, argv)
+  const mongo = yield* Settings.mongo
+  const boot = yield* Scan.run(mongo)
+  yield* Effect.sync(() =>
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ bootstrap: boot })}\n`
+        : `bootstrap: ${boot.alreadyDone ? "already done" : `${boot.documents} documents, ${boot.deadLetters} dead-lettered, ${Report.seconds(boot.elapsedMs)}`}; ` +
+          `handoff ${Scan.describeHandoff(boot.handoff)}; now live\n`
+    )
   )
-}).pipe(
-  Effect.tapError((error) => Effect.sync(() => process.stderr.write(`orderstats: ${error.message}\n`))),
-  Effect.provide(Layer.succeed(Logger.LogToStderr, true))
-)
+  const stopWhenIdleMs = yield* Settings.stopWhenIdleMs
+  const live = yield* Live.run({ stopWhenIdleMs })
+  // reached when the change stream stopped after STOP_WHEN_IDLE_MS without a change
+  if (live.summary !== undefined) {
+    const summary = live.summary
+    yield* Effect.sync(() =>
+      process.stdout.write(values.json ? `${JSON.stringify({ live: summary })}\n` : `live: ${Report.liveLine(summary)}\n`)
+    )
+  }
+}).pipe(Effect.provide(Stores.layer))
 
-NodeRuntime.runMain(main, { disableErrorReporting: true })
+if (argv.includes("--services")) Cli.runMain("orderstats", services)
+else NodeRuntime.runMain(Files.main(argv), { disableErrorReporting: true })

@@ -1,0 +1,52 @@
+/**
+ * bootstrap: scans the orders collection into the store and records the handoff position P0 from
+ * which the live worker starts. Prints a summary (documents, dead letters, elapsed, position).
+ *
+ *   bootstrap.js [--json]
+ *
+ * Killed at any moment (even SIGKILL), it is simply run again: it keeps the same P0, finishes the
+ * batch that was being applied, and resumes the scan after the last committed document. Run after
+ * it finished, it does nothing and says so. Settings: MONGO_URI, MONGO_DB, MONGO_COLLECTION,
+ * MONGO_BATCH_SIZE, and the store's (see config.ts). Exit code 0 when the bootstrap is done, 1 on
+ * failure (the reason on stderr).
+ */
+import { Effect } from "effect"
+import * as Mongo from "../../src/Source/Mongo.ts"
+import * as Version from "../../src/Version.ts"
+import * as Cli from "./cli.ts"
+import * as Settings from "./config.ts"
+import { orderTotals } from "./pipeline.ts"
+import * as Report from "./report.ts"
+import * as Scan from "./scan.ts"
+import * as Stores from "./stores.ts"
+
+const USAGE = "usage: bootstrap.js [--json]"
+
+const program = Effect.gen(function*() {
+  const { values } = yield* Cli.flags(USAGE, { json: { type: "boolean", default: false } })
+  const mongo = yield* Settings.mongo
+  const r = yield* Scan.run(mongo)
+  const ns = Mongo.formatNamespace(mongo)
+  const text = values.json
+    ? JSON.stringify({
+      pipeline: orderTotals.name,
+      namespace: ns,
+      alreadyDone: r.alreadyDone,
+      documents: r.documents,
+      documentsThisRun: r.documentsThisRun,
+      deadLetters: r.deadLetters,
+      elapsedMs: r.elapsedMs,
+      position: Version.format(r.handoff.version),
+      handoff: r.handoff
+    })
+    : [
+      `bootstrap of ${orderTotals.name} from ${ns}: ${r.alreadyDone ? "already done before this run" : "done"}`,
+      `  documents:    ${r.documents} scanned (${r.documentsThisRun} by this run)`,
+      `  dead letters: ${r.deadLetters}`,
+      `  elapsed:      ${Report.seconds(r.elapsedMs)}`,
+      `  position:     ${Scan.describeHandoff(r.handoff)}`
+    ].join("\n")
+  yield* Effect.sync(() => process.stdout.write(`${text}\n`))
+}).pipe(Effect.provide(Stores.layer))
+
+Cli.runMain("bootstrap", program)

@@ -1,0 +1,141 @@
+/**
+ * The embedded demo of orderstats (no servers): per-customer order totals bootstrapped from a
+ * snapshot file and kept exact from a change file (Debezium records as JSON Lines), on the
+ * embedded store. `main.js` runs it unless `--services` is given.
+ *
+ *   main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--state DIR] [--json]
+ *
+ * With no flags it folds the sample data shipped in examples/orderstats/data on a fresh store and
+ * prints a table. `--state DIR` keeps the store there, so a rerun resumes (and a run killed at any
+ * moment can simply be run again). `--json` prints exactly one JSON object on stdout.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { Effect, Layer, Logger } from "effect"
+import { ConfigurationError } from "../../src/Errors.ts"
+import * as Handoff from "../../src/Handoff.ts"
+import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
+import * as JsonlChanges from "../../src/Source/JsonlChanges.ts"
+import * as JsonlSnapshot from "../../src/Source/JsonlSnapshot.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import * as Embedded from "../../src/Store/Embedded.ts"
+import * as Version from "../../src/Version.ts"
+import { orderTotals } from "./pipeline.ts"
+import * as Report from "./report.ts"
+
+const USAGE = "usage: main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--state DIR] [--json]"
+
+/** The sample data folder, from the source tree or from dist/. */
+const sampleDir = (): string => {
+  const here = dirname(fileURLToPath(import.meta.url))
+  for (const candidate of [join(here, "data"), join(here, "..", "..", "..", "examples", "orderstats", "data")]) {
+    if (existsSync(join(candidate, "manifest.json"))) return candidate
+  }
+  throw new Error("the sample data folder examples/orderstats/data was not found")
+}
+
+interface Args {
+  readonly snapshot: string | undefined
+  readonly changes: string | undefined
+  readonly position: Version.Version
+  readonly state: string | undefined
+  readonly json: boolean
+}
+
+export const parse = (argv: ReadonlyArray<string>): Effect.Effect<Args, ConfigurationError> =>
+  Effect.try({
+    try: () => {
+      const { values } = parseArgs({
+        args: [...argv],
+        options: {
+          snapshot: { type: "string" },
+          changes: { type: "string" },
+          "snapshot-position": { type: "string" },
+          state: { type: "string" },
+          json: { type: "boolean", default: false }
+        },
+        strict: true,
+        allowPositionals: false
+      })
+      const sample = values.snapshot === undefined && values.changes === undefined
+      const dir = sample ? sampleDir() : undefined
+      const snapshot = dir !== undefined ? join(dir, "snapshot.jsonl") : values.snapshot
+      const changes = dir !== undefined ? join(dir, "changes.jsonl") : values.changes
+      let positionText = values["snapshot-position"]
+      if (positionText === undefined && dir !== undefined) {
+        positionText = (JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { snapshotPosition: string }).snapshotPosition
+      }
+      if (positionText === undefined && snapshot !== undefined) {
+        throw new Error("--snapshot needs --snapshot-position TS_MS:ORD, the version of the snapshot (changes at or before it are already in it)")
+      }
+      const position = positionText === undefined ? Version.zero : Version.parse(positionText)
+      if (position === undefined) throw new Error(`--snapshot-position must be TS_MS:ORD, got ${JSON.stringify(positionText)}`)
+      for (const file of [snapshot, changes]) {
+        if (file !== undefined && !existsSync(file)) throw new Error(`no such file: ${file}`)
+      }
+      return {
+        snapshot: snapshot === undefined ? undefined : resolve(snapshot),
+        changes: changes === undefined ? undefined : resolve(changes),
+        position,
+        state: values.state,
+        json: values.json === true
+      }
+    },
+    catch: (error) => new ConfigurationError({ detail: `${error instanceof Error ? error.message : String(error)}\n${USAGE}` })
+  })
+
+
+const program = (args: Args) =>
+  Effect.gen(function*() {
+    const { snapshot, changes } = args
+    const result = yield* Orchestrator.run({
+      pipeline: orderTotals,
+      handoff: Effect.sync(() => Handoff.atVersion(args.position)),
+      bootstrap: snapshot === undefined ? undefined : (handoff) => JsonlSnapshot.make(orderTotals, { path: snapshot, handoff }),
+      live: changes === undefined ? undefined : () => JsonlChanges.make(orderTotals, { path: changes })
+    })
+    const aggregates = yield* Aggregates
+    const all = yield* aggregates.all(orderTotals)
+    const totals = Report.nonZero(all)
+    const deadLetters = (result.bootstrap?.rejected ?? 0) + (result.live?.rejected ?? 0)
+    if (args.json) {
+      const out = {
+        totals: Object.fromEntries(totals),
+        deadLetters,
+        handoff: Version.format(result.handoff.version),
+        bootstrap: result.bootstrap ?? null,
+        live: result.live ?? null
+      }
+      yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(out)}\n`))
+    } else {
+      const b = result.bootstrap
+      const l = result.live
+      yield* Effect.sync(() =>
+        process.stdout.write(
+          `${Report.table(totals)}\n\n` +
+            `snapshot: ${b === undefined ? "already done" : `${b.upserts} documents, ${b.rejected} dead-lettered`}; ` +
+            `changes: ${l === undefined ? "none" : `${l.records} records, ${l.upserts + l.deletes} applied, ${l.stale} stale, ${l.skipped} skipped, ${l.rejected} dead-lettered`}; ` +
+            `handoff ${Version.format(result.handoff.version)}\n`
+        )
+      )
+    }
+  })
+
+/**
+ * The demo, with the command-line arguments `argv`; failures print `orderstats: <message>` on stderr.
+ */
+export const main = (argv: ReadonlyArray<string>) => Effect.gen(function*() {
+  const args = yield* parse(argv)
+  const fresh = args.state === undefined ? mkdtempSync(join(tmpdir(), "orderstats-")) : undefined
+  const stateDir = args.state ?? fresh!
+  yield* program(args).pipe(
+    Effect.provide(Embedded.layer({ path: join(stateDir, "orderstats.sqlite") })),
+    Effect.ensuring(Effect.sync(() => fresh !== undefined && rmSync(fresh, { recursive: true, force: true })))
+  )
+}).pipe(
+  Effect.tapError((error) => Effect.sync(() => process.stderr.write(`orderstats: ${error.message}\n`))),
+  Effect.provide(Layer.succeed(Logger.LogToStderr, true))
+)

@@ -1,0 +1,85 @@
+/**
+ * The live side of orderTotals, from the handoff the bootstrap saved, on the source `LIVE_SOURCE`
+ * names:
+ *
+ * - `changestream`: the collection's change stream (`MongoChangeStream`), from the last committed
+ *   resume token or, on the first run, from P0. Run one such worker per collection.
+ * - `kafka`: Debezium MongoDB envelopes on `KAFKA_TOPIC`, read by the consumer group
+ *   `CONSUMER_GROUP` (`KafkaSource`): run as many workers as the topic has partitions. A new group
+ *   starts at the beginning of the topic; the ledger's version guard skips every change the
+ *   snapshot already holds, so the topic only has to reach back to P0 (the relay and Debezium both
+ *   start before the bootstrap). Records larger than `KAFKA_MAX_RECORD_BYTES` and records that do
+ *   not decode go to the dead-letter topic `KAFKA_DLQ_TOPIC` with the reason in a header.
+ *
+ * Both fail with a `ConfigurationError` when the bootstrap has not finished.
+ */
+import { Effect } from "effect"
+import { ConfigurationError, type SourceError } from "../../src/Errors.ts"
+import type * as Port from "../../src/Kafka/Port.ts"
+import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
+import * as KafkaSource from "../../src/Source/KafkaSource.ts"
+import * as Mongo from "../../src/Source/Mongo.ts"
+import * as KafkaDeadLetters from "../../src/Store/KafkaDeadLetters.ts"
+import * as Settings from "./config.ts"
+import type { Order } from "./Order.ts"
+import { orderTotals } from "./pipeline.ts"
+import * as Scan from "./scan.ts"
+import * as Topics from "./topics.ts"
+
+/**
+ * The live run over the change stream (needs the store services).
+ */
+export const changeStream = (options: { readonly stopWhenIdleMs?: number | undefined } = {}) =>
+  Effect.gen(function*() {
+    const mongo = yield* Settings.mongo
+    yield* Effect.logInfo(`live: following the change stream of ${Mongo.formatNamespace(mongo)}`)
+    return yield* Orchestrator.live(Scan.spec(mongo, options)).pipe(Effect.provide(Mongo.layer({ uri: mongo.uri })))
+  })
+
+/**
+ * The KafkaSource of the configured topic and group.
+ */
+export const kafkaSource = (settings: Settings.KafkaSettings) =>
+  KafkaSource.make(orderTotals, {
+    topic: settings.topic,
+    groupId: settings.groupId,
+    sessionTimeoutMs: settings.sessionTimeoutMs,
+    rebalanceTimeoutMs: settings.rebalanceTimeoutMs,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    maxRecordBytes: settings.maxRecordBytes
+  })
+
+/**
+ * The live run over the Kafka topic, dead letters to the dead-letter topic (needs the store
+ * services; its `DeadLetters` is replaced by the topic's).
+ */
+export const kafka = Effect.gen(function*() {
+  const settings = yield* Settings.kafka
+  yield* Topics.ensure([settings.topic, settings.deadLetterTopic], settings.partitions)
+  yield* Effect.logInfo(
+    `live: consuming ${settings.topic} as group ${settings.groupId}, dead letters to ${settings.deadLetterTopic}, ` +
+      `records over ${settings.maxRecordBytes} bytes dead-lettered`
+  )
+  const source = kafkaSource(settings)
+  const spec: Orchestrator.Spec<Order, number, SourceError | ConfigurationError, Port.KafkaClient> = {
+    pipeline: orderTotals,
+    // only the bootstrap captures the handoff; the live run reads the saved one
+    handoff: Effect.fail(new ConfigurationError({ detail: "the Kafka worker does not bootstrap: run the bootstrap first" })),
+    live: () => source,
+    options: { batchSize: 1000 }
+  }
+  return yield* Orchestrator.live(spec).pipe(
+    Effect.provide(KafkaDeadLetters.layer({ topic: settings.deadLetterTopic })),
+    Effect.provide(KafkaJs.layerConfig)
+  )
+})
+
+/**
+ * The live run on the source `LIVE_SOURCE` names.
+ */
+export const run = (options: { readonly stopWhenIdleMs?: number | undefined } = {}) =>
+  Effect.gen(function*() {
+    const source = yield* Settings.liveSource
+    return source === "kafka" ? yield* kafka : yield* changeStream(options)
+  })

@@ -1,0 +1,37 @@
+/**
+ * relay: a CDC relay for development and tests. Tails the orders collection's change stream and
+ * publishes Debezium-shaped MongoDB envelopes to `KAFKA_TOPIC`, keyed by document id, so that the
+ * Kafka worker can be run without Kafka Connect and Debezium. Runs until SIGINT/SIGTERM (exit 0).
+ *
+ *   relay.js
+ *
+ * Start it before the bootstrap (like Debezium). It keeps its position (the last published resume
+ * token) in the store, so a restart resumes there; it may republish the last batch, which the
+ * workers' ledger makes harmless. Creates `KAFKA_TOPIC` (`KAFKA_TOPIC_PARTITIONS` partitions) when
+ * missing. See changeRelay.ts and envelope.ts, and docs/orderstats.md for how real Debezium differs.
+ */
+import { Effect } from "effect"
+import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import * as Mongo from "../../src/Source/Mongo.ts"
+import * as ChangeRelay from "./changeRelay.ts"
+import * as Cli from "./cli.ts"
+import * as Settings from "./config.ts"
+import { orderTotals } from "./pipeline.ts"
+import * as Stores from "./stores.ts"
+import * as Topics from "./topics.ts"
+
+const program = Effect.gen(function*() {
+  yield* Cli.flags("usage: relay.js", {})
+  const mongo = yield* Settings.mongo
+  const kafka = yield* Settings.kafka
+  yield* Topics.ensure([kafka.topic], kafka.partitions)
+  const counts: ChangeRelay.Counts = { published: 0, c: 0, u: 0, d: 0, skipped: 0, batches: 0 }
+  yield* ChangeRelay.run({ ns: mongo, topic: kafka.topic, pipeline: orderTotals.name, batchSize: mongo.streamBatchSize, idlePollMs: mongo.idlePollMs }, counts).pipe(
+    Effect.onInterrupt(() =>
+      Effect.logInfo(`relay stopped: ${counts.published} records published (c ${counts.c}, u ${counts.u}, d ${counts.d}), ${counts.skipped} events skipped`)
+    ),
+    Effect.provide(Mongo.layer({ uri: mongo.uri }))
+  )
+}).pipe(Effect.provide([Stores.layer, KafkaJs.layerConfig]))
+
+Cli.runMain("relay", program)

@@ -1,0 +1,104 @@
+/**
+ * The store layer of the orderstats binaries: DynamoDB or the embedded SQLite store (see
+ * `config.store`), with the aggregates cached in Valkey/Redis when `REDIS_URL` is set.
+ *
+ * DynamoDB tables: at start every binary looks the four tables up (`DescribeTable`, which needs no
+ * create permission) and creates the missing ones (`DynamoDbTables.create`: on-demand billing,
+ * idempotent, waits until they are active). With `DDB_CREATE_TABLES=false` a missing table is a
+ * `ConfigurationError` that names the create-tables command instead (production roles often may
+ * not create tables).
+ *
+ * The cache: a binary that writes aggregates invalidates the cached keys of every batch it applied
+ * (strict invalidation: a batch whose invalidation failed is not committed and is retried), so a
+ * reader that goes through the cache never sees a total older than the last committed batch.
+ */
+import { DescribeTableCommand } from "@aws-sdk/client-dynamodb"
+import { type Config, Effect, Layer, Schedule } from "effect"
+import { ConfigurationError } from "../../src/Errors.ts"
+import type { Aggregates } from "../../src/Store/Aggregates.ts"
+import * as Cache from "../../src/Store/Cache.ts"
+import type { DeadLetters } from "../../src/Store/DeadLetters.ts"
+import * as DynamoDbClient from "../../src/Store/DynamoDb/Client.ts"
+import { send } from "../../src/Store/DynamoDb/Send.ts"
+import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
+import * as Tables from "../../src/Store/DynamoDb/Tables.ts"
+import * as Embedded from "../../src/Store/Embedded.ts"
+import type { Ledger } from "../../src/Store/Ledger.ts"
+import type { StoreError } from "../../src/Store/StoreError.ts"
+import type { Tokens } from "../../src/Store/Tokens.ts"
+import * as Settings from "./config.ts"
+
+/**
+ * The four store services every binary runs on.
+ */
+export type Stores = Aggregates | Ledger | Tokens | DeadLetters
+
+type DynamoDbChoice = Extract<Settings.StoreChoice, { readonly _tag: "DynamoDb" }>
+
+/** Retries of the start-up calls while the server is unreachable: about 20 seconds. */
+const startupRetry = Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.upTo({ duration: "20 seconds" }))
+
+const errorName = (e: StoreError): string => String((e.cause as { name?: unknown } | undefined)?.name ?? "")
+
+/**
+ * The tables of `names` that do not exist.
+ */
+export const missingTables = (names: Tables.TableNames): Effect.Effect<Array<string>, StoreError, DynamoDbClient.DynamoDbClient> =>
+  Effect.gen(function*() {
+    const client = yield* DynamoDbClient.DynamoDbClient
+    const absent: Array<string> = []
+    for (const table of [names.aggregates, names.ledger, names.tokens, names.deadLetters]) {
+      const found = yield* send({ operation: "tables.describe", table }, (signal) =>
+        client.send(new DescribeTableCommand({ TableName: table }), { abortSignal: signal })).pipe(
+          Effect.as(true),
+          Effect.catchIf((e) => errorName(e) === "ResourceNotFoundException", () => Effect.succeed(false)),
+          Effect.retry({ schedule: startupRetry, while: (e) => e.retryable })
+        )
+      if (!found) absent.push(table)
+    }
+    return absent
+  })
+
+/**
+ * Creates the missing tables, or fails with a `ConfigurationError` naming them when creation is off.
+ */
+export const ensureTables = (choice: DynamoDbChoice): Effect.Effect<void, StoreError | ConfigurationError, DynamoDbClient.DynamoDbClient> =>
+  Effect.gen(function*() {
+    const absent = yield* missingTables(choice.tables)
+    if (absent.length === 0) return
+    if (!choice.createTables) {
+      return yield* new ConfigurationError({
+        detail: `the DynamoDB tables ${absent.join(", ")} do not exist: create them with ` +
+          "`node dist/src/Store/DynamoDb/createTablesMain.js` (same environment), or set DDB_CREATE_TABLES=true"
+      })
+    }
+    yield* Effect.logInfo(`creating the missing DynamoDB tables ${absent.join(", ")}`)
+    yield* Tables.create(choice.tables)
+  })
+
+/**
+ * A one-line description of the store, without secrets.
+ */
+export const describe = (choice: Settings.StoreChoice): string =>
+  choice._tag === "DynamoDb"
+    ? `DynamoDB at ${choice.endpoint ?? "AWS"}, tables ${choice.tables.aggregates}, ${choice.tables.ledger}, ` +
+      `${choice.tables.tokens}, ${choice.tables.deadLetters}`
+    : `embedded SQLite store ${choice.path}`
+
+const dynamoDb = (choice: DynamoDbChoice): Layer.Layer<Stores, StoreError | ConfigurationError | Config.ConfigError> =>
+  Layer.mergeAll(DynamoDbStore.layer(choice.tables), Layer.effectDiscard(ensureTables(choice))).pipe(
+    Layer.provide(DynamoDbClient.layerConfig)
+  )
+
+/**
+ * The store services chosen by the environment (see `config.store` and `config.cacheUrl`).
+ */
+export const layer: Layer.Layer<Stores, StoreError | ConfigurationError | Config.ConfigError> = Layer.unwrap(
+  Effect.gen(function*() {
+    const choice = yield* Settings.store
+    const cache = yield* Settings.cacheUrl
+    yield* Effect.logInfo(`store: ${describe(choice)}${cache === undefined ? "" : "; aggregates cached in Valkey/Redis (REDIS_URL)"}`)
+    const base = choice._tag === "DynamoDb" ? dynamoDb(choice) : Embedded.layer({ path: choice.path })
+    return cache === undefined ? base : Cache.decorate(base).pipe(Layer.provide(Cache.redisLayer({ url: cache })))
+  })
+)

@@ -1,0 +1,163 @@
+/**
+ * orderstats end to end through the MongoDB change stream, on the real servers (mongo-java-server,
+ * dynalite, Valkey/Redis), with the binaries as child processes:
+ *
+ * 1. seed, bootstrap while a writer keeps inserting, updating amounts, moving orders, replacing,
+ *    deleting and re-inserting; the live worker; more writes; at quiescence the totals in DynamoDB
+ *    equal a group-by-sum over the collection, to the cent; read through the cache, before and
+ *    after a change (the worker invalidates); SIGTERM stops the worker with exit code 0.
+ * 2. the same with SIGKILLs: the bootstrap in the middle of its scan (rerun: it resumes), the
+ *    worker at random moments (rerun: it resumes from its token, finishing a staged batch).
+ */
+import type { Document, MongoClient } from "mongodb"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { connectClient, groupBySum } from "../mongo/support.ts"
+import * as Rand from "../support/random.ts"
+import { requireService } from "../support/services.ts"
+import {
+  bootstrapWithKills,
+  type BootstrapSummary,
+  closeStores,
+  differences,
+  dropScenarios,
+  killAll,
+  phases,
+  MARKER_CUSTOMER,
+  quiesce,
+  runToEnd,
+  scenario,
+  sleep,
+  start,
+  stop,
+  stopWriter,
+  storedDeadLetters,
+  storedTotals,
+  waitFor
+} from "./support.ts"
+
+let client: MongoClient
+
+beforeAll(async () => {
+  await requireService("mongo")
+  await requireService("dynamodb")
+  await requireService("redis")
+  client = await connectClient()
+})
+
+afterAll(async () => {
+  await client?.close()
+  closeStores()
+})
+
+afterEach(async () => {
+  await killAll()
+  await dropScenarios()
+})
+
+const pick = (totals: Record<string, number>, keys: ReadonlyArray<string>) =>
+  Object.fromEntries(keys.filter((k) => totals[k] !== undefined).map((k) => [k, totals[k]!]))
+
+describe("orderstats end to end: change stream -> DynamoDB", () => {
+  it("bootstrap under a concurrent writer, then live: exact to the cent", async () => {
+    const started = Date.now()
+    const s = scenario("e2ecs", { cache: true })
+    const orders = client.db(s.db).collection<Document>(s.collection)
+    const ORDERS = 1500
+    const INVALID = 3
+    await runToEnd("seed", s.env, ["--count", String(ORDERS), "--invalid", String(INVALID), "--customers", "40", "--seed", "11"])
+    const writer = start("seed", s.env, ["--writer", "--rate", "60", "--customers", "40", "--seed", "12"], "writer")
+    await waitFor(writer, /writing to/)
+
+    const boot = JSON.parse(await runToEnd("bootstrap", s.env, ["--json"])) as BootstrapSummary
+    expect(boot.alreadyDone).toBe(false)
+    expect(boot.documents).toBeGreaterThanOrEqual(ORDERS + INVALID - 400)
+    expect(boot.deadLetters).toBe(INVALID)
+
+    const worker = start("worker", s.env)
+    await waitFor(worker, /change stream \S+: starting at cluster time/)
+    await sleep(3_000)
+    const counts = await stopWriter(writer)
+    await quiesce(orders, s.table)
+
+    const reference = await groupBySum(orders)
+    const stored = await storedTotals(s.table)
+    expect(differences(stored, reference.totals)).toEqual([])
+    expect(Object.keys(stored).length).toBeGreaterThan(30)
+
+    // the query side through the cache: fill it, change two customers, read again
+    const [a, b] = Object.keys(reference.totals).filter((c) => c !== MARKER_CUSTOMER)
+    const cached1 = JSON.parse(await runToEnd("totals", s.env, ["--json", a!, b!, MARKER_CUSTOMER])).totals
+    expect(cached1).toEqual(pick(reference.totals, [a!, b!, MARKER_CUSTOMER]))
+    const moved = await orders.findOne({ customer_id: a!, amount: { $gt: 0 } })
+    await orders.updateOne({ _id: moved!._id }, { $set: { customer_id: b!, rev: -1 } })
+    await quiesce(orders, s.table)
+    const after = await groupBySum(orders)
+    expect(after.totals[a!]).not.toBe(reference.totals[a!])
+    const cached2 = JSON.parse(await runToEnd("totals", s.env, ["--json", a!, b!, MARKER_CUSTOMER])).totals
+    expect(cached2).toEqual(pick(after.totals, [a!, b!, MARKER_CUSTOMER]))
+    expect(differences(await storedTotals(s.table), after.totals)).toEqual([])
+
+    const letters = await storedDeadLetters(s.table)
+    expect(letters).toHaveLength(INVALID)
+    for (const l of letters) expect(l.reason).toMatch(/schema/)
+
+    expect(worker.alive()).toBe(true)
+    const exit = await stop(worker)
+    expect(exit.code, worker.stderr()).toBe(0)
+    console.log(
+      `e2e change stream: ${ORDERS} orders + ${INVALID} invalid, ${counts.changes} concurrent changes ${JSON.stringify(counts)}, ` +
+        `bootstrap ${boot.documents} documents in ${boot.elapsedMs} ms, ${after.documents} final documents, ` +
+        `${Object.keys(after.totals).length} customers, ${letters.length} dead letters, exact; ${Date.now() - started} ms`
+    )
+  }, 150_000)
+
+  it("SIGKILL in the middle of the scan and of the live stream: exact to the cent", async () => {
+    const t = phases()
+    const r = Rand.make(7071)
+    const s = scenario("e2ecsk")
+    const orders = client.db(s.db).collection<Document>(s.collection)
+    const ORDERS = 2000
+    const INVALID = 2
+    await runToEnd("seed", s.env, ["--count", String(ORDERS), "--invalid", String(INVALID), "--customers", "40", "--seed", "21"])
+    const writer = start("seed", s.env, ["--writer", "--rate", "60", "--customers", "40", "--seed", "22"], "writer")
+    await waitFor(writer, /writing to/)
+    t.mark("seed")
+
+    const boot = await bootstrapWithKills(s, 2, () => r.int(0, 600))
+    t.mark("bootstrap")
+    expect(boot.kills).toBeGreaterThanOrEqual(2)
+    expect(boot.resumes).toBeGreaterThanOrEqual(2)
+    expect(boot.summary.deadLetters).toBe(INVALID)
+
+    let workerKills = 0
+    let staged = 0
+    for (let i = 0; i < 3; i++) {
+      const worker = start("worker", s.env, [], `worker-${i}`)
+      await waitFor(worker, /change stream \S+: starting/)
+      await sleep(r.int(300, 2500))
+      expect(worker.alive(), worker.stderr()).toBe(true)
+      worker.child.kill("SIGKILL")
+      await worker.exited
+      workerKills++
+      if (/finishing a staged batch/.test(worker.stderr())) staged++
+    }
+    t.mark("killed workers")
+    const counts = await stopWriter(writer)
+    // the last run catches up and stops once the stream has been idle for 2 s
+    const last = start("worker", { ...s.env, STOP_WHEN_IDLE_MS: "2000" }, ["--json"], "worker-last")
+    const exit = await last.exited
+    expect(exit.code, last.stderr()).toBe(0)
+    if (/finishing a staged batch/.test(last.stderr())) staged++
+    const live = JSON.parse(last.stdout().trim()).live as { records: number }
+    t.mark("last worker")
+
+    const reference = await groupBySum(orders)
+    expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
+    expect(await storedDeadLetters(s.table)).toHaveLength(INVALID)
+    console.log(
+      `e2e change stream with kills: ${ORDERS} orders, ${counts.changes} concurrent changes, bootstrap SIGKILLed ${boot.kills} times ` +
+        `(${boot.resumes} resumed scans, ${boot.summary.documents} documents), worker SIGKILLed ${workerKills} times ` +
+        `(${staged} staged batches finished), last run ${live.records} records, ${reference.documents} final documents, exact; ${t}`
+    )
+  }, 180_000)
+})

@@ -1,0 +1,91 @@
+/**
+ * The relay's Debezium envelopes (examples/orderstats/envelope.ts) read back by the library's
+ * Debezium decoder: every kind of change keeps its document id (the same ledger id the snapshot
+ * and the change stream give, for ObjectId, string, int, long and compound `_id`s), its version
+ * (the cluster time), and its document; deletes take the id from the key; what has no record is
+ * said so. No server needed.
+ */
+import { type ChangeStreamDocument, type Document, Int32, Long, ObjectId, Timestamp } from "mongodb"
+import { describe, expect, it } from "vitest"
+import * as Envelope from "../../examples/orderstats/envelope.ts"
+import { Order } from "../../examples/orderstats/Order.ts"
+import * as Debezium from "../../src/Source/Debezium.ts"
+import * as DocumentId from "../../src/Source/DocumentId.ts"
+import * as Version from "../../src/Version.ts"
+
+const ns = { db: "shop", collection: "orders" }
+const decode = Debezium.decoder(Order)
+const at = new Timestamp({ t: 1_796_000_000, i: 42 })
+const event = (e: Record<string, unknown>) => ({ _id: { _data: "x" }, clusterTime: at, ...e }) as unknown as ChangeStreamDocument<Document>
+
+const ids: Array<[string, unknown]> = [
+  ["ObjectId", new ObjectId("65a1b2c3d4e5f60718293a4b")],
+  ["string", "o-000017"],
+  ["int", new Int32(1_000_000_017)],
+  ["plain number", 17],
+  ["long", Long.fromNumber(9_007_199_254)],
+  ["compound", { region: "eu", n: 3 }]
+]
+
+describe("relay envelopes", () => {
+  for (const [kind, id] of ids) {
+    it(`an insert, an update and a delete of a document with a ${kind} _id decode to the snapshot's document id`, () => {
+      const doc = { _id: id, customer_id: "cust-007", amount: 12_345 }
+      const expectedId = DocumentId.fromBson(id)
+      const expectedVersion = Version.fromClusterTime(at.t, at.i)
+      for (const op of ["insert", "update", "replace"] as const) {
+        const e = Envelope.fromChange(event({ operationType: op, fullDocument: doc, documentKey: { _id: id } }), ns)
+        expect(e._tag).toBe("Record")
+        if (e._tag !== "Record") return
+        expect(e.op).toBe(op === "insert" ? "c" : "u")
+        const decoded = decode(e.key, e.value)
+        expect(decoded).toEqual({
+          _tag: "Upsert",
+          docId: expectedId,
+          version: expectedVersion,
+          doc: { _id: JSON.parse(expectedId), customer_id: "cust-007", amount: 12_345 }
+        })
+      }
+      const d = Envelope.fromChange(event({ operationType: "delete", documentKey: { _id: id } }), ns)
+      expect(d._tag).toBe("Record")
+      if (d._tag !== "Record") return
+      expect(JSON.parse(d.value).after).toBeNull()
+      expect(decode(d.key, d.value)).toEqual({ _tag: "Delete", docId: expectedId, version: expectedVersion })
+    })
+  }
+
+  it("carries the envelope fields the decoder and Debezium consumers expect", () => {
+    const e = Envelope.fromChange(event({ operationType: "insert", fullDocument: { _id: "o1", customer_id: "c", amount: 1 } }), ns, 1234)
+    if (e._tag !== "Record") throw new Error(e.reason)
+    expect(JSON.parse(e.key)).toEqual({ id: "\"o1\"" })
+    const value = JSON.parse(e.value)
+    expect(value).toMatchObject({ op: "c", ts_ms: 1234, before: null, source: { connector: "mongodb", db: "shop", collection: "orders", ts_ms: at.t * 1000, ord: at.i } })
+    expect(typeof value.after).toBe("string")
+  })
+
+  it("an invalid document is published as it is (the worker dead-letters it with the schema's reason)", () => {
+    const e = Envelope.fromChange(event({ operationType: "insert", fullDocument: { _id: "bad", customer_id: "c", amount: 12.5 } }), ns)
+    if (e._tag !== "Record") throw new Error(e.reason)
+    const decoded = decode(e.key, e.value)
+    expect(decoded._tag).toBe("Reject")
+    expect(decoded._tag === "Reject" && decoded.reason).toMatch(/schema/)
+  })
+
+  it("an update whose document is gone: `u` without after when the key is known (skipped by the decoder), nothing otherwise", () => {
+    const known = Envelope.fromChange(event({ operationType: "update", fullDocument: null, documentKey: { _id: "o1" } }), ns)
+    if (known._tag !== "Record") throw new Error("expected a record")
+    expect(JSON.parse(known.value).after).toBeNull()
+    expect(decode(known.key, known.value)._tag).toBe("Skip")
+    // mongo-java-server: documentKey holds the update spec, the lookup of a deleted document gives {}
+    const unknown = Envelope.fromChange(event({ operationType: "update", fullDocument: {}, documentKey: { $set: { amount: 1 } } }), ns)
+    expect(unknown._tag).toBe("Skip")
+  })
+
+  it("drop, rename, dropDatabase and invalidate end the relay; other events and events without clusterTime are skipped", () => {
+    for (const op of ["drop", "rename", "dropDatabase", "invalidate"]) {
+      expect(Envelope.fromChange(event({ operationType: op }), ns)._tag).toBe("End")
+    }
+    expect(Envelope.fromChange(event({ operationType: "createIndexes" }), ns)._tag).toBe("Skip")
+    expect(Envelope.fromChange(event({ operationType: "insert", clusterTime: undefined, fullDocument: { _id: 1 } }), ns)._tag).toBe("Skip")
+  })
+})

@@ -1,0 +1,197 @@
+/**
+ * orderstats end to end through the CDC relay and Kafka, on the real servers (mongo-java-server,
+ * Kafka 4.1, dynalite), with the binaries as child processes:
+ *
+ * 1. relay started first; seed; bootstrap while a writer keeps changing the collection; two Kafka
+ *    workers in one group; more writes; at quiescence (a marker order applied, the group committed
+ *    to the end of the topic) the totals in DynamoDB equal a group-by-sum over the collection, to
+ *    the cent; the invalid orders are on the dead-letter topic; SIGTERM stops everything with exit
+ *    code 0 and the group is left empty.
+ * 2. the same with faults: the bootstrap SIGKILLed in the middle of its scan and rerun, the relay
+ *    SIGKILLed and restarted twice (it republishes what it had not saved), workers SIGKILLed at
+ *    random moments and restarted, a third worker added to the group.
+ */
+import type { Admin, Kafka } from "kafkajs"
+import type { Collection, Document, MongoClient } from "mongodb"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { kafka as makeKafka, members, readTopic } from "../kafka/support.ts"
+import { connectClient, groupBySum } from "../mongo/support.ts"
+import * as Rand from "../support/random.ts"
+import { requireService } from "../support/services.ts"
+import {
+  assignments,
+  bootstrapWithKills,
+  type BootstrapSummary,
+  closeStores,
+  differences,
+  dropScenarios,
+  killAll,
+  type Proc,
+  quiesce,
+  runToEnd,
+  type Scenario,
+  scenario,
+  sleep,
+  start,
+  stop,
+  stopWriter,
+  storedDeadLetters,
+  storedTotals,
+  waitFor
+} from "./support.ts"
+
+let client: MongoClient
+let k: Kafka
+let admin: Admin
+
+beforeAll(async () => {
+  await requireService("mongo")
+  await requireService("kafka")
+  await requireService("dynamodb")
+  client = await connectClient()
+  k = makeKafka()
+  admin = k.admin()
+  await admin.connect()
+})
+
+afterAll(async () => {
+  await admin?.disconnect()
+  await client?.close()
+  closeStores()
+})
+
+afterEach(async () => {
+  await killAll()
+  await dropScenarios()
+})
+
+/** Kafka settings of the scenarios: 4 partitions, short sessions so that a SIGKILLed member's partitions move soon. */
+const kafkaScenario = (prefix: string): Scenario =>
+  scenario(prefix, {
+    extra: {
+      LIVE_SOURCE: "kafka",
+      KAFKA_TOPIC_PARTITIONS: "4",
+      KAFKA_SESSION_TIMEOUT_MS: "4000",
+      KAFKA_REBALANCE_TIMEOUT_MS: "10000",
+      KAFKA_HEARTBEAT_INTERVAL_MS: "500"
+    }
+  })
+
+/** The distinct dead letters on the topic (replays may write one twice), by the document id header. */
+const deadLetterTopic = async (s: Scenario) => {
+  const records = await readTopic(k, admin, s.dlq)
+  const byPosition = new Map<string, (typeof records)[number]>()
+  for (const r of records) byPosition.set(`${r.headers["dlq-partition"]}/${r.headers["dlq-offset"]}`, r)
+  return { records: records.length, distinct: Array.from(byPosition.values()) }
+}
+
+const invalidIds = async (orders: Collection<Document>) =>
+  (await orders.find({ invalid: true }).toArray()).map((d) => JSON.stringify(d._id)).sort()
+
+describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
+  it("bootstrap under a concurrent writer, two workers in a group: exact to the cent", async () => {
+    const started = Date.now()
+    const s = kafkaScenario("e2ek")
+    const orders = client.db(s.db).collection<Document>(s.collection)
+    const relay = start("relay", s.env)
+    await waitFor(relay, /relay \S+: starting/)
+    const ORDERS = 1500
+    const INVALID = 2
+    await runToEnd("seed", s.env, ["--count", String(ORDERS), "--invalid", String(INVALID), "--customers", "40", "--seed", "31"])
+    const writer = start("seed", s.env, ["--writer", "--rate", "60", "--customers", "40", "--seed", "32"], "writer")
+    await waitFor(writer, /writing to/)
+    const boot = JSON.parse(await runToEnd("bootstrap", s.env, ["--json"])) as BootstrapSummary
+    expect(boot.deadLetters).toBe(INVALID)
+
+    const workers = [start("worker", s.env, [], "worker-1"), start("worker", s.env, [], "worker-2")]
+    for (const w of workers) await waitFor(w, /assigned generation/)
+    await sleep(3_000)
+    const counts = await stopWriter(writer)
+    await quiesce(orders, s.table, { kafka: { admin, group: s.group, topic: s.topic } })
+
+    const reference = await groupBySum(orders)
+    expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
+    // the scan dead-lettered the invalid orders in the store; the workers did on the topic (the relay published their inserts)
+    expect(await storedDeadLetters(s.table)).toHaveLength(INVALID)
+    const dlq = await deadLetterTopic(s)
+    expect(dlq.distinct.map((r) => r.headers["dlq-doc-id"]).sort()).toEqual(await invalidIds(orders))
+    for (const r of dlq.distinct) expect(r.headers["dlq-reason"]).toMatch(/schema/)
+
+    for (const w of workers) expect(w.alive(), w.stderr()).toBe(true)
+    for (const w of workers) expect((await stop(w)).code, w.stderr()).toBe(0)
+    expect((await stop(relay)).code, relay.stderr()).toBe(0)
+    expect((await members(admin, s.group)).members).toBe(0)
+    const published = Number(/(\d+) records published/.exec(relay.stderr().split("\n").filter((l) => l.includes("relay stopped")).pop() ?? "")?.[1] ?? -1)
+    console.log(
+      `e2e relay + Kafka: ${ORDERS} orders + ${INVALID} invalid, ${counts.changes} concurrent changes ${JSON.stringify(counts)}, ` +
+        `bootstrap ${boot.documents} documents in ${boot.elapsedMs} ms, relay published ${published} records on 4 partitions, ` +
+        `2 workers, ${reference.documents} final documents, ${dlq.distinct.length} dead letters on the topic, exact; ${Date.now() - started} ms`
+    )
+  }, 150_000)
+
+  it("SIGKILLed bootstrap, relay and workers, a third worker joining: exact to the cent", async () => {
+    const started = Date.now()
+    const r = Rand.make(4711)
+    const s = kafkaScenario("e2ekk")
+    const orders = client.db(s.db).collection<Document>(s.collection)
+    let relay = start("relay", s.env, [], "relay-0")
+    await waitFor(relay, /relay \S+: starting/)
+    const ORDERS = 2000
+    const INVALID = 2
+    await runToEnd("seed", s.env, ["--count", String(ORDERS), "--invalid", String(INVALID), "--customers", "40", "--seed", "41"])
+    const writer = start("seed", s.env, ["--writer", "--rate", "60", "--customers", "40", "--seed", "42"], "writer")
+    await waitFor(writer, /writing to/)
+
+    let relayRestarts = 0
+    const restartRelay = async () => {
+      relay.child.kill("SIGKILL")
+      await relay.exited
+      relayRestarts++
+      relay = start("relay", s.env, [], `relay-${relayRestarts}`)
+      await waitFor(relay, /relay \S+: starting/)
+    }
+
+    await sleep(r.int(200, 1200))
+    await restartRelay()
+    const boot = await bootstrapWithKills(s, 2, () => r.int(0, 600))
+    expect(boot.kills).toBeGreaterThanOrEqual(2)
+    expect(boot.resumes).toBeGreaterThanOrEqual(2)
+    expect(boot.summary.deadLetters).toBe(INVALID)
+
+    const workers: Array<Proc> = [start("worker", s.env, [], "worker-1"), start("worker", s.env, [], "worker-2")]
+    for (const w of workers) await waitFor(w, /assigned generation/)
+    let workerKills = 0
+    for (let i = 0; i < 3; i++) {
+      await sleep(r.int(1_000, 3_000))
+      const victim = r.int(0, workers.length - 1)
+      const w = workers[victim]!
+      expect(w.alive(), w.stderr()).toBe(true)
+      w.child.kill("SIGKILL")
+      await w.exited
+      workerKills++
+      workers[victim] = start("worker", s.env, [], `${w.name}'`)
+      if (i === 0) workers.push(start("worker", s.env, [], "worker-3"))
+      if (i === 1) await restartRelay()
+    }
+    await sleep(2_000)
+    const counts = await stopWriter(writer)
+    await quiesce(orders, s.table, { kafka: { admin, group: s.group, topic: s.topic }, timeoutMs: 120_000 })
+
+    const reference = await groupBySum(orders)
+    expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
+    expect(await storedDeadLetters(s.table)).toHaveLength(INVALID)
+    const dlq = await deadLetterTopic(s)
+    expect(Array.from(new Set(dlq.distinct.map((r) => r.headers["dlq-doc-id"]))).sort()).toEqual(await invalidIds(orders))
+
+    const rebalances = workers.reduce((n, w) => n + assignments(w), 0)
+    for (const w of workers) expect(w.alive(), w.stderr()).toBe(true)
+    for (const w of workers) expect((await stop(w)).code, w.stderr()).toBe(0)
+    expect((await stop(relay)).code, relay.stderr()).toBe(0)
+    console.log(
+      `e2e relay + Kafka with faults: ${ORDERS} orders, ${counts.changes} concurrent changes, bootstrap SIGKILLed ${boot.kills} times ` +
+        `(${boot.resumes} resumed scans), relay SIGKILLed ${relayRestarts} times, workers SIGKILLed ${workerKills} times, ` +
+        `3 workers at the end (${rebalances} assignments seen by them), ${dlq.records} dead-letter records (${dlq.distinct.length} distinct), ` +
+        `${reference.documents} final documents, exact; ${Date.now() - started} ms`
+    )
+  }, 200_000)
+})
