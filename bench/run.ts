@@ -23,7 +23,7 @@ if (args[0] === "--child") {
   const scenario = scenarios.find((s) => s.name === name)
   if (scenario === undefined) throw new Error(`no scenario ${name}`)
   const sample = await scenario[side](scenario[mode])
-  process.stdout.write(JSON.stringify(sample))
+  process.stdout.write("\n" + JSON.stringify(sample) + "\n")
   process.exit(0)
 }
 
@@ -48,7 +48,8 @@ const child = (name: string, side: string, env: Record<string, string>): Sample 
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...env, KAFKAJS_NO_PARTITIONER_WARNING: "1" }
   })
-  return JSON.parse(out) as Sample
+  // the sample is the last line (anything a library logs to stdout before it is not parsed)
+  return JSON.parse(out.trim().split("\n").pop() ?? "") as Sample
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
@@ -61,7 +62,7 @@ const machine = {
   date: new Date().toISOString()
 }
 
-console.log(`bench (${mode}: ${runs} runs per side, median [min-max]) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\n`)
+console.log(`bench (${mode}: ${runs} runs per side, median [min-max]) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`)
 const header = ["scenario", "side", "records/s", "spread", "ns/rec", "trips/rec", "writes/rec", "store writes/s", "peak RSS MiB", "vs ceiling"]
 const rows: Array<Array<string>> = [header]
 mkdirSync(join(root, "bench", "results"), { recursive: true })
@@ -69,12 +70,13 @@ for (const scenario of selected) {
   const results: Record<string, Summary> = {}
   const env = scenario.prepare === undefined ? {} : await scenario.prepare(scenario[mode])
   try {
-    for (const side of ["library", "ceiling"] as const) {
-      const samples: Array<Sample> = []
-      // alternate sides run by run would be fairer on a busy machine; runs are long enough to be stable here
-      for (let i = 0; i < runs; i++) samples.push(child(scenario.name, side, env))
-      results[side] = summarise(samples)
+    // the sides alternate run by run, so that a busy spell of the machine weighs on both alike
+    const samples = { library: [] as Array<Sample>, ceiling: [] as Array<Sample> }
+    for (let i = 0; i < runs; i++) {
+      for (const side of ["library", "ceiling"] as const) samples[side].push(child(scenario.name, side, env))
     }
+    results.library = summarise(samples.library)
+    results.ceiling = summarise(samples.ceiling)
   } finally {
     if (scenario.cleanup !== undefined) await scenario.cleanup(env)
   }

@@ -8,6 +8,8 @@ import { Tokens } from "../../src/Store/Tokens.ts"
 export interface Counter {
   calls: number
   keysWritten: number
+  /** ledger entries written (counted when present) */
+  ledgerEntries?: number
 }
 
 export type Services = Aggregates | Ledger | Tokens | DeadLetters
@@ -25,7 +27,12 @@ export const counting = <E, R>(base: Layer.Layer<Services, E, R>, counter: Count
         get: (t, k) => count(agg.get(t, k)),
         all: (t) => count(agg.all(t))
       }).pipe(
-        Context.add(Ledger, { get: (t, i) => count(led.get(t, i)), put: (t, e) => count(led.put(t, e)) }),
+        Context.add(Ledger, {
+          get: (t, i) => count(led.get(t, i)),
+          put: (t, e) => count(led.put(t, e)).pipe(Effect.tap(() => Effect.sync(() => {
+            if (counter.ledgerEntries !== undefined) counter.ledgerEntries += e.length
+          })))
+        }),
         Context.add(Tokens, { get: (p, n) => count(tok.get(p, n)), set: (p, n, v) => count(tok.set(p, n, v)) }),
         Context.add(DeadLetters, { write: (r) => count(dl.write(r)), list: (p) => count(dl.list(p)) })
       )

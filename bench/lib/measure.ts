@@ -10,16 +10,31 @@ export interface Sample {
   readonly writes: number
   /** peak resident set size of the process, MiB */
   readonly peakRssMiB: number
+  /**
+   * every row or item written to the store (aggregate keys and ledger entries) or, for a store
+   * ceiling, the raw writes it made; scenarios that compare write rates set it
+   */
+  readonly storeWrites?: number
   readonly extra?: Record<string, number>
 }
 
 export const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024
 
-export const time = async (f: () => Promise<{ records: number; roundTrips?: number; writes?: number; extra?: Record<string, number> }>): Promise<Sample> => {
+export const time = async (
+  f: () => Promise<{ records: number; roundTrips?: number; writes?: number; storeWrites?: number; extra?: Record<string, number> }>
+): Promise<Sample> => {
   const start = process.hrtime.bigint()
   const r = await f()
   const seconds = Number(process.hrtime.bigint() - start) / 1e9
-  return { records: r.records, seconds, roundTrips: r.roundTrips ?? 0, writes: r.writes ?? 0, peakRssMiB: peakRssMiB(), ...(r.extra === undefined ? {} : { extra: r.extra }) }
+  return {
+    records: r.records,
+    seconds,
+    roundTrips: r.roundTrips ?? 0,
+    writes: r.writes ?? 0,
+    peakRssMiB: peakRssMiB(),
+    ...(r.storeWrites === undefined ? {} : { storeWrites: r.storeWrites }),
+    ...(r.extra === undefined ? {} : { extra: r.extra })
+  }
 }
 
 export interface Summary {
@@ -29,6 +44,8 @@ export interface Summary {
   readonly roundTripsPerRecord: number
   readonly writesPerRecord: number
   readonly peakRssMiB: number
+  /** store writes per second: median [min-max] over the runs (when the samples count them) */
+  readonly storeWritesPerSecond?: { readonly median: number; readonly min: number; readonly max: number }
   readonly extra?: Record<string, number>
 }
 
@@ -49,6 +66,12 @@ export const summarise = (samples: ReadonlyArray<Sample>): Summary => {
     roundTripsPerRecord: median(samples.map((s) => s.roundTrips / s.records)),
     writesPerRecord: median(samples.map((s) => s.writes / s.records)),
     peakRssMiB: Math.max(...samples.map((s) => s.peakRssMiB)),
+    ...(samples.every((s) => s.storeWrites !== undefined)
+      ? (() => {
+        const w = samples.map((s) => s.storeWrites! / s.seconds)
+        return { storeWritesPerSecond: { median: median(w), min: Math.min(...w), max: Math.max(...w) } }
+      })()
+      : {}),
     ...(first.extra === undefined ? {} : { extra: first.extra })
   }
 }

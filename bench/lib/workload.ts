@@ -112,3 +112,22 @@ export function* changes(options: WorkloadOptions): Generator<Array<Input<Order>
 
 /** All chunks at once (for timed runs that must not include generation). */
 export const generateAll = (options: WorkloadOptions): Array<Array<Input<Order>>> => Array.from(changes(options))
+
+/**
+ * `count` order documents (no history), `chunk` at a time, with customers drawn like the changes'
+ * (uniform or Zipf): the contents of a collection to bootstrap from.
+ */
+export function* documents(options: WorkloadOptions & { readonly count: number }): Generator<Array<Order>> {
+  const random = mulberry(options.seed ?? 42)
+  const sample = customerSampler(options.customers, options.skew, random)
+  const chunk = options.chunk ?? 2000
+  let out: Array<Order> = []
+  for (let n = 0; n < options.count; n++) {
+    out.push({ customer_id: `customer-${sample()}`, amount: Math.floor(random() * 100_000) })
+    if (out.length === chunk) {
+      yield out
+      out = []
+    }
+  }
+  if (out.length > 0) yield out
+}

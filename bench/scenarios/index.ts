@@ -4,6 +4,8 @@ import type { WorkloadOptions } from "../lib/workload.ts"
 import * as Fold from "./fold.ts"
 import * as KafkaScenario from "./kafka.ts"
 import * as Memory from "./memory.ts"
+import * as MongoScenario from "./mongo.ts"
+import * as Stores from "./stores.ts"
 
 export interface Scenario {
   readonly name: string
@@ -16,6 +18,13 @@ export interface Scenario {
   readonly requires?: ReadonlyArray<"kafka" | "mongo" | "dynamodb">
   /** Runs once in the parent before the runs (fills a topic...); returns env vars for the children. */
   readonly prepare?: (w: WorkloadOptions) => Promise<Record<string, string>>
+  /** Runs once in the parent after the runs, even when one failed (drops tables...); gets what `prepare` returned. */
+  readonly cleanup?: (env: Record<string, string>) => Promise<void>
+  /**
+   * What "vs ceiling" compares: `"records"` (default) records/s; `"writes"` store writes/s, for
+   * ceilings that measure a store's raw write rate.
+   */
+  readonly compare?: "records" | "writes"
 }
 
 const fold = (name: string, docs: number, skew: "uniform" | "zipf"): Scenario => ({
@@ -25,6 +34,29 @@ const fold = (name: string, docs: number, skew: "uniform" | "zipf"): Scenario =>
   full: { changes: 1_000_000, docs, customers: 10_000, skew },
   library: Fold.library,
   ceiling: Fold.ceiling
+})
+
+const embedded = (durability: "full" | "normal", skew: "uniform" | "zipf"): Scenario => ({
+  name: `store-embedded-${durability}-${skew}`,
+  description: `the fold into the embedded SQLite store (synchronous=${durability.toUpperCase()}), ${skew} customers; ceiling: the same aggregate and ledger rows as plain upserts, one transaction per batch`,
+  quick: { changes: 30_000, docs: 10_000, customers: 10_000, skew },
+  full: { changes: 500_000, docs: 100_000, customers: 10_000, skew },
+  compare: "writes",
+  library: Stores.embeddedLibrary(durability),
+  ceiling: Stores.embeddedCeiling(durability)
+})
+
+const dynamodb = (skew: "uniform" | "zipf"): Scenario => ({
+  name: `store-dynamodb-${skew}`,
+  description: `the fold into the DynamoDB stores on dynalite (concurrency ${Stores.DYNAMODB_CONCURRENCY}), ${skew} customers; ceiling: the same items as plain UpdateItem ADD / PutItem at the same concurrency`,
+  quick: { changes: 4_000, docs: 2_000, customers: 10_000, skew },
+  full: { changes: 20_000, docs: 5_000, customers: 10_000, skew },
+  requires: ["dynamodb"],
+  compare: "writes",
+  prepare: Stores.dynamoPrepare,
+  cleanup: Stores.dynamoCleanup,
+  library: Stores.dynamoLibrary,
+  ceiling: Stores.dynamoCeiling
 })
 
 export const scenarios: ReadonlyArray<Scenario> = [
@@ -49,5 +81,22 @@ export const scenarios: ReadonlyArray<Scenario> = [
     prepare: KafkaScenario.prepare,
     library: KafkaScenario.library,
     ceiling: KafkaScenario.ceiling
+  },
+  embedded("full", "uniform"),
+  embedded("full", "zipf"),
+  embedded("normal", "uniform"),
+  embedded("normal", "zipf"),
+  dynamodb("uniform"),
+  dynamodb("zipf"),
+  {
+    name: "mongo-bootstrap",
+    description: "MongoSnapshot scan of a pre-filled collection folded by Fold.run into the in-memory store (staged batches, decoding included); ceiling: the raw driver cursor, find().sort({_id: 1}) with the same batch size, no processing",
+    quick: { changes: 50_000, docs: 50_000, customers: 10_000, skew: "zipf", chunk: 1000 },
+    full: { changes: 500_000, docs: 500_000, customers: 10_000, skew: "zipf", chunk: 1000 },
+    requires: ["mongo"],
+    prepare: MongoScenario.prepare,
+    cleanup: MongoScenario.cleanup,
+    library: MongoScenario.library,
+    ceiling: MongoScenario.ceiling
   }
 ]

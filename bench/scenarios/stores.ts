@@ -1,0 +1,314 @@
+/**
+ * Scenario 2: the fold with a persistent store. The library's fold (Fold.run over an in-memory
+ * array source, as in scenario 1) writes to
+ *
+ * - the embedded store (SQLite through `node:sqlite`, durability `"full"` or `"normal"`), one
+ *   fresh database file per run;
+ * - the DynamoDB stores on dynalite: the four tables are created once in `prepare` (unique names)
+ *   and each run uses its own pipeline name, so every run starts from empty aggregates and ledger.
+ *
+ * Ceiling: the raw write rate of the same store for the same writes. An untimed pre-pass plans the
+ * workload with the library's own planner (`Plan.plan`) to learn, batch by batch, which aggregate
+ * rows and which ledger rows the library writes; the timed part then writes exactly those rows as
+ * plain, unconditional writes with no reads: SQLite upserts in one transaction per batch (same
+ * schema and pragmas, opened with `Embedded.open`), DynamoDB `UpdateItem ... ADD` (aggregates) and
+ * `PutItem` (ledger) at the store's default concurrency. Both sides write the same rows for the
+ * same records, so records/s and store writes/s compare directly.
+ */
+import { DynamoDBClient, PutItemCommand, type PutItemCommandInput, UpdateItemCommand, type UpdateItemCommandInput } from "@aws-sdk/client-dynamodb"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Layer, Redacted, References, Stream } from "effect"
+import type { Input } from "../../src/Input.ts"
+import * as Pipeline from "../../src/Pipeline.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import * as Plan from "../../src/Runtime/Plan.ts"
+import { commitToTokens, type Source } from "../../src/Source/Source.ts"
+import * as DynamoDbClient from "../../src/Store/DynamoDb/Client.ts"
+import * as Keys from "../../src/Store/DynamoDb/Keys.ts"
+import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
+import * as DynamoDbTables from "../../src/Store/DynamoDb/Tables.ts"
+import * as Embedded from "../../src/Store/Embedded.ts"
+import type { Entry } from "../../src/Store/Ledger.ts"
+import type { Tokens } from "../../src/Store/Tokens.ts"
+import * as ValueCodec from "../../src/Store/ValueCodec.ts"
+import { type Counter, counting, type Services } from "../lib/counting.ts"
+import { time, type Sample } from "../lib/measure.ts"
+import { benchPipeline } from "../lib/pipeline.ts"
+import { required, setting } from "../lib/services.ts"
+import { generateAll, type Order, type WorkloadOptions } from "../lib/workload.ts"
+
+/** The DynamoDB stores' default `aggregateConcurrency` and `ledgerConcurrency`, used on both sides. */
+export const DYNAMODB_CONCURRENCY = 16
+
+const batchSizeOf = (w: WorkloadOptions): number => w.chunk ?? 2000
+
+const arraySource = (pipeline: string, chunks: ReadonlyArray<ReadonlyArray<Input<Order>>>): Source<Order, never, Tokens> => ({
+  name: "bench",
+  inputs: Stream.fromArrays(...(chunks as Array<Array<Input<Order>>>)),
+  commit: (last) => Effect.orDie(commitToTokens(pipeline, "bench")(last)),
+  staged: false
+})
+
+const round4 = (n: number) => Math.round(n * 10_000) / 10_000
+
+// ---------------------------------------------------------------------------------------------
+// what the library writes, batch by batch (untimed pre-pass for the ceilings)
+// ---------------------------------------------------------------------------------------------
+
+interface AggregateRow {
+  readonly key: string
+  readonly delta: number
+  /** the key's total after this batch */
+  readonly total: number
+  readonly partition: string
+  /** the batch's last seq in that partition (the high-water mark the library sets) */
+  readonly last: number
+}
+
+interface BatchRows {
+  readonly aggregates: ReadonlyArray<AggregateRow>
+  readonly ledger: ReadonlyArray<readonly [string, Entry<number>]>
+}
+
+/** The rows the fold writes for each batch: the library's planner over a plain in-memory ledger. */
+const rowsOf = (chunks: ReadonlyArray<ReadonlyArray<Input<Order>>>, batchSize: number): Array<BatchRows> => {
+  const ledger = new Map<string, Entry<number>>()
+  const totals = new Map<string, number>()
+  const out: Array<BatchRows> = []
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i += batchSize) {
+      const plan = Plan.plan(benchPipeline, chunk.slice(i, i + batchSize), ledger)
+      const aggregates: Array<AggregateRow> = []
+      for (const u of plan.updates) {
+        if (u.neutral) continue // a fresh neutral update is not written (resolve() in Aggregates.ts)
+        const total = (totals.get(u.key) ?? 0) + u.delta
+        totals.set(u.key, total)
+        const mark = u.marks[0]!
+        aggregates.push({ key: u.key, delta: u.delta, total, partition: mark.partition, last: mark.last })
+      }
+      for (const [id, entry] of plan.ledger) ledger.set(id, entry)
+      out.push({ aggregates, ledger: plan.ledger })
+    }
+  }
+  return out
+}
+
+const countRows = (rows: ReadonlyArray<BatchRows>) => {
+  let aggregates = 0
+  let ledger = 0
+  for (const b of rows) {
+    aggregates += b.aggregates.length
+    ledger += b.ledger.length
+  }
+  return { aggregates, ledger }
+}
+
+/** The library's side, over any store layer: records folded, round trips, rows written. */
+const foldInto = async (
+  pipeline: Pipeline.Pipeline<Order, number, "changes">,
+  workload: WorkloadOptions,
+  layer: (counter: Counter) => Layer.Layer<Services, unknown>
+): Promise<Sample> => {
+  const chunks = generateAll(workload)
+  const counter: Counter = { calls: 0, keysWritten: 0, ledgerEntries: 0 }
+  return time(async () => {
+    const program = Fold.run(pipeline, arraySource(pipeline.name, chunks), { batchSize: batchSizeOf(workload) })
+    const summary = await Effect.runPromise(Effect.provide(program, layer(counter)))
+    const ledgerEntries = counter.ledgerEntries ?? 0
+    return {
+      records: summary.records,
+      roundTrips: counter.calls,
+      writes: counter.keysWritten,
+      storeWrites: counter.keysWritten + ledgerEntries,
+      extra: { ledgerWritesPerRecord: round4(ledgerEntries / summary.records), batchSize: batchSizeOf(workload) }
+    }
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// embedded (SQLite)
+// ---------------------------------------------------------------------------------------------
+
+const withTempDir = async <A>(f: (dir: string) => Promise<A>): Promise<A> => {
+  const dir = mkdtempSync(join(tmpdir(), "bench-embedded-"))
+  try {
+    return await f(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The library's fold into a fresh embedded store. */
+export const embeddedLibrary = (durability: "full" | "normal") => (workload: WorkloadOptions): Promise<Sample> =>
+  withTempDir((dir) =>
+    foldInto(benchPipeline, workload, (counter) => counting(Embedded.layer({ path: join(dir, "store.db"), durability }), counter))
+  )
+
+/** The same rows as plain upserts, one transaction per batch, into a fresh database of the same schema. */
+export const embeddedCeiling = (durability: "full" | "normal") => (workload: WorkloadOptions): Promise<Sample> =>
+  withTempDir(async (dir) => {
+    const chunks = generateAll(workload)
+    const records = chunks.reduce((n, c) => n + c.length, 0)
+    const name = benchPipeline.name
+    // everything the statements bind, computed before the clock starts
+    const rows = rowsOf(chunks, batchSizeOf(workload))
+    const counts = countRows(rows)
+    const batches = rows.map((b) => ({
+      aggregates: b.aggregates.map((r) => [name, r.key, ValueCodec.encode(r.total), JSON.stringify({ [r.partition]: r.last })] as const),
+      ledger: b.ledger.map(([id, e]) =>
+        [name, id, JSON.stringify(e.keys), e.keys.length === 0 ? "null" : ValueCodec.encode(e.value), e.version[0], e.version[1]] as const
+      )
+    }))
+    const program = Effect.scoped(Effect.gen(function*() {
+      const db = yield* Embedded.open({ path: join(dir, "store.db"), durability })
+      return yield* Effect.promise(() =>
+        time(async () => {
+          const agg = db.prepare(
+            "INSERT INTO aggregates (pipeline, key, value, hw) VALUES (?, ?, ?, ?) " +
+              "ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value, hw = excluded.hw"
+          )
+          const led = db.prepare(
+            "INSERT INTO ledger (pipeline, doc_id, keys, value, v_hi, v_lo) VALUES (?, ?, ?, ?, ?, ?) " +
+              "ON CONFLICT (pipeline, doc_id) DO UPDATE SET keys = excluded.keys, value = excluded.value, v_hi = excluded.v_hi, v_lo = excluded.v_lo"
+          )
+          for (const b of batches) {
+            db.exec("BEGIN IMMEDIATE")
+            for (const r of b.aggregates) agg.run(r[0], r[1], r[2], r[3])
+            for (const r of b.ledger) led.run(r[0], r[1], r[2], r[3], r[4], r[5])
+            db.exec("COMMIT")
+          }
+          return {
+            records,
+            roundTrips: batches.length,
+            writes: counts.aggregates,
+            storeWrites: counts.aggregates + counts.ledger,
+            extra: { ledgerWritesPerRecord: round4(counts.ledger / records), batchSize: batchSizeOf(workload) }
+          }
+        })
+      )
+    }))
+    return Effect.runPromise(program)
+  })
+
+// ---------------------------------------------------------------------------------------------
+// DynamoDB (dynalite)
+// ---------------------------------------------------------------------------------------------
+
+/** A client that counts the HTTP requests it sends (every attempt, retries included) in `requests.sent`. */
+const ddbClient = (requests: { sent: number }) => {
+  const client = new DynamoDBClient(DynamoDbClient.clientConfig({
+    endpoint: required("DDB_ENDPOINT"),
+    region: setting("AWS_REGION") ?? "us-east-1",
+    credentials: {
+      accessKeyId: setting("AWS_ACCESS_KEY_ID") ?? "test",
+      secretAccessKey: Redacted.make(setting("AWS_SECRET_ACCESS_KEY") ?? "test")
+    }
+  }))
+  // after the SDK's retry middleware (same step, higher priority): runs once per attempt
+  client.middlewareStack.add((next) => (args) => {
+    requests.sent++
+    return next(args)
+  }, { step: "finalizeRequest", priority: "low", name: "benchRequestCounter" })
+  return client
+}
+
+const withClient = async <A>(f: (client: DynamoDBClient, requests: { sent: number }) => Promise<A>): Promise<A> => {
+  const requests = { sent: 0 }
+  const client = ddbClient(requests)
+  try {
+    return await f(client, requests)
+  } finally {
+    client.destroy()
+  }
+}
+
+const quietly = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect.pipe(Effect.provide(Layer.succeed(References.MinimumLogLevel, "Error"))))
+
+/** Creates the four tables once per bench invocation; children read the base name from BENCH_DDB_TABLE. */
+export const dynamoPrepare = async (): Promise<Record<string, string>> => {
+  const base = `bench_${randomUUID().slice(0, 8)}`
+  await withClient((client) => quietly(DynamoDbTables.create(DynamoDbTables.fromBase(base)).pipe(Effect.provide(DynamoDbClient.layerFrom(client)))))
+  return { BENCH_DDB_TABLE: base }
+}
+
+/** Deletes the tables made by {@link dynamoPrepare}. */
+export const dynamoCleanup = async (env: Record<string, string>): Promise<void> => {
+  const base = env["BENCH_DDB_TABLE"]
+  if (base === undefined) return
+  await withClient((client) => quietly(DynamoDbTables.drop(DynamoDbTables.fromBase(base)).pipe(Effect.provide(DynamoDbClient.layerFrom(client)))))
+}
+
+/** A pipeline name of its own per run: the tables are shared, the keys are not. */
+const runName = () => `bench_${randomUUID().slice(0, 8)}`
+
+/** The library's fold into the DynamoDB stores; round trips are HTTP requests (as for the ceiling). */
+export const dynamoLibrary = (workload: WorkloadOptions): Promise<Sample> =>
+  withClient(async (client, requests) => {
+    const tables = DynamoDbTables.fromBase(required("BENCH_DDB_TABLE"))
+    const pipeline = Pipeline.rename(runName())(benchPipeline)
+    const sample = await foldInto(pipeline, workload, (counter) =>
+      counting(
+        DynamoDbStore.layerFrom(client, tables, { aggregateConcurrency: DYNAMODB_CONCURRENCY, ledgerConcurrency: DYNAMODB_CONCURRENCY }),
+        counter
+      ))
+    return { ...sample, roundTrips: requests.sent }
+  })
+
+/** Runs `tasks` with at most `concurrency` in flight. */
+const pool = async (tasks: ReadonlyArray<() => Promise<unknown>>, concurrency: number): Promise<void> => {
+  let next = 0
+  const worker = async () => {
+    while (next < tasks.length) await tasks[next++]!()
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker))
+}
+
+/** The same items as plain `UpdateItem ADD` (aggregates) and `PutItem` (ledger), no conditions, no reads. */
+export const dynamoCeiling = (workload: WorkloadOptions): Promise<Sample> =>
+  withClient(async (client, requests) => {
+    const tables = DynamoDbTables.fromBase(required("BENCH_DDB_TABLE"))
+    const name = runName()
+    const chunks = generateAll(workload)
+    const records = chunks.reduce((n, c) => n + c.length, 0)
+    const rows = rowsOf(chunks, batchSizeOf(workload))
+    const counts = countRows(rows)
+    const batches = rows.map((b) => {
+      const updates = b.aggregates.map((r): UpdateItemCommandInput => ({
+        TableName: tables.aggregates,
+        Key: { pk: { S: Keys.identity([name, r.key]) }, sk: { S: "@" } },
+        UpdateExpression: "SET #p = :p, #h = :l ADD #v :d",
+        ExpressionAttributeNames: { "#p": "p", "#h": Keys.markAttribute(r.partition), "#v": "v" },
+        ExpressionAttributeValues: { ":p": { S: name }, ":l": { N: String(r.last) }, ":d": { N: String(r.delta) } }
+      }))
+      const puts = b.ledger.map(([id, e]): PutItemCommandInput => ({
+        TableName: tables.ledger,
+        Item: {
+          pk: { S: Keys.identity([name, id]) },
+          p: { S: name },
+          keys: { S: JSON.stringify(e.keys) },
+          vh: { N: String(e.version[0]) },
+          vl: { N: String(e.version[1]) },
+          ...(e.keys.length === 0 ? {} : { c: { S: ValueCodec.encode(e.value) } })
+        }
+      }))
+      return { updates, puts }
+    })
+    return time(async () => {
+      for (const b of batches) {
+        await pool([
+          ...b.updates.map((input) => () => client.send(new UpdateItemCommand(input))),
+          ...b.puts.map((input) => () => client.send(new PutItemCommand(input)))
+        ], DYNAMODB_CONCURRENCY)
+      }
+      return {
+        records,
+        roundTrips: requests.sent,
+        writes: counts.aggregates,
+        storeWrites: counts.aggregates + counts.ledger,
+        extra: { ledgerWritesPerRecord: round4(counts.ledger / records), batchSize: batchSizeOf(workload) }
+      }
+    })
+  })
