@@ -204,9 +204,10 @@ describe("DynamoDB stores under injected faults", () => {
     expect(error).toBeInstanceOf(StoreError)
     expect((error as StoreError).retryable).toBe(true)
     expect((error as StoreError).store).toBe("dynamodb")
-    // the orchestrator's first token read, with the SDK's 3 attempts (the orchestrator does not retry)
-    expect(faults.requests).toBe(1)
-    expect(faults.attempts).toBe(3)
+    // the orchestrator's first token read, retried 3 times on the run's schedule, each with the
+    // SDK's 3 attempts: bounded, then the typed error
+    expect(faults.requests).toBe(4)
+    expect(faults.attempts).toBe(12)
 
     // now only the aggregate writes are down: the fold retries them 3 times, each with 3 attempts
     faults.setDecide((command) => (command === "UpdateItemCommand" ? "before" : undefined))
