@@ -33,8 +33,11 @@ export const stagedToken = (sourceName: string): string => `staged:${sourceName}
  */
 export const encode = <In>(pipeline: Pipeline<In, any, Mode>, batch: ReadonlyArray<Input<In>>): unknown => {
   const encodeDoc = Schema.encodeSync(pipeline.schema)
-  const rows: Array<Row> = batch.map((r): Row => {
-    const c = r.checkpoint ?? null
+  // only the last record of a partition is ever committed: the others need no checkpoint
+  const lastOf = new Map<string, number>()
+  for (let i = 0; i < batch.length; i++) lastOf.set(batch[i]!.partition, i)
+  const rows: Array<Row> = batch.map((r, i): Row => {
+    const c = lastOf.get(r.partition) === i ? r.checkpoint ?? null : null
     switch (r._tag) {
       case "Upsert":
         return { t: "U", id: r.docId, v: r.version, d: ValueCodec.toJson(encodeDoc(r.doc)), p: r.partition, s: r.seq, c }

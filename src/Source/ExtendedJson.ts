@@ -27,6 +27,9 @@ const convert = (value: unknown): unknown => {
   const bsontype = (value as { _bsontype?: string })._bsontype
   if (bsontype !== undefined || BSON_TYPE in value) {
     switch (bsontype) {
+      case "ObjectId":
+        // the most common _id: its canonical form without going through EJSON
+        return { $oid: (value as { toHexString(): string }).toHexString() }
       case "Int32":
         return (value as { value: number }).value
       case "Double": {

@@ -144,6 +144,14 @@ export const after = (lastId: unknown): Document => {
   return branches.length === 1 ? branches[0]! : { $or: branches }
 }
 
+/** The `_id` as canonical Extended JSON (strings and ObjectIds, the common cases, without EJSON). */
+const canonicalId = (id: unknown): unknown =>
+  typeof id === "string"
+    ? id
+    : (id as { _bsontype?: string } | null)?._bsontype === "ObjectId"
+    ? { $oid: (id as { toHexString(): string }).toHexString() }
+    : EJSON.serialize({ id }, { relaxed: false }).id
+
 const idOfCheckpoint = (checkpoint: unknown): { readonly found: boolean; readonly id?: unknown } => {
   if (typeof checkpoint !== "object" || checkpoint === null || !("after" in checkpoint)) return { found: false }
   return { found: true, id: EJSON.deserialize({ id: (checkpoint as { after: unknown }).after }, { relaxed: false }).id }
@@ -270,7 +278,7 @@ export const make = <In>(
     const toInputs = (docs: ReadonlyArray<Document>): Array<Input<In>> => {
       const out: Array<Input<In>> = []
       for (const doc of docs) {
-        const position = { partition, seq: ++state.seq, checkpoint: { after: EJSON.serialize({ id: doc._id }, { relaxed: false }).id } }
+        const position = { partition, seq: ++state.seq, checkpoint: { after: canonicalId(doc._id) } }
         const decoded = decode(doc)
         out.push(
           decoded._tag === "Ok"
@@ -292,7 +300,8 @@ export const make = <In>(
       yield* progress(false)
       return chunk as unknown as Arr.NonEmptyReadonlyArray<Input<In>>
     })
-    return Stream.fromPull(Effect.succeed(pull))
+    // the next driver batch is read while the fold applies this one
+    return Stream.fromPull(Effect.succeed(pull)).pipe(Stream.bufferArray({ capacity: 2 }))
   }))
 
   return { name, inputs, commit: commitToTokens(pipeline.name, name), staged: true }

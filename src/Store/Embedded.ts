@@ -124,6 +124,20 @@ const transaction = <A>(db: DatabaseSync, operation: string, f: () => A): Effect
 const read = <A>(operation: string, f: () => A): Effect.Effect<A, StoreError> =>
   Effect.try({ try: f, catch: toStoreError(operation) })
 
+/** Many reads in one read transaction: one snapshot, and SQLite takes its locks once, not per row. */
+const readMany = <A>(db: DatabaseSync, operation: string, f: () => A): Effect.Effect<A, StoreError> =>
+  Effect.try({
+    try: () => {
+      db.exec("BEGIN")
+      try {
+        return f()
+      } finally {
+        if (db.isTransaction) db.exec("COMMIT")
+      }
+    },
+    catch: toStoreError(operation)
+  })
+
 interface AggRow {
   readonly value: string
   readonly hw: string
@@ -160,7 +174,7 @@ const services = (db: DatabaseSync) => {
         return { written, skipped, partial }
       }),
     get: (target, keys) =>
-      read("aggregates.get", () => {
+      readMany(db, "aggregates.get", () => {
         const out = new Map<string, any>()
         for (const key of keys) {
           const row = s.aggGet.get(target.name, key) as AggRow | undefined
@@ -179,7 +193,7 @@ const services = (db: DatabaseSync) => {
   }
   const ledger: Context.Service.Shape<typeof Ledger> = {
     get: (target, docIds) =>
-      read("ledger.get", () => {
+      readMany(db, "ledger.get", () => {
         const out = new Map<string, Entry<any>>()
         for (const id of docIds) {
           const row = s.ledGet.get(target.name, id) as LedgerRow | undefined
