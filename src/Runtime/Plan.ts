@@ -65,8 +65,6 @@ interface Acc<V> {
   readonly partition: string
   readonly first: number
   others: Map<string, number> | undefined
-  /** this key's index, to find its contributions in the batch's flat contribution log */
-  readonly index: number
 }
 
 const isEmptyFor = <V>(monoid: Monoid.Monoid<V>): (v: V) => boolean => {
@@ -93,14 +91,38 @@ export const plan = <In, V>(
   pipeline: Pipeline<In, V, Mode>,
   batch: ReadonlyArray<Input<In>>,
   ledger: ReadonlyMap<string, Entry<V>>
+): Plan<In, V> => run(pipeline, batch, ledger, undefined)
+
+/**
+ * The planner. Without `log` it records nothing per contribution (the common case); a key update
+ * whose individual contributions a store asks for (a replay after a crash) re-runs it, once per
+ * batch, with a log: the planner is pure, so the second run sees exactly what the first saw.
+ */
+const run = <In, V>(
+  pipeline: Pipeline<In, V, Mode>,
+  batch: ReadonlyArray<Input<In>>,
+  ledger: ReadonlyMap<string, Entry<V>>,
+  log: Log<V> | undefined
 ): Plan<In, V> => {
   const monoid = pipeline.monoid
   const group = pipeline.mode === "changes" ? (monoid as Monoid.Group<V>) : undefined
   const isEmpty = isEmptyFor(monoid)
   const accs = new Map<string, Acc<V>>()
   const accList: Array<Acc<V>> = []
-  // the contribution log, flat: which key, which record, what delta (read only on replays)
-  const log: Log<In, V> = { batch, acc: [], record: [], delta: [] }
+  let logged: Log<V> | undefined = undefined
+  const contributionsOf = (key: string): ReadonlyArray<Contribution<V>> => {
+    if (logged === undefined) {
+      logged = { key: [], record: [], delta: [] }
+      run(pipeline, batch, ledger, logged)
+    }
+    const out: Array<Contribution<V>> = []
+    for (let j = 0; j < logged.key.length; j++) {
+      if (logged.key[j] !== key) continue
+      const r = batch[logged.record[j]!]!
+      out.push({ partition: r.partition, seq: r.seq, delta: logged.delta[j]! })
+    }
+    return out
+  }
   const overlay = new Map<string, Entry<V>>()
   const rejects: Array<Reject> = []
   const last = new Map<string, Input<In>>()
@@ -112,7 +134,7 @@ export const plan = <In, V>(
   const add = (key: string, delta: V, record: number, partition: string, seq: number) => {
     let acc = accs.get(key)
     if (acc === undefined) {
-      acc = { key, delta, partition, first: seq, others: undefined, index: accList.length }
+      acc = { key, delta, partition, first: seq, others: undefined }
       accs.set(key, acc)
       accList.push(acc)
     } else {
@@ -122,9 +144,11 @@ export const plan = <In, V>(
         else if (!acc.others.has(partition)) acc.others.set(partition, seq)
       }
     }
-    log.acc.push(acc.index)
-    log.record.push(record)
-    log.delta.push(delta)
+    if (log !== undefined) {
+      log.key.push(key)
+      log.record.push(record)
+      log.delta.push(delta)
+    }
   }
 
   let previous: Input<In> | undefined = undefined
@@ -230,45 +254,41 @@ export const plan = <In, V>(
     if (acc.others !== undefined) {
       for (const [partition, first] of acc.others) marks.push({ partition, first, last: last.get(partition)!.seq })
     }
-    updates[a] = new Update(acc.key, acc.delta, isEmpty(acc.delta), marks, log, a)
+    updates[a] = new Update(acc.key, acc.delta, isEmpty(acc.delta), marks, contributionsOf)
   }
-  return { updates, ledger: Array.from(overlay), rejects, last, counts }
+  // (forEach: much cheaper than Array.from over the map's iterator)
+  const entries: Array<readonly [string, Entry<V>]> = []
+  overlay.forEach((entry, id) => {
+    entries.push([id, entry])
+  })
+  return { updates, ledger: entries, rejects, last, counts }
 }
 
 const noKeys: ReadonlyArray<string> = Object.freeze([])
 
-interface Log<In, V> {
-  readonly batch: ReadonlyArray<Input<In>>
-  readonly acc: Array<number>
+/** Every contribution of a batch, in order: which key, which record, what delta. */
+interface Log<V> {
+  readonly key: Array<string>
   readonly record: Array<number>
   readonly delta: Array<V>
 }
 
-/** A key update whose individual contributions are read from the batch's log only when needed. */
-class Update<In, V> implements KeyUpdate<V> {
+/** A key update whose individual contributions are computed only when a store needs them. */
+class Update<V> implements KeyUpdate<V> {
   readonly key: string
   readonly delta: V
   readonly neutral: boolean
   readonly marks: ReadonlyArray<Mark>
-  private readonly log: Log<In, V>
-  private readonly index: number
-  constructor(key: string, delta: V, neutral: boolean, marks: ReadonlyArray<Mark>, log: Log<In, V>, index: number) {
+  private readonly of: (key: string) => ReadonlyArray<Contribution<V>>
+  constructor(key: string, delta: V, neutral: boolean, marks: ReadonlyArray<Mark>, of: (key: string) => ReadonlyArray<Contribution<V>>) {
     this.key = key
     this.delta = delta
     this.neutral = neutral
     this.marks = marks
-    this.log = log
-    this.index = index
+    this.of = of
   }
   get contributions(): ReadonlyArray<Contribution<V>> {
-    const { acc, batch, delta, record } = this.log
-    const out: Array<Contribution<V>> = []
-    for (let j = 0; j < acc.length; j++) {
-      if (acc[j] !== this.index) continue
-      const r = batch[record[j]!]!
-      out.push({ partition: r.partition, seq: r.seq, delta: delta[j]! })
-    }
-    return out
+    return this.of(this.key)
   }
 }
 
