@@ -19,6 +19,8 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import type { Input, Position } from "../Input.ts"
+import * as I from "../Input.ts"
 import type { Version } from "../Version.ts"
 import * as DocumentId from "./DocumentId.ts"
 import * as ExtendedJson from "./ExtendedJson.ts"
@@ -163,5 +165,23 @@ export const plainDecoder = <In>(schema: Schema.Codec<In, any>) => {
     return result._tag === "Success"
       ? { _tag: "Upsert", docId, version, doc: result.success }
       : reject(`the document does not match the pipeline's schema: ${firstLine(result.failure.message)}`, docId)
+  }
+}
+
+/**
+ * Turns one decoded record into an input at `position` (`raw` is kept for dead letters).
+ *
+ * @since 0.1.0
+ */
+export const toInput = <In>(d: Decoded<In>, raw: string, position: Position): Input<In> => {
+  switch (d._tag) {
+    case "Upsert":
+      return I.upsert(d.docId, d.version, d.doc, position)
+    case "Delete":
+      return I.remove(d.docId, d.version, position)
+    case "Skip":
+      return I.skip(d.reason, position)
+    case "Reject":
+      return I.reject(raw, d.reason, position, d.docId)
   }
 }

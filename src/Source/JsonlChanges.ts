@@ -7,31 +7,12 @@
  * @since 0.1.0
  */
 import type { SourceError } from "../Errors.ts"
-import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
 import type { Pipeline } from "../Pipeline.ts"
 import type { Tokens } from "../Store/Tokens.ts"
 import * as Debezium from "./Debezium.ts"
 import * as Jsonl from "./Jsonl.ts"
 import type { Source } from "./Source.ts"
-
-/**
- * Turns one decoded record into an input at `position` (`raw` is kept for dead letters).
- *
- * @since 0.1.0
- */
-export const toInput = <In>(d: Debezium.Decoded<In>, raw: string, position: Position): Input<In> => {
-  switch (d._tag) {
-    case "Upsert":
-      return I.upsert(d.docId, d.version, d.doc, position)
-    case "Delete":
-      return I.remove(d.docId, d.version, position)
-    case "Skip":
-      return I.skip(d.reason, position)
-    case "Reject":
-      return I.reject(raw, d.reason, position, d.docId)
-  }
-}
 
 /**
  * @since 0.1.0
@@ -57,7 +38,7 @@ export const make = <In>(
         return I.reject(text, `a record must be an object with "key" and "value"`, position)
       }
       const { key, value } = record as { key?: unknown; value: unknown }
-      return toInput(decode(key, value), text, position)
+      return Debezium.toInput(decode(key, value), text, position)
     }
   })
 }

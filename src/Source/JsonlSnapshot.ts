@@ -6,7 +6,6 @@
  */
 import type { SourceError } from "../Errors.ts"
 import type { Handoff } from "../Handoff.ts"
-import * as I from "../Input.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Tokens } from "../Store/Tokens.ts"
 import * as Version from "../Version.ts"
@@ -29,18 +28,6 @@ export const make = <In>(
     name: `jsonl-snapshot:${options.path}`,
     // a new handoff is a new scan: its positions must not meet the marks of an older one
     partition: `snapshot:${options.path}@${Version.format(version)}`,
-    decode: (text, position) => {
-      const d = decode(text, version)
-      switch (d._tag) {
-        case "Upsert":
-          return I.upsert(d.docId, d.version, d.doc, position)
-        case "Delete":
-          return I.remove(d.docId, d.version, position)
-        case "Skip":
-          return I.skip(d.reason, position)
-        case "Reject":
-          return I.reject(text, d.reason, position, d.docId)
-      }
-    }
+    decode: (text, position) => Debezium.toInput(decode(text, version), text, position)
   })
 }

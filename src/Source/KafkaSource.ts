@@ -39,7 +39,6 @@ import * as Port from "../Kafka/Port.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Version } from "../Version.ts"
 import * as Debezium from "./Debezium.ts"
-import * as JsonlChanges from "./JsonlChanges.ts"
 import type { Source } from "./Source.ts"
 
 /**
@@ -198,7 +197,7 @@ const decoderFor = <In>(pipeline: Pipeline<In, any, Mode>, decoding: Decoding, m
     }
     return decoded._tag === "Reject"
       ? I.reject(value, decoded.reason, position, decoded.docId, key)
-      : JsonlChanges.toInput(decoded, value, position)
+      : Debezium.toInput(decoded, value, position)
   }
 }
 

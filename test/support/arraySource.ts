@@ -9,7 +9,6 @@ import type { Input } from "../../src/Input.ts"
 import * as I from "../../src/Input.ts"
 import type { Mode, Pipeline } from "../../src/Pipeline.ts"
 import * as Debezium from "../../src/Source/Debezium.ts"
-import * as JsonlChanges from "../../src/Source/JsonlChanges.ts"
 import { commitToTokens, committed, type Source } from "../../src/Source/Source.ts"
 import type { Tokens } from "../../src/Store/Tokens.ts"
 import * as Version from "../../src/Version.ts"
@@ -48,7 +47,7 @@ export const changeLog = <In>(
     const p = hash(rec.key) % options.partitions
     const list = byPartition[p]!
     const position = { partition: `log/${p}`, seq: list.length }
-    list.push(JsonlChanges.toInput(decode(rec.key, rec.value), rec.value ?? "null", position))
+    list.push(Debezium.toInput(decode(rec.key, rec.value), rec.value ?? "null", position))
   }
   const inputs = Stream.unwrap(Effect.gen(function*() {
     const remaining: Array<Array<Input<In>>> = []

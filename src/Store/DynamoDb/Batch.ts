@@ -65,22 +65,9 @@ export const get = (
   Effect.gen(function*() {
     const out: Array<Item> = []
     yield* Effect.forEach(chunksOf(keys, MAX_GET_KEYS), (chunk) =>
-      Effect.gen(function*() {
-        let pending: Array<Item> = [...chunk]
-        for (let round = 0; pending.length > 0; round++) {
-          if (round > 0) {
-            if (round > MAX_ROUNDS) {
-              return yield* new StoreError({
-                store: "dynamodb",
-                operation: target.operation,
-                retryable: true,
-                detail: `${pending.length} keys of table "${target.table}" stayed unprocessed after ${MAX_ROUNDS} rounds`
-              })
-            }
-            yield* backoff(round)
-          }
-          const request = pending
-          const answer: BatchGetItemCommandOutput = yield* send(target, (signal) =>
+      untilProcessed(target, "keys", chunk, (request) =>
+        Effect.map(
+          send(target, (signal) =>
             client.send(
               new BatchGetItemCommand({
                 RequestItems: {
@@ -95,12 +82,41 @@ export const get = (
                 }
               }),
               { abortSignal: signal }
-            ))
-          for (const item of answer.Responses?.[target.table] ?? []) out.push(item)
-          pending = (answer.UnprocessedKeys?.[target.table]?.Keys ?? []) as Array<Item>
-        }
-      }), { concurrency: options.concurrency ?? 4, discard: true })
+            )),
+          (answer: BatchGetItemCommandOutput) => {
+            for (const item of answer.Responses?.[target.table] ?? []) out.push(item)
+            return (answer.UnprocessedKeys?.[target.table]?.Keys ?? []) as Array<Item>
+          }
+        )), { concurrency: options.concurrency ?? 4, discard: true })
     return out
+  })
+
+/**
+ * Sends `items`, then what the server left unprocessed, with a backoff between rounds, until
+ * nothing is left; more than MAX_ROUNDS rounds is a retryable StoreError.
+ */
+const untilProcessed = <A>(
+  target: Target,
+  what: string,
+  items: ReadonlyArray<A>,
+  round: (pending: Array<A>) => Effect.Effect<Array<A>, StoreError>
+): Effect.Effect<void, StoreError> =>
+  Effect.gen(function*() {
+    let pending: Array<A> = [...items]
+    for (let n = 0; pending.length > 0; n++) {
+      if (n > 0) {
+        if (n > MAX_ROUNDS) {
+          return yield* new StoreError({
+            store: "dynamodb",
+            operation: target.operation,
+            retryable: true,
+            detail: `${pending.length} ${what} of table "${target.table}" stayed unprocessed after ${MAX_ROUNDS} rounds`
+          })
+        }
+        yield* backoff(n)
+      }
+      pending = yield* round(pending)
+    }
   })
 
 /**
@@ -125,23 +141,9 @@ export const write = (
   options: { readonly concurrency?: number } = {}
 ): Effect.Effect<void, StoreError> =>
   Effect.forEach(chunksOf(requests, MAX_WRITE_ITEMS), (chunk) =>
-    Effect.gen(function*() {
-      let pending: Array<WriteRequest> = [...chunk]
-      for (let round = 0; pending.length > 0; round++) {
-        if (round > 0) {
-          if (round > MAX_ROUNDS) {
-            return yield* new StoreError({
-              store: "dynamodb",
-              operation: target.operation,
-              retryable: true,
-              detail: `${pending.length} writes to table "${target.table}" stayed unprocessed after ${MAX_ROUNDS} rounds`
-            })
-          }
-          yield* backoff(round)
-        }
-        const request = pending
-        const answer = yield* send(target, (signal) =>
-          client.send(new BatchWriteItemCommand({ RequestItems: { [target.table]: request } }), { abortSignal: signal }))
-        pending = answer.UnprocessedItems?.[target.table] ?? []
-      }
-    }), { concurrency: options.concurrency ?? 4, discard: true })
+    untilProcessed(target, "writes", chunk, (request) =>
+      Effect.map(
+        send(target, (signal) =>
+          client.send(new BatchWriteItemCommand({ RequestItems: { [target.table]: request } }), { abortSignal: signal })),
+        (answer) => answer.UnprocessedItems?.[target.table] ?? []
+      )), { concurrency: options.concurrency ?? 4, discard: true })
