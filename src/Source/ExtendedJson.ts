@@ -64,10 +64,65 @@ export const fromBson = (value: unknown): unknown => convert(value)
  *
  * @since 0.1.0
  */
-export const parse = (text: string): unknown =>
+export const parse = (text: string): unknown => {
+  const value = JSON.parse(text)
   // no "$": plain JSON, nothing to revive (JSON.parse turns an integer past 2^53 into an unsafe
   // number, which integer schemas reject)
-  text.includes("\"$") ? convert(EJSON.parse(text, { relaxed: false })) : JSON.parse(text)
+  if (!text.includes("\"$")) return value
+  // the common wrappers read in place; anything else goes through EJSON, whose result is the same
+  const exact = revive(value)
+  return exact === viaEjson ? convert(EJSON.parse(text, { relaxed: false })) : exact
+}
+
+/** Returned by {@link revive} for a value only EJSON can read exactly. */
+const viaEjson: unique symbol = Symbol("viaEjson")
+
+const hex24 = /^[0-9a-fA-F]{24}$/
+const int9 = /^-?[0-9]{1,9}$/
+// the canonical forms Long accepts (no leading zeros, no "-0"), short enough to be safe integers
+const long15 = /^(0|-?[1-9][0-9]{0,14})$/
+
+/**
+ * What `convert(EJSON.parse(...))` gives for a freshly parsed JSON value, rewriting it in place,
+ * for the forms a change feed is made of: plain JSON, `{"$oid"}`, and `{"$numberInt"}` /
+ * `{"$numberLong"}` short enough to be exact as numbers. Anything else (other wrappers, an
+ * integer past 2^53, a field name with a NUL byte, which EJSON refuses, or `__proto__`, which an
+ * assignment cannot write) returns `viaEjson`.
+ * (`+ 0` turns "-0" into 0, as Int32 does.)
+ */
+const revive = (value: unknown): unknown => {
+  if (typeof value === "number") return Number.isInteger(value) && !Number.isSafeInteger(value) ? viaEjson : value
+  if (value === null || typeof value !== "object") return value
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = revive(value[i])
+      if (v === viaEjson) return viaEjson
+      value[i] = v
+    }
+    return value
+  }
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!
+    if (key.charCodeAt(0) === 36 /* $ */) {
+      if (keys.length !== 1) return viaEjson
+      const inner = record[key]
+      if (typeof inner !== "string") return viaEjson
+      if (key === "$oid" && hex24.test(inner)) return { $oid: inner.toLowerCase() }
+      if (key === "$numberInt" && int9.test(inner)) return Number(inner) + 0
+      if (key === "$numberLong" && long15.test(inner)) return Number(inner)
+      return viaEjson
+    }
+    if (key.includes("\u0000") || key === "__proto__") return viaEjson
+  }
+  for (let k = 0; k < keys.length; k++) {
+    const v = revive(record[keys[k]!])
+    if (v === viaEjson) return viaEjson
+    record[keys[k]!] = v
+  }
+  return value
+}
 
 /**
  * A value that may be Extended-JSON text or an already parsed object, as exact JSON.

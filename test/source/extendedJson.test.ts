@@ -1,0 +1,103 @@
+/**
+ * `ExtendedJson.parse` reads the common wrappers (`$oid`, short `$numberInt` / `$numberLong`) in
+ * place instead of through EJSON's reviver. It must give exactly what EJSON followed by
+ * `fromBson` gives, for every text that holds a `"$`: the same value (`-0` and `0` told apart),
+ * or an error where EJSON throws. No server needed.
+ */
+import { EJSON } from "bson"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import * as ExtendedJson from "../../src/Source/ExtendedJson.ts"
+
+const viaEjson = (text: string): { ok: true; value: unknown } | { ok: false } => {
+  try {
+    return { ok: true, value: ExtendedJson.fromBson(EJSON.parse(text, { relaxed: false })) }
+  } catch {
+    return { ok: false }
+  }
+}
+
+const viaParse = (text: string): { ok: true; value: unknown } | { ok: false } => {
+  try {
+    return { ok: true, value: ExtendedJson.parse(text) }
+  } catch {
+    return { ok: false }
+  }
+}
+
+const hex = fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF"), minLength: 23, maxLength: 25 })
+const digits = fc.oneof(
+  fc.integer().map(String),
+  fc.constantFrom("-0", "0", "007", "-000", "999999999", "-999999999", "1000000000", "2147483647", "-2147483648",
+    "2147483648", "999999999999999", "9007199254740991", "9007199254740993", "-9223372036854775808",
+    "9223372036854775808", "12a", "", "1.5", "+3", "1e3"),
+  fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }).map(String)
+)
+const plainNumber = fc.oneof(
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(-0, 2 ** 53, 2 ** 53 + 2, -(2 ** 60), 2 ** 70, 1e21, 0.1)
+)
+const wrapper = fc.oneof(
+  hex.map(($oid) => ({ $oid })),
+  fc.constant({ $oid: "not an object id" }),
+  fc.constant({ $oid: null }),
+  digits.map(($numberInt) => ({ $numberInt })),
+  digits.map(($numberLong) => ({ $numberLong })),
+  fc.constantFrom("1.5", "-0", "Infinity", "NaN", "-Infinity", "1e400").map(($numberDouble) => ({ $numberDouble })),
+  fc.constantFrom("1.10", "-0.0", "NaN").map(($numberDecimal) => ({ $numberDecimal })),
+  fc.constantFrom({ $date: { $numberLong: "1700000000000" } }, { $date: "2023-11-14T22:13:20Z" }, { $date: 17 }),
+  fc.constant({ $oid: "65a1b2c3d4e5f60718293a4b", extra: 1 }),
+  fc.constant({ $numberInt: 5 }),
+  fc.constant({ $foo: 1 }),
+  fc.constant({ $undefined: true }),
+  fc.constant({ $ref: "c", $id: 1 })
+)
+const key = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("a\u0000b", "__proto__", "amount", "_id", "$x"))
+const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  node: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.oneof(fc.string({ maxLength: 5 }), fc.boolean(), fc.constant(null), plainNumber),
+    wrapper,
+    fc.array(tie("node"), { maxLength: 4 }),
+    fc.dictionary(key, tie("node"), { maxKeys: 4 })
+  )
+})).node
+
+/** JSON text with a `"$` somewhere: an `_id` wrapper around an arbitrary body. */
+const text = fc.tuple(wrapper, value).map(([_id, body]) => JSON.stringify({ _id, body }))
+
+describe("ExtendedJson.parse", () => {
+  it("gives what EJSON gives, for any text with a wrapper in it", () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        const fast = viaParse(t)
+        const slow = viaEjson(t)
+        expect(fast.ok).toBe(slow.ok)
+        if (fast.ok && slow.ok) expect(fast.value).toStrictEqual(slow.value)
+      }),
+      { numRuns: 3000, seed: 20261130 }
+    )
+  })
+
+  it("reads the forms of a Debezium `after` without EJSON, exactly", () => {
+    const after = "{\"_id\": {\"$oid\": \"65A1B2C3D4E5F60718293A4B\"}, \"customer_id\": \"c-1\", \"amount\": {\"$numberInt\": \"-0\"}, \"l\": {\"$numberLong\": \"-4200\"}, \"n\": {\"$numberInt\": \"-17\"}, \"big\": {\"$numberLong\": \"9007199254740993\"}}"
+    const value = ExtendedJson.parse(after)
+    expect(value).toStrictEqual({
+      _id: { $oid: "65a1b2c3d4e5f60718293a4b" },
+      customer_id: "c-1",
+      amount: 0,
+      l: -4200,
+      n: -17,
+      big: { $numberLong: "9007199254740993" }
+    })
+    expect(Object.is((value as { amount: number }).amount, 0)).toBe(true)
+  })
+
+  it("refuses what EJSON refuses, and reads plain JSON as JSON", () => {
+    expect(() => ExtendedJson.parse("{\"_id\": {\"$oid\": \"xyz\"}}")).toThrow()
+    expect(() => ExtendedJson.parse("{\"a\\u0000b\": 1, \"_id\": {\"$oid\": \"65a1b2c3d4e5f60718293a4b\"}}")).toThrow()
+    expect(() => ExtendedJson.parse("{\"$oid\"")).toThrow(SyntaxError)
+    expect(ExtendedJson.parse("{\"amount\": 12, \"tags\": [1, \"x\"]}")).toStrictEqual({ amount: 12, tags: [1, "x"] })
+  })
+})
