@@ -25,6 +25,7 @@ import { type ConfigurationError, PositionLost, SourceError, StreamInvalidated }
 import * as Port from "../../src/Kafka/Port.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import { Client, formatNamespace, isPositionLost, isTransient, type Namespace } from "../../src/Source/Mongo.ts"
+import * as MongoChangeStream from "../../src/Source/MongoChangeStream.ts"
 import * as MongoHandoff from "../../src/Source/MongoHandoff.ts"
 import type { StoreError } from "../../src/Store/StoreError.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
@@ -71,11 +72,6 @@ const timeOf = (u: unknown): { readonly t: number; readonly i: number } | undefi
   const at = isRecord(u) ? u.startAtOperationTime : undefined
   return isRecord(at) && typeof at.t === "number" && typeof at.i === "number" ? { t: at.t, i: at.i } : undefined
 }
-
-const describeStart = (start: Start): string =>
-  "resumeAfter" in start
-    ? `after token ${JSON.stringify(EJSON.serialize(start.resumeAfter as Document))}`
-    : `at cluster time ${start.startAtOperationTime.t}:${start.startAtOperationTime.i}`
 
 const retrying = Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")]).pipe(
   Schedule.jittered,
@@ -138,7 +134,7 @@ export const run = (
       lastProgress: Date.now(),
       reported: 0
     }
-    yield* Effect.logInfo(`${source}: starting ${describeStart(state.start)}`)
+    yield* Effect.logInfo(`${source}: starting ${MongoChangeStream.describeStart(state.start)}`)
 
     const closeStream = Effect.suspend(() => {
       const stream = state.stream
@@ -153,20 +149,11 @@ export const run = (
           const watchOptions: ChangeStreamOptions = { fullDocument: "updateLookup", batchSize, maxAwaitTimeMS: 1000, ...state.start }
           state.stream = collection.watch<Document, ChangeStreamDocument<Document>>([], watchOptions)
         }
-        const stream = state.stream
-        const first = await stream.tryNext()
-        if (first === null) return []
-        const events = [first]
-        while (events.length < batchSize && stream.bufferedCount() > 0) {
-          const next = await stream.tryNext()
-          if (next === null) break
-          events.push(next)
-        }
-        return events
+        return MongoChangeStream.nextEvents(state.stream, batchSize)
       },
       catch: (cause): SourceError | PositionLost =>
         isPositionLost(cause)
-          ? new PositionLost({ source, detail: `${describeStart(state.start)}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
+          ? new PositionLost({ source, detail: `${MongoChangeStream.describeStart(state.start)}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
           : new SourceError({ source, retryable: isTransient(cause), detail: "reading the change stream failed", cause })
     }).pipe(
       Effect.tapError(() => closeStream),

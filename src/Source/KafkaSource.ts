@@ -65,18 +65,10 @@ export interface Plain {
 /**
  * @since 0.1.0
  */
-export interface Options {
+export interface Options extends Omit<Port.ConsumerConfig, "topics"> {
   readonly topic: string
-  readonly groupId: string
   /** The source's name (metrics, logs). Default `kafka:<topic>`. */
   readonly name?: string | undefined
-  /** Where a partition without a committed offset starts. Default `true` (its first offset). */
-  readonly fromBeginning?: boolean | undefined
-  readonly sessionTimeoutMs?: number | undefined
-  readonly rebalanceTimeoutMs?: number | undefined
-  readonly heartbeatIntervalMs?: number | undefined
-  readonly maxWaitTimeMs?: number | undefined
-  readonly maxBytesPerPartition?: number | undefined
   /**
    * Records whose value is larger than this many bytes are not decoded: they are dead-lettered
    * (with their raw value and a reason that gives the size). Default: no limit of the worker's own

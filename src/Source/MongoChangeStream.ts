@@ -105,12 +105,38 @@ export const startOf = (live: unknown): Start | undefined => {
   return undefined
 }
 
-const describeStart = (start: Start): string =>
+/**
+ * A start position as log and error text.
+ *
+ * @since 0.1.0
+ */
+export const describeStart = (start: Start): string =>
   "resumeAfter" in start
     ? `after token ${JSON.stringify(EJSON.serialize(start.resumeAfter as Document))}`
     : "startAfter" in start
     ? `after token ${JSON.stringify(EJSON.serialize(start.startAfter as Document))}`
     : `at cluster time ${start.startAtOperationTime.t}:${start.startAtOperationTime.i}`
+
+/**
+ * One driver batch of a change stream: waits for one event (up to the stream's `maxAwaitTimeMS`),
+ * then takes the events the driver already holds, up to `batchSize`. Empty when nothing came.
+ *
+ * @since 0.1.0
+ */
+export const nextEvents = async (
+  stream: ChangeStream<Document, ChangeStreamDocument<Document>>,
+  batchSize: number
+): Promise<Array<ChangeStreamDocument<Document>>> => {
+  const first = await stream.tryNext()
+  if (first === null) return []
+  const events = [first]
+  while (events.length < batchSize && stream.bufferedCount() > 0) {
+    const next = await stream.tryNext()
+    if (next === null) break
+    events.push(next)
+  }
+  return events
+}
 
 const INVALIDATING: ReadonlySet<string> = new Set(["invalidate", "drop", "rename", "dropDatabase"])
 
@@ -241,16 +267,7 @@ export const make = <In>(
           const watchOptions: ChangeStreamOptions = { fullDocument: "updateLookup", batchSize, maxAwaitTimeMS, ...state.start }
           state.stream = collection.watch<Document, ChangeStreamDocument<Document>>([], watchOptions)
         }
-        const stream = state.stream
-        const first = await stream.tryNext()
-        if (first === null) return []
-        const events = [first]
-        while (events.length < batchSize && stream.bufferedCount() > 0) {
-          const next = await stream.tryNext()
-          if (next === null) break
-          events.push(next)
-        }
-        return events
+        return nextEvents(state.stream, batchSize)
       },
       catch: classify
     }).pipe(

@@ -193,6 +193,25 @@ export const make = (
         { abortSignal: signal }
       ))
 
+  /** A sum's conditional `ADD #v :d` with `sets`; the new value is read back and checked for overflow. */
+  const add = (
+    info: KeyInfo,
+    numeric: Values.Numeric,
+    key: string,
+    parts: { names: Record<string, string>; values: Keys.Item; sets: ReadonlyArray<string>; conditions: ReadonlyArray<string> }
+  ) =>
+    Effect.gen(function*() {
+      const answer = yield* update(info, {
+        names: parts.names,
+        values: parts.values,
+        update: `SET ${parts.sets.join(", ")} ADD #v :d`,
+        condition: parts.conditions.join(" AND "),
+        returnSum: true
+      })
+      const v = answer.Attributes?.["v"]?.N
+      if (v !== undefined) fromN(numeric, v, "aggregates.apply", key)
+    })
+
   /** The fast path of a sum: the whole delta, if no mark has reached the update. */
   const addFast = <V>(pipeline: string, numeric: Values.Numeric, u: KeyUpdate<V>, info: KeyInfo) =>
     Effect.gen(function*() {
@@ -208,15 +227,7 @@ export const make = (
         conditions.push(`(attribute_not_exists(#h${i}) OR #h${i} < :f${i})`)
       })
       if (info.hashed) conditions.push("(attribute_not_exists(#id) OR #id = :id)")
-      const answer = yield* update(info, {
-        names,
-        values,
-        update: `SET ${sets.join(", ")} ADD #v :d`,
-        condition: conditions.join(" AND "),
-        returnSum: true
-      })
-      const v = answer.Attributes?.["v"]?.N
-      if (v !== undefined) fromN(numeric, v, "aggregates.apply", u.key)
+      yield* add(info, numeric, u.key, { names, values, sets, conditions })
       return "written" as Outcome
     })
 
@@ -243,15 +254,7 @@ export const make = (
         }
       })
       if (info.hashed) conditions.push(item === undefined ? "attribute_not_exists(#id)" : "#id = :id")
-      const answer = yield* update(info, {
-        names,
-        values,
-        update: `SET ${sets.join(", ")} ADD #v :d`,
-        condition: conditions.join(" AND "),
-        returnSum: true
-      })
-      const v = answer.Attributes?.["v"]?.N
-      if (v !== undefined) fromN(numeric, v, "aggregates.apply", u.key)
+      yield* add(info, numeric, u.key, { names, values, sets, conditions })
       return (todo.fast ? "written" : "partial") as Outcome
     })
 
