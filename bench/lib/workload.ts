@@ -4,6 +4,7 @@
  */
 import * as I from "../../src/Input.ts"
 import type { Input } from "../../src/Input.ts"
+import * as Seeded from "../../examples/orderstats/random.ts"
 
 export interface Order {
   readonly customer_id: string
@@ -21,16 +22,8 @@ export interface WorkloadOptions {
   readonly partition?: string
 }
 
-const mulberry = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The example's seeded PRNG (mulberry32). */
+const mulberry = (seed: number): (() => number) => Seeded.random(seed).next
 
 /** A sampler of customer indexes: uniform, or Zipf with exponent 1.1. */
 const customerSampler = (n: number, skew: "uniform" | "zipf", random: () => number): (() => number) => {

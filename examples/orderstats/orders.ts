@@ -13,28 +13,9 @@
 import { Effect } from "effect"
 import { type Collection, type Document, MongoServerError, ObjectId } from "mongodb"
 import { SourceError } from "../../src/Errors.ts"
+import { random, type Random } from "./random.ts"
 
-/**
- * A small seeded generator (mulberry32).
- */
-export interface Random {
-  readonly next: () => number
-  readonly int: (lo: number, hi: number) => number
-  readonly pick: <A>(xs: ReadonlyArray<A>) => A
-}
-
-export const random = (seed: number): Random => {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1))
-  return { next, int, pick: (xs) => xs[Math.floor(next() * xs.length)]! }
-}
+export { random, type Random } from "./random.ts"
 
 /**
  * `cust-000` ... the customers orders belong to.
