@@ -85,7 +85,10 @@ describe("MongoDB worker killed with SIGKILL", () => {
         const worker = startWorker(args)
         runs++
         await waitFor(worker, /snapshot \S+: (scanning|resuming)|change stream \S+: starting/)
-        await sleep(/change stream \S+: starting/.test(worker.stderr()) ? r.int(50, 1500) : r.int(30, 400))
+        // in the scan: short waits until three kills have landed there (how far one run gets varies
+        // several-fold with start-up and JIT), then long ones so that the scan can finish
+        const live = /change stream \S+: starting/.test(worker.stderr())
+        await sleep(live ? r.int(50, 1500) : kills.scan < 3 ? r.int(20, 150) : r.int(300, 1500))
         const log = worker.stderr()
         // a run after the bootstrap finished does not scan at all
         const inScan = /snapshot \S+: (scanning|resuming)/.test(log) && !/bootstrap of order_totals done/.test(log)
