@@ -22,6 +22,7 @@ import type * as Monoid from "../Monoid.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
 import type { Entry } from "../Store/Ledger.ts"
+import type { Version } from "../Version.ts"
 
 /**
  * Counts of one batch.
@@ -53,18 +54,6 @@ export interface Plan<In, V> {
   /** The last record of each partition in the batch: what the source commits. */
   readonly last: ReadonlyMap<string, Input<In>>
   readonly counts: Counts
-}
-
-/**
- * One aggregate key's running delta. The first contribution's partition and seq are kept inline
- * (a batch usually comes from one partition); further partitions go to `others`.
- */
-interface Acc<V> {
-  readonly key: string
-  delta: V
-  readonly partition: string
-  readonly first: number
-  others: Map<string, number> | undefined
 }
 
 const isEmptyFor = <V>(monoid: Monoid.Monoid<V>): (v: V) => boolean => {
@@ -107,8 +96,8 @@ const run = <In, V>(
   const monoid = pipeline.monoid
   const group = pipeline.mode === "changes" ? (monoid as Monoid.Group<V>) : undefined
   const isEmpty = isEmptyFor(monoid)
-  const accs = new Map<string, Acc<V>>()
-  const accList: Array<Acc<V>> = []
+  const accs = new Map<string, Update<V>>()
+  const accList: Array<Update<V>> = []
   let logged: Log<V> | undefined = undefined
   const contributionsOf = (key: string): ReadonlyArray<Contribution<V>> => {
     if (logged === undefined) {
@@ -126,22 +115,24 @@ const run = <In, V>(
   const overlay = new Map<string, Entry<V>>()
   const rejects: Array<Reject> = []
   const last = new Map<string, Input<In>>()
+  /** The seq of the first record of each partition in the batch. */
+  const first = new Map<string, number>()
   const counts: Counts = { records: batch.length, upserts: 0, deletes: 0, stale: 0, unchanged: 0, skipped: 0, rejected: 0 }
   const keyOf = pipeline.key
   const filter = pipeline.filter
   const valueOf = pipeline.value
 
-  const add = (key: string, delta: V, record: number, partition: string, seq: number) => {
-    let acc = accs.get(key)
+  const add = (key: string, delta: V, record: number, partition: string) => {
+    const acc = accs.get(key)
     if (acc === undefined) {
-      acc = { key, delta, partition, first: seq, others: undefined }
-      accs.set(key, acc)
-      accList.push(acc)
+      const update = new Update(key, delta, partition, contributionsOf)
+      accs.set(key, update)
+      accList.push(update)
     } else {
       acc.delta = monoid.combine(acc.delta, delta)
       if (partition !== acc.partition) {
-        if (acc.others === undefined) acc.others = new Map([[partition, seq]])
-        else if (!acc.others.has(partition)) acc.others.set(partition, seq)
+        if (acc.others === undefined) acc.others = [partition]
+        else if (!acc.others.includes(partition)) acc.others.push(partition)
       }
     }
     if (log !== undefined) {
@@ -154,7 +145,10 @@ const run = <In, V>(
   let previous: Input<In> | undefined = undefined
   for (let i = 0; i < batch.length; i++) {
     const record = batch[i]!
-    if (previous !== undefined && previous.partition !== record.partition) last.set(previous.partition, previous)
+    if (previous === undefined || previous.partition !== record.partition) {
+      if (previous !== undefined) last.set(previous.partition, previous)
+      if (!first.has(record.partition)) first.set(record.partition, record.seq)
+    }
     previous = record
     if (record._tag === "Skip") {
       counts.skipped++
@@ -200,7 +194,7 @@ const run = <In, V>(
       keys = noKeys
       value = undefined as V
     }
-    const { partition, seq } = record
+    const partition = record.partition
     if (group === undefined) {
       // insert-only: first sight contributes; anything that would alter an applied contribution is refused
       if (record._tag === "Delete") {
@@ -219,18 +213,18 @@ const run = <In, V>(
         continue
       }
       counts.upserts++
-      for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition, seq)
-      overlay.set(id, { keys, value, version: record.version })
+      for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition)
+      overlay.set(id, { keys, value, version: copyOf(record.version) })
       continue
     }
     if (record._tag === "Upsert") counts.upserts++
     else counts.deletes++
-    overlay.set(id, { keys, value, version: record.version })
+    overlay.set(id, { keys, value, version: copyOf(record.version) })
     const oldKeys = current === undefined ? noKeys : current.keys
     if (oldKeys.length === 1 && keys.length === 1 && oldKeys[0] === keys[0]) {
       const delta = group.combine(value, group.inverse(current!.value))
       if (isEmpty(delta)) counts.unchanged++
-      else add(keys[0]!, delta, i, partition, seq)
+      else add(keys[0]!, delta, i, partition)
       continue
     }
     if (oldKeys.length === 0 && keys.length === 0) {
@@ -239,29 +233,39 @@ const run = <In, V>(
     }
     if (oldKeys.length > 0) {
       const retract = group.inverse(current!.value)
-      for (let k = 0; k < oldKeys.length; k++) add(oldKeys[k]!, retract, i, partition, seq)
+      for (let k = 0; k < oldKeys.length; k++) add(oldKeys[k]!, retract, i, partition)
     }
-    for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition, seq)
+    for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition)
   }
   if (previous !== undefined) last.set(previous.partition, previous)
 
   // A key whose contributions cancel out is still sent: after a crash, part of them may already be
   // in the store, and the rest must then be applied. The store skips it when nothing was applied.
-  const updates: Array<KeyUpdate<V>> = new Array(accList.length)
+  // Marks are shared: every key written from one partition only gets that partition's array.
+  const shared = new Map<string, ReadonlyArray<Mark>>()
+  const markOf = (partition: string): Mark => ({ partition, first: first.get(partition)!, last: last.get(partition)!.seq })
   for (let a = 0; a < accList.length; a++) {
-    const acc = accList[a]!
-    const marks: Array<Mark> = [{ partition: acc.partition, first: acc.first, last: last.get(acc.partition)!.seq }]
-    if (acc.others !== undefined) {
-      for (const [partition, first] of acc.others) marks.push({ partition, first, last: last.get(partition)!.seq })
+    const update = accList[a]!
+    update.neutral = isEmpty(update.delta)
+    if (update.others === undefined) {
+      let marks = shared.get(update.partition)
+      if (marks === undefined) {
+        marks = [markOf(update.partition)]
+        shared.set(update.partition, marks)
+      }
+      update.marks = marks
+    } else {
+      const marks = [markOf(update.partition)]
+      for (let o = 0; o < update.others.length; o++) marks.push(markOf(update.others[o]!))
+      update.marks = marks
     }
-    updates[a] = new Update(acc.key, acc.delta, isEmpty(acc.delta), marks, contributionsOf)
   }
   // (forEach: much cheaper than Array.from over the map's iterator)
   const entries: Array<readonly [string, Entry<V>]> = []
   overlay.forEach((entry, id) => {
     entries.push([id, entry])
   })
-  return { updates, ledger: entries, rejects, last, counts }
+  return { updates: accList, ledger: entries, rejects, last, counts }
 }
 
 const noKeys: ReadonlyArray<string> = Object.freeze([])
@@ -273,24 +277,35 @@ interface Log<V> {
   readonly delta: Array<V>
 }
 
-/** A key update whose individual contributions are computed only when a store needs them. */
+/**
+ * A key update while the batch is planned (its running delta) and after (what the store applies).
+ * Its individual contributions are computed only when a store needs them.
+ */
 class Update<V> implements KeyUpdate<V> {
   readonly key: string
-  readonly delta: V
-  readonly neutral: boolean
-  readonly marks: ReadonlyArray<Mark>
+  delta: V
+  neutral = false
+  marks: ReadonlyArray<Mark> = noMarks
+  /** The partition of the first contribution... */
+  readonly partition: string
+  /** ...and the other partitions that contributed, in order of first sight. */
+  others: Array<string> | undefined = undefined
   private readonly of: (key: string) => ReadonlyArray<Contribution<V>>
-  constructor(key: string, delta: V, neutral: boolean, marks: ReadonlyArray<Mark>, of: (key: string) => ReadonlyArray<Contribution<V>>) {
+  constructor(key: string, delta: V, partition: string, of: (key: string) => ReadonlyArray<Contribution<V>>) {
     this.key = key
     this.delta = delta
-    this.neutral = neutral
-    this.marks = marks
+    this.partition = partition
     this.of = of
   }
   get contributions(): ReadonlyArray<Contribution<V>> {
     return this.of(this.key)
   }
 }
+
+const noMarks: ReadonlyArray<Mark> = Object.freeze([])
+
+/** A version of the ledger's own, next to its entry (the record's may sit far away in memory). */
+const copyOf = (version: Version): Version => [version[0], version[1]]
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 

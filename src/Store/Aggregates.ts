@@ -26,7 +26,11 @@ import type { StoreError } from "./StoreError.ts"
  */
 export interface Mark {
   readonly partition: string
-  /** `seq` of the first contribution to this key from this partition in the batch. */
+  /**
+   * A `seq` at or before the first contribution to this key from this partition in the batch (the
+   * planner gives the first record of the partition in the batch, so that keys can share marks).
+   * A stored mark below it means none of the update was applied.
+   */
   readonly first: number
   /** `seq` of the last record of this partition in the batch. */
   readonly last: number

@@ -115,16 +115,24 @@ export const aggregates = (state: State): Context.Service.Shape<typeof Aggregate
           }
         }
         // the fast path inline; anything partly applied goes through the shared replay rules
-        const todo = fresh
-          ? (update.neutral ? undefined : { delta: update.delta, fast: true })
-          : resolve(monoid, update, (p) => markOf(cell!, p))
-        if (todo === undefined) {
-          found[u] = null
-          skipped++
-          continue
+        let delta = update.delta
+        if (fresh) {
+          if (update.neutral) {
+            found[u] = null
+            skipped++
+            continue
+          }
+        } else {
+          const todo = resolve(monoid, update, (p) => markOf(cell!, p))
+          if (todo === undefined) {
+            found[u] = null
+            skipped++
+            continue
+          }
+          partial++
+          delta = todo.delta
         }
-        if (!todo.fast) partial++
-        values[u] = cell === undefined ? todo.delta : monoid.combine(cell.value as typeof todo.delta, todo.delta)
+        values[u] = cell === undefined ? delta : monoid.combine(cell.value as typeof delta, delta)
         written++
       }
       for (let u = 0; u < updates.length; u++) {
