@@ -30,7 +30,7 @@ export const counting = <E, R>(base: Layer.Layer<Services, E, R>, counter: Count
         Context.add(Ledger, {
           get: (t, i) => count(led.get(t, i)),
           put: (t, e) => count(led.put(t, e)).pipe(Effect.tap(() => Effect.sync(() => {
-            if (counter.ledgerEntries !== undefined) counter.ledgerEntries += e.length
+            if (counter.ledgerEntries !== undefined) counter.ledgerEntries += e.size
           })))
         }),
         Context.add(Tokens, { get: (p, n) => count(tok.get(p, n)), set: (p, n, v) => count(tok.set(p, n, v)) }),

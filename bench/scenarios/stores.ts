@@ -90,7 +90,7 @@ const rowsOf = (chunks: ReadonlyArray<ReadonlyArray<Input<Order>>>, batchSize: n
         aggregates.push({ key: u.key, delta: u.delta, total, partition: mark.partition, last: mark.last })
       }
       for (const [id, entry] of plan.ledger) ledger.set(id, entry)
-      out.push({ aggregates, ledger: plan.ledger })
+      out.push({ aggregates, ledger: Array.from(plan.ledger) })
     }
   }
   return out

@@ -176,7 +176,7 @@ export const makeFolder = <In, V, E, R>(
           summary.keysReplayed += applied.skipped + applied.partial
           yield* Metric.update(mKeys, applied.written)
         }
-        if (plan.ledger.length > 0) yield* retry(ledger.put(pipeline, plan.ledger))
+        if (plan.ledger.size > 0) yield* retry(ledger.put(pipeline, plan.ledger))
         yield* retry(source.commit(plan.last).pipe(Effect.provideContext(context)))
         if (options.stage) yield* retry(tokens.set(pipeline.name, staged, undefined))
         const c = plan.counts

@@ -49,7 +49,8 @@ export interface Counts {
  */
 export interface Plan<In, V> {
   readonly updates: ReadonlyArray<KeyUpdate<V>>
-  readonly ledger: ReadonlyArray<readonly [string, Entry<V>]>
+  /** The new entry of every document the batch changed (its last one). */
+  readonly ledger: ReadonlyMap<string, Entry<V>>
   readonly rejects: ReadonlyArray<Reject>
   /** The last record of each partition in the batch: what the source commits. */
   readonly last: ReadonlyMap<string, Input<In>>
@@ -260,12 +261,7 @@ const run = <In, V>(
       update.marks = marks
     }
   }
-  // (forEach: much cheaper than Array.from over the map's iterator)
-  const entries: Array<readonly [string, Entry<V>]> = []
-  overlay.forEach((entry, id) => {
-    entries.push([id, entry])
-  })
-  return { updates: accList, ledger: entries, rejects, last, counts }
+  return { updates: accList, ledger: overlay, rejects, last, counts }
 }
 
 const noKeys: ReadonlyArray<string> = Object.freeze([])

@@ -41,5 +41,5 @@ export class Ledger extends Context.Service<Ledger, {
    * Writes entries, each only if its version is newer than the stored one (a concurrent or
    * replayed writer never moves an entry back).
    */
-  readonly put: <V>(target: Target<V>, entries: ReadonlyArray<readonly [docId: string, entry: Entry<V>]>) => Effect.Effect<void, StoreError>
+  readonly put: <V>(target: Target<V>, entries: ReadonlyMap<string, Entry<V>>) => Effect.Effect<void, StoreError>
 }>()("effect-monoid-streams/Ledger") {}

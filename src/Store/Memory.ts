@@ -176,14 +176,13 @@ export const ledger = (state: State): Context.Service.Shape<typeof Ledger> => ({
   put: (target, writes) =>
     Effect.sync(() => {
       const entries = table(state.ledger, target.name)
-      for (let w = 0; w < writes.length; w++) {
-        const [id, entry] = writes[w]!
+      writes.forEach((entry, id) => {
         const current = entries.get(id)
         if (
           current === undefined || entry.version[0] > current.version[0] ||
           (entry.version[0] === current.version[0] && entry.version[1] > current.version[1])
         ) entries.set(id, entry)
-      }
+      })
     })
 })
 

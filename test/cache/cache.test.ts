@@ -310,7 +310,7 @@ describe("Valkey/Redis read cache", () => {
       yield* aggregates.apply(target, [update("z", 9, 1)])
       expect(yield* aggregates.get(target, ["z"])).toEqual(new Map([["z", 9]]))
       expect(yield* Effect.promise(() => admin.get(`${prefix}:${JSON.stringify([target.name, "z"])}`))).toBe("v9")
-      yield* ledger.put(target, [["doc", { keys: ["z"], value: 9, version: [1, 1] }]])
+      yield* ledger.put(target, new Map([["doc", { keys: ["z"], value: 9, version: [1, 1] }]]))
       expect((yield* ledger.get(target, ["doc"])).size).toBe(1)
     }).pipe(Effect.provide(layer)))
   })

@@ -166,7 +166,7 @@ describe("DynamoDB store errors", () => {
 
     const ledger = DynamoLedger.make(client, tables.ledger)
     const ledgerError = errorOf(await Effect.runPromiseExit(
-      ledger.put(target, [["doc", { keys: ["k"], value: big as ReadonlySet<string>, version: [1, 1] }]])
+      ledger.put(target, new Map([["doc", { keys: ["k"], value: big as ReadonlySet<string>, version: [1, 1] }]]))
     ))
     expect(ledgerError.retryable).toBe(false)
     expect(ledgerError.message).toMatch(/limited to 409600 bytes/)

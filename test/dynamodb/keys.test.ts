@@ -113,7 +113,7 @@ describe("hostile names on DynamoDB", () => {
       fc.asyncProperty(fc.uniqueArray(hostile, { minLength: 1, maxLength: 12 }), async (names) => {
         const pipeline = uniqueName("led")
         const target = { name: pipeline, monoid: Monoid.sum }
-        await Effect.runPromise(ledger.put(target, names.map((id, i) => [id, { keys: [id, `${i}`], value: i, version: [i, i] as const }])))
+        await Effect.runPromise(ledger.put(target, new Map(names.map((id, i) => [id, { keys: [id, `${i}`], value: i, version: [i, i] as const }]))))
         const entries = await Effect.runPromise(ledger.get(target, [...names, "absent"]))
         expect(entries).toEqual(new Map(names.map((id, i) => [id, { keys: [id, `${i}`], value: i, version: [i, i] }])))
 

@@ -85,7 +85,7 @@ export const make = (client: DynamoDBClient, table: string, options: Options = {
       return out as ReadonlyMap<string, Entry<V>>
     })
 
-  const put = <V>(target: { readonly name: string }, entries: ReadonlyArray<readonly [docId: string, entry: Entry<V>]>) =>
+  const put = <V>(target: { readonly name: string }, entries: ReadonlyMap<string, Entry<V>>) =>
     Effect.forEach(entries, ([docId, entry]) =>
       Effect.gen(function*() {
         const target_ = { operation: "ledger.put", table }
