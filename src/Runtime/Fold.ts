@@ -103,14 +103,10 @@ const batchMillis = Metric.histogram("monoid_batch_ms", {
   boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 14 })
 })
 
-/** The batch's document ids, repeats included (the ledger store de-duplicates as it needs). */
 const docIdsOf = <In>(batch: ReadonlyArray<Input<In>>): Array<string> => {
-  const ids: Array<string> = []
-  for (let i = 0; i < batch.length; i++) {
-    const r = batch[i]!
-    if (r._tag === "Upsert" || r._tag === "Delete") ids.push(r.docId)
-  }
-  return ids
+  const seen = new Set<string>()
+  for (const r of batch) if (r._tag === "Upsert" || r._tag === "Delete") seen.add(r.docId)
+  return Array.from(seen)
 }
 
 const noEntries: ReadonlyMap<string, any> = new Map()

@@ -195,10 +195,7 @@ const services = (db: DatabaseSync) => {
     get: (target, docIds) =>
       readMany(db, "ledger.get", () => {
         const out = new Map<string, Entry<any>>()
-        const seen = new Set<string>()
         for (const id of docIds) {
-          if (seen.has(id)) continue
-          seen.add(id)
           const row = s.ledGet.get(target.name, id) as LedgerRow | undefined
           if (row !== undefined) {
             out.set(id, {

@@ -31,11 +31,7 @@ export interface Entry<V> {
  * @since 0.1.0
  */
 export class Ledger extends Context.Service<Ledger, {
-  /**
-   * The entries of `docIds` that exist, as they stand when read (`docIds` may repeat). The answer
-   * is read before the batch's ledger write; a store may answer with a view of its live state
-   * rather than a copy, as long as the entries of `docIds` do not change until the caller's `put`.
-   */
+  /** The entries of `docIds` that exist. */
   readonly get: <V>(target: Target<V>, docIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Entry<V>>, StoreError>
   /**
    * Writes entries, each only if its version is newer than the stored one (a concurrent or

@@ -172,7 +172,16 @@ export const aggregates = (state: State): Context.Service.Shape<typeof Aggregate
  * @since 0.1.0
  */
 export const ledger = (state: State): Context.Service.Shape<typeof Ledger> => ({
-  get: (target, docIds) => Effect.sync(() => new LedgerView(table(state.ledger, target.name), docIds)),
+  get: (target, docIds) =>
+    Effect.sync(() => {
+      const entries = table(state.ledger, target.name)
+      const out = new Map<string, Entry<any>>()
+      for (const id of docIds) {
+        const e = entries.get(id)
+        if (e !== undefined) out.set(id, e)
+      }
+      return out
+    }),
   put: (target, writes) =>
     Effect.sync(() => {
       const entries = table(state.ledger, target.name)
@@ -185,55 +194,6 @@ export const ledger = (state: State): Context.Service.Shape<typeof Ledger> => ({
       })
     })
 })
-
-/**
- * The answer of the in-memory `ledger.get`: `get` and `has` read the live table (the fold reads
- * each document once per batch and writes the ledger only after planning, so no copy is needed);
- * the rest of the map interface sees a copy of the requested entries, made on first use.
- */
-class LedgerView implements ReadonlyMap<string, Entry<any>> {
-  private readonly live: ReadonlyMap<string, Entry<any>>
-  private readonly docIds: ReadonlyArray<string>
-  private copy: Map<string, Entry<any>> | undefined = undefined
-  constructor(entries: ReadonlyMap<string, Entry<any>>, docIds: ReadonlyArray<string>) {
-    this.live = entries
-    this.docIds = docIds
-  }
-  get(id: string): Entry<any> | undefined {
-    return this.live.get(id)
-  }
-  has(id: string): boolean {
-    return this.live.has(id)
-  }
-  private snapshot(): Map<string, Entry<any>> {
-    if (this.copy === undefined) {
-      this.copy = new Map()
-      for (const id of this.docIds) {
-        const e = this.live.get(id)
-        if (e !== undefined) this.copy.set(id, e)
-      }
-    }
-    return this.copy
-  }
-  get size(): number {
-    return this.snapshot().size
-  }
-  forEach(f: (entry: Entry<any>, id: string, map: ReadonlyMap<string, Entry<any>>) => void, self?: unknown): void {
-    this.snapshot().forEach((entry, id) => f.call(self, entry, id, this))
-  }
-  entries(): MapIterator<[string, Entry<any>]> {
-    return this.snapshot().entries()
-  }
-  keys(): MapIterator<string> {
-    return this.snapshot().keys()
-  }
-  values(): MapIterator<Entry<any>> {
-    return this.snapshot().values()
-  }
-  [Symbol.iterator](): MapIterator<[string, Entry<any>]> {
-    return this.snapshot()[Symbol.iterator]()
-  }
-}
 
 /**
  * The token store over `state` (values are kept as JSON text, so callers never share objects).
