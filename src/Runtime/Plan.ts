@@ -22,7 +22,6 @@ import type * as Monoid from "../Monoid.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
 import type { Entry } from "../Store/Ledger.ts"
-import type { Version } from "../Version.ts"
 
 /**
  * Counts of one batch.
@@ -215,12 +214,12 @@ const run = <In, V>(
       }
       counts.upserts++
       for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition)
-      overlay.set(id, { keys, value, version: copyOf(record.version) })
+      overlay.set(id, { keys, value, version: record.version })
       continue
     }
     if (record._tag === "Upsert") counts.upserts++
     else counts.deletes++
-    overlay.set(id, { keys, value, version: copyOf(record.version) })
+    overlay.set(id, { keys, value, version: record.version })
     const oldKeys = current === undefined ? noKeys : current.keys
     if (oldKeys.length === 1 && keys.length === 1 && oldKeys[0] === keys[0]) {
       const delta = group.combine(value, group.inverse(current!.value))
@@ -299,9 +298,6 @@ class Update<V> implements KeyUpdate<V> {
 }
 
 const noMarks: ReadonlyArray<Mark> = Object.freeze([])
-
-/** A version of the ledger's own, next to its entry (the record's may sit far away in memory). */
-const copyOf = (version: Version): Version => [version[0], version[1]]
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
