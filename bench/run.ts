@@ -41,8 +41,15 @@ if (args[0] === "--requires") {
   process.exit(0)
 }
 
+/**
+ * Extra Node flags for the run processes, e.g. `BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=prof"`
+ * to profile every run of a scenario whose servers the parent prepares (Node refuses `--cpu-prof`
+ * in NODE_OPTIONS).
+ */
+const nodeFlags = (process.env["BENCH_NODE_FLAGS"] ?? "").split(/\s+/).filter((f) => f.length > 0)
+
 const child = (name: string, side: string, env: Record<string, string>): Sample => {
-  const out = execFileSync(process.execPath, ["--expose-gc", here, "--child", name, side, mode], {
+  const out = execFileSync(process.execPath, [...nodeFlags, "--expose-gc", here, "--child", name, side, mode], {
     encoding: "utf8",
     maxBuffer: 1 << 20,
     stdio: ["ignore", "pipe", "inherit"],
