@@ -30,7 +30,7 @@ if (args[0] === "--child") {
 const quick = args.includes("--quick")
 const onlyIndex = args.indexOf("--only")
 const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? "").split(",")) : undefined
-const runs = quick ? 3 : 5
+const runs = quick ? 2 : 5
 const mode = quick ? "quick" : "full"
 const selected = scenarios.filter((s) => only === undefined || only.has(s.name))
 

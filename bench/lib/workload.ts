@@ -22,6 +22,9 @@ export interface WorkloadOptions {
   readonly partition?: string
 }
 
+/** The DynamoDB stores' `aggregateConcurrency` and `ledgerConcurrency` in scenario 2, on both sides. */
+export const DYNAMODB_CONCURRENCY = 16
+
 /** The example's seeded PRNG (mulberry32). */
 const mulberry = (seed: number): (() => number) => Seeded.random(seed).next
 

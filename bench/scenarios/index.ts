@@ -1,11 +1,20 @@
 /** The benchmark scenarios, each with quick (CI smoke) and full parameters. */
 import type { Sample } from "../lib/measure.ts"
-import type { WorkloadOptions } from "../lib/workload.ts"
-import * as Fold from "./fold.ts"
-import * as KafkaScenario from "./kafka.ts"
-import * as Memory from "./memory.ts"
-import * as MongoScenario from "./mongo.ts"
-import * as Stores from "./stores.ts"
+import { DYNAMODB_CONCURRENCY, type WorkloadOptions } from "../lib/workload.ts"
+
+/**
+ * A scenario module, loaded only by the process that runs one of its scenarios: the Kafka, MongoDB,
+ * DynamoDB and SQLite clients take about 0.4 s to load, and every run is a fresh process.
+ */
+const lazy = <M>(load: () => Promise<M>): (() => Promise<M>) => {
+  let loaded: Promise<M> | undefined
+  return () => (loaded ??= load())
+}
+const Fold = lazy(() => import("./fold.ts"))
+const Memory = lazy(() => import("./memory.ts"))
+const KafkaScenario = lazy(() => import("./kafka.ts"))
+const MongoScenario = lazy(() => import("./mongo.ts"))
+const Stores = lazy(() => import("./stores.ts"))
 
 export interface Scenario {
   readonly name: string
@@ -30,33 +39,33 @@ export interface Scenario {
 const fold = (name: string, docs: number, skew: "uniform" | "zipf"): Scenario => ({
   name,
   description: `the fold alone in memory: changes over ${docs} documents, ${skew} customers; ceiling: a hand-written ledger-and-sum loop over the same arrays`,
-  quick: { changes: 200_000, docs: Math.min(docs, 200_000), customers: 10_000, skew },
+  quick: { changes: 100_000, docs: Math.min(docs, 100_000), customers: 10_000, skew },
   full: { changes: 1_000_000, docs, customers: 10_000, skew },
-  library: Fold.library,
-  ceiling: Fold.ceiling
+  library: async (w) => (await Fold()).library(w),
+  ceiling: async (w) => (await Fold()).ceiling(w)
 })
 
 const embedded = (durability: "full" | "normal", skew: "uniform" | "zipf"): Scenario => ({
   name: `store-embedded-${durability}-${skew}`,
   description: `the fold into the embedded SQLite store (synchronous=${durability.toUpperCase()}), ${skew} customers; ceiling: the same aggregate and ledger rows as plain upserts, one transaction per batch`,
-  quick: { changes: 30_000, docs: 10_000, customers: 10_000, skew },
+  quick: { changes: 10_000, docs: 5_000, customers: 10_000, skew },
   full: { changes: 500_000, docs: 100_000, customers: 10_000, skew },
   compare: "writes",
-  library: Stores.embeddedLibrary(durability),
-  ceiling: Stores.embeddedCeiling(durability)
+  library: async (w) => (await Stores()).embeddedLibrary(durability)(w),
+  ceiling: async (w) => (await Stores()).embeddedCeiling(durability)(w)
 })
 
 const dynamodb = (skew: "uniform" | "zipf"): Scenario => ({
   name: `store-dynamodb-${skew}`,
-  description: `the fold into the DynamoDB stores on dynalite (concurrency ${Stores.DYNAMODB_CONCURRENCY}), ${skew} customers; ceiling: the same items as plain UpdateItem ADD / PutItem at the same concurrency`,
-  quick: { changes: 4_000, docs: 2_000, customers: 10_000, skew },
+  description: `the fold into the DynamoDB stores on dynalite (concurrency ${DYNAMODB_CONCURRENCY}), ${skew} customers; ceiling: the same items as plain UpdateItem ADD / PutItem at the same concurrency`,
+  quick: { changes: 800, docs: 400, customers: 10_000, skew },
   full: { changes: 20_000, docs: 5_000, customers: 10_000, skew },
   requires: ["dynamodb"],
   compare: "writes",
-  prepare: Stores.dynamoPrepare,
-  cleanup: Stores.dynamoCleanup,
-  library: Stores.dynamoLibrary,
-  ceiling: Stores.dynamoCeiling
+  prepare: async () => (await Stores()).dynamoPrepare(),
+  cleanup: async (env) => (await Stores()).dynamoCleanup(env),
+  library: async (w) => (await Stores()).dynamoLibrary(w),
+  ceiling: async (w) => (await Stores()).dynamoCeiling(w)
 })
 
 export const scenarios: ReadonlyArray<Scenario> = [
@@ -67,20 +76,20 @@ export const scenarios: ReadonlyArray<Scenario> = [
   {
     name: "memory-10m-changes-1m-docs",
     description: "RSS while folding changes over a fixed set of documents, generated lazily: bounded by documents, not by changes",
-    quick: { changes: 2_000_000, docs: 200_000, customers: 10_000, skew: "uniform" },
+    quick: { changes: 400_000, docs: 40_000, customers: 10_000, skew: "uniform" },
     full: { changes: 10_000_000, docs: 1_000_000, customers: 10_000, skew: "uniform" },
-    library: Memory.library,
-    ceiling: Memory.ceiling
+    library: async (w) => (await Memory()).library(w),
+    ceiling: async (w) => (await Memory()).ceiling(w)
   },
   {
     name: "kafka-to-store",
     description: "Debezium envelopes on a 4-partition topic consumed by KafkaSource and folded into the in-memory store (decoding included); ceiling: raw kafkajs consume of the same topic, no processing",
-    quick: { changes: 100_000, docs: 20_000, customers: 5_000, skew: "zipf" },
+    quick: { changes: 30_000, docs: 10_000, customers: 5_000, skew: "zipf" },
     full: { changes: 500_000, docs: 100_000, customers: 10_000, skew: "zipf" },
     requires: ["kafka"],
-    prepare: KafkaScenario.prepare,
-    library: KafkaScenario.library,
-    ceiling: KafkaScenario.ceiling
+    prepare: async (w) => (await KafkaScenario()).prepare(w),
+    library: async () => (await KafkaScenario()).library(),
+    ceiling: async () => (await KafkaScenario()).ceiling()
   },
   embedded("full", "uniform"),
   embedded("full", "zipf"),
@@ -91,12 +100,12 @@ export const scenarios: ReadonlyArray<Scenario> = [
   {
     name: "mongo-bootstrap",
     description: "MongoSnapshot scan of a pre-filled collection folded by Fold.run into the in-memory store (staged batches, decoding included); ceiling: the raw driver cursor, find().sort({_id: 1}) with the same batch size, no processing",
-    quick: { changes: 50_000, docs: 50_000, customers: 10_000, skew: "zipf", chunk: 1000 },
+    quick: { changes: 20_000, docs: 20_000, customers: 10_000, skew: "zipf", chunk: 1000 },
     full: { changes: 500_000, docs: 500_000, customers: 10_000, skew: "zipf", chunk: 1000 },
     requires: ["mongo"],
-    prepare: MongoScenario.prepare,
-    cleanup: MongoScenario.cleanup,
-    library: MongoScenario.library,
-    ceiling: MongoScenario.ceiling
+    prepare: async (w) => (await MongoScenario()).prepare(w),
+    cleanup: async (env) => (await MongoScenario()).cleanup(env),
+    library: async (w) => (await MongoScenario()).library(w),
+    ceiling: async (w) => (await MongoScenario()).ceiling(w)
   }
 ]

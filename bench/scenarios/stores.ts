@@ -38,10 +38,8 @@ import { type Counter, counting, type Services } from "../lib/counting.ts"
 import { time, type Sample } from "../lib/measure.ts"
 import { benchPipeline } from "../lib/pipeline.ts"
 import { required, setting } from "../lib/services.ts"
-import { generateAll, type Order, type WorkloadOptions } from "../lib/workload.ts"
+import { DYNAMODB_CONCURRENCY, generateAll, type Order, type WorkloadOptions } from "../lib/workload.ts"
 
-/** The DynamoDB stores' default `aggregateConcurrency` and `ledgerConcurrency`, used on both sides. */
-export const DYNAMODB_CONCURRENCY = 16
 
 const batchSizeOf = (w: WorkloadOptions): number => w.chunk ?? 2000
 
