@@ -7,7 +7,8 @@
  * partition up to `seq` is in this value"). A store applies an update so that a replayed batch
  * never counts twice (DESIGN.md §4.2):
  *
- * - fast path: when no mark of the update is at or above the first contribution of its partition,
+ * - fast path: when no stored mark is at or above its partition's `first` (at or before the
+ *   update's first contribution from that partition),
  *   combine the whole delta and set the marks to the batch ends (nothing to write when the delta
  *   is neutral);
  * - otherwise: combine only the contributions above the stored marks (see {@link resolve}), and
