@@ -8,18 +8,13 @@
  * Every bad record ends up on the dead-letter topic with its original key and value and a reason;
  * the tombstone is skipped, not dead-lettered; the workers keep running; the totals are exact.
  */
-import type { Admin, Kafka, Producer } from "kafkajs"
-import type { Document, MongoClient } from "mongodb"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { kafka as makeKafka, producerOf, readTopic } from "../kafka/support.ts"
-import { connectClient, groupBySum } from "../mongo/support.ts"
-import { requireService } from "../support/services.ts"
+import type { Document } from "mongodb"
+import { describe, expect, it } from "vitest"
+import { readTopic, useKafka } from "../kafka/support.ts"
+import { groupBySum } from "../mongo/support.ts"
 import {
   type BootstrapSummary,
-  closeStores,
   differences,
-  dropScenarios,
-  killAll,
   quiesce,
   runToEnd,
   scenario,
@@ -28,36 +23,12 @@ import {
   stop,
   stopWriter,
   storedTotals,
+  useServers,
   waitFor
 } from "./support.ts"
 
-let client: MongoClient
-let k: Kafka
-let admin: Admin
-let producer: Producer
-
-beforeAll(async () => {
-  await requireService("mongo")
-  await requireService("kafka")
-  await requireService("dynamodb")
-  client = await connectClient()
-  k = makeKafka()
-  admin = k.admin()
-  await admin.connect()
-  producer = await producerOf(k)
-})
-
-afterAll(async () => {
-  await producer?.disconnect()
-  await admin?.disconnect()
-  await client?.close()
-  closeStores()
-})
-
-afterEach(async () => {
-  await killAll()
-  await dropScenarios()
-})
+const client = useServers(["mongo", "kafka", "dynamodb"])
+const { k, admin, producer } = useKafka()
 
 interface Bad {
   readonly what: string

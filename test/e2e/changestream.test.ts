@@ -9,20 +9,16 @@
  * 2. the same with SIGKILLs: the bootstrap in the middle of its scan (rerun: it resumes), the
  *    worker at random moments (rerun: it resumes from its token, finishing a staged batch).
  */
-import type { Document, MongoClient } from "mongodb"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { connectClient, groupBySum } from "../mongo/support.ts"
+import type { Document } from "mongodb"
+import { describe, expect, it } from "vitest"
+import { groupBySum } from "../mongo/support.ts"
 import * as Rand from "../support/random.ts"
-import { requireService } from "../support/services.ts"
 import {
-  bootstrapWithKills,
   type BootstrapSummary,
-  closeStores,
+  bootstrapWithKills,
   differences,
-  dropScenarios,
-  killAll,
-  phases,
   MARKER_CUSTOMER,
+  phases,
   quiesce,
   runToEnd,
   scenario,
@@ -32,27 +28,11 @@ import {
   stopWriter,
   storedDeadLetters,
   storedTotals,
+  useServers,
   waitFor
 } from "./support.ts"
 
-let client: MongoClient
-
-beforeAll(async () => {
-  await requireService("mongo")
-  await requireService("dynamodb")
-  await requireService("redis")
-  client = await connectClient()
-})
-
-afterAll(async () => {
-  await client?.close()
-  closeStores()
-})
-
-afterEach(async () => {
-  await killAll()
-  await dropScenarios()
-})
+const client = useServers(["mongo", "dynamodb", "redis"])
 
 const pick = (totals: Record<string, number>, keys: ReadonlyArray<string>) =>
   Object.fromEntries(keys.filter((k) => totals[k] !== undefined).map((k) => [k, totals[k]!]))

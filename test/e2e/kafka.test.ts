@@ -11,59 +11,33 @@
  *    SIGKILLed and restarted twice (it republishes what it had not saved), workers SIGKILLed at
  *    random moments and restarted, a third worker added to the group.
  */
-import type { Admin, Kafka } from "kafkajs"
-import type { Collection, Document, MongoClient } from "mongodb"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { kafka as makeKafka, members, readTopic } from "../kafka/support.ts"
-import { connectClient, groupBySum } from "../mongo/support.ts"
+import type { Collection, Document } from "mongodb"
+import { describe, expect, it } from "vitest"
+import { members, readTopic, useKafka } from "../kafka/support.ts"
+import { groupBySum } from "../mongo/support.ts"
 import * as Rand from "../support/random.ts"
-import { requireService } from "../support/services.ts"
 import {
   assignments,
-  bootstrapWithKills,
   type BootstrapSummary,
-  closeStores,
+  bootstrapWithKills,
   differences,
-  dropScenarios,
-  killAll,
   type Proc,
   quiesce,
   runToEnd,
-  type Scenario,
   scenario,
+  type Scenario,
   sleep,
   start,
   stop,
   stopWriter,
   storedDeadLetters,
   storedTotals,
+  useServers,
   waitFor
 } from "./support.ts"
 
-let client: MongoClient
-let k: Kafka
-let admin: Admin
-
-beforeAll(async () => {
-  await requireService("mongo")
-  await requireService("kafka")
-  await requireService("dynamodb")
-  client = await connectClient()
-  k = makeKafka()
-  admin = k.admin()
-  await admin.connect()
-})
-
-afterAll(async () => {
-  await admin?.disconnect()
-  await client?.close()
-  closeStores()
-})
-
-afterEach(async () => {
-  await killAll()
-  await dropScenarios()
-})
+const client = useServers(["mongo", "kafka", "dynamodb"])
+const { k, admin } = useKafka()
 
 /** Kafka settings of the scenarios: 4 partitions, short sessions so that a SIGKILLed member's partitions move soon. */
 const kafkaScenario = (prefix: string): Scenario =>

@@ -7,32 +7,20 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { Document, MongoClient } from "mongodb"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { connectClient, groupBySum } from "../mongo/support.ts"
-import { requireService } from "../support/services.ts"
-import { closeStores, dropScenarios, killAll, runToEnd, scenario, sleep, start, stopWriter, waitFor } from "./support.ts"
+import type { Document } from "mongodb"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { groupBySum } from "../mongo/support.ts"
+import { runToEnd, scenario, sleep, start, stopWriter, useServers, waitFor } from "./support.ts"
 
-let client: MongoClient
+const client = useServers(["mongo", "kafka", "dynamodb"])
 let dir = ""
 
-beforeAll(async () => {
-  await requireService("mongo")
-  await requireService("kafka")
-  await requireService("dynamodb")
-  client = await connectClient()
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "orderstats-e2e-"))
 })
 
-afterAll(async () => {
-  await client?.close()
-  closeStores()
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
-})
-
-afterEach(async () => {
-  await killAll()
-  await dropScenarios()
 })
 
 describe("orderstats binaries", () => {

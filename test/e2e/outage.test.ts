@@ -8,19 +8,15 @@
  * than the 4 s session timeout). After it, the worker catches up by itself: the totals are exact.
  */
 import * as Net from "node:net"
-import type { Admin, Kafka } from "kafkajs"
-import type { Document, MongoClient } from "mongodb"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { committedOffsets, endOffsets, kafka as makeKafka, members } from "../kafka/support.ts"
-import { connectClient, groupBySum } from "../mongo/support.ts"
-import { ddbEndpoint, eventually, requireService } from "../support/services.ts"
+import type { Document } from "mongodb"
+import { describe, expect, it } from "vitest"
+import { committedOffsets, endOffsets, members, useKafka } from "../kafka/support.ts"
+import { groupBySum } from "../mongo/support.ts"
+import { ddbEndpoint, eventually } from "../support/services.ts"
 import {
   assignments,
   type BootstrapSummary,
-  closeStores,
   differences,
-  dropScenarios,
-  killAll,
   quiesce,
   runToEnd,
   scenario,
@@ -29,33 +25,12 @@ import {
   stop,
   stopWriter,
   storedTotals,
+  useServers,
   waitFor
 } from "./support.ts"
 
-let client: MongoClient
-let k: Kafka
-let admin: Admin
-
-beforeAll(async () => {
-  await requireService("mongo")
-  await requireService("kafka")
-  await requireService("dynamodb")
-  client = await connectClient()
-  k = makeKafka()
-  admin = k.admin()
-  await admin.connect()
-})
-
-afterAll(async () => {
-  await admin?.disconnect()
-  await client?.close()
-  closeStores()
-})
-
-afterEach(async () => {
-  await killAll()
-  await dropScenarios()
-})
+const client = useServers(["mongo", "kafka", "dynamodb"])
+const { admin } = useKafka()
 
 /** A TCP proxy in front of the real DynamoDB server that can be cut (connections refused by closing them) and restored. */
 const proxy = async (target: URL) => {

@@ -11,13 +11,15 @@ import { join } from "node:path"
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { Effect, Option } from "effect"
 import type { Admin } from "kafkajs"
-import { type Collection, type Document, MongoClient } from "mongodb"
+import type { Collection, Document, MongoClient } from "mongodb"
+import { afterAll, afterEach, beforeAll } from "vitest"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import type { DeadLetter } from "../../src/Store/DeadLetters.ts"
 import * as DynamoDbClient from "../../src/Store/DynamoDb/Client.ts"
 import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
 import * as Tables from "../../src/Store/DynamoDb/Tables.ts"
 import { quiescent } from "../kafka/support.ts"
+import { mongoClient } from "../mongo/support.ts"
 import {
   awsClientConfig,
   awsRegion,
@@ -27,6 +29,8 @@ import {
   mongoUri,
   projectRoot,
   redisUrl,
+  requireService,
+  type ServiceName,
   uniqueName
 } from "../support/services.ts"
 
@@ -142,7 +146,7 @@ const scenarios: Array<Scenario> = []
 export const dropScenarios = async (): Promise<void> => {
   const done = scenarios.splice(0)
   if (done.length === 0) return
-  const mongo = new MongoClient(mongoUri(), { serverSelectionTimeoutMS: 5_000 })
+  const mongo = mongoClient()
   try {
     await mongo.connect()
     for (const sc of done) {
@@ -211,6 +215,28 @@ export const stores = (table: string) => DynamoDbStore.make(ddbClient(), Tables.
 export const closeStores = () => {
   ddb?.destroy()
   ddb = undefined
+}
+
+/**
+ * The set-up every end-to-end file shares: `beforeAll` checks that `services` answer and connects
+ * the returned MongoDB client; after each test the binaries it started are killed and its
+ * scenarios dropped; `afterAll` closes the client and the store read-back.
+ */
+export const useServers = (services: ReadonlyArray<ServiceName>): MongoClient => {
+  const client = mongoClient()
+  beforeAll(async () => {
+    for (const service of services) await requireService(service)
+    await client.connect()
+  })
+  afterEach(async () => {
+    await killAll()
+    await dropScenarios()
+  })
+  afterAll(async () => {
+    await client.close()
+    closeStores()
+  })
+  return client
 }
 
 /** The non-zero totals in the store, sorted by customer. */

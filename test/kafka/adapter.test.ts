@@ -11,8 +11,8 @@
  */
 import { createRequire } from "node:module"
 import { Cause, Effect, Exit, Fiber, Layer, References, Schedule, Scope } from "effect"
-import { type Admin, type Consumer as KConsumer, Kafka as KafkaClass, type Kafka, logLevel, type Producer } from "kafkajs"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Consumer as KConsumer, Kafka as KafkaClass, type Kafka, logLevel } from "kafkajs"
+import { describe, expect, it } from "vitest"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Port from "../../src/Kafka/Port.ts"
@@ -20,8 +20,8 @@ import * as Fold from "../../src/Runtime/Fold.ts"
 import * as KafkaSource from "../../src/Source/KafkaSource.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { generate } from "../support/history.ts"
-import { eventually, requireService, uniqueName } from "../support/services.ts"
-import { committedOffsets, createTopic, kafka as makeKafka, produce, producerOf, quiescent } from "./support.ts"
+import { eventually, uniqueName } from "../support/services.ts"
+import { committedOffsets, createTopic, produce, quiescent, useKafka } from "./support.ts"
 
 const kafkajs = createRequire(import.meta.url)("kafkajs") as {
   KafkaJSProtocolError: new(e: { message: string; type: string; code: number; retriable: boolean }) => Error
@@ -31,22 +31,7 @@ const kafkajs = createRequire(import.meta.url)("kafkajs") as {
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "Error")
 
-let k: Kafka
-let admin: Admin
-let producer: Producer
-
-beforeAll(async () => {
-  await requireService("kafka")
-  k = makeKafka()
-  admin = k.admin()
-  await admin.connect()
-  producer = await producerOf(k)
-})
-
-afterAll(async () => {
-  await producer?.disconnect()
-  await admin?.disconnect()
-})
+const { k, admin, producer } = useKafka()
 
 /** The real kafkajs client whose consumers' `commitOffsets` goes through `commit`. */
 const wrapCommits = (kafka: Kafka, commit: (original: KConsumer["commitOffsets"]) => KConsumer["commitOffsets"]): Kafka =>

@@ -11,36 +11,26 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Layer, References } from "effect"
-import type { Admin, Kafka, Producer } from "kafkajs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import { generate, nonZero, reference } from "../support/history.ts"
 import * as Rand from "../support/random.ts"
-import { eventually, requireService, uniqueName } from "../support/services.ts"
+import { eventually, uniqueName } from "../support/services.ts"
 import { assignments, sleep, startWorker, type WorkerProcess } from "./processes.ts"
-import { createTopic, kafka as makeKafka, members, type Placed, produce, producerOf, quiescent, readTopic } from "./support.ts"
+import { createTopic, members, type Placed, produce, quiescent, readTopic, useKafka } from "./support.ts"
 
-let k: Kafka
-let admin: Admin
-let producer: Producer
+const { k, admin, producer } = useKafka()
 let dir = ""
 const workers: Array<WorkerProcess> = []
 
-beforeAll(async () => {
-  await requireService("kafka")
-  k = makeKafka()
-  admin = k.admin()
-  await admin.connect()
-  producer = await producerOf(k)
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "kafka-group-"))
 })
 
-afterAll(async () => {
+afterAll(() => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL")
-  await producer?.disconnect()
-  await admin?.disconnect()
   if (dir !== "") rmSync(dir, { recursive: true, force: true })
 })
 

@@ -6,8 +6,7 @@
  * records are applied, everything is committed, and the totals are exact.
  */
 import { Context, Effect, Fiber, Layer, Metric, References, Schedule } from "effect"
-import type { Admin, Kafka, Producer } from "kafkajs"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
@@ -19,26 +18,11 @@ import * as Memory from "../../src/Store/Memory.ts"
 import { StoreError } from "../../src/Store/StoreError.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
 import { generate, nonZero, reference } from "../support/history.ts"
-import { kafkaBrokers, requireService, uniqueName } from "../support/services.ts"
+import { kafkaBrokers, uniqueName } from "../support/services.ts"
 import { sleep } from "./processes.ts"
-import { committedOffsets, createTopic, endOffsets, kafka as makeKafka, members, produce, producerOf, quiescent, readTopic } from "./support.ts"
+import { committedOffsets, createTopic, endOffsets, members, produce, quiescent, readTopic, useKafka } from "./support.ts"
 
-let k: Kafka
-let admin: Admin
-let producer: Producer
-
-beforeAll(async () => {
-  await requireService("kafka")
-  k = makeKafka()
-  admin = k.admin()
-  await admin.connect()
-  producer = await producerOf(k)
-})
-
-afterAll(async () => {
-  await producer?.disconnect()
-  await admin?.disconnect()
-})
+const { k, admin, producer } = useKafka()
 
 interface Outage {
   down: boolean

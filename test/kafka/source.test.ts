@@ -7,8 +7,7 @@
  */
 import { Effect, Fiber, Layer, Option, References, Schema } from "effect"
 import { Number as NumberOrder } from "effect/Order"
-import type { Admin, Kafka, Producer } from "kafkajs"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Monoid from "../../src/Monoid.ts"
@@ -20,27 +19,12 @@ import * as KafkaDeadLetters from "../../src/Store/KafkaDeadLetters.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { generate, nonZero, reference } from "../support/history.ts"
-import { kafkaBrokers, requireService, uniqueName } from "../support/services.ts"
-import { createTopic, kafka as makeKafka, members, produce, producerOf, quiescent, readTopic } from "./support.ts"
+import { kafkaBrokers, uniqueName } from "../support/services.ts"
+import { createTopic, members, produce, quiescent, readTopic, useKafka } from "./support.ts"
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
-let k: Kafka
-let admin: Admin
-let producer: Producer
-
-beforeAll(async () => {
-  await requireService("kafka")
-  k = makeKafka()
-  admin = k.admin()
-  await admin.connect()
-  producer = await producerOf(k)
-})
-
-afterAll(async () => {
-  await producer?.disconnect()
-  await admin?.disconnect()
-})
+const { k, admin, producer } = useKafka()
 
 const clientLayer = () => KafkaJs.layer({ brokers: kafkaBrokers(), clientId: uniqueName("worker"), logLevel: "error" })
 

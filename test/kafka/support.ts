@@ -4,8 +4,9 @@
  * and reading a topic back (the dead-letter topic) independently of the library.
  */
 import { type Admin, type IHeaders, Kafka, logLevel, Partitioners, type Producer } from "kafkajs"
+import { afterAll, beforeAll } from "vitest"
 import type { LogRecord } from "../support/history.ts"
-import { eventually, kafkaBrokers, uniqueName } from "../support/services.ts"
+import { eventually, kafkaBrokers, requireService, uniqueName } from "../support/services.ts"
 
 export const kafka = (clientId = uniqueName("test")): Kafka =>
   new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING })
@@ -60,10 +61,24 @@ export const produce = async (
   return placed
 }
 
-export const producerOf = async (k: Kafka): Promise<Producer> => {
+/**
+ * The kafkajs client of one test file with its admin and producer: made now, connected in
+ * `beforeAll` once the broker answers, disconnected in `afterAll`.
+ */
+export const useKafka = (): { readonly k: Kafka; readonly admin: Admin; readonly producer: Producer } => {
+  const k = kafka()
+  const admin = k.admin()
   const producer = k.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
-  await producer.connect()
-  return producer
+  beforeAll(async () => {
+    await requireService("kafka")
+    await admin.connect()
+    await producer.connect()
+  })
+  afterAll(async () => {
+    await producer.disconnect()
+    await admin.disconnect()
+  })
+  return { k, admin, producer }
 }
 
 /** The group's committed offset per partition (-1 when none). */

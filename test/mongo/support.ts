@@ -14,8 +14,12 @@ import { mongoUri } from "../support/services.ts"
 
 export const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
+/** A client of the test server, not yet connected. */
+export const mongoClient = (options: { readonly monitorCommands?: boolean } = {}): MongoClient =>
+  new MongoClient(mongoUri(), { serverSelectionTimeoutMS: 5_000, ...options })
+
 export const connectClient = async (options: { readonly monitorCommands?: boolean } = {}): Promise<MongoClient> => {
-  const client = new MongoClient(mongoUri(), { serverSelectionTimeoutMS: 5_000, ...options })
+  const client = mongoClient(options)
   await client.connect()
   return client
 }
