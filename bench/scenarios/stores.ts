@@ -104,6 +104,15 @@ const countRows = (rows: ReadonlyArray<BatchRows>) => {
   return { aggregates, ledger }
 }
 
+/** What a store run reports: records, round trips, aggregate and ledger rows written. */
+const rowsWritten = (records: number, roundTrips: number, aggregates: number, ledger: number, workload: WorkloadOptions) => ({
+  records,
+  roundTrips,
+  writes: aggregates,
+  storeWrites: aggregates + ledger,
+  extra: { ledgerWritesPerRecord: round4(ledger / records), batchSize: batchSizeOf(workload) }
+})
+
 /** The library's side, over any store layer: records folded, round trips, rows written. */
 const foldInto = async (
   pipeline: Pipeline.Pipeline<Order, number, "changes">,
@@ -115,14 +124,7 @@ const foldInto = async (
   return time(async () => {
     const program = Fold.run(pipeline, arraySource(pipeline.name, chunks), { batchSize: batchSizeOf(workload) })
     const summary = await Effect.runPromise(Effect.provide(program, layer(counter)))
-    const ledgerEntries = counter.ledgerEntries ?? 0
-    return {
-      records: summary.records,
-      roundTrips: counter.calls,
-      writes: counter.keysWritten,
-      storeWrites: counter.keysWritten + ledgerEntries,
-      extra: { ledgerWritesPerRecord: round4(ledgerEntries / summary.records), batchSize: batchSizeOf(workload) }
-    }
+    return rowsWritten(summary.records, counter.calls, counter.keysWritten, counter.ledgerEntries ?? 0, workload)
   })
 }
 
@@ -178,13 +180,7 @@ export const embeddedCeiling = (durability: "full" | "normal") => (workload: Wor
             for (const r of b.ledger) led.run(r[0], r[1], r[2], r[3], r[4], r[5])
             db.exec("COMMIT")
           }
-          return {
-            records,
-            roundTrips: batches.length,
-            writes: counts.aggregates,
-            storeWrites: counts.aggregates + counts.ledger,
-            extra: { ledgerWritesPerRecord: round4(counts.ledger / records), batchSize: batchSizeOf(workload) }
-          }
+          return rowsWritten(records, batches.length, counts.aggregates, counts.ledger, workload)
         })
       )
     }))
@@ -301,12 +297,6 @@ export const dynamoCeiling = (workload: WorkloadOptions): Promise<Sample> =>
           ...b.puts.map((input) => () => client.send(new PutItemCommand(input)))
         ], DYNAMODB_CONCURRENCY)
       }
-      return {
-        records,
-        roundTrips: requests.sent,
-        writes: counts.aggregates,
-        storeWrites: counts.aggregates + counts.ledger,
-        extra: { ledgerWritesPerRecord: round4(counts.ledger / records), batchSize: batchSizeOf(workload) }
-      }
+      return rowsWritten(records, requests.sent, counts.aggregates, counts.ledger, workload)
     })
   })
