@@ -13,6 +13,7 @@ import { Effect, Option } from "effect"
 import type { Admin } from "kafkajs"
 import type { Collection, Document, MongoClient } from "mongodb"
 import { afterAll, afterEach, beforeAll } from "vitest"
+import type * as Orders from "../../examples/orderstats/orders.ts"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import type { DeadLetter } from "../../src/Store/DeadLetters.ts"
 import * as DynamoDbClient from "../../src/Store/DynamoDb/Client.ts"
@@ -250,15 +251,7 @@ export const storedDeadLetters = (table: string): Promise<ReadonlyArray<DeadLett
   Effect.runPromise(stores(table).deadLetters.list(orderTotals.name))
 
 /** The counts a writer (`seed.ts --writer`) prints when it stops. */
-export interface WriterCounts {
-  readonly inserts: number
-  readonly amountUpdates: number
-  readonly moves: number
-  readonly replaces: number
-  readonly deletes: number
-  readonly reinserts: number
-  readonly changes: number
-}
+export type WriterCounts = Readonly<Orders.WriterCounts>
 
 /** Stops a writer with SIGTERM and reads its counts. */
 export const stopWriter = async (writer: Proc): Promise<WriterCounts> => {

@@ -6,6 +6,7 @@
  */
 import { Layer, References } from "effect"
 import { type Collection, type Document, MongoClient, ObjectId } from "mongodb"
+import type * as Orders from "../../examples/orderstats/orders.ts"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import type * as Mongo from "../../src/Source/Mongo.ts"
 import * as MongoCollection from "../../src/Source/MongoCollection.ts"
@@ -59,14 +60,8 @@ export const seed = async (collection: Collection<Document>, count: number, seed
   return ids
 }
 
-export interface WriterCounts {
-  inserts: number
-  amountUpdates: number
-  moves: number
-  replaces: number
-  deletes: number
-  reinserts: number
-}
+/** The example writer's counts, without its total (see {@link totalChanges}). */
+export type WriterCounts = Omit<Orders.WriterCounts, "changes">
 
 export const totalChanges = (c: WriterCounts): number =>
   c.inserts + c.amountUpdates + c.moves + c.replaces + c.deletes + c.reinserts
