@@ -1,0 +1,39 @@
+/**
+ * Self time per function of a V8 CPU profile (`--cpu-prof`):
+ * `node dist/bench/profile.js <file.cpuprofile> [top=30]`. Prints the heaviest functions (name,
+ * file and line), each with its milliseconds and share of the profile; `(idle)`,
+ * `(garbage collector)` and `(program)` are V8's own entries.
+ */
+import { readFileSync } from "node:fs"
+
+interface Node {
+  readonly id: number
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+}
+interface Profile {
+  readonly nodes: ReadonlyArray<Node>
+  readonly samples: ReadonlyArray<number>
+  readonly timeDeltas: ReadonlyArray<number>
+}
+
+const [file, topText = "30"] = process.argv.slice(2)
+if (file === undefined) {
+  process.stderr.write("usage: node dist/bench/profile.js <file.cpuprofile> [top]\n")
+  process.exit(2)
+}
+const profile = JSON.parse(readFileSync(file, "utf8")) as Profile
+const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+const self = new Map<string, number>()
+let total = 0
+profile.samples.forEach((id, i) => {
+  const frame = byId.get(id)!.callFrame
+  const where = frame.url === "" ? "" : ` ${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`
+  const name = `${frame.functionName === "" ? "(anonymous)" : frame.functionName}${where}`
+  const micros = profile.timeDeltas[i] ?? 0
+  self.set(name, (self.get(name) ?? 0) + micros)
+  total += micros
+})
+for (const [name, micros] of [...self].sort((x, y) => y[1] - x[1]).slice(0, Number(topText))) {
+  console.log(`${(micros / 1000).toFixed(1).padStart(9)} ms ${((100 * micros) / total).toFixed(1).padStart(5)}%  ${name}`)
+}
+console.log(`${(total / 1000).toFixed(0).padStart(9)} ms in all`)
