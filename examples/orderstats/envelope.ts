@@ -11,8 +11,8 @@
  *
  * Where the real connector differs is described in docs/orderstats.md.
  */
-import { EJSON } from "bson"
 import type { ChangeStreamDocument, Document } from "mongodb"
+import * as ExtendedJson from "../../src/Source/ExtendedJson.ts"
 import type { Namespace } from "../../src/Source/Mongo.ts"
 
 /**
@@ -29,9 +29,10 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
 const ENDING: ReadonlySet<string> = new Set(["invalidate", "drop", "rename", "dropDatabase"])
 
 /**
- * The record key of a document id: `{"id": "<relaxed Extended JSON of _id>"}`.
+ * The record key of a document id: `{"id": "<relaxed Extended JSON of _id>"}`, with an Int64
+ * written as its exact integer literal, as the connector's Java writer does.
  */
-export const keyOf = (id: unknown): string => JSON.stringify({ id: EJSON.stringify(id as Document, { relaxed: true }) })
+export const keyOf = (id: unknown): string => JSON.stringify({ id: ExtendedJson.stringifyRelaxed(id) })
 
 /** A BSON Timestamp's seconds and increment (by its BSON type, whichever copy of the bson package made it). */
 const timestampOf = (u: unknown): { readonly t: number; readonly i: number } | undefined =>
@@ -68,7 +69,7 @@ export const fromChange = (event: ChangeStreamDocument<Document>, ns: Namespace,
     case "replace": {
       const full = event.fullDocument
       if (isRecord(full) && "_id" in full) {
-        return envelope(event.operationType === "insert" ? "c" : "u", full._id, EJSON.stringify(full, { relaxed: true }))
+        return envelope(event.operationType === "insert" ? "c" : "u", full._id, ExtendedJson.stringifyRelaxed(full))
       }
       // the document is gone since (the lookup found nothing): like the connector, an update
       // without "after"; mongo-java-server puts the update spec in documentKey, so no id there

@@ -7,6 +7,11 @@
  * `{"$numberDecimal": ...}`, `{"$date": ...}`), so no value is ever rounded on the way: a schema
  * that wants a number rejects such a value instead of folding a wrong one.
  *
+ * Relaxed Extended JSON (what Debezium and MongoDB's tools write by default) spells an `Int64` as
+ * a bare integer literal, `9007199254740993`, which `JSON.parse` alone would round to
+ * `9007199254740992`. Every parser here reads such a literal from its source text: an integer
+ * literal beyond ±2^53 within the `Int64` range becomes `{"$numberLong": "<digits>"}`, exactly.
+ *
  * @since 0.1.0
  */
 import { EJSON } from "bson"
@@ -58,20 +63,52 @@ const convert = (value: unknown): unknown => {
  */
 export const fromBson = (value: unknown): unknown => convert(value)
 
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+const integerLiteral = /^-?[0-9]+$/
+/** A run of 16 digits: the shortest integer literal that can lie beyond 2^53. */
+const longDigits = /[0-9]{16}/
+
+/** `JSON.parse`'s reviver with the source text of each value (Node >= 21; ES2025 JSON.parse source text access). */
+const keepInt64 = (_key: string, value: unknown, context?: { readonly source?: string }): unknown => {
+  if (typeof value !== "number" || Number.isSafeInteger(value) || !Number.isInteger(value)) return value
+  const source = context?.source
+  if (source === undefined || !integerLiteral.test(source)) return value
+  const exact = BigInt(source)
+  return exact >= INT64_MIN && exact <= INT64_MAX ? { $numberLong: exact.toString() } : value
+}
+
 /**
- * Parses Extended JSON text (canonical or relaxed) into exact JSON (see the module doc).
- * Throws a `SyntaxError` for text that is not JSON.
+ * Parses JSON text without rounding any integer: an integer literal beyond ±2^53 that fits an
+ * `Int64` comes back as `{"$numberLong": "<digits>"}` (other values are what `JSON.parse` gives;
+ * `$` wrappers are left as they are). Throws a `SyntaxError` for text that is not JSON.
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const parseJson = (text: string): unknown =>
+  longDigits.test(text) ? JSON.parse(text, keepInt64 as (key: string, value: unknown) => unknown) : JSON.parse(text)
+
+/**
+ * Parses Extended JSON text (canonical, relaxed, or the legacy v1 forms) into exact JSON (see the
+ * module doc). Throws a `SyntaxError` for text that is not JSON.
  *
  * @since 0.1.0
+ * @category parsing
  */
 export const parse = (text: string): unknown => {
-  const value = JSON.parse(text)
-  // no "$": plain JSON, nothing to revive (JSON.parse turns an integer past 2^53 into an unsafe
-  // number, which integer schemas reject)
+  const value = parseJson(text)
+  // no "$": plain JSON, nothing to revive (big integers were kept by parseJson)
   if (!text.includes("\"$")) return value
-  // the common wrappers read in place; anything else goes through EJSON, whose result is the same
+  // the common wrappers read in place; anything else goes through EJSON
   const exact = revive(value)
-  return exact === viaEjson ? convert(EJSON.parse(text, { relaxed: false })) : exact
+  if (exact !== viaEjson) return exact
+  // EJSON's own parser rounds big integer literals, so a text that has them is read from the value
+  return convert(
+    longDigits.test(text)
+      ? EJSON.deserialize(value as Record<string, unknown>, { relaxed: false })
+      : EJSON.parse(text, { relaxed: false })
+  )
 }
 
 /** Returned by {@link revive} for a value only EJSON can read exactly. */
@@ -91,7 +128,8 @@ const long15 = /^(0|-?[1-9][0-9]{0,14})$/
  * (`+ 0` turns "-0" into 0, as Int32 does.)
  */
 const revive = (value: unknown): unknown => {
-  if (typeof value === "number") return Number.isInteger(value) && !Number.isSafeInteger(value) ? viaEjson : value
+  // an integer past 2^53 left as a number by parseJson is beyond Int64: a Double, as EJSON reads it
+  if (typeof value === "number") return value
   if (value === null || typeof value !== "object") return value
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -134,3 +172,36 @@ export const normalize = (value: unknown): unknown => {
   if (value === null || typeof value !== "object") return value
   return JSON.stringify(value).includes("\"$") ? convert(EJSON.deserialize(value as Record<string, unknown>, { relaxed: false })) : value
 }
+
+const isPlainObject = (value: object): boolean => {
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+const relaxed = (value: unknown): string => {
+  if (value === null || typeof value !== "object") {
+    return typeof value === "bigint" ? value.toString() : EJSON.stringify(value as any, { relaxed: true })
+  }
+  if ((value as { _bsontype?: unknown })._bsontype === "Long") return (value as { toString(): string }).toString()
+  if (Array.isArray(value)) return `[${value.map(relaxed).join(",")}]`
+  if ((value as { _bsontype?: unknown })._bsontype !== undefined || BSON_TYPE in value || !isPlainObject(value)) {
+    return EJSON.stringify(value as any, { relaxed: true })
+  }
+  const parts: Array<string> = []
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key]
+    if (v !== undefined) parts.push(`${JSON.stringify(key)}:${relaxed(v)}`)
+  }
+  return `{${parts.join(",")}}`
+}
+
+/**
+ * Relaxed Extended-JSON text of a BSON value (a document read by the driver), as MongoDB's Java
+ * driver, and so Debezium, writes it: an `Int64` is its exact integer literal. (`EJSON.stringify`
+ * with `relaxed: true` turns an `Int64` into a JavaScript number first, which rounds it past
+ * 2^53.) A `bigint` is written the same way. {@link parse} reads the text back exactly.
+ *
+ * @since 0.2.0
+ * @category printing
+ */
+export const stringifyRelaxed = (value: unknown): string => relaxed(value)

@@ -11,6 +11,7 @@ import * as I from "../Input.ts"
 import type { Pipeline } from "../Pipeline.ts"
 import type { Tokens } from "../Store/Tokens.ts"
 import * as Debezium from "./Debezium.ts"
+import * as ExtendedJson from "./ExtendedJson.ts"
 import * as Jsonl from "./Jsonl.ts"
 import type { Source } from "./Source.ts"
 
@@ -30,7 +31,8 @@ export const make = <In>(
     decode: (text, position) => {
       let record: unknown
       try {
-        record = JSON.parse(text)
+        // a key or value given as JSON (not as text) may hold Int64 literals past 2^53
+        record = ExtendedJson.parseJson(text)
       } catch (error) {
         return I.reject(text, `not JSON: ${error instanceof Error ? error.message : String(error)}`, position)
       }

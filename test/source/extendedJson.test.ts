@@ -2,9 +2,11 @@
  * `ExtendedJson.parse` reads the common wrappers (`$oid`, short `$numberInt` / `$numberLong`) in
  * place instead of through EJSON's reviver. It must give exactly what EJSON followed by
  * `fromBson` gives, for every text that holds a `"$`: the same value (`-0` and `0` told apart),
- * or an error where EJSON throws. No server needed.
+ * or an error where EJSON throws, with one deliberate difference: an integer literal past 2^53
+ * (relaxed Extended JSON's Int64) is read exactly from its digits, where EJSON rounds it.
+ * No server needed.
  */
-import { EJSON } from "bson"
+import { EJSON, Long } from "bson"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as ExtendedJson from "../../src/Source/ExtendedJson.ts"
@@ -36,8 +38,8 @@ const digits = fc.oneof(
 const plainNumber = fc.oneof(
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom(-0, 2 ** 53, 2 ** 53 + 2, -(2 ** 60), 2 ** 70, 1e21, 0.1)
-)
+  fc.constantFrom(-0, 2 ** 70, 1e21, 0.1, 2 ** 53 + 0.5)
+).filter((n) => Number.isSafeInteger(n) || !Number.isInteger(n) || Math.abs(n) >= 2 ** 63)
 const wrapper = fc.oneof(
   hex.map(($oid) => ({ $oid })),
   fc.constant({ $oid: "not an object id" }),
@@ -92,6 +94,31 @@ describe("ExtendedJson.parse", () => {
       big: { $numberLong: "9007199254740993" }
     })
     expect(Object.is((value as { amount: number }).amount, 0)).toBe(true)
+  })
+
+  it("reads an integer literal past 2^53 exactly, where EJSON and JSON.parse round it", () => {
+    const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
+      .filter((n) => n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER))
+    fc.assert(
+      fc.property(int64, fc.boolean(), (n, withWrapper) => {
+        const t = withWrapper ? `{"_id": {"$oid": "65a1b2c3d4e5f60718293a4b"}, "n": ${n}, "a": [${n}]}` : `{"n": ${n}, "a": [${n}]}`
+        const value = ExtendedJson.parse(t) as { n: unknown; a: Array<unknown> }
+        expect(value.n).toStrictEqual({ $numberLong: n.toString() })
+        expect(value.a).toStrictEqual([{ $numberLong: n.toString() }])
+      }),
+      { numRuns: 500, seed: 20261204 }
+    )
+    // past Int64 it can only be a Double, and stays one
+    expect(ExtendedJson.parse(`{"n": 123456789012345678901234}`)).toStrictEqual({ n: 123456789012345678901234 })
+    // with a fraction or an exponent it is a Double too
+    expect(ExtendedJson.parse(`{"n": 9007199254740993.0, "m": 9.007199254740993E15}`)).toStrictEqual({ n: 9007199254740992, m: 9007199254740992 })
+  })
+
+  it("writes relaxed Extended JSON as the Java driver does: an Int64 as its exact literal", () => {
+    const doc = { _id: Long.fromString("9007199254740993"), small: Long.fromString("42"), n: 1.5, d: new Date(0), s: "x\"y" }
+    const text = ExtendedJson.stringifyRelaxed(doc)
+    expect(text).toBe(`{"_id":9007199254740993,"small":42,"n":1.5,"d":{"$date":"1970-01-01T00:00:00Z"},"s":"x\\"y"}`)
+    expect(ExtendedJson.parse(text)).toStrictEqual({ _id: { $numberLong: "9007199254740993" }, small: 42, n: 1.5, d: { $date: { $numberLong: "0" } }, s: "x\"y" })
   })
 
   it("refuses what EJSON refuses, and reads plain JSON as JSON", () => {
