@@ -3,8 +3,14 @@
  *
  * - `Upsert`: the new state of a source document (inserts, updates, replaces, snapshot rows).
  * - `Delete`: the document is gone.
- * - `Reject`: the record could not be decoded or is invalid; it goes to the dead-letter sink with
- *   the raw input and the reason, and its position may then be committed.
+ * - `Invalid`: the new state of a source document that the pipeline refuses (its schema rejects
+ *   it, or its key or value function throws). The document now contributes nothing: its old
+ *   contribution is retracted, exactly as a delete would, and the record goes to the dead-letter
+ *   sink with the raw document and the reason. A later valid state adds the contribution again.
+ *   So the aggregates never depend on when a document was invalid, only on its final state.
+ * - `Reject`: a record that carries no usable document state (not JSON, no id, no version); it
+ *   goes to the dead-letter sink with the raw input and the reason, and its position may then be
+ *   committed.
  * - `Skip`: a record that carries no change (a Kafka tombstone, a heartbeat); only its position
  *   advances.
  *
@@ -53,6 +59,23 @@ export interface Delete extends Position {
 }
 
 /**
+ * The new state of a source document, refused by the pipeline: it retracts the document's
+ * contribution and is dead-lettered with its raw text and the reason.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Invalid extends Position {
+  readonly _tag: "Invalid"
+  readonly docId: string
+  readonly version: Version
+  readonly raw: string
+  readonly reason: string
+  /** The raw record key, for sources that have one. */
+  readonly key?: string | undefined
+}
+
+/**
  * A record that cannot be folded: dead-lettered with its raw text and the reason.
  *
  * @since 0.1.0
@@ -81,7 +104,7 @@ export interface Skip extends Position {
  *
  * @since 0.1.0
  */
-export type Input<In> = Upsert<In> | Delete | Reject | Skip
+export type Input<In> = Upsert<In> | Delete | Invalid | Reject | Skip
 
 /**
  * @since 0.1.0
@@ -103,6 +126,22 @@ export const remove = (docId: string, version: Version, position: Position): Del
   _tag: "Delete",
   docId,
   version,
+  partition: position.partition,
+  seq: position.seq,
+  checkpoint: position.checkpoint
+})
+
+/**
+ * @since 0.2.0
+ * @category constructors
+ */
+export const invalid = (docId: string, version: Version, raw: string, reason: string, position: Position, key?: string): Invalid => ({
+  _tag: "Invalid",
+  docId,
+  version,
+  raw,
+  reason,
+  key,
   partition: position.partition,
   seq: position.seq,
   checkpoint: position.checkpoint
@@ -134,9 +173,9 @@ export const skip = (reason: string, position: Position): Skip => ({
 })
 
 /**
- * `true` for records that change a document (`Upsert` or `Delete`).
+ * `true` for records that change a document's state (`Upsert`, `Delete` or `Invalid`).
  *
  * @since 0.1.0
  */
-export const isChange = <In>(input: Input<In>): input is Upsert<In> | Delete =>
-  input._tag === "Upsert" || input._tag === "Delete"
+export const isChange = <In>(input: Input<In>): input is Upsert<In> | Delete | Invalid =>
+  input._tag === "Upsert" || input._tag === "Delete" || input._tag === "Invalid"

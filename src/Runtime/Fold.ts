@@ -65,6 +65,7 @@ const emptySummary = (): Summary => ({
   unchanged: 0,
   skipped: 0,
   rejected: 0,
+  invalid: 0,
   batches: 0,
   keysWritten: 0,
   keysReplayed: 0,
@@ -105,7 +106,7 @@ const batchMillis = Metric.histogram("monoid_batch_ms", {
 
 const docIdsOf = <In>(batch: ReadonlyArray<Input<In>>): Array<string> => {
   const seen = new Set<string>()
-  for (const r of batch) if (r._tag === "Upsert" || r._tag === "Delete") seen.add(r.docId)
+  for (const r of batch) if (r._tag === "Upsert" || r._tag === "Delete" || r._tag === "Invalid") seen.add(r.docId)
   return Array.from(seen)
 }
 
@@ -184,6 +185,7 @@ export const makeFolder = <In, V, E, R>(
         summary.unchanged += c.unchanged
         summary.skipped += c.skipped
         summary.rejected += c.rejected
+        summary.invalid += c.invalid
         yield* Metric.update(mIn, c.records)
         if (c.stale > 0) yield* Metric.update(mStale, c.stale)
         if (c.rejected > 0) yield* Metric.update(mDead, c.rejected)

@@ -8,10 +8,15 @@
  * - otherwise the old contribution is retracted from its keys (by the group inverse) and the new one
  *   added to its keys; same-key updates become one difference;
  * - deltas are coalesced per aggregate key; a change that leaves its key as it was contributes
- *   nothing, and a key whose contributions cancel out is marked `neutral` (see `KeyUpdate`).
+ *   nothing, and a key whose contributions cancel out is marked `neutral` (see `KeyUpdate`);
+ * - a refused state (an `Invalid` record, or an upsert whose key or value function throws) is a
+ *   state like any other that contributes nothing: it retracts what the document contributed,
+ *   and it is dead-lettered. A later valid state adds the contribution again. The aggregates
+ *   thus depend only on each document's latest state, never on when it was invalid.
  *
  * Insert-only pipelines (non-group monoids) cannot retract: a change that would alter an applied
- * contribution, and every delete, is rejected with a reason instead.
+ * contribution, and every delete, is rejected with a reason instead (a document that has not
+ * contributed yet may still start to).
  *
  * @since 0.1.0
  */
@@ -38,7 +43,10 @@ export interface Counts {
   unchanged: number
   /** Records without a change (tombstones, heartbeats). */
   skipped: number
+  /** Records dead-lettered (rejects, and refused document states). */
   rejected: number
+  /** Refused document states that took effect: the document's contribution was retracted. */
+  invalid: number
 }
 
 /**
@@ -117,7 +125,7 @@ const run = <In, V>(
   const last = new Map<string, Input<In>>()
   /** The seq of the first record of each partition in the batch. */
   const first = new Map<string, number>()
-  const counts: Counts = { records: batch.length, upserts: 0, deletes: 0, stale: 0, unchanged: 0, skipped: 0, rejected: 0 }
+  const counts: Counts = { records: batch.length, upserts: 0, deletes: 0, stale: 0, unchanged: 0, skipped: 0, rejected: 0, invalid: 0 }
   const keyOf = pipeline.key
   const filter = pipeline.filter
   const valueOf = pipeline.value
@@ -166,18 +174,21 @@ const run = <In, V>(
       !(record.version[0] > current.version[0] ||
         (record.version[0] === current.version[0] && record.version[1] > current.version[1]))
     ) {
-      counts.stale++
+      if (record._tag === "Invalid") {
+        // bad input all the same: dead-lettered, though it changes nothing
+        counts.rejected++
+        rejects.push(deadLetter(record, record.reason))
+      } else counts.stale++
       continue
     }
-    let keys: ReadonlyArray<string>
-    let value: V
+    let keys: ReadonlyArray<string> = noKeys
+    let value: V = undefined as V
+    /** Set when the new state is refused: it contributes nothing, and is dead-lettered. */
+    let refused: string | undefined = undefined
     if (record._tag === "Upsert") {
       try {
         const doc = record.doc
-        if (filter !== undefined && !filter(doc)) {
-          keys = noKeys
-          value = undefined as V
-        } else {
+        if (filter === undefined || filter(doc)) {
           if (keyOf !== undefined) {
             const key = keyOf(doc)
             // an update that keeps its key shares the ledger entry's keys array
@@ -186,41 +197,44 @@ const run = <In, V>(
           value = valueOf(doc)
         }
       } catch (error) {
-        counts.rejected++
-        rejects.push(I.reject(safeJson(record.doc), `the pipeline's key or value function threw: ${errorText(error)}`, record, id))
-        continue
+        keys = noKeys
+        value = undefined as V
+        refused = `the pipeline's key or value function threw: ${errorText(error)}`
       }
-    } else {
-      keys = noKeys
-      value = undefined as V
-    }
+    } else if (record._tag === "Invalid") refused = record.reason
     const partition = record.partition
     if (group === undefined) {
-      // insert-only: first sight contributes; anything that would alter an applied contribution is refused
+      // insert-only: a contribution can be added, never retracted
       if (record._tag === "Delete") {
         counts.rejected++
         rejects.push(I.reject(`{"delete":${JSON.stringify(id)}}`, `insert-only pipeline "${pipeline.name}" (monoid kind "${monoid.kind}" has no inverse) cannot retract a deleted document`, record, id))
         continue
       }
-      if (current !== undefined) {
-        if (sameKeys(current.keys, keys) && (keys.length === 0 || equals(current.value, value))) {
+      if (current !== undefined && current.keys.length > 0) {
+        if (refused === undefined && sameKeys(current.keys, keys) && equals(current.value, value)) {
           counts.upserts++
           counts.unchanged++
           continue
         }
+        const cannot = `insert-only pipeline "${pipeline.name}" (monoid kind "${monoid.kind}") cannot retract the contribution this document already made`
         counts.rejected++
-        rejects.push(I.reject(safeJson(record.doc), `insert-only pipeline "${pipeline.name}" (monoid kind "${monoid.kind}" has no inverse) cannot change the contribution of an applied document`, record, id))
+        rejects.push(deadLetter(record, refused === undefined ? cannot : `${refused}; ${cannot}, which stays`))
         continue
       }
-      counts.upserts++
-      for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition)
-      overlay.set(id, { keys, value, version: record.version })
-      continue
     }
-    if (record._tag === "Upsert") counts.upserts++
+    if (refused !== undefined) {
+      counts.rejected++
+      counts.invalid++
+      rejects.push(deadLetter(record, refused))
+    } else if (record._tag === "Upsert") counts.upserts++
     else counts.deletes++
     overlay.set(id, { keys, value, version: record.version })
     const oldKeys = current === undefined ? noKeys : current.keys
+    if (group === undefined) {
+      if (keys.length === 0 && refused === undefined) counts.unchanged++
+      for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition)
+      continue
+    }
     if (oldKeys.length === 1 && keys.length === 1 && oldKeys[0] === keys[0]) {
       const delta = group.combine(value, group.inverse(current!.value))
       if (isEmpty(delta)) counts.unchanged++
@@ -298,6 +312,12 @@ class Update<V> implements KeyUpdate<V> {
 }
 
 const noMarks: ReadonlyArray<Mark> = Object.freeze([])
+
+/** The dead letter of a refused document state: its raw text and the reason. */
+const deadLetter = <In>(record: I.Upsert<In> | I.Invalid | I.Delete, reason: string): Reject =>
+  record._tag === "Invalid"
+    ? I.reject(record.raw, reason, record, record.docId, record.key)
+    : I.reject(record._tag === "Upsert" ? safeJson(record.doc) : `{"delete":${JSON.stringify(record.docId)}}`, reason, record, record.docId)
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 

@@ -16,6 +16,7 @@ import type { Version } from "../Version.ts"
 type Row =
   | { readonly t: "U"; readonly id: string; readonly v: Version; readonly d: unknown; readonly p: string; readonly s: number; readonly c: unknown }
   | { readonly t: "D"; readonly id: string; readonly v: Version; readonly p: string; readonly s: number; readonly c: unknown }
+  | { readonly t: "I"; readonly id: string; readonly v: Version; readonly raw: string; readonly why: string; readonly k?: string | undefined; readonly p: string; readonly s: number; readonly c: unknown }
   | { readonly t: "R"; readonly raw: string; readonly why: string; readonly id: string | null; readonly k?: string | undefined; readonly p: string; readonly s: number; readonly c: unknown }
   | { readonly t: "S"; readonly why: string; readonly p: string; readonly s: number; readonly c: unknown }
 
@@ -43,6 +44,8 @@ export const encode = <In>(pipeline: Pipeline<In, any, Mode>, batch: ReadonlyArr
         return { t: "U", id: r.docId, v: r.version, d: ValueCodec.toJson(encodeDoc(r.doc)), p: r.partition, s: r.seq, c }
       case "Delete":
         return { t: "D", id: r.docId, v: r.version, p: r.partition, s: r.seq, c }
+      case "Invalid":
+        return { t: "I", id: r.docId, v: r.version, raw: r.raw, why: r.reason, k: r.key, p: r.partition, s: r.seq, c }
       case "Reject":
         return { t: "R", raw: r.raw, why: r.reason, id: r.docId ?? null, k: r.key, p: r.partition, s: r.seq, c }
       case "Skip":
@@ -67,6 +70,8 @@ export const decode = <In>(pipeline: Pipeline<In, any, Mode>, json: unknown): Re
         return I.upsert(r.id, [r.v[0], r.v[1]], decodeDoc(ValueCodec.fromJson(r.d)), position)
       case "D":
         return I.remove(r.id, [r.v[0], r.v[1]], position)
+      case "I":
+        return I.invalid(r.id, [r.v[0], r.v[1]], r.raw, r.why, position, r.k)
       case "R":
         return I.reject(r.raw, r.why, position, r.id ?? undefined, r.k)
       case "S":

@@ -13,8 +13,10 @@
  * - a `null` value is a Kafka tombstone: skipped;
  * - the version is `[source.ts_ms, source.ord]`.
  *
- * Everything else (not JSON, unknown `op`, no version, a document the pipeline's schema refuses)
- * is rejected with a reason, and goes to the dead-letter sink with the raw record.
+ * A document the pipeline's schema refuses is the document's new, invalid state: it retracts what
+ * the document contributed and is dead-lettered (`Invalid`). Everything else that cannot be read
+ * (not JSON, unknown `op`, no id, no version) is rejected with a reason, and goes to the
+ * dead-letter sink with the raw record.
  *
  * @since 0.1.0
  */
@@ -33,6 +35,7 @@ import * as ExtendedJson from "./ExtendedJson.ts"
 export type Decoded<In> =
   | { readonly _tag: "Upsert"; readonly docId: string; readonly version: Version; readonly doc: In }
   | { readonly _tag: "Delete"; readonly docId: string; readonly version: Version }
+  | { readonly _tag: "Invalid"; readonly docId: string; readonly version: Version; readonly reason: string }
   | { readonly _tag: "Skip"; readonly reason: string }
   | { readonly _tag: "Reject"; readonly reason: string; readonly docId?: string | undefined }
 
@@ -139,9 +142,11 @@ export const decoder = <In>(schema: Schema.Codec<In, any>) => {
     const result = decodeDoc(after)
     return result._tag === "Success"
       ? { _tag: "Upsert", docId, version, doc: result.success }
-      : reject(`the document does not match the pipeline's schema: ${firstLine(result.failure.message)}`, docId)
+      : { _tag: "Invalid", docId, version, reason: schemaReason(result.failure.message) }
   }
 }
+
+const schemaReason = (message: string): string => `the document does not match the pipeline's schema: ${firstLine(message)}`
 
 /**
  * A decoder of flat documents (the seed example's plain `Order` JSON on an append-only topic):
@@ -164,24 +169,27 @@ export const plainDecoder = <In>(schema: Schema.Codec<In, any>) => {
     const result = decodeDoc(doc)
     return result._tag === "Success"
       ? { _tag: "Upsert", docId, version, doc: result.success }
-      : reject(`the document does not match the pipeline's schema: ${firstLine(result.failure.message)}`, docId)
+      : { _tag: "Invalid", docId, version, reason: schemaReason(result.failure.message) }
   }
 }
 
 /**
- * Turns one decoded record into an input at `position` (`raw` is kept for dead letters).
+ * Turns one decoded record into an input at `position` (`raw`, and the record's `key` when it has
+ * one, are kept for dead letters).
  *
  * @since 0.1.0
  */
-export const toInput = <In>(d: Decoded<In>, raw: string, position: Position): Input<In> => {
+export const toInput = <In>(d: Decoded<In>, raw: string, position: Position, key?: string): Input<In> => {
   switch (d._tag) {
     case "Upsert":
       return I.upsert(d.docId, d.version, d.doc, position)
     case "Delete":
       return I.remove(d.docId, d.version, position)
+    case "Invalid":
+      return I.invalid(d.docId, d.version, raw, d.reason, position, key)
     case "Skip":
       return I.skip(d.reason, position)
     case "Reject":
-      return I.reject(raw, d.reason, position, d.docId)
+      return I.reject(raw, d.reason, position, d.docId, key)
   }
 }

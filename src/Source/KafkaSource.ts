@@ -187,9 +187,7 @@ const decoderFor = <In>(pipeline: Pipeline<In, any, Mode>, decoding: Decoding, m
       const version: Version = byTimestamp ? [ts, position.seq] : [position.seq, 0]
       decoded = plain!(value, version)
     }
-    return decoded._tag === "Reject"
-      ? I.reject(value, decoded.reason, position, decoded.docId, key)
-      : Debezium.toInput(decoded, value, position)
+    return Debezium.toInput(decoded, value, position, key)
   }
 }
 

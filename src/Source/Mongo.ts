@@ -250,7 +250,8 @@ export const toExtendedJson = (value: unknown): string => {
  */
 export type Decoded<In> =
   | { readonly _tag: "Ok"; readonly docId: string; readonly doc: In }
-  | { readonly _tag: "Invalid"; readonly docId: string | undefined; readonly reason: string; readonly raw: string }
+  | { readonly _tag: "Invalid"; readonly docId: string; readonly reason: string; readonly raw: string }
+  | { readonly _tag: "NoId"; readonly reason: string; readonly raw: string }
 
 const firstLine = (message: string): string => {
   const i = message.indexOf("\n")
@@ -261,7 +262,8 @@ const firstLine = (message: string): string => {
  * A decoder of BSON documents read by the driver for a pipeline's schema: the document becomes
  * exact JSON (`ExtendedJson.fromBson`) and is decoded; its ledger id is `DocumentId.fromBson(_id)`.
  * A document the schema refuses comes back `Invalid` with its canonical Extended JSON and the
- * schema's message.
+ * schema's message (the source makes it an `Invalid` input: it retracts the document's
+ * contribution); one without `_id` comes back `NoId`.
  *
  * @since 0.1.0
  */
@@ -269,7 +271,7 @@ export const documentDecoder = <In>(schema: Schema.Codec<In, any>) => {
   const decode = Schema.decodeUnknownResult(schema)
   return (doc: Document): Decoded<In> => {
     const docId = "_id" in doc ? DocumentId.fromBson(doc._id) : undefined
-    if (docId === undefined) return { _tag: "Invalid", docId, reason: "the document has no _id", raw: toExtendedJson(doc) }
+    if (docId === undefined) return { _tag: "NoId", reason: "the document has no _id", raw: toExtendedJson(doc) }
     const result = decode(ExtendedJson.fromBson(doc))
     return result._tag === "Success"
       ? { _tag: "Ok", docId, doc: result.success }

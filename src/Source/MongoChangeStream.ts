@@ -9,7 +9,8 @@
  *
  * - `insert`, `update`, `replace`: an upsert of the (looked-up) full document, id from
  *   `documentKey._id` or the document's `_id` (mongo-java-server puts the update spec in
- *   `documentKey`); a document the pipeline's schema refuses is dead-lettered;
+ *   `documentKey`); a document the pipeline's schema refuses is an `Invalid` state: it retracts
+ *   the document's contribution and is dead-lettered;
  * - an update without a looked-up document (deleted since; mongo-java-server answers `{}` or the
  *   `$set` fields then) is skipped: the delete that follows retracts;
  * - `delete`: a delete of `documentKey._id`;
@@ -194,10 +195,11 @@ export const make = <In>(
         if (isRecord(full) && "_id" in full) {
           // the document's own _id (documentKey may hold the update spec on mongo-java-server)
           const decoded = decode(full)
-          const docId = decoded.docId ?? keyId(event)
           return decoded._tag === "Ok"
             ? I.upsert(decoded.docId, version, decoded.doc, position)
-            : I.reject(decoded.raw, decoded.reason, position, docId)
+            : decoded._tag === "Invalid"
+            ? I.invalid(decoded.docId, version, decoded.raw, decoded.reason, position)
+            : I.reject(decoded.raw, decoded.reason, position, keyId(event))
         }
         if (event.operationType === "insert") {
           return I.reject(toExtendedJson(event), "an insert event without its document", position, keyId(event))

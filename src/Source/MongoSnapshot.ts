@@ -2,8 +2,9 @@
  * A MongoDB collection as a bootstrap source: a resumable scan in `_id` order.
  *
  * Every document becomes an upsert at the handoff version P0 (see {@link MongoHandoff}); a document
- * the pipeline's schema refuses becomes a reject (dead-lettered with its `_id`, its canonical
- * Extended JSON and the schema's message) and the scan goes on. Documents are read in batches of
+ * the pipeline's schema refuses becomes an `Invalid` state at P0 (it contributes nothing, retracts
+ * what an earlier state contributed, and is dead-lettered with its `_id`, its canonical Extended
+ * JSON and the schema's message) and the scan goes on. Documents are read in batches of
  * `batchSize`, and each driver batch is one chunk of the stream (one fold round trip).
  *
  * Positions: the partition names the collection and P0 (`mongo-snapshot:<db>.<coll>@<hi:lo>`), so a
@@ -283,7 +284,9 @@ export const make = <In>(
         out.push(
           decoded._tag === "Ok"
             ? I.upsert(decoded.docId, version, decoded.doc, position)
-            : I.reject(decoded.raw, decoded.reason, position, decoded.docId)
+            : decoded._tag === "Invalid"
+            ? I.invalid(decoded.docId, version, decoded.raw, decoded.reason, position)
+            : I.reject(decoded.raw, decoded.reason, position)
         )
       }
       state.last = { found: true, id: docs[docs.length - 1]!._id }

@@ -67,8 +67,9 @@ describe("relay envelopes", () => {
     const e = Envelope.fromChange(event({ operationType: "insert", fullDocument: { _id: "bad", customer_id: "c", amount: 12.5 } }), ns)
     if (e._tag !== "Record") throw new Error(e.reason)
     const decoded = decode(e.key, e.value)
-    expect(decoded._tag).toBe("Reject")
-    expect(decoded._tag === "Reject" && decoded.reason).toMatch(/schema/)
+    // the document's new state, refused: it retracts and is dead-lettered
+    expect(decoded._tag).toBe("Invalid")
+    expect(decoded._tag === "Invalid" && decoded.reason).toMatch(/schema/)
   })
 
   it("an update whose document is gone: `u` without after when the key is known (skipped by the decoder), nothing otherwise", () => {
