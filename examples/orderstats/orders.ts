@@ -1,17 +1,21 @@
 /**
  * Random orders for the walkthrough and the end-to-end tests: a seeded generator, historical
- * orders (with `_id`s of three BSON types: ObjectId, string and int, so every id path of the
- * ledger is exercised), a few invalid ones on request, and a writer that keeps changing the
- * collection the way an application would: inserts, amount updates, customer moves, replaces,
- * deletes and re-inserts of deleted ids.
+ * orders with `_id`s of every BSON type MongoDB allows (ObjectIds, strings with quotes and
+ * unicode, Int32, Int64 on both sides of 2^53, Doubles with fractions, Dates, compound documents in
+ * both field orders, binary and UUID), a few invalid ones on request, and a writer that keeps
+ * changing the collection the way an application would: inserts, amount updates, customer moves,
+ * replaces, deletes and re-inserts of deleted ids (a numeric id sometimes as another numeric type
+ * of the same value, which MongoDB's `_id` index treats as the same id), and, now and then, an
+ * update that makes a valid order invalid (every way an order can be) or an invalid one valid again.
  *
  * The writer uses `insertOne`/`updateOne`/`replaceOne`/`deleteOne` only (mongo-java-server writes
- * no change event for `findOneAnd*`), bumps a `rev` field on every update (an update that changes
- * nothing has no change event on a real server), never touches the invalid documents (marked
- * `invalid: true`), and never makes a valid document invalid.
+ * no change event for `findOneAnd*`) and bumps a `rev` field on every update (an update that
+ * changes nothing has no change event on a real server). It never touches the seed's invalid
+ * documents (marked `invalid: true`); the ones it makes invalid itself it marks `madeInvalid: true`
+ * for as long as they are.
  */
 import { Effect } from "effect"
-import { type Collection, type Document, MongoServerError, ObjectId } from "mongodb"
+import { type Collection, Decimal128, type Document, Double, Int32, Long, MongoServerError, ObjectId, UUID } from "mongodb"
 import { SourceError } from "../../src/Errors.ts"
 import { random, type Random } from "./random.ts"
 
@@ -23,22 +27,52 @@ export { random, type Random } from "./random.ts"
 export const customers = (count: number): Array<string> =>
   Array.from({ length: Math.max(1, count) }, (_, i) => `cust-${String(i).padStart(3, "0")}`)
 
+const hex = (r: Random, n: number) => Array.from({ length: n }, () => "0123456789abcdef"[r.int(0, 15)]).join("")
+
 /**
- * A fresh `_id`: mostly ObjectIds, some strings, some ints.
+ * A fresh `_id`: mostly ObjectIds, and every other BSON type an `_id` can have.
  */
 export const newId = (r: Random, tag: string, n: number): unknown => {
   const roll = r.next()
-  return roll < 0.7 ? new ObjectId() : roll < 0.85 ? `o-${tag}-${n}` : 1_000_000_000 + r.int(0, 999_999_999)
+  if (roll < 0.5) return new ObjectId()
+  if (roll < 0.6) return `o-${tag}-${n}`
+  if (roll < 0.63) return `o "${tag}" ñ-${n} 😀`
+  if (roll < 0.7) return new Int32(r.int(1, 2 ** 31 - 1))
+  if (roll < 0.74) return Long.fromNumber(2 ** 40 + r.int(0, 2 ** 30))
+  // two Int64 ids past 2^53 that a double would make one
+  if (roll < 0.78) return Long.fromString(`${9007199254740000n + BigInt(r.int(0, 999_999)) * 2n + 1n}`)
+  if (roll < 0.8) return Long.fromString(`${9007199254740000n + BigInt(r.int(0, 999_999)) * 2n}`)
+  if (roll < 0.84) return new Double(r.int(1, 2 ** 30) + 0.5)
+  if (roll < 0.87) return new Date(1_600_000_000_000 + r.int(0, 2 ** 30) * 1000 + n)
+  if (roll < 0.9) return { region: `r-${tag}`, seq: new Int32(n) }
+  if (roll < 0.93) return { seq: new Int32(n), region: `r-${tag}` }
+  // binary ids as UUIDs (subtype 4) only: mongo-java-server compares binary values of two subtypes
+  // unlike MongoDB, so a resumed scan over both would skip some (docs/services.md)
+  return new UUID(hex(r, 32))
 }
 
 /**
- * A valid order: a customer and an integer amount in cents.
+ * The same id as another BSON type of the same value, where MongoDB's `_id` index has one
+ * (an Int32 as an Int64 or a Double, an Int64 as an Int32 or a Double); otherwise the id itself.
  */
-export const order = (r: Random, id: unknown, who: ReadonlyArray<string>): Document => ({
-  _id: id,
-  customer_id: r.pick(who),
-  amount: r.int(1, 100_000)
-})
+export const sameIdOtherType = (r: Random, id: unknown): unknown => {
+  if (id instanceof Int32) return r.next() < 0.5 ? Long.fromNumber(id.value) : new Double(id.value)
+  if (typeof id === "number" && Number.isInteger(id)) return Long.fromNumber(id)
+  if (id instanceof Long && id.lessThanOrEqual(Long.fromNumber(2 ** 31 - 1)) && id.greaterThanOrEqual(Long.fromNumber(-(2 ** 31)))) {
+    return new Int32(id.toNumber())
+  }
+  return id
+}
+
+/**
+ * A valid order: a customer and an integer amount in cents (an Int32, now and then an Int64 or a
+ * Double holding a whole number, all the same to the pipeline).
+ */
+export const order = (r: Random, id: unknown, who: ReadonlyArray<string>): Document => {
+  const cents = r.int(1, 100_000)
+  const roll = r.next()
+  return { _id: id, customer_id: r.pick(who), amount: roll < 0.9 ? cents : roll < 0.95 ? Long.fromNumber(cents) : new Double(cents) }
+}
 
 /**
  * Invalid orders the pipeline's schema refuses (dead letters): a fractional amount, an amount as
@@ -54,6 +88,35 @@ export const invalidOrder = (r: Random, id: unknown, who: ReadonlyArray<string>,
       return { _id: id, amount: r.int(1, 100_000), invalid: true }
     default:
       return { _id: id, customer_id: "", amount: r.int(1, 100_000), invalid: true }
+  }
+}
+
+/**
+ * The updates that make a valid order invalid, one for each way an order can be: the amount as
+ * text, a fraction, a Decimal128, an Int64 past 2^53, null, missing; the customer missing, empty
+ * or not a string. Each also marks the order `madeInvalid` and bumps `rev`.
+ */
+export const invalidating = (r: Random, rev: number): Document => {
+  const mark = { madeInvalid: true, rev }
+  switch (r.int(0, 8)) {
+    case 0:
+      return { $set: { amount: String(r.int(1, 100_000)), ...mark } }
+    case 1:
+      return { $set: { amount: r.int(1, 100_000) + 0.25, ...mark } }
+    case 2:
+      return { $set: { amount: Decimal128.fromString(String(r.int(1, 100_000))), ...mark } }
+    case 3:
+      return { $set: { amount: Long.fromString("9007199254740993"), ...mark } }
+    case 4:
+      return { $set: { amount: null, ...mark } }
+    case 5:
+      return { $unset: { amount: "" }, $set: mark }
+    case 6:
+      return { $unset: { customer_id: "" }, $set: mark }
+    case 7:
+      return { $set: { customer_id: "", ...mark } }
+    default:
+      return { $set: { customer_id: r.int(1, 99), ...mark } }
   }
 }
 
@@ -99,24 +162,53 @@ export interface WriterCounts {
   replaces: number
   deletes: number
   reinserts: number
+  /** Valid orders made invalid (or invalid ones changed into another invalid form). */
+  invalidations: number
+  /** Invalid orders made valid again. */
+  repairs: number
   changes: number
 }
 
+/** Counts of a writer that has done nothing yet. */
+export const noCounts = (): WriterCounts => ({
+  inserts: 0,
+  amountUpdates: 0,
+  moves: 0,
+  replaces: 0,
+  deletes: 0,
+  reinserts: 0,
+  invalidations: 0,
+  repairs: 0,
+  changes: 0
+})
+
 /**
  * Changes the collection at about `rate` operations a second until interrupted (or for
- * `durationMs`). `counts` is updated after every operation (an operation is never cut in half).
+ * `durationMs`). `invalidate` is the share of operations that change a document's validity
+ * (default 0.05). `counts` is updated after every operation (an operation is never cut in half).
  */
 export const write = (
   collection: Collection<Document>,
-  options: { readonly rate: number; readonly customers: number; readonly seed: number; readonly durationMs?: number | undefined },
+  options: {
+    readonly rate: number
+    readonly customers: number
+    readonly seed: number
+    readonly durationMs?: number | undefined
+    readonly invalidate?: number | undefined
+  },
   counts: WriterCounts
 ) =>
   Effect.gen(function*() {
     const r = random(options.seed)
     const who = customers(options.customers)
     const tag = Math.floor(r.next() * 2 ** 31).toString(36)
-    const live: Array<unknown> = yield* Effect.tryPromise({
-      try: () => collection.find({ invalid: { $exists: false } }, { projection: { _id: 1 } }).toArray(),
+    const invalidate = options.invalidate ?? 0.05
+    const valid: Array<unknown> = yield* Effect.tryPromise({
+      try: () => collection.find({ invalid: { $exists: false }, madeInvalid: { $exists: false } }, { projection: { _id: 1 } }).toArray(),
+      catch: failed("reading the order ids failed")
+    }).pipe(Effect.map((docs) => docs.map((d) => d._id as unknown)))
+    const invalid: Array<unknown> = yield* Effect.tryPromise({
+      try: () => collection.find({ madeInvalid: true }, { projection: { _id: 1 } }).toArray(),
       catch: failed("reading the order ids failed")
     }).pipe(Effect.map((docs) => docs.map((d) => d._id as unknown)))
     const deleted: Array<unknown> = []
@@ -125,43 +217,62 @@ export const write = (
     let n = 0
     let rev = 0
     const run = (what: string, op: () => Promise<unknown>) => Effect.tryPromise({ try: op, catch: failed(what) })
+    const take = (list: Array<unknown>) => list.splice(r.int(0, list.length - 1), 1)[0]
     const step = Effect.gen(function*() {
       const roll = r.next()
       rev++
-      if (roll < 0.2 || live.length === 0) {
+      if (roll < invalidate && (valid.length > 0 || invalid.length > 0)) {
+        // validity changes: an invalid order is mostly repaired, a valid one made invalid
+        if (invalid.length > 0 && (valid.length === 0 || r.next() < 0.5)) {
+          const id = r.pick(invalid) as any
+          if (r.next() < 0.75) {
+            yield* run("repair", () =>
+              collection.updateOne({ _id: id }, { $set: { customer_id: r.pick(who), amount: r.int(1, 100_000), rev }, $unset: { madeInvalid: "" } }))
+            invalid.splice(invalid.indexOf(id), 1)
+            valid.push(id)
+            counts.repairs++
+          } else {
+            yield* run("invalidate", () => collection.updateOne({ _id: id }, invalidating(r, rev)))
+            counts.invalidations++
+          }
+        } else {
+          const id = take(valid) as any
+          yield* run("invalidate", () => collection.updateOne({ _id: id }, invalidating(r, rev)))
+          invalid.push(id)
+          counts.invalidations++
+        }
+      } else if (roll < 0.2 || valid.length === 0) {
         const doc = order(r, newId(r, tag, n++), who)
         const ok = yield* run("insert", () => collection.insertOne(doc)).pipe(
           Effect.as(true),
           Effect.catchIf((e) => isDuplicateKey(e.cause), () => Effect.succeed(false))
         )
         if (!ok) return
-        live.push(doc._id)
+        valid.push(doc._id)
         counts.inserts++
       } else if (roll < 0.45) {
-        const id = r.pick(live) as any
+        const id = r.pick(valid) as any
         const update = r.next() < 0.5 ? { $inc: { amount: r.int(-500, 500) }, $set: { rev } } : { $set: { amount: r.int(1, 100_000), rev } }
         yield* run("update", () => collection.updateOne({ _id: id }, update))
         counts.amountUpdates++
       } else if (roll < 0.65) {
-        yield* run("move", () => collection.updateOne({ _id: r.pick(live) as any }, { $set: { customer_id: r.pick(who), rev } }))
+        yield* run("move", () => collection.updateOne({ _id: r.pick(valid) as any }, { $set: { customer_id: r.pick(who), rev } }))
         counts.moves++
       } else if (roll < 0.75) {
-        const id = r.pick(live) as any
+        const id = r.pick(valid) as any
         yield* run("replace", () => collection.replaceOne({ _id: id }, { customer_id: r.pick(who), amount: r.int(1, 100_000), rev }))
         counts.replaces++
       } else if (roll < 0.92) {
-        const i = r.int(0, live.length - 1)
-        const id = live[i] as any
-        live.splice(i, 1)
+        // valid and invalid orders alike are deleted
+        const from = invalid.length > 0 && r.next() < invalid.length / (valid.length + invalid.length) ? invalid : valid
+        const id = take(from) as any
         yield* run("delete", () => collection.deleteOne({ _id: id }))
         deleted.push(id)
         counts.deletes++
       } else if (deleted.length > 0) {
-        const i = r.int(0, deleted.length - 1)
-        const id = deleted[i] as any
-        deleted.splice(i, 1)
+        const id = sameIdOtherType(r, take(deleted)) as any
         yield* run("re-insert", () => collection.insertOne({ _id: id, customer_id: r.pick(who), amount: r.int(1, 100_000), rev }))
-        live.push(id)
+        valid.push(id)
         counts.reinserts++
       } else {
         return

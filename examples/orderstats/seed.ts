@@ -2,13 +2,14 @@
  * seed: fills the orders collection, or keeps changing it.
  *
  *   seed.js [--count N] [--invalid K] [--customers C] [--seed S]
- *   seed.js --writer [--rate R] [--duration SECONDS] [--customers C] [--seed S]
+ *   seed.js --writer [--rate R] [--duration SECONDS] [--invalidate P] [--customers C] [--seed S]
  *
  * The first form inserts N historical orders (default 10000) for C customers (default 50), plus K
  * invalid ones (default 0; the pipeline dead-letters them), and prints `{"inserted","invalid"}`.
  * The second form keeps inserting, updating amounts, moving orders between customers, replacing,
- * deleting and re-inserting, at about R operations a second (default 20), until SIGINT/SIGTERM or
- * for SECONDS, then prints what it did as one JSON object. Settings: MONGO_URI, MONGO_DB,
+ * deleting and re-inserting, and (a share P of its operations, default 0.05) making valid orders
+ * invalid and invalid ones valid again, at about R operations a second (default 20), until
+ * SIGINT/SIGTERM or for SECONDS, then prints what it did as one JSON object. Settings: MONGO_URI, MONGO_DB,
  * MONGO_COLLECTION. See orders.ts.
  */
 import { Effect } from "effect"
@@ -19,7 +20,8 @@ import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
 import * as Orders from "./orders.ts"
 
-const USAGE = "usage: seed.js [--count N] [--invalid K] [--customers C] [--seed S] | seed.js --writer [--rate R] [--duration SECONDS] [--customers C] [--seed S]"
+const USAGE =
+  "usage: seed.js [--count N] [--invalid K] [--customers C] [--seed S] | seed.js --writer [--rate R] [--duration SECONDS] [--invalidate P] [--customers C] [--seed S]"
 
 const number = (name: string, text: string | undefined, fallback: number): Effect.Effect<number, ConfigurationError> => {
   if (text === undefined) return Effect.succeed(fallback)
@@ -37,7 +39,8 @@ const program = Effect.gen(function*() {
     seed: { type: "string" },
     writer: { type: "boolean", default: false },
     rate: { type: "string" },
-    duration: { type: "string" }
+    duration: { type: "string" },
+    invalidate: { type: "string" }
   })
   const mongo = yield* Settings.mongo
   const customers = yield* number("customers", values.customers, 50)
@@ -55,10 +58,11 @@ const program = Effect.gen(function*() {
     }
     const rate = yield* number("rate", values.rate, 20)
     const duration = values.duration === undefined ? undefined : (yield* number("duration", values.duration, 0)) * 1000
-    const counts: Orders.WriterCounts = { inserts: 0, amountUpdates: 0, moves: 0, replaces: 0, deletes: 0, reinserts: 0, changes: 0 }
+    const invalidate = yield* number("invalidate", values.invalidate, 0.05)
+    const counts = Orders.noCounts()
     const report = Effect.sync(() => process.stdout.write(`${JSON.stringify(counts)}\n`))
     yield* Effect.logInfo(`writing to ${Mongo.formatNamespace(mongo)} at about ${rate} changes a second`)
-    yield* Orders.write(collection, { rate, customers, seed, durationMs: duration }, counts).pipe(
+    yield* Orders.write(collection, { rate, customers, seed, durationMs: duration, invalidate }, counts).pipe(
       Effect.onInterrupt(() => report),
       Effect.tap(() => report)
     )

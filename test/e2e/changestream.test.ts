@@ -11,7 +11,7 @@
  */
 import type { Document } from "mongodb"
 import { describe, expect, it } from "vitest"
-import { groupBySum } from "../mongo/support.ts"
+import { deadLetterProblems, groupBySum } from "../mongo/support.ts"
 import * as Rand from "../support/random.ts"
 import {
   type BootstrapSummary,
@@ -51,7 +51,8 @@ describe("orderstats end to end: change stream -> DynamoDB", () => {
     const boot = JSON.parse(await runToEnd("bootstrap", s.env, ["--json"])) as BootstrapSummary
     expect(boot.alreadyDone).toBe(false)
     expect(boot.documents).toBeGreaterThanOrEqual(ORDERS + INVALID - 400)
-    expect(boot.deadLetters).toBe(INVALID)
+    // the seed's invalid orders, and those the writer made invalid before the scan read them
+    expect(boot.deadLetters).toBeGreaterThanOrEqual(INVALID)
 
     const worker = start("worker", s.env)
     await waitFor(worker, /change stream \S+: starting at cluster time/)
@@ -68,7 +69,7 @@ describe("orderstats end to end: change stream -> DynamoDB", () => {
     const [a, b] = Object.keys(reference.totals).filter((c) => c !== MARKER_CUSTOMER)
     const cached1 = JSON.parse(await runToEnd("totals", s.env, ["--json", a!, b!, MARKER_CUSTOMER])).totals
     expect(cached1).toEqual(pick(reference.totals, [a!, b!, MARKER_CUSTOMER]))
-    const moved = await orders.findOne({ customer_id: a!, amount: { $gt: 0 } })
+    const moved = await orders.findOne({ customer_id: a!, amount: { $gt: 0 }, invalid: { $exists: false }, madeInvalid: { $exists: false } })
     await orders.updateOne({ _id: moved!._id }, { $set: { customer_id: b!, rev: -1 } })
     await quiesce(orders, s.table)
     const after = await groupBySum(orders)
@@ -77,9 +78,12 @@ describe("orderstats end to end: change stream -> DynamoDB", () => {
     expect(cached2).toEqual(pick(after.totals, [a!, b!, MARKER_CUSTOMER]))
     expect(differences(await storedTotals(s.table), after.totals)).toEqual([])
 
+    // the writer made orders invalid and valid again: every invalid state is a dead letter, nothing else is
+    expect(counts.invalidations).toBeGreaterThan(0)
     const letters = await storedDeadLetters(s.table)
-    expect(letters).toHaveLength(INVALID)
+    expect(letters.length).toBeGreaterThanOrEqual(INVALID)
     for (const l of letters) expect(l.reason).toMatch(/schema/)
+    expect(await deadLetterProblems(orders, letters)).toEqual([])
 
     expect(worker.alive()).toBe(true)
     const exit = await stop(worker)
@@ -107,7 +111,7 @@ describe("orderstats end to end: change stream -> DynamoDB", () => {
     t.mark("bootstrap")
     expect(boot.kills).toBeGreaterThanOrEqual(2)
     expect(boot.resumes).toBeGreaterThanOrEqual(2)
-    expect(boot.summary.deadLetters).toBe(INVALID)
+    expect(boot.summary.deadLetters).toBeGreaterThanOrEqual(INVALID)
 
     let workerKills = 0
     let staged = 0
@@ -133,7 +137,7 @@ describe("orderstats end to end: change stream -> DynamoDB", () => {
 
     const reference = await groupBySum(orders)
     expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
-    expect(await storedDeadLetters(s.table)).toHaveLength(INVALID)
+    expect(await deadLetterProblems(orders, await storedDeadLetters(s.table))).toEqual([])
     console.log(
       `e2e change stream with kills: ${ORDERS} orders, ${counts.changes} concurrent changes, bootstrap SIGKILLed ${boot.kills} times ` +
         `(${boot.resumes} resumed scans, ${boot.summary.documents} documents), worker SIGKILLed ${workerKills} times ` +

@@ -11,10 +11,10 @@
  *    SIGKILLed and restarted twice (it republishes what it had not saved), workers SIGKILLed at
  *    random moments and restarted, a third worker added to the group.
  */
-import type { Collection, Document } from "mongodb"
+import type { Document } from "mongodb"
 import { describe, expect, it } from "vitest"
 import { members, readTopic, useKafka } from "../kafka/support.ts"
-import { groupBySum } from "../mongo/support.ts"
+import { deadLetterProblems, groupBySum } from "../mongo/support.ts"
 import * as Rand from "../support/random.ts"
 import {
   assignments,
@@ -59,8 +59,11 @@ const deadLetterTopic = async (s: Scenario) => {
   return { records: records.length, distinct: Array.from(byPosition.values()) }
 }
 
-const invalidIds = async (orders: Collection<Document>) =>
-  (await orders.find({ invalid: true }).toArray()).map((d) => JSON.stringify(d._id)).sort()
+/** The dead letters of both paths: the scan's in the store, the workers' on the dead-letter topic. */
+const allLetters = async (s: Scenario) => [
+  ...(await storedDeadLetters(s.table)),
+  ...(await deadLetterTopic(s)).distinct.map((r) => ({ raw: r.value ?? "" }))
+]
 
 describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
   it("bootstrap under a concurrent writer, two workers in a group: exact to the cent", async () => {
@@ -75,7 +78,8 @@ describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
     const writer = start("seed", s.env, ["--writer", "--rate", "60", "--customers", "40", "--seed", "32"], "writer")
     await waitFor(writer, /writing to/)
     const boot = JSON.parse(await runToEnd("bootstrap", s.env, ["--json"])) as BootstrapSummary
-    expect(boot.deadLetters).toBe(INVALID)
+    // the seed's invalid orders, and those the writer made invalid before the scan read them
+    expect(boot.deadLetters).toBeGreaterThanOrEqual(INVALID)
 
     const workers = [start("worker", s.env, [], "worker-1"), start("worker", s.env, [], "worker-2")]
     for (const w of workers) await waitFor(w, /assigned generation/)
@@ -85,10 +89,10 @@ describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
 
     const reference = await groupBySum(orders)
     expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
-    // the scan dead-lettered the invalid orders in the store; the workers did on the topic (the relay published their inserts)
-    expect(await storedDeadLetters(s.table)).toHaveLength(INVALID)
+    // the scan dead-lettered invalid orders in the store; the workers every invalid state the relay published
+    expect(counts.invalidations).toBeGreaterThan(0)
+    expect(await deadLetterProblems(orders, await allLetters(s))).toEqual([])
     const dlq = await deadLetterTopic(s)
-    expect(dlq.distinct.map((r) => r.headers["dlq-doc-id"]).sort()).toEqual(await invalidIds(orders))
     for (const r of dlq.distinct) expect(r.headers["dlq-reason"]).toMatch(/schema/)
 
     for (const w of workers) expect(w.alive(), w.stderr()).toBe(true)
@@ -130,7 +134,7 @@ describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
     const boot = await bootstrapWithKills(s, 2, () => r.int(0, 600))
     expect(boot.kills).toBeGreaterThanOrEqual(2)
     expect(boot.resumes).toBeGreaterThanOrEqual(2)
-    expect(boot.summary.deadLetters).toBe(INVALID)
+    expect(boot.summary.deadLetters).toBeGreaterThanOrEqual(INVALID)
 
     const workers: Array<Proc> = [start("worker", s.env, [], "worker-1"), start("worker", s.env, [], "worker-2")]
     for (const w of workers) await waitFor(w, /assigned generation/)
@@ -153,9 +157,8 @@ describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
 
     const reference = await groupBySum(orders)
     expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
-    expect(await storedDeadLetters(s.table)).toHaveLength(INVALID)
+    expect(await deadLetterProblems(orders, await allLetters(s))).toEqual([])
     const dlq = await deadLetterTopic(s)
-    expect(Array.from(new Set(dlq.distinct.map((r) => r.headers["dlq-doc-id"]))).sort()).toEqual(await invalidIds(orders))
 
     const rebalances = workers.reduce((n, w) => n + assignments(w), 0)
     for (const w of workers) expect(w.alive(), w.stderr()).toBe(true)

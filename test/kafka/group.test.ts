@@ -145,11 +145,11 @@ describe("a consumer group of worker processes (real broker, SIGKILL, rebalances
     expect(nonZero(totals as ReadonlyMap<string, number>)).toEqual(nonZero(reference(history.final)))
 
     const letters = await readTopic(k, admin, dlq)
-    const malformed = placed.filter((p) => p.record.kind === "malformed")
+    const malformed = placed.filter((p) => p.record.deadLetter)
     const byPosition = new Map<string, Placed>(placed.map((p) => [`${p.partition}/${p.offset}`, p]))
     for (const l of letters) {
       const origin = byPosition.get(`${l.headers["dlq-partition"]}/${l.headers["dlq-offset"]}`)
-      expect(origin?.record.kind).toBe("malformed")
+      expect(origin?.record.deadLetter).toBe(true)
       expect([l.key, l.value]).toEqual([origin?.record.key, origin?.record.value])
     }
     const distinct = new Set(letters.map((l) => `${l.headers["dlq-partition"]}/${l.headers["dlq-offset"]}`))

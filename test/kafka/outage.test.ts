@@ -117,7 +117,7 @@ describe("a sink failure (real broker)", () => {
     const totals = await Effect.runPromise(Aggregates.use((a) => a.all(orderTotals)).pipe(Effect.provide(Memory.layer(state))))
     expect(nonZero(totals as ReadonlyMap<string, number>)).toEqual(nonZero(reference(history.final)))
     const letters = await readTopic(k, admin, dlq)
-    const malformed = placed.filter((p) => p.record.kind === "malformed")
+    const malformed = placed.filter((p) => p.record.deadLetter)
     expect(letters.map((l) => `${l.headers["dlq-partition"]}/${l.headers["dlq-offset"]} ${l.value}`).sort()).toEqual(
       malformed.map((p) => `${p.partition}/${p.offset} ${p.record.value}`).sort()
     )

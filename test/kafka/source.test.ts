@@ -63,7 +63,7 @@ describe("KafkaSource (real broker)", () => {
 
     // the dead-letter topic, read with plain kafkajs: exactly the malformed records, original key and value
     const letters = await readTopic(k, admin, dlq)
-    const malformed = placed.filter((p) => p.record.kind === "malformed")
+    const malformed = placed.filter((p) => p.record.deadLetter)
     expect(history.malformed).toBeGreaterThan(0)
     expect(letters).toHaveLength(malformed.length)
     const expected = malformed.map((p) => `${p.partition}/${p.offset} ${p.record.key} ${p.record.value}`).sort()

@@ -1,12 +1,14 @@
 /**
- * Helpers of the MongoDB source tests: order documents with mixed `_id` types, a concurrent writer
- * (inserts, amount updates, customer moves, replacements, deletes, re-inserts) that uses only the
- * operations mongo-java-server writes to its oplog, the plain group-by-sum reference over the
- * collection's final documents, and the MongoDB wiring of the orderTotals pipeline.
+ * Helpers of the MongoDB source tests: order documents with `_id`s of every BSON type, a
+ * concurrent writer (inserts, amount updates, customer moves, replacements, orders made invalid
+ * and valid again, deletes, re-inserts) that uses only the operations mongo-java-server writes to
+ * its oplog, the plain group-by-sum reference over the collection's final documents, and the
+ * MongoDB wiring of the orderTotals pipeline.
  */
+import { EJSON } from "bson"
 import { Layer, References } from "effect"
-import { type Collection, type Document, MongoClient, ObjectId } from "mongodb"
-import type * as Orders from "../../examples/orderstats/orders.ts"
+import { type Collection, type Document, Double, Int32, Long, MongoClient, ObjectId, UUID } from "mongodb"
+import * as Orders from "../../examples/orderstats/orders.ts"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import type * as Mongo from "../../src/Source/Mongo.ts"
 import * as MongoCollection from "../../src/Source/MongoCollection.ts"
@@ -29,15 +31,38 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 const CUSTOMERS = Array.from({ length: 12 }, (_, i) => `cust-${String(i).padStart(2, "0")}`)
 
-/** An `_id` of one of three BSON types (string, int, ObjectId), so resumed scans cross type brackets. */
+/**
+ * A distinct `_id` for every `n`, of one of twelve BSON types (string, Int32, ObjectId, Int64 past
+ * 2^53, a Double with a fraction, Date, compound documents in both field orders, binary, UUID, a
+ * string with quotes and unicode, a small Int64), so resumed scans cross every type bracket.
+ */
 export const mixedId = (n: number): unknown => {
-  switch (n % 3) {
+  switch (n % 12) {
     case 0:
       return `o-${String(n).padStart(6, "0")}`
     case 1:
-      return 1_000_000 + n
-    default:
+      return new Int32(1_000_000 + n)
+    case 2:
       return new ObjectId()
+    case 3:
+      return Long.fromString(`${9_007_199_254_740_000n + BigInt(n)}`)
+    case 4:
+      return new Double(n + 0.5)
+    case 5:
+      return new Date(1_600_000_000_000 + n)
+    case 6:
+      return { region: "eu", n: new Int32(n) }
+    case 7:
+      return { n: new Int32(n), region: "eu" }
+    case 8:
+      // binary ids of one subtype only: mongo-java-server's $gt does not cross subtypes (docs/services.md)
+      return new UUID(`f${n.toString(16).padStart(31, "0")}`)
+    case 9:
+      return new UUID(n.toString(16).padStart(32, "0"))
+    case 10:
+      return `o "${n}" ñ 😀`
+    default:
+      return Long.fromNumber(2 ** 40 + n)
   }
 }
 
@@ -64,7 +89,7 @@ export const seed = async (collection: Collection<Document>, count: number, seed
 export type WriterCounts = Omit<Orders.WriterCounts, "changes">
 
 export const totalChanges = (c: WriterCounts): number =>
-  c.inserts + c.amountUpdates + c.moves + c.replaces + c.deletes + c.reinserts
+  c.inserts + c.amountUpdates + c.moves + c.replaces + c.deletes + c.reinserts + c.invalidations + c.repairs
 
 export interface Writer {
   readonly counts: WriterCounts
@@ -79,20 +104,36 @@ export interface Writer {
 export const startWriter = (
   collection: Collection<Document>,
   ids: ReadonlyArray<unknown>,
-  options: { readonly seed: number; readonly pauseMs?: number; readonly firstNew?: number }
+  options: { readonly seed: number; readonly pauseMs?: number; readonly firstNew?: number; readonly invalidate?: number }
 ): Writer => {
   const r = Rand.make(options.seed)
   const live = [...ids]
+  const invalid: Array<unknown> = []
   const deleted: Array<unknown> = []
+  const invalidate = options.invalidate ?? 0.05
   let next = options.firstNew ?? 10_000_000
-  const counts: WriterCounts = { inserts: 0, amountUpdates: 0, moves: 0, replaces: 0, deletes: 0, reinserts: 0 }
+  const { changes: _, ...counts }: Orders.WriterCounts = Orders.noCounts()
   let running = true
   // every update also bumps `rev`, so that no operation is a no-op (a no-op update has no change event)
   let rev = 0
   const step = async () => {
     const roll = r.next()
     rev++
-    if (roll < 0.2 || live.length === 0) {
+    if (roll < invalidate && (live.length > 0 || invalid.length > 0)) {
+      // an invalid order is mostly repaired, a valid one made invalid (every way an order can be)
+      if (invalid.length > 0 && (live.length === 0 || r.chance(0.5))) {
+        const id = r.pick(invalid) as any
+        await collection.updateOne({ _id: id }, { $set: { customer_id: r.pick(CUSTOMERS), amount: r.int(1, 100_000), rev }, $unset: { madeInvalid: "" } })
+        invalid.splice(invalid.indexOf(id), 1)
+        live.push(id)
+        counts.repairs++
+      } else {
+        const id = live.splice(r.int(0, live.length - 1), 1)[0] as any
+        await collection.updateOne({ _id: id }, Orders.invalidating(r, rev))
+        invalid.push(id)
+        counts.invalidations++
+      }
+    } else if (roll < 0.2 || live.length === 0) {
       const doc = orderDoc(r, next++)
       await collection.insertOne(doc)
       live.push(doc._id)
@@ -110,15 +151,14 @@ export const startWriter = (
       await collection.replaceOne({ _id: id }, { customer_id: r.pick(CUSTOMERS), amount: r.int(1, 100_000), rev })
       counts.replaces++
     } else if (roll < 0.92) {
-      const i = r.int(0, live.length - 1)
-      const id = live[i] as any
-      live.splice(i, 1)
+      const from = invalid.length > 0 && r.chance(0.2) ? invalid : live
+      const id = from.splice(r.int(0, from.length - 1), 1)[0] as any
       await collection.deleteOne({ _id: id })
       deleted.push(id)
       counts.deletes++
     } else if (deleted.length > 0) {
       const i = r.int(0, deleted.length - 1)
-      const id = deleted[i] as any
+      const id = Orders.sameIdOtherType(r, deleted[i]) as any
       deleted.splice(i, 1)
       await collection.insertOne({ _id: id, customer_id: r.pick(CUSTOMERS), amount: r.int(1, 100_000), rev })
       live.push(id)
@@ -161,6 +201,70 @@ export const groupBySum = async (
     totals.set(doc.customer_id, (totals.get(doc.customer_id) ?? 0) + doc.amount)
   }
   return { totals: nonZero(totals), documents: docs.length, invalid }
+}
+
+/**
+ * Extended JSON read without rounding: relaxed Extended JSON writes an Int64 as a bare integer
+ * literal, which `EJSON.parse` (through `JSON.parse`) rounds past 2^53; here such a literal is
+ * read from its source text (Node's JSON.parse source access) as an Int64.
+ */
+const parseExact = (text: string): Document => {
+  const value = JSON.parse(text, ((_key: string, v: unknown, context?: { source?: string }) =>
+    typeof v === "number" && !Number.isSafeInteger(v) && context?.source !== undefined && /^-?\d+$/.test(context.source)
+      ? { $numberLong: context.source }
+      : v) as (key: string, value: unknown) => unknown)
+  return EJSON.deserialize(value, { relaxed: false }) as Document
+}
+
+/** The document a dead letter holds: the raw document, or the `after` of a Debezium envelope. */
+const letterDocument = (raw: string): Document | undefined => {
+  try {
+    const parsed = parseExact(raw)
+    if (typeof parsed.op === "string" && "after" in parsed) {
+      return typeof parsed.after === "string" ? parseExact(parsed.after) : undefined
+    }
+    return "_id" in parsed ? parsed : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const canonical = (doc: Document): string => EJSON.stringify(doc, { relaxed: false })
+
+/** A document's top-level numbers as the driver reads them (promoteValues, promoteLongs within 2^53). */
+const promoted = (doc: Document): Document =>
+  Object.fromEntries(Object.entries(doc).map(([k, v]) => {
+    const type = (v as { _bsontype?: string } | null)?._bsontype
+    if (type === "Int32" || type === "Double") return [k, (v as { value: number }).value]
+    if (type === "Long") {
+      const n = (v as Long).toNumber()
+      return [k, Number.isSafeInteger(n) ? n : v]
+    }
+    return [k, v]
+  }))
+
+/**
+ * What is wrong with the dead letters of a fold over `collection` (empty when nothing is): a dead
+ * letter that holds a document must hold an invalid one (by this file's own rule, not the
+ * pipeline's), and every document that is invalid now must be in some dead letter (its last state
+ * was read by the scan or by the change of its last write).
+ */
+export const deadLetterProblems = async (
+  collection: Collection<Document>,
+  letters: ReadonlyArray<{ readonly raw: string }>
+): Promise<Array<string>> => {
+  const problems: Array<string> = []
+  const held = new Set<string>()
+  for (const letter of letters) {
+    const doc = letterDocument(letter.raw)
+    if (doc === undefined) continue
+    held.add(canonical(doc))
+    if (isValid(promoted(doc))) problems.push(`a valid document was dead-lettered: ${letter.raw}`)
+  }
+  for (const doc of await collection.find().toArray()) {
+    if (!isValid(doc) && !held.has(canonical(doc))) problems.push(`an invalid document has no dead letter: ${canonical(doc)}`)
+  }
+  return problems
 }
 
 /** Sorted plain object of the non-zero totals. */

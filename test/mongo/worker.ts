@@ -51,6 +51,7 @@ const program = Effect.gen(function*() {
   const out = {
     totals: Object.fromEntries(Array.from(totals as ReadonlyMap<string, number>).filter(([, v]) => v !== 0)),
     deadLetters: deadLetters.length,
+    letters: deadLetters.map((d) => ({ raw: d.raw, reason: d.reason })),
     handoff: Version.format(result.handoff.version),
     bootstrap: result.bootstrap ?? null,
     live: result.live ?? null

@@ -6,13 +6,12 @@
 import { Effect, Stream } from "effect"
 import type { Handoff } from "../../src/Handoff.ts"
 import type { Input } from "../../src/Input.ts"
-import * as I from "../../src/Input.ts"
 import type { Mode, Pipeline } from "../../src/Pipeline.ts"
 import * as Debezium from "../../src/Source/Debezium.ts"
 import { commitToTokens, committed, type Source } from "../../src/Source/Source.ts"
 import type { Tokens } from "../../src/Store/Tokens.ts"
 import * as Version from "../../src/Version.ts"
-import type { Doc, LogRecord } from "./history.ts"
+import type { LogRecord, SnapshotRow } from "./history.ts"
 import type { Random } from "./random.ts"
 
 const chunked = <A>(items: ReadonlyArray<A>, r: Random, maxChunk: number): Array<ReadonlyArray<A>> => {
@@ -73,11 +72,12 @@ export const changeLog = <In>(
 /**
  * A collection scan in `_id` order at the handoff version: resumes after the committed `_id`, and
  * every (re)start reads the collection as it is then (`scans[attempt]`, the last one repeating),
- * like a real scan racing concurrent writers. `staged` as the real MongoDB scan would be.
+ * like a real scan racing concurrent writers. Rows are read from their canonical Extended-JSON
+ * text, as from a collection dump. `staged` as the real MongoDB scan would be.
  */
 export const snapshotScan = <In>(
   pipeline: Pipeline<In, any, Mode>,
-  scans: ReadonlyArray<ReadonlyArray<Doc>>,
+  scans: ReadonlyArray<ReadonlyArray<SnapshotRow>>,
   handoff: Handoff,
   options: { readonly random: Random; readonly maxChunk: number; readonly staged: boolean; readonly attempt: () => number }
 ): Source<In, never, Tokens> => {
@@ -87,15 +87,13 @@ export const snapshotScan = <In>(
   const inputs = Stream.unwrap(Effect.gen(function*() {
     const saved = yield* Effect.orDie(committed(pipeline.name, name, partition))
     const lastId = typeof saved?.checkpoint === "string" ? saved.checkpoint : undefined
-    const docs = scans[Math.min(options.attempt(), scans.length - 1)]!.filter((d) => lastId === undefined || d._id > lastId)
+    const rows = scans[Math.min(options.attempt(), scans.length - 1)]!.filter((row) => lastId === undefined || row.order > lastId)
     let seq = saved?.seq ?? 0
-    const rows = docs.map((doc) => {
-      const position = { partition, seq: ++seq, checkpoint: doc._id }
-      const d = decode(JSON.stringify(doc), handoff.version)
-      return d._tag === "Upsert" ? I.upsert(d.docId, d.version, d.doc, position) : I.reject(JSON.stringify(doc), d._tag === "Reject" ? d.reason : d._tag, position)
+    const inputs = rows.map((row) => {
+      const position = { partition, seq: ++seq, checkpoint: row.order }
+      return Debezium.toInput(decode(row.text, handoff.version), row.text, position)
     })
-    return Stream.fromArrays(...chunked(rows, options.random, options.maxChunk))
+    return Stream.fromArrays(...chunked(inputs, options.random, options.maxChunk))
   }))
   return { name, inputs, commit: (last) => Effect.orDie(commitToTokens(pipeline.name, name)(last)), staged: options.staged }
 }
-
