@@ -86,8 +86,44 @@ const keepInt64 = (_key: string, value: unknown, context?: { readonly source?: s
  * @since 0.2.0
  * @category parsing
  */
-export const parseJson = (text: string): unknown =>
-  longDigits.test(text) ? JSON.parse(text, keepInt64 as (key: string, value: unknown) => unknown) : JSON.parse(text)
+export const parseJson = (text: string): unknown => {
+  try {
+    return longDigits.test(text) ? JSON.parse(text, keepInt64 as (key: string, value: unknown) => unknown) : JSON.parse(text)
+  } catch (error) {
+    // MongoDB's Java driver writes a non-finite Double bare in its strict (v1) mode: `NaN`, `-Infinity`
+    const repaired = nonFinite.test(text) ? quoteNonFinite(text) : undefined
+    if (repaired === undefined || repaired === text) throw error
+    return parseJson(repaired)
+  }
+}
+
+const nonFinite = /NaN|Infinity/
+
+/** `NaN`, `Infinity` and `-Infinity` outside strings become `{"$numberDouble": "..."}`. */
+const quoteNonFinite = (text: string): string => {
+  let out = ""
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (inString) {
+      out += c
+      if (c === "\\") out += text[++i] ?? ""
+      else if (c === "\"") inString = false
+      continue
+    }
+    if (c === "\"") {
+      inString = true
+      out += c
+      continue
+    }
+    const word = text.startsWith("-Infinity", i) ? "-Infinity" : text.startsWith("Infinity", i) ? "Infinity" : text.startsWith("NaN", i) ? "NaN" : undefined
+    if (word !== undefined) {
+      out += `{"$numberDouble": "${word}"}`
+      i += word.length - 1
+    } else out += c
+  }
+  return out
+}
 
 /**
  * Parses Extended JSON text (canonical, relaxed, or the legacy v1 forms) into exact JSON (see the
@@ -104,9 +140,10 @@ export const parse = (text: string): unknown => {
   const exact = revive(value)
   if (exact !== viaEjson) return exact
   // EJSON's own parser rounds big integer literals, so a text that has them is read from the value
+  // (revive rewrote part of `value` in place: read the text afresh)
   return convert(
-    longDigits.test(text)
-      ? EJSON.deserialize(value as Record<string, unknown>, { relaxed: false })
+    longDigits.test(text) || nonFinite.test(text)
+      ? EJSON.deserialize(parseJson(text) as Record<string, unknown>, { relaxed: false })
       : EJSON.parse(text, { relaxed: false })
   )
 }
@@ -119,12 +156,55 @@ const int9 = /^-?[0-9]{1,9}$/
 // the canonical forms Long accepts (no leading zeros, no "-0"), short enough to be safe integers
 const long15 = /^(0|-?[1-9][0-9]{0,14})$/
 
+const base64 = /^[A-Za-z0-9+/]*={0,2}$/
+const subType = /^[0-9a-fA-F]{1,2}$/
+const uuid = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/
+
+const binary = (data: string, type: string) => ({ $binary: { base64: data, subType: type.toLowerCase().padStart(2, "0") } })
+
+/**
+ * A wrapper object (its first key starts with `$`) as exact JSON, or `viaEjson`. Besides the
+ * common v2 forms, this reads the v1 ("strict"/"legacy") forms Debezium writes by default and
+ * EJSON refuses: `{"$binary": "<base64>", "$type": "04"}` and a `$date` of negative milliseconds;
+ * and a subtype-4 binary of any length (EJSON insists on 16 bytes).
+ */
+const wrapper = (record: Record<string, unknown>, keys: ReadonlyArray<string>): unknown => {
+  const known = knownWrapper(record, keys)
+  // anything else: EJSON reads this value alone (it throws where EJSON throws)
+  return known !== viaEjson ? known : convert(EJSON.deserialize({ v: record }, { relaxed: false }).v)
+}
+
+const knownWrapper = (record: Record<string, unknown>, keys: ReadonlyArray<string>): unknown => {
+  if (keys.length === 2 && typeof record.$binary === "string" && typeof record.$type === "string") {
+    return base64.test(record.$binary) && subType.test(record.$type) ? binary(record.$binary, record.$type) : viaEjson
+  }
+  if (keys.length !== 1) return viaEjson
+  const key = keys[0]!
+  const inner = record[key]
+  if (typeof inner === "string") {
+    if (key === "$oid" && hex24.test(inner)) return { $oid: inner.toLowerCase() }
+    if (key === "$numberInt" && int9.test(inner)) return Number(inner) + 0
+    if (key === "$numberLong" && long15.test(inner)) return Number(inner)
+    if (key === "$uuid" && uuid.test(inner)) return binary(Buffer.from(inner.replace(/-/g, ""), "hex").toString("base64"), "04")
+    return viaEjson
+  }
+  if (key === "$date" && typeof inner === "number" && Number.isSafeInteger(inner)) return { $date: { $numberLong: String(inner) } }
+  if (key === "$binary" && typeof inner === "object" && inner !== null) {
+    const b = inner as { base64?: unknown; subType?: unknown }
+    return typeof b.base64 === "string" && base64.test(b.base64) && typeof b.subType === "string" && subType.test(b.subType) &&
+        Object.keys(b).length === 2
+      ? binary(b.base64, b.subType)
+      : viaEjson
+  }
+  return viaEjson
+}
+
 /**
  * What `convert(EJSON.parse(...))` gives for a freshly parsed JSON value, rewriting it in place,
- * for the forms a change feed is made of: plain JSON, `{"$oid"}`, and `{"$numberInt"}` /
- * `{"$numberLong"}` short enough to be exact as numbers. Anything else (other wrappers, an
- * integer past 2^53, a field name with a NUL byte, which EJSON refuses, or `__proto__`, which an
- * assignment cannot write) returns `viaEjson`.
+ * for the forms a change feed is made of: plain JSON, `{"$oid"}`, `{"$numberInt"}` /
+ * `{"$numberLong"}` short enough to be exact as numbers, binaries and dates (see `wrapper`).
+ * Anything else (other wrappers, a field name with a NUL byte, which EJSON refuses, or
+ * `__proto__`, which an assignment cannot write) returns `viaEjson`.
  * (`+ 0` turns "-0" into 0, as Int32 does.)
  */
 const revive = (value: unknown): unknown => {
@@ -143,15 +223,7 @@ const revive = (value: unknown): unknown => {
   const keys = Object.keys(record)
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!
-    if (key.charCodeAt(0) === 36 /* $ */) {
-      if (keys.length !== 1) return viaEjson
-      const inner = record[key]
-      if (typeof inner !== "string") return viaEjson
-      if (key === "$oid" && hex24.test(inner)) return { $oid: inner.toLowerCase() }
-      if (key === "$numberInt" && int9.test(inner)) return Number(inner) + 0
-      if (key === "$numberLong" && long15.test(inner)) return Number(inner)
-      return viaEjson
-    }
+    if (key.charCodeAt(0) === 36 /* $ */) return wrapper(record, keys)
     if (key.includes("\u0000") || key === "__proto__") return viaEjson
   }
   for (let k = 0; k < keys.length; k++) {
