@@ -25,7 +25,7 @@ export const program = Orchestrator.run({
   pipeline: orderTotals,
   handoff: Effect.sync(() => Handoff.atVersion(Version.make(1700000000000, 5))),
   bootstrap: (handoff) => JsonlSnapshot.make(orderTotals, { path: "snapshot.jsonl", handoff }),
-  live: () => JsonlChanges.make(orderTotals, { path: "changes.jsonl" })
+  live: (handoff) => JsonlChanges.make(orderTotals, { path: "changes.jsonl", after: handoff.version })
 }).pipe(Effect.provide(EmbeddedStore.layer({ path: "state/orderstats.sqlite" })))
 
 // the types say which pipelines take changes

@@ -64,7 +64,7 @@ export const library = async (): Promise<Sample> => {
   const start = process.hrtime.bigint()
   let end = 0n
   const next = new Map<string, number>()
-  const source = KafkaSource.make(benchPipeline, { topic, groupId: `bench-${randomUUID()}` })
+  const source = KafkaSource.make(benchPipeline, { after: undefined, topic, groupId: `bench-${randomUUID()}` })
   const summary = await Effect.runPromise(
     Fold.run(benchPipeline, {
       ...source,

@@ -34,6 +34,15 @@ const optionalString = (name: string) =>
   )
 
 /**
+ * The orders collection (`MONGO_DB`, `MONGO_COLLECTION`): the only one whose change records the
+ * Kafka worker and `main.js --changes` fold, when a topic or file carries several.
+ */
+export const namespace = Config.all({
+  db: Config.String("MONGO_DB").pipe(Config.withDefault("shop")),
+  collection: Config.String("MONGO_COLLECTION").pipe(Config.withDefault("orders"))
+})
+
+/**
  * The orders collection and how to reach it.
  */
 export const mongo = Config.all({

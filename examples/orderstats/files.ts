@@ -25,6 +25,7 @@ import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Version from "../../src/Version.ts"
 import { orderTotals } from "./pipeline.ts"
 import * as Report from "./report.ts"
+import * as Settings from "./config.ts"
 
 const USAGE = "usage: main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--state DIR] [--json]"
 
@@ -91,11 +92,14 @@ export const parse = (argv: ReadonlyArray<string>): Effect.Effect<Args, Configur
 const program = (args: Args) =>
   Effect.gen(function*() {
     const { snapshot, changes } = args
+    const namespace = yield* Settings.namespace
     const result = yield* Orchestrator.run({
       pipeline: orderTotals,
       handoff: Effect.sync(() => Handoff.atVersion(args.position)),
       bootstrap: snapshot === undefined ? undefined : (handoff) => JsonlSnapshot.make(orderTotals, { path: snapshot, handoff }),
-      live: changes === undefined ? undefined : () => JsonlChanges.make(orderTotals, { path: changes })
+      // Debezium records as the connector writes them, one document's in their topic order
+      live: changes === undefined ? undefined : (handoff) =>
+        JsonlChanges.make(orderTotals, { path: changes, after: handoff.version, namespace })
     })
     const aggregates = yield* Aggregates
     const all = yield* aggregates.all(orderTotals)

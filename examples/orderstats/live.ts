@@ -6,9 +6,10 @@
  *   resume token or, on the first run, from P0. Run one such worker per collection.
  * - `kafka`: Debezium MongoDB envelopes on `KAFKA_TOPIC`, read by the consumer group
  *   `CONSUMER_GROUP` (`KafkaSource`): run as many workers as the topic has partitions. A new group
- *   starts at the beginning of the topic; the ledger's version guard skips every change the
- *   snapshot already holds, so the topic only has to reach back to P0 (the relay and Debezium both
- *   start before the bootstrap). Records larger than `KAFKA_MAX_RECORD_BYTES` and records that do
+ *   starts at the beginning of the topic and folds each document's records in their partition's
+ *   order over the snapshot, so the topic only has to reach back to the moment the bootstrap began
+ *   (the relay and Debezium both start before it); only records of `MONGO_DB`.`MONGO_COLLECTION`
+ *   are folded. Records larger than `KAFKA_MAX_RECORD_BYTES` and records that do
  *   not decode go to the dead-letter topic `KAFKA_DLQ_TOPIC` with the reason in a header.
  *
  * Both fail with a `ConfigurationError` when the bootstrap has not finished.
@@ -17,6 +18,7 @@ import { Effect } from "effect"
 import { ConfigurationError, type SourceError } from "../../src/Errors.ts"
 import type * as Port from "../../src/Kafka/Port.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import type { Handoff } from "../../src/Handoff.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as KafkaSource from "../../src/Source/KafkaSource.ts"
 import * as Mongo from "../../src/Source/Mongo.ts"
@@ -40,8 +42,14 @@ export const changeStream = (options: { readonly stopWhenIdleMs?: number | undef
 /**
  * The KafkaSource of the configured topic and group.
  */
-export const kafkaSource = (settings: Settings.KafkaSettings) =>
+export const kafkaSource = (
+  settings: Settings.KafkaSettings,
+  handoff: Handoff,
+  namespace: { readonly db: string; readonly collection: string }
+) =>
   KafkaSource.make(orderTotals, {
+    after: handoff,
+    namespace,
     topic: settings.topic,
     groupId: settings.groupId,
     sessionTimeoutMs: settings.sessionTimeoutMs,
@@ -61,12 +69,12 @@ export const kafka = Effect.gen(function*() {
     `live: consuming ${settings.topic} as group ${settings.groupId}, dead letters to ${settings.deadLetterTopic}, ` +
       `records over ${settings.maxRecordBytes} bytes dead-lettered`
   )
-  const source = kafkaSource(settings)
+  const namespace = yield* Settings.namespace
   const spec: Orchestrator.Spec<Order, number, SourceError | ConfigurationError, Port.KafkaClient> = {
     pipeline: orderTotals,
     // only the bootstrap captures the handoff; the live run reads the saved one
     handoff: Effect.fail(new ConfigurationError({ detail: "the Kafka worker does not bootstrap: run the bootstrap first" })),
-    live: () => source,
+    live: (handoff) => kafkaSource(settings, handoff, namespace),
     options: { batchSize: 1000 }
   }
   return yield* Orchestrator.live(spec).pipe(

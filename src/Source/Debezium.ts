@@ -1,17 +1,39 @@
 /**
- * Decoding Debezium MongoDB change envelopes (and the seed's flat documents) into changes.
+ * Decoding Debezium MongoDB change events (and the seed's flat documents) into changes, from the
+ * records exactly as Debezium writes them, for every connector setting a user can run (the field
+ * by field account, with the Debezium sources it follows, is test/support/debezium/NOTES.md; the
+ * table of settings is in docs/kafka.md).
  *
- * An envelope is `{ op, after, source: { ts_ms, ord, ... }, ... }`, possibly wrapped as
- * `{ schema, payload }` by Kafka Connect's JSON converter:
- * - `op` `c` (insert), `r` (snapshot read), `u` (update): an upsert of `after`, which is
- *   Extended-JSON text (canonical or relaxed) or an object. Debezium looks `after` up when it
- *   reads the change, so it may be newer than the change; the ledger's version guard keeps that
- *   harmless. An update whose `after` is null (the document was deleted before the look-up) carries
- *   no state and is skipped: the delete that follows retracts;
- * - `op` `d`: a delete; the id comes from the record key (`{"id": "<Extended JSON of _id>"}`),
- *   or from `before`/`filter` when present;
- * - a `null` value is a Kafka tombstone: skipped;
- * - the version is `[source.ts_ms, source.ord]`.
+ * A record's value is an envelope `{ before, after, updateDescription, source, op, ts_ms,
+ * transaction }`, possibly wrapped as `{ schema, payload }` by Kafka Connect's JSON converter:
+ *
+ * - `op` `r` (snapshot read, initial or incremental), `c` (insert): an upsert of `after`;
+ * - `op` `u` (update, and replace): the new state is `before` patched by `updateDescription` when
+ *   the record has both (capture modes `*_with_pre_image`: exact for this change), else `after`
+ *   (capture modes `*_update_full`: the document Debezium looked up, which may be newer than this
+ *   change). An update with neither (capture mode `change_streams`, or a document deleted before
+ *   the lookup) carries no state: it is dead-lettered with a reason naming the capture modes to
+ *   use, never skipped silently;
+ * - `op` `d`: a delete; the id comes from the record key (`{"id": "<relaxed Extended JSON of
+ *   _id>"}`), or from `before`;
+ * - `after`, `before` and `updatedFields` are read in every serialization Debezium writes (the
+ *   default `legacy` v1 strict forms, `strict`, `extended` and `relaxed`; see `ExtendedJson`);
+ * - tombstones, heartbeats and transaction metadata records are skipped; records of another
+ *   collection (a topic routed from several) are skipped when the decoder is given a namespace;
+ * - records flattened by Debezium's `ExtractNewDocumentState` are refused (`Unsupported`): the
+ *   transform turns ObjectId `_id`s into plain strings and drops the change's position, so they
+ *   cannot be folded exactly; the source fails with a message saying what to change.
+ *
+ * Versions. By default (`ordering: "position"`) the changes of one document are ordered by the
+ * record's place in its partition (Debezium keys records by `_id`, so one document's changes are in
+ * one partition, in order): a record's version is `[P + 1, seq]`, where `P` is the `hi` of the
+ * snapshot's handoff version, so every record read is newer than the snapshot's rows. That holds
+ * for every Debezium version: `source.ts_ms` is the cluster time in 2.x but the event's wall clock
+ * from 3.4 on (MongoDB 6+), every event of a transaction shares one `ts_ms` and `ord`, and snapshot
+ * records carry `ord: -1` (2.3+) and `ts_ms` 0 (to 3.0) or the connector's clock (3.1+).
+ * `ordering: "sourceTime"` keeps `[source.ts_ms, source.ord]`: only sound where `ts_ms` is the
+ * cluster time and no transaction changes a document twice; records it cannot order (snapshot reads,
+ * wall-clock times) are rejected with the reason.
  *
  * A document the pipeline's schema refuses is the document's new, invalid state: it retracts what
  * the document contributed and is dead-lettered (`Invalid`). Everything else that cannot be read
@@ -26,6 +48,7 @@ import * as I from "../Input.ts"
 import type { Version } from "../Version.ts"
 import * as DocumentId from "./DocumentId.ts"
 import * as ExtendedJson from "./ExtendedJson.ts"
+import * as UpdateDescription from "./UpdateDescription.ts"
 
 /**
  * The outcome of decoding one record.
@@ -36,10 +59,21 @@ export type Decoded<In> =
   | { readonly _tag: "Upsert"; readonly docId: string; readonly version: Version; readonly doc: In }
   | { readonly _tag: "Delete"; readonly docId: string; readonly version: Version }
   | { readonly _tag: "Invalid"; readonly docId: string; readonly version: Version; readonly reason: string }
-  | { readonly _tag: "Skip"; readonly reason: string }
+  /** `once`: what the source logs once, however many records it skips for that reason. */
+  | { readonly _tag: "Skip"; readonly reason: string; readonly once?: string | undefined }
   | { readonly _tag: "Reject"; readonly reason: string; readonly docId?: string | undefined }
+  /** The records are not change events this decoder can fold exactly: a configuration error. */
+  | { readonly _tag: "Unsupported"; readonly reason: string }
 
-const reject = (reason: string, docId?: string): Decoded<never> => ({ _tag: "Reject", reason, docId })
+/**
+ * A decoded record that is a change, a skip or a reject (not `Unsupported`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Change<In> = Exclude<Decoded<In>, { readonly _tag: "Unsupported" }>
+
+const reject = (reason: string, docId?: string): Change<never> => ({ _tag: "Reject", reason, docId })
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -76,14 +110,70 @@ const firstLine = (message: string): string => {
 }
 
 /**
- * A decoder of Debezium MongoDB envelopes for a pipeline's schema. `key` and `value` are the Kafka
- * record's key and value, as text or already parsed JSON; a `null`/`undefined` value is a tombstone.
+ * How the versions of decoded changes are formed (see the module doc).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Ordering = "position" | "sourceTime"
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** Default `"position"`. */
+  readonly ordering?: Ordering | undefined
+  /** The handoff version of the snapshot the records follow (`"position"`: records are newer). Default: none. */
+  readonly after?: Version | undefined
+  /** Fold only the records of this database and collection; others are skipped. Default: every record. */
+  readonly namespace?: { readonly db: string; readonly collection: string } | undefined
+}
+
+const captureModeAdvice =
+  "set the connector's capture.mode to change_streams_update_full (Debezium's default) or change_streams_with_pre_image " +
+  "(with changeStreamPreAndPostImages enabled on the collection)"
+
+const flattened = (reason: string): Decoded<never> => ({
+  _tag: "Unsupported",
+  reason: `${reason}: the records look flattened by Debezium's ExtractNewDocumentState (or another transform), ` +
+    "which turns ObjectId _ids into plain strings and drops the change's position, so they cannot be folded exactly; " +
+    "consume the connector's topic without the transform (the change event envelopes)"
+})
+
+const skipOnce = (reason: string, once: string): Change<never> => ({ _tag: "Skip", reason, once })
+
+/** The new state of an update: `before` patched by `updateDescription`, or `after`, or nothing. */
+const updateState = (envelope: Record<string, unknown>, after: unknown): unknown => {
+  const description = envelope.updateDescription
+  if (envelope.before !== null && envelope.before !== undefined && isRecord(description) && description.updatedFields != null) {
+    const before = ExtendedJson.normalize(envelope.before)
+    const updated = ExtendedJson.normalize(description.updatedFields)
+    if (!isRecord(before) || !isRecord(updated)) throw new TypeError("\"before\" or \"updateDescription.updatedFields\" is not a document")
+    const removed = Array.isArray(description.removedFields) ? description.removedFields.filter((f) => typeof f === "string") : []
+    const truncated = Array.isArray(description.truncatedArrays)
+      ? description.truncatedArrays.flatMap((t) =>
+        isRecord(t) && typeof t.field === "string" && typeof (t.size ?? t.newSize) === "number" ? [{ field: t.field, size: (t.size ?? t.newSize) as number }] : []
+      )
+      : []
+    return UpdateDescription.apply(before, { updatedFields: updated, removedFields: removed, truncatedArrays: truncated })
+  }
+  return after
+}
+
+/**
+ * A decoder of Debezium MongoDB change events for a pipeline's schema. `key` and `value` are the
+ * Kafka record's key and value, as text or already parsed JSON (a `null`/`undefined` value is a
+ * tombstone); `seq` is the record's place in its partition (the Kafka offset, a line number).
  *
  * @since 0.1.0
  */
-export const decoder = <In>(schema: Schema.Codec<In, any>) => {
+export const decoder = <In>(schema: Schema.Codec<In, any>, options: Options = {}) => {
   const decodeDoc = Schema.decodeUnknownResult(schema)
-  return (key: unknown, value: unknown): Decoded<In> => {
+  const byPosition = (options.ordering ?? "position") === "position"
+  const base = (options.after?.[0] ?? 0) + 1
+  const ns = options.namespace
+  return (key: unknown, value: unknown, seq: number): Decoded<In> => {
     if (value === null || value === undefined) return { _tag: "Skip", reason: "tombstone" }
     let envelope: unknown = value
     if (typeof value === "string") {
@@ -95,22 +185,50 @@ export const decoder = <In>(schema: Schema.Codec<In, any>) => {
     if (envelope === null) return { _tag: "Skip", reason: "tombstone" }
     if (!isRecord(envelope)) return reject("the value is not a JSON object")
     const op = envelope.op
+    if (op === undefined && !("source" in envelope)) {
+      if (typeof envelope.status === "string" && typeof envelope.id === "string" && "event_count" in envelope) {
+        return skipOnce(`transaction ${envelope.status}`, "Debezium transaction metadata records (BEGIN/END) are skipped")
+      }
+      const keys = Object.keys(envelope)
+      if (keys.length === 1 && keys[0] === "ts_ms") return skipOnce("heartbeat", "Debezium heartbeat records are skipped")
+      if (keys.some((k) => k === "__deleted" || k.startsWith("__op") || k.startsWith("__source_") || k === "__ts_ms")) {
+        return flattened("a record with __op/__deleted/__source_* fields")
+      }
+      if ("_id" in envelope) return flattened("a flat document without a change event envelope")
+    }
     if (op !== "c" && op !== "r" && op !== "u" && op !== "d") {
       return reject(`unknown or missing op ${JSON.stringify(op) ?? "undefined"} (expected c, r, u or d)`)
     }
-    const source = envelope.source
-    const tsMs = isRecord(source) ? source.ts_ms : undefined
-    const ord = isRecord(source) ? (source.ord ?? 0) : undefined
-    if (typeof tsMs !== "number" || !Number.isSafeInteger(tsMs) || tsMs < 0) {
-      return reject("missing or invalid source.ts_ms (the change's version)")
+    const source = isRecord(envelope.source) ? envelope.source : undefined
+    if (source === undefined) return reject("no source block (every Debezium change event has one)")
+    if (ns !== undefined && typeof source.db === "string" && typeof source.collection === "string" &&
+      (source.db !== ns.db || source.collection !== ns.collection)) {
+      const other = `${source.db}.${source.collection}`
+      return skipOnce(`a record of ${other}`, `records of ${other} are skipped (this source folds ${ns.db}.${ns.collection})`)
     }
-    if (typeof ord !== "number" || !Number.isSafeInteger(ord) || ord < 0) return reject("invalid source.ord")
-    const version: Version = [tsMs, ord]
+    // every Debezium change event has them (a snapshot read: ord -1, ts_ms 0 up to 3.0)
+    const tsMs = source.ts_ms
+    const ord = source.ord ?? 0
+    if (typeof tsMs !== "number" || !Number.isSafeInteger(tsMs) || tsMs < 0) {
+      return reject("missing or invalid source.ts_ms: not a Debezium change event")
+    }
+    if (typeof ord !== "number" || !Number.isSafeInteger(ord)) return reject("invalid source.ord: not a Debezium change event")
+    let version: Version
+    if (byPosition) version = [base, seq]
+    else {
+      if (ord < 0 || op === "r") {
+        return reject("a snapshot record carries no database position (source.ord -1): fold Debezium topics with ordering \"position\"")
+      }
+      if (tsMs % 1000 !== 0 || typeof source.wallTime === "number") {
+        return reject("source.ts_ms is a wall-clock time (Debezium 3.4+ on MongoDB 6+), not the cluster time: fold with ordering \"position\"")
+      }
+      version = [tsMs, ord]
+    }
     let after: unknown
     try {
       after = envelope.after === undefined || envelope.after === null ? null : ExtendedJson.normalize(envelope.after)
     } catch (error) {
-      return reject(`"after" is not Extended JSON: ${error instanceof Error ? error.message : String(error)}`)
+      return reject(`"after" is not Extended JSON: ${errorText(error)}`)
     }
     if (op === "d") {
       let before: unknown = null
@@ -119,27 +237,31 @@ export const decoder = <In>(schema: Schema.Codec<In, any>) => {
       } catch {
         before = null
       }
-      const filter = typeof envelope.filter === "string" || isRecord(envelope.filter)
-        ? (() => {
-          try {
-            return ExtendedJson.normalize(envelope.filter)
-          } catch {
-            return null
-          }
-        })()
-        : null
-      const docId = idFromKey(key) ?? idFromDocument(before) ?? idFromDocument(filter)
-      if (docId === undefined) return reject("a delete without a document id (no record key id, before or filter)")
+      const docId = idFromKey(key) ?? idFromDocument(before)
+      if (docId === undefined) return reject("a delete without a document id (no record key id, no before)")
       return { _tag: "Delete", docId, version }
     }
-    if (after === null) {
-      if (op === "u") return { _tag: "Skip", reason: "update without a looked-up document (deleted since); its delete retracts" }
-      return reject(`op ${op} without "after"`, idFromKey(key))
+    let state: unknown = after
+    if (op === "u") {
+      try {
+        state = updateState(envelope, after)
+      } catch (error) {
+        return reject(`the update's "before" or "updateDescription" cannot be read: ${errorText(error)}`, idFromKey(key))
+      }
+      if (state === null) {
+        return reject(
+          `an update without "after" or "before": its new state cannot be computed. With capture.mode ` +
+            `change_streams_update_full the document was deleted before Debezium looked it up (the delete that follows ` +
+            `retracts it); with capture.mode change_streams no update carries the document: ${captureModeAdvice}`,
+          idFromKey(key)
+        )
+      }
     }
-    if (!isRecord(after)) return reject(`"after" is not a document`, idFromKey(key))
-    const docId = idFromDocument(after) ?? idFromKey(key)
+    if (state === null) return reject(`op ${op} without "after"`, idFromKey(key))
+    if (!isRecord(state)) return reject(`"after" is not a document`, idFromKey(key))
+    const docId = idFromDocument(state) ?? idFromKey(key)
     if (docId === undefined) return reject(`"after" has no _id and the record key no id`)
-    const result = decodeDoc(after)
+    const result = decodeDoc(state)
     return result._tag === "Success"
       ? { _tag: "Upsert", docId, version, doc: result.success }
       : { _tag: "Invalid", docId, version, reason: schemaReason(result.failure.message) }
@@ -147,6 +269,8 @@ export const decoder = <In>(schema: Schema.Codec<In, any>) => {
 }
 
 const schemaReason = (message: string): string => `the document does not match the pipeline's schema: ${firstLine(message)}`
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
  * A decoder of flat documents (the seed example's plain `Order` JSON on an append-only topic):
@@ -156,7 +280,7 @@ const schemaReason = (message: string): string => `the document does not match t
  */
 export const plainDecoder = <In>(schema: Schema.Codec<In, any>) => {
   const decodeDoc = Schema.decodeUnknownResult(schema)
-  return (value: unknown, version: Version): Decoded<In> => {
+  return (value: unknown, version: Version): Change<In> => {
     if (value === null || value === undefined) return { _tag: "Skip", reason: "tombstone" }
     let doc: unknown = value
     if (typeof value === "string") {
@@ -179,7 +303,7 @@ export const plainDecoder = <In>(schema: Schema.Codec<In, any>) => {
  *
  * @since 0.1.0
  */
-export const toInput = <In>(d: Decoded<In>, raw: string, position: Position, key?: string): Input<In> => {
+export const toInput = <In>(d: Change<In>, raw: string, position: Position, key?: string): Input<In> => {
   switch (d._tag) {
     case "Upsert":
       return I.upsert(d.docId, d.version, d.doc, position)

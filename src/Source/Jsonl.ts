@@ -10,7 +10,7 @@
  */
 import { open } from "node:fs/promises"
 import { Effect, Stream } from "effect"
-import { SourceError } from "../Errors.ts"
+import { ConfigurationError, SourceError } from "../Errors.ts"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
@@ -117,8 +117,9 @@ export const make = <In>(options: {
   readonly name: string
   readonly path: string
   readonly partition: string
-  readonly decode: (text: string, position: Position) => Input<In>
-} & Options): Source<In, SourceError, Tokens> => {
+  /** One line as a record, or why the file cannot be folded at all (the run fails with a `ConfigurationError`). */
+  readonly decode: (text: string, position: Position) => Input<In> | { readonly _tag: "Unsupported"; readonly reason: string }
+} & Options): Source<In, SourceError | ConfigurationError, Tokens> => {
   const { pipeline, name, path, partition, decode } = options
   const inputs = Stream.unwrap(
     Effect.gen(function*() {
@@ -132,18 +133,22 @@ export const make = <In>(options: {
         (cause) => new SourceError({ source: name, retryable: false, detail: `reading ${path} failed`, cause })
       )
       return chunks.pipe(
-        Stream.map((chunk) =>
-          chunk.map((line): Input<In> => {
+        Stream.mapEffect((chunk) => {
+          const out: Array<Input<In>> = []
+          for (const line of chunk) {
             const position: Position = { partition, seq: line.number, checkpoint: line.end }
-            return line.oversized
+            const input = line.oversized
               ? I.reject(line.text, `line ${line.number} is longer than ${options.maxLineBytes ?? 8 * 1024 * 1024} bytes`, position)
               : decode(line.text, position)
-          })
-        ),
+            if (input._tag === "Unsupported") return Effect.fail(new ConfigurationError({ detail: `${path} line ${line.number}: ${input.reason}` }))
+            out.push(input)
+          }
+          return Effect.succeed(out)
+        }),
         Stream.filter((chunk): chunk is [Input<In>, ...Array<Input<In>>] => chunk.length > 0),
         Stream.flattenArray
       )
     })
   )
-  return { name, inputs: inputs as Stream.Stream<Input<In>, SourceError, Tokens>, commit: commitToTokens(pipeline.name, name), staged: false }
+  return { name, inputs: inputs as Stream.Stream<Input<In>, SourceError | ConfigurationError, Tokens>, commit: commitToTokens(pipeline.name, name), staged: false }
 }

@@ -2,14 +2,18 @@
  * A JSON-Lines file of Kafka records carrying Debezium MongoDB envelopes as a live source: one
  * record per line, `{"key": <key>, "value": <envelope or null>}` (the key and value as JSON or as
  * JSON text). This is what a topic dump looks like, and it exercises the same decoder as the Kafka
- * source.
+ * source. The file is one partition: with the default `ordering: "position"` the changes of a
+ * document are ordered by line, so a dump must keep each document's records in their topic order
+ * (a dump of one partition after another does); pass `after: handoff.version` when the file
+ * follows a snapshot.
  *
  * @since 0.1.0
  */
-import type { SourceError } from "../Errors.ts"
+import type { ConfigurationError, SourceError } from "../Errors.ts"
 import * as I from "../Input.ts"
 import type { Pipeline } from "../Pipeline.ts"
 import type { Tokens } from "../Store/Tokens.ts"
+import type { Version } from "../Version.ts"
 import * as Debezium from "./Debezium.ts"
 import * as ExtendedJson from "./ExtendedJson.ts"
 import * as Jsonl from "./Jsonl.ts"
@@ -20,9 +24,12 @@ import type { Source } from "./Source.ts"
  */
 export const make = <In>(
   pipeline: Pipeline<In, any, "changes">,
-  options: { readonly path: string } & Jsonl.Options
-): Source<In, SourceError, Tokens> => {
-  const decode = Debezium.decoder(pipeline.schema)
+  options: { readonly path: string } & Jsonl.Options & Omit<Debezium.Options, "after"> & {
+    /** The snapshot's handoff version the records follow, or `undefined` when none does (see `KafkaSource.AfterSnapshot`). */
+    readonly after: Version | undefined
+  }
+): Source<In, SourceError | ConfigurationError, Tokens> => {
+  const decode = Debezium.decoder(pipeline.schema, options)
   return Jsonl.make({
     ...options,
     pipeline,
@@ -40,7 +47,8 @@ export const make = <In>(
         return I.reject(text, `a record must be an object with "key" and "value"`, position)
       }
       const { key, value } = record as { key?: unknown; value: unknown }
-      return Debezium.toInput(decode(key, value), text, position)
+      const decoded = decode(key, value, position.seq)
+      return decoded._tag === "Unsupported" ? decoded : Debezium.toInput(decoded, text, position)
     }
   })
 }

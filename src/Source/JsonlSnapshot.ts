@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { SourceError } from "../Errors.ts"
+import type { ConfigurationError, SourceError } from "../Errors.ts"
 import type { Handoff } from "../Handoff.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Tokens } from "../Store/Tokens.ts"
@@ -19,7 +19,7 @@ import type { Source } from "./Source.ts"
 export const make = <In>(
   pipeline: Pipeline<In, any, Mode>,
   options: { readonly path: string; readonly handoff: Handoff } & Jsonl.Options
-): Source<In, SourceError, Tokens> => {
+): Source<In, SourceError | ConfigurationError, Tokens> => {
   const decode = Debezium.plainDecoder(pipeline.schema)
   const version = options.handoff.version
   return Jsonl.make({

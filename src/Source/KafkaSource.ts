@@ -31,7 +31,8 @@
  */
 import { Effect, Metric, Queue, Schedule, Stream } from "effect"
 import type * as Arr from "effect/Array"
-import { SourceError } from "../Errors.ts"
+import { ConfigurationError, SourceError } from "../Errors.ts"
+import type { Handoff } from "../Handoff.ts"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
 import * as Committer from "../Kafka/Committer.ts"
@@ -67,6 +68,18 @@ export interface Plain {
  */
 export interface Options extends Omit<Port.ConsumerConfig, "topics"> {
   readonly topic: string
+  /**
+   * Debezium records: how the changes of one document are ordered (`Debezium.Ordering`). Default
+   * `"position"`: by offset in the partition, the only order that holds for every Debezium version
+   * (see the `Debezium` module doc).
+   */
+  readonly ordering?: Debezium.Ordering | undefined
+  /**
+   * Debezium records: the database and collection to fold; records of other collections on the
+   * topic (a database-wide capture routed into one topic) are skipped, counted and logged once per
+   * collection. Default: every record.
+   */
+  readonly namespace?: { readonly db: string; readonly collection: string } | undefined
   /** The source's name (metrics, logs). Default `kafka:<topic>`. */
   readonly name?: string | undefined
   /**
@@ -83,9 +96,22 @@ export interface Options extends Omit<Port.ConsumerConfig, "topics"> {
    * Rebuilds a consumer that failed with a retryable error. Default: exponential from 500 ms,
    * capped at 10 s, jittered, for up to 2 minutes; then the stream fails.
    */
-  readonly reconnect?: Schedule.Schedule<unknown, SourceError> | undefined
+  readonly reconnect?: Schedule.Schedule<unknown, SourceError | ConfigurationError> | undefined
   /** Retries a commit that failed with a retryable error (not a refusal). Default: as `reconnect`, for up to 30 s. */
   readonly commitRetry?: Schedule.Schedule<unknown, Port.KafkaError> | undefined
+}
+
+/**
+ * Debezium records: the handoff of the snapshot the stream follows (`Orchestrator`'s `live` gets
+ * it), or `undefined` when no snapshot precedes it. Every record read is newer than the snapshot's
+ * rows (with `ordering: "position"`). A required key: a source that forgot it would find its
+ * records older than every snapshot row, and skip them as out of date.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface AfterSnapshot {
+  readonly after: Handoff | undefined
 }
 
 /**
@@ -151,14 +177,25 @@ class RunState {
   }
 }
 
-type Decode<In> = (record: Port.ConsumerRecord, position: Position) => Input<In>
+/** A decoded record, or why the records cannot be folded at all (a configuration error). */
+type Decode<In> = (record: Port.ConsumerRecord, position: Position) => Input<In> | { readonly _tag: "Unsupported"; readonly reason: string }
+
+/** Skip reasons to log once (another collection, heartbeats, transaction metadata). */
+const onceOf = new WeakMap<object, string>()
 
 const keyText = (record: Port.ConsumerRecord): string | undefined =>
   record.key === null ? undefined : Port.text(record.key) ?? Port.base64Text(record.key)
 
 /** Decodes the value as UTF-8 text, then with `decode`; keeps the raw text and key on rejects. */
-const decoderFor = <In>(pipeline: Pipeline<In, any, Mode>, decoding: Decoding, maxRecordBytes?: number): Decode<In> => {
-  const debezium = decoding === "debezium" ? Debezium.decoder(pipeline.schema) : undefined
+const decoderFor = <In>(
+  pipeline: Pipeline<In, any, Mode>,
+  options: Options & { readonly decoding?: Decoding | undefined } & Partial<AfterSnapshot>
+): Decode<In> => {
+  const decoding = options.decoding ?? "debezium"
+  const maxRecordBytes = options.maxRecordBytes
+  const debezium = decoding === "debezium"
+    ? Debezium.decoder(pipeline.schema, { ordering: options.ordering, after: options.after?.version, namespace: options.namespace })
+    : undefined
   const plain = decoding === "debezium" ? undefined : Debezium.plainDecoder(pipeline.schema)
   const byTimestamp = decoding !== "debezium" && decoding.version === "timestamp"
   return (record, position) => {
@@ -178,7 +215,7 @@ const decoderFor = <In>(pipeline: Pipeline<In, any, Mode>, decoding: Decoding, m
       )
     }
     let decoded: Debezium.Decoded<In>
-    if (debezium !== undefined) decoded = debezium(key ?? null, value)
+    if (debezium !== undefined) decoded = debezium(key ?? null, value, position.seq)
     else {
       const ts = Number(record.timestamp)
       if (byTimestamp && !(Number.isSafeInteger(ts) && ts >= 0)) {
@@ -187,7 +224,10 @@ const decoderFor = <In>(pipeline: Pipeline<In, any, Mode>, decoding: Decoding, m
       const version: Version = byTimestamp ? [ts, position.seq] : [position.seq, 0]
       decoded = plain!(value, version)
     }
-    return Debezium.toInput(decoded, value, position, key)
+    if (decoded._tag === "Unsupported") return decoded
+    const input = Debezium.toInput(decoded, value, position, key)
+    if (decoded._tag === "Skip" && decoded.once !== undefined) onceOf.set(input, decoded.once)
+    return input
   }
 }
 
@@ -209,18 +249,19 @@ const describe = (partitions: ReadonlyArray<Port.TopicPartition>): string =>
 export const make: {
   <In, V>(
     pipeline: Pipeline<In, V, "changes">,
-    options: Options & { readonly decoding?: "debezium" | undefined }
-  ): Source<In, SourceError, Port.KafkaClient>
+    options: Options & { readonly decoding?: "debezium" | undefined } & AfterSnapshot
+  ): Source<In, SourceError | ConfigurationError, Port.KafkaClient>
   <In, V>(
     pipeline: Pipeline<In, V, Mode>,
     options: Options & { readonly decoding: Plain }
-  ): Source<In, SourceError, Port.KafkaClient>
+  ): Source<In, SourceError | ConfigurationError, Port.KafkaClient>
 } = <In, V>(
   pipeline: Pipeline<In, V, Mode>,
-  options: Options & { readonly decoding?: Decoding | undefined }
-): Source<In, SourceError, Port.KafkaClient> => {
+  options: Options & { readonly decoding?: Decoding | undefined } & Partial<AfterSnapshot>
+): Source<In, SourceError | ConfigurationError, Port.KafkaClient> => {
   const name = options.name ?? `kafka:${options.topic}`
-  const decode = decoderFor(pipeline, options.decoding ?? "debezium", options.maxRecordBytes)
+  const decode = decoderFor(pipeline, options)
+  const logged = new Set<string>()
   const bufferSize = Math.max(1, options.bufferSize ?? 8)
   const pauseAfter = Math.max(1, options.pauseAfter ?? Math.ceil(bufferSize / 2))
   const attributes = { source: name, topic: options.topic }
@@ -243,8 +284,8 @@ export const make: {
     maxBytesPerPartition: options.maxBytesPerPartition
   }
   const reconnect = (options.reconnect ?? defaultReconnect).pipe(
-    Schedule.setInputType<SourceError>(),
-    Schedule.while(({ input }) => input.retryable)
+    Schedule.setInputType<SourceError | ConfigurationError>(),
+    Schedule.while(({ input }) => input._tag === "SourceError" && input.retryable)
   )
   const commitRetry = (options.commitRetry ?? defaultCommitRetry).pipe(
     Schedule.setInputType<Port.KafkaError>(),
@@ -262,7 +303,7 @@ export const make: {
     const commits = yield* Committer.make(commitNow)
     committer = commits
 
-    const session = Stream.callback<Delivery<In>, SourceError>((queue) =>
+    const session = Stream.callback<Delivery<In>, SourceError | ConfigurationError>((queue) =>
       Effect.gen(function*() {
         const context = yield* Effect.context<never>()
         const log = (effect: Effect.Effect<void>) => void Effect.runForkWith(context)(effect)
@@ -290,7 +331,17 @@ export const make: {
                 yield* Queue.fail(queue, new SourceError({ source: name, retryable: false, detail: `offset ${record.offset} of ${partition} is not a safe integer` }))
                 return
               }
-              inputs.push(decode(record, { partition, seq, checkpoint: batch.generation }))
+              const input = decode(record, { partition, seq, checkpoint: batch.generation })
+              if (input._tag === "Unsupported") {
+                yield* Queue.fail(queue, new ConfigurationError({ detail: `${name}: ${partition} offset ${seq}: ${input.reason}` }))
+                return
+              }
+              const once = onceOf.get(input)
+              if (once !== undefined && !logged.has(once)) {
+                logged.add(once)
+                log(Effect.logInfo(`${name}: ${once}`))
+              }
+              inputs.push(input)
             }
             if (!(yield* Queue.offer(queue, { name: partition, tp, generation: batch.generation, inputs }))) return
             yield* Metric.update(m.records, inputs.length)

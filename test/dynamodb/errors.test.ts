@@ -101,7 +101,7 @@ describe("DynamoDB store errors", () => {
       pipeline: orderTotals,
       handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
       bootstrap: (h) => ArraySource.snapshotScan(orderTotals, [history.snapshot], h, { random: r, maxChunk: 8, staged: true, attempt: () => 0 }),
-      live: () => ArraySource.changeLog(orderTotals, history.log, { partitions: 2, random: r, maxChunk: 8 }),
+      live: (h) => ArraySource.changeLog(orderTotals, history.log, { partitions: 2, random: r, maxChunk: 8, after: h.version }),
       options: { batchSize: 8, retry: Schedule.max([Schedule.spaced("5 millis"), Schedule.recurs(20)]) }
     }).pipe(Effect.provide(layer), Effect.provide(quiet)))
     expect(Exit.isSuccess(exit)).toBe(true)
@@ -127,7 +127,7 @@ describe("DynamoDB store errors", () => {
       pipeline: orderTotals,
       handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
       bootstrap: (h) => ArraySource.snapshotScan(orderTotals, [history.snapshot], h, { random: r, maxChunk: 8, staged: true, attempt: () => 0 }),
-      live: () => ArraySource.changeLog(orderTotals, history.log, { partitions: 1, random: r, maxChunk: 8 }),
+      live: (h) => ArraySource.changeLog(orderTotals, history.log, { partitions: 1, random: r, maxChunk: 8, after: h.version }),
       options: { batchSize: 8 } // the default schedule: retries retryable errors for 2 minutes
     }).pipe(Effect.provide(DynamoDbStore.layerFrom(client, tables)), Effect.provide(quiet)))
     const failed = errorOf(exit)

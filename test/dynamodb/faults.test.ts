@@ -181,7 +181,7 @@ describe("DynamoDB stores under injected faults", () => {
         handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
         bootstrap: (handoff) =>
           ArraySource.snapshotScan(orderTotals, [history.snapshot], handoff, { random: r, maxChunk: 10, staged: true, attempt: () => 0 }),
-        live: () => ArraySource.changeLog(orderTotals, history.log, { partitions: 2, random: r, maxChunk: 10 }),
+        live: (handoff) => ArraySource.changeLog(orderTotals, history.log, { partitions: 2, random: r, maxChunk: 10, after: handoff.version }),
         options: { batchSize: 10, retry }
       }).pipe(Effect.provide(layer), Effect.provide(quiet))
     )

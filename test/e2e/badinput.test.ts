@@ -39,7 +39,9 @@ interface Bad {
   readonly reason: RegExp | undefined
 }
 
-const source = (tsMs: number, ord: number) => ({ connector: "mongodb", name: "bad", db: "shop", collection: "orders", ts_ms: tsMs, ord })
+/** The scenario's collection: the workers fold only records of MONGO_DB.MONGO_COLLECTION. */
+let ns = { db: "shop", collection: "orders" }
+const source = (tsMs: number, ord: number) => ({ connector: "mongodb", name: "bad", db: ns.db, collection: ns.collection, ts_ms: tsMs, ord })
 const key = (id: string) => JSON.stringify({ id: JSON.stringify(id) })
 const envelope = (op: string, after: unknown, src: unknown = source(Date.now() + 3_600_000, 1)) =>
   JSON.stringify({ op, source: src, ts_ms: Date.now(), after: typeof after === "string" ? after : JSON.stringify(after) })
@@ -83,6 +85,7 @@ describe("orderstats end to end: bad input on the topic", () => {
       extra: { LIVE_SOURCE: "kafka", KAFKA_TOPIC_PARTITIONS: "3", KAFKA_SESSION_TIMEOUT_MS: "6000", KAFKA_HEARTBEAT_INTERVAL_MS: "500" }
     })
     const orders = client.db(s.db).collection<Document>(s.collection)
+    ns = { db: s.db, collection: s.collection }
     const relay = start("relay", s.env)
     await waitFor(relay, /relay \S+: starting/)
     await runToEnd("seed", s.env, ["--count", "1000", "--invalid", "2", "--customers", "30", "--seed", "51"])

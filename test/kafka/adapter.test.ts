@@ -183,7 +183,7 @@ describe("KafkaSource: failures (real broker)", () => {
       }
       return original(offsets)
     }))
-    const source = KafkaSource.make(orderTotals, { topic, groupId, maxWaitTimeMs: 100, commitRetry: Schedule.spaced("100 millis") })
+    const source = KafkaSource.make(orderTotals, { after: undefined, topic, groupId, maxWaitTimeMs: 100, commitRetry: Schedule.spaced("100 millis") })
     const fiber = Effect.runFork(
       Fold.run(orderTotals, source).pipe(Effect.provide(Memory.layer()), Effect.provide(Layer.succeed(Port.KafkaClient, client)), Effect.provide(quiet))
     )
@@ -203,6 +203,7 @@ describe("KafkaSource: failures (real broker)", () => {
       throw new kafkajs.KafkaJSConnectionError("Connection error: ECONNREFUSED")
     }))
     const source = KafkaSource.make(orderTotals, {
+      after: undefined,
       topic,
       groupId,
       maxWaitTimeMs: 100,
@@ -232,6 +233,7 @@ describe("KafkaSource: failures (real broker)", () => {
       }
     })
     const source = KafkaSource.make(orderTotals, {
+      after: undefined,
       topic: "nowhere",
       groupId: uniqueName("nowhere"),
       reconnect: Schedule.spaced("100 millis").pipe(Schedule.upTo({ times: 2 }))

@@ -68,6 +68,7 @@ describe("a sink failure (real broker)", () => {
     const outage: Outage = { down: false, failures: 0 }
     const name = "kafka:outage"
     const source = KafkaSource.make(orderTotals, {
+      after: undefined,
       topic,
       groupId,
       name,

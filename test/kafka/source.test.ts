@@ -41,7 +41,7 @@ describe("KafkaSource (real broker)", () => {
     const placed = await produce(producer, topic, partitions, history.log)
 
     const state = Memory.makeState()
-    const source = KafkaSource.make(orderTotals, { topic, groupId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 200 })
+    const source = KafkaSource.make(orderTotals, { after: undefined, topic, groupId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 200 })
     const fiber = Effect.runFork(
       Fold.run(orderTotals, source).pipe(
         Effect.provide(KafkaDeadLetters.layer({ topic: dlq })),
@@ -104,7 +104,7 @@ describe("KafkaSource (real broker)", () => {
       monoid: Monoid.max(NumberOrder)
     })
     // @ts-expect-error Debezium envelopes carry updates and deletes: a max cannot retract, the types refuse it
-    KafkaSource.make(largest, { topic: "t", groupId: "g" })
+    KafkaSource.make(largest, { after: undefined, topic: "t", groupId: "g" })
     const topic = uniqueName("plain")
     const dlq = uniqueName("plain-dlq")
     const groupId = uniqueName("plain-group")

@@ -32,6 +32,7 @@ const main = Effect.gen(function*() {
     process.stdout.write(`${JSON.stringify({ worker: s.worker, level: logLevel, message: text })}\n`)
   })
   const source = KafkaSource.make(orderTotals, {
+    after: undefined,
     topic: s.topic,
     groupId: s.groupId,
     sessionTimeoutMs: s.sessionTimeoutMs,

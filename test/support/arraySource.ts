@@ -37,16 +37,28 @@ const hash = (s: string): number => {
 export const changeLog = <In>(
   pipeline: Pipeline<In, any, "changes">,
   log: ReadonlyArray<LogRecord>,
-  options: { readonly partitions: number; readonly random: Random; readonly maxChunk: number; readonly name?: string }
+  options: {
+    readonly partitions: number
+    readonly random: Random
+    readonly maxChunk: number
+    readonly name?: string
+    /** As the decoder's (default "position"); `after`: the snapshot's handoff version. */
+    readonly ordering?: Debezium.Ordering | undefined
+    /** The snapshot's handoff version, or undefined when none precedes the log (as KafkaSource.AfterSnapshot). */
+    readonly after: readonly [number, number] | undefined
+    readonly namespace?: { readonly db: string; readonly collection: string } | undefined
+  }
 ): Source<In, never, Tokens> => {
   const name = options.name ?? "test-log"
-  const decode = Debezium.decoder(pipeline.schema)
+  const decode = Debezium.decoder(pipeline.schema, { ordering: options.ordering, after: options.after, namespace: options.namespace })
   const byPartition: Array<Array<Input<In>>> = Array.from({ length: options.partitions }, () => [])
   for (const rec of log) {
     const p = hash(rec.key) % options.partitions
     const list = byPartition[p]!
     const position = { partition: `log/${p}`, seq: list.length }
-    list.push(Debezium.toInput(decode(rec.key, rec.value), rec.value ?? "null", position))
+    const decoded = decode(rec.key, rec.value, position.seq)
+    if (decoded._tag === "Unsupported") throw new Error(decoded.reason)
+    list.push(Debezium.toInput(decoded, rec.value ?? "null", position))
   }
   const inputs = Stream.unwrap(Effect.gen(function*() {
     const remaining: Array<Array<Input<In>>> = []

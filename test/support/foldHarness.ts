@@ -9,6 +9,7 @@ import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters, type DeadLetter } from "../../src/Store/DeadLetters.ts"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
+import type * as Pipeline from "../../src/Pipeline.ts"
 import * as ArraySource from "./arraySource.ts"
 import { Crash, crashing, type Services } from "./faults.ts"
 import type { History } from "./history.ts"
@@ -27,6 +28,11 @@ export interface HarnessOptions {
   readonly stagedScan?: boolean
   /** Upper bound for the crash call index. */
   readonly crashWindow?: number
+  /** How the change log is ordered (as the history was generated); default "position". */
+  readonly ordering?: "position" | "sourceTime"
+  /** The pipeline folded (default the example's orderTotals) and the collection its records must be of. */
+  readonly pipeline?: Pipeline.Pipeline<any, number, "changes">
+  readonly namespace?: { readonly db: string; readonly collection: string }
 }
 
 export interface HarnessResult {
@@ -42,17 +48,26 @@ export const foldHistory = (history: History, options: HarnessOptions): Promise<
     let attempt = 0
     let restarts = 0
     const calls = { n: 0 }
+    const pipeline = options.pipeline ?? orderTotals
     const spec = {
-      pipeline: orderTotals,
+      pipeline,
       handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
       bootstrap: (handoff: Handoff.Handoff) =>
-        ArraySource.snapshotScan(orderTotals, [history.snapshot, history.rescan], handoff, {
+        ArraySource.snapshotScan(pipeline, [history.snapshot, history.rescan], handoff, {
           random: r,
           maxChunk: options.maxChunk,
           staged: options.stagedScan ?? true,
           attempt: () => attempt
         }),
-      live: () => ArraySource.changeLog(orderTotals, history.log, { partitions: options.partitions, random: r, maxChunk: options.maxChunk }),
+      live: (handoff: Handoff.Handoff) =>
+        ArraySource.changeLog(pipeline, history.log, {
+          partitions: options.partitions,
+          random: r,
+          maxChunk: options.maxChunk,
+          ordering: options.ordering,
+          after: handoff.version,
+          namespace: options.namespace
+        }),
       options: { batchSize: options.maxChunk }
     }
     while (true) {
@@ -70,8 +85,8 @@ export const foldHistory = (history: History, options: HarnessOptions): Promise<
       restarts++
     }
     const read = Effect.gen(function*() {
-      const totals = yield* (yield* Aggregates).all(orderTotals)
-      const deadLetters = yield* (yield* DeadLetters).list(orderTotals.name)
+      const totals = yield* (yield* Aggregates).all(pipeline)
+      const deadLetters = yield* (yield* DeadLetters).list(pipeline.name)
       return { totals: totals as ReadonlyMap<string, number>, deadLetters }
     })
     const { totals, deadLetters } = yield* read.pipe(Effect.provide(options.store()))

@@ -86,6 +86,14 @@ export interface Options {
   readonly customers?: number
   /** Scales how often documents turn invalid and back (default 0.06); 0 gives a history without invalid states. */
   readonly invalid?: number
+  /**
+   * The order the log keeps, as the decoder will read it (`Debezium.Ordering`). `"position"`
+   * (default): a topic's, where only a suffix can come again (a connector restart) or the last
+   * record (a producer retry), since a document's records are read in their partition's order.
+   * `"sourceTime"`: any earlier record may come again and any out-of-date state arrive late, since
+   * versions order them.
+   */
+  readonly ordering?: "position" | "sourceTime"
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,6 +230,7 @@ export const generate = (seed: number, options: Options = {}): History => {
   const maxDocs = options.docs ?? 25
   const ops = options.ops ?? 120
   const invalidShare = options.invalid ?? 0.06
+  const ordering = options.ordering ?? "position"
   const pool = fixedIds(r)
   const idOf = new Map<string, IdForm>(pool.map((f) => [f.name, f]))
   let nextString = 0
@@ -309,16 +318,29 @@ export const generate = (seed: number, options: Options = {}): History => {
       const id = form.alternates.length > 0 && r.chance(0.5) ? r.pick(form.alternates) : form.id
       record("insert", "c", name, validDoc(id))
     } else if (roll < 0.8 && log.length > 0) {
-      // a redelivery of an earlier record (Kafka at-least-once, a connector restart)
-      const earlier = log[r.int(0, log.length - 1)]!
-      log.push({ ...earlier, kind: earlier.kind === "malformed" ? "malformed" : "redeliver" })
-      if (earlier.deadLetter) malformed++
+      const again = (earlier: LogRecord) => {
+        log.push({ ...earlier, kind: earlier.kind === "malformed" ? "malformed" : "redeliver" })
+        if (earlier.deadLetter) malformed++
+      }
+      if (ordering === "sourceTime") again(log[r.int(0, log.length - 1)]!)
+      else {
+        // a connector restarted from its last flushed offset publishes the records since again:
+        // a suffix of the log, so each partition's records stay in their order
+        for (const earlier of log.slice(-r.int(1, Math.min(8, log.length)))) again(earlier)
+      }
     } else if (roll < 0.87 && live.length > 0) {
-      // an out-of-date state arriving late: older than the document's current version
-      const states = timeline.get(r.pick(live))!
-      const oldRecord = log[states[r.int(0, states.length - 1)]![0]]!
-      log.push({ ...oldRecord, kind: "stale" })
-      if (oldRecord.deadLetter) malformed++
+      if (ordering === "sourceTime") {
+        // an out-of-date state arriving late: older than the document's current version
+        const states = timeline.get(r.pick(live))!
+        const oldRecord = log[states[r.int(0, states.length - 1)]![0]]!
+        log.push({ ...oldRecord, kind: "stale" })
+        if (oldRecord.deadLetter) malformed++
+      } else {
+        // a producer retry: the record just written, again
+        const last = log[log.length - 1]!
+        log.push({ ...last, kind: last.kind === "malformed" ? "malformed" : "stale" })
+        if (last.deadLetter) malformed++
+      }
     } else if (roll < 0.93) {
       const name = r.pick([...live, ...deleted])
       log.push({ key: keyOf(idOf.get(name)!.id), value: null, docId: name, kind: "tombstone", deadLetter: false, version: undefined })

@@ -1,0 +1,97 @@
+/**
+ * Records as Debezium writes them (test/support/debezium, from the connector's code) on the real
+ * broker, folded by a consumer group with no MongoDB access at all:
+ *
+ * - a topic that holds Debezium's own initial snapshot (op r, `ord` -1) followed by its stream,
+ *   with another collection's records, heartbeats and transaction metadata mixed in (a routed,
+ *   pattern-style topic), Debezium 3.x with wall-clock `ts_ms` and transactions, pre-image updates:
+ *   two workers in one group reach the group-by over the final documents;
+ * - a topic of records flattened by ExtractNewDocumentState: the worker stops with a
+ *   ConfigurationError that says what to change, and commits nothing.
+ */
+import { Cause, Effect, Exit, Fiber, Layer, References, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import * as Monoid from "../../src/Monoid.ts"
+import * as Pipeline from "../../src/Pipeline.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import * as KafkaSource from "../../src/Source/KafkaSource.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { DeadLetters } from "../../src/Store/DeadLetters.ts"
+import * as Memory from "../../src/Store/Memory.ts"
+import * as Dbz from "../support/debezium/index.ts"
+import { COLLECTION, DB, generate, reference } from "../support/debeziumHistory.ts"
+import { nonZero } from "../support/history.ts"
+import { kafkaBrokers, uniqueName } from "../support/services.ts"
+import { createTopic, members, produce, quiescent, useKafka } from "./support.ts"
+
+const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
+const { admin, producer } = useKafka()
+const clientLayer = () => KafkaJs.layer({ brokers: kafkaBrokers(), clientId: uniqueName("dbz-worker"), logLevel: "error" })
+
+const Order = Schema.Struct({
+  _id: Schema.Unknown,
+  customer_id: Schema.String.check(Schema.isNonEmpty()),
+  amount: Schema.Int,
+  meta: Schema.Struct({ region: Schema.String.check(Schema.isNonEmpty()) })
+})
+const byRegion = Pipeline.make("totals_by_region", { schema: Order, key: (o) => `${o.customer_id}|${o.meta.region}`, value: (o) => o.amount, monoid: Monoid.sum })
+
+describe("Debezium's records on the real broker", () => {
+  it("Debezium's snapshot then its stream, as the only bootstrap: two workers, no MongoDB, exact", async () => {
+    const history = generate(4242, {
+      version: "3.6",
+      capture: "change_streams_with_pre_image",
+      schemasEnable: true,
+      wallTime: true,
+      transactions: true,
+      mixed: true,
+      bootstrap: "debezium"
+    }, { docs: 40, ops: 600 })
+    const topic = uniqueName("dbz")
+    const groupId = uniqueName("dbz-group")
+    await createTopic(admin, topic, 3)
+    await produce(producer, topic, 3, history.log)
+    const state = Memory.makeState()
+    const worker = () =>
+      Effect.runFork(
+        Fold.run(byRegion, KafkaSource.make(byRegion, { after: undefined, topic, groupId, namespace: { db: DB, collection: COLLECTION }, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 200 }))
+          .pipe(Effect.provide(Memory.layer(state)), Effect.provide(clientLayer()), Effect.provide(quiet))
+      )
+    const workers = [worker(), worker()]
+    await quiescent(admin, groupId, topic)
+    for (const w of workers) await Effect.runPromise(Fiber.interrupt(w))
+    expect((await members(admin, groupId)).members).toBe(0)
+    const read = Effect.gen(function*() {
+      return {
+        totals: yield* (yield* Aggregates).all(byRegion),
+        letters: yield* (yield* DeadLetters).list(byRegion.name)
+      }
+    }).pipe(Effect.provide(Memory.layer(state)))
+    const { totals, letters } = await Effect.runPromise(read)
+    expect(nonZero(totals as ReadonlyMap<string, number>)).toEqual(nonZero(reference(history.final)))
+    expect(letters).toHaveLength(history.malformed)
+    expect(history.log.some((r) => r.value?.includes("\"op\":\"r\""))).toBe(true)
+  })
+
+  it("records flattened by ExtractNewDocumentState: the worker stops with a ConfigurationError, nothing committed", async () => {
+    const topic = uniqueName("dbz-flat")
+    const groupId = uniqueName("dbz-flat-group")
+    await createTopic(admin, topic, 1)
+    const [flat] = Dbz.extractNewDocumentState(
+      { version: "3.6", op: "c", db: DB, collection: COLLECTION, after: { _id: "o1", customer_id: "c1", amount: 5, meta: { region: "eu" } }, clusterTime: { t: 1_790_000_000, i: 1 } },
+      { addFields: "op,source.ts_ms,source.ord" }
+    )
+    await producer.send({ topic, acks: -1, messages: [{ key: flat!.key, value: flat!.value }] })
+    const exit = await Effect.runPromise(Effect.exit(
+      Fold.run(byRegion, KafkaSource.make(byRegion, { after: undefined, topic, groupId, maxWaitTimeMs: 200 }))
+        .pipe(Effect.provide(Memory.layer(Memory.makeState())), Effect.provide(clientLayer()), Effect.provide(quiet))
+    ))
+    expect(Exit.isFailure(exit)).toBe(true)
+    const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+    expect(error).toMatchObject({ _tag: "ConfigurationError" })
+    expect(String((error as { message?: string }).message)).toMatch(/ExtractNewDocumentState/)
+    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] })
+    expect(offsets[0]!.partitions.every((p) => p.offset === "-1")).toBe(true)
+  })
+})
