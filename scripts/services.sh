@@ -7,6 +7,11 @@
 #   scripts/services.sh env                   write and print the endpoints file (.services/env)
 #   scripts/services.sh ensure                for each endpoint variable already set in the environment, check it
 #                                             answers; `up` the services whose variable is not set (scripts/test.sh)
+#   scripts/services.sh connect start|stop|status
+#                                             optional, not started by up/ensure: Kafka Connect 4.3 with the real
+#                                             Debezium MongoDB connector 3.6.1 (REST 127.0.0.1:18083), for local runs
+#                                             against the test servers; what it can and cannot do on mongo-java-server
+#                                             is in docs/services.md (scripts/services/connect/run-connect.sh)
 #
 # Services (default: all):
 #   kafka     Apache Kafka 4.1 (KRaft, single node) from Maven Central jars   127.0.0.1:19092 (controller 19093)
@@ -523,6 +528,7 @@ usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' 
 main() {
   local cmd=${1:-help}
   [ $# -gt 0 ] && shift
+  if [ "$cmd" = connect ]; then exec bash "$SPEC/connect/run-connect.sh" "$@"; fi
   local services=("$@") name
   ((${#services[@]})) || services=("${ALL_SERVICES[@]}")
   for name in "${services[@]}"; do

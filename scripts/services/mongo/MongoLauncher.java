@@ -21,8 +21,13 @@ public final class MongoLauncher {
     private MongoLauncher() {}
 
     public static void main(String[] args) throws Exception {
+        serve(args, new MemoryBackend(), 27117, "");
+    }
+
+    /** Serves `backend` (any MemoryBackend, e.g. a probe's) with the flags above; never returns. */
+    public static void serve(String[] args, MemoryBackend backend, int defaultPort, String note) throws Exception {
         String host = "127.0.0.1";
-        int port = 27117;
+        int port = defaultPort;
         int wireVersion = 9;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
@@ -34,7 +39,6 @@ public final class MongoLauncher {
             }
         }
 
-        MemoryBackend backend = new MemoryBackend();
         if (wireVersion > 0) {
             final int wire = wireVersion;
             backend.version(new MongoVersion() {
@@ -47,7 +51,7 @@ public final class MongoLauncher {
         server.enableOplog(); // off by default (no-op oplog); collection.watch() needs it
         server.bind(host, port);
         Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow, "mongo-shutdown"));
-        System.out.println("READY mongodb://" + host + ":" + port);
+        System.out.println("READY mongodb://" + host + ":" + port + note);
         System.out.flush();
         new CountDownLatch(1).await();
     }
