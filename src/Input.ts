@@ -1,24 +1,31 @@
 /**
- * What sources hand to the fold: one record per source position.
+ * What sources yield and the fold consumes: one record per source position, of raw documents,
+ * independent of any pipeline. Each pipeline decodes a record's document with its own schema inside
+ * the fold, so one source feeds any number of pipelines (a document one pipeline refuses is a dead
+ * letter of that pipeline only).
  *
- * - `Upsert`: the new state of a source document (inserts, updates, replaces, snapshot rows).
+ * - `Upsert`: the new state of a source document (inserts, updates, replaces, snapshot rows): its
+ *   id and the document as exact JSON (see `ExtendedJson`). A pipeline whose schema refuses the
+ *   document folds it as "contributes nothing" (its old contribution is retracted) and dead-letters
+ *   it with the raw text and the reason.
  * - `Delete`: the document is gone.
- * - `Invalid`: the new state of a source document that the pipeline refuses (its schema rejects
- *   it, or its key or value function throws). The document now contributes nothing: its old
- *   contribution is retracted, exactly as a delete would, and the record goes to the dead-letter
- *   sink with the raw document and the reason. A later valid state adds the contribution again.
- *   So the aggregates never depend on when a document was invalid, only on its final state.
- * - `Reject`: a record that carries no usable document state (not JSON, no id, no version); it
- *   goes to the dead-letter sink with the raw input and the reason, and its position may then be
- *   committed.
- * - `Skip`: a record that carries no change (a Kafka tombstone, a heartbeat); only its position
- *   advances.
+ * - `Event`: an append-only record (a page view, a payment): an event id and its document.
+ * - `Reject`: a record that carries no usable document state (not JSON, no id); it goes to the
+ *   dead-letter sink of every pipeline with the raw input and the reason, and its position may
+ *   then be committed.
+ * - `Skip`: a record without a change (a Kafka tombstone, a heartbeat); only its position advances.
  *
  * Every record carries its position: a `partition` (a Kafka topic-partition, a change stream, a
  * file, a snapshot scan) and a `seq` that strictly increases within the partition. Positions are
  * what the aggregate store's high-water marks and the source's commits are made of. `checkpoint`
  * is source-specific data the source needs to resume after this record (a byte offset, a resume
  * token); it must be JSON.
+ *
+ * Versions order the states of one document. A source that knows them (a change stream's cluster
+ * time, a snapshot's handoff version) sets `version`; without one, the fold orders a document's
+ * states by position: `[P + 1, seq]`, where `P` is the `hi` of the pipeline's handoff version, so
+ * every such record is newer than the snapshot's rows (the records of one document must then be in
+ * one partition, in order, as a Kafka topic keyed by document id or a file keeps them).
  *
  * @since 0.1.0
  */
@@ -28,6 +35,7 @@ import type { Version } from "./Version.ts"
  * Where a record sits in its source.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Position {
   readonly partition: string
@@ -36,49 +44,62 @@ export interface Position {
 }
 
 /**
+ * What a record's raw form and key are, for dead letters.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Origin {
+  /** The record as the source read it (a Kafka value, a line); default: the document as JSON. */
+  readonly raw?: string | undefined
+  /** The raw record key, for sources that have one (a Kafka record's key): dead-letter topics keep it. */
+  readonly key?: string | undefined
+}
+
+/**
  * The new state of a source document.
  *
  * @since 0.1.0
+ * @category models
  */
-export interface Upsert<In> extends Position {
+export interface Upsert extends Position, Origin {
   readonly _tag: "Upsert"
   readonly docId: string
-  readonly version: Version
-  readonly doc: In
+  /** Default: ordered by position (see the module doc). */
+  readonly version?: Version | undefined
+  /** The document as exact JSON. */
+  readonly doc: unknown
 }
 
 /**
  * A deleted source document.
  *
  * @since 0.1.0
+ * @category models
  */
-export interface Delete extends Position {
+export interface Delete extends Position, Origin {
   readonly _tag: "Delete"
   readonly docId: string
-  readonly version: Version
+  readonly version?: Version | undefined
 }
 
 /**
- * The new state of a source document, refused by the pipeline: it retracts the document's
- * contribution and is dead-lettered with its raw text and the reason.
+ * An append-only record: folded once per event id.
  *
  * @since 0.2.0
  * @category models
  */
-export interface Invalid extends Position {
-  readonly _tag: "Invalid"
-  readonly docId: string
-  readonly version: Version
-  readonly raw: string
-  readonly reason: string
-  /** The raw record key, for sources that have one. */
-  readonly key?: string | undefined
+export interface Event extends Position, Origin {
+  readonly _tag: "Event"
+  readonly eventId: string
+  readonly doc: unknown
 }
 
 /**
  * A record that cannot be folded: dead-lettered with its raw text and the reason.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Reject extends Position {
   readonly _tag: "Reject"
@@ -93,6 +114,7 @@ export interface Reject extends Position {
  * A record without a change (tombstone, heartbeat): only the position advances.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Skip extends Position {
   readonly _tag: "Skip"
@@ -103,52 +125,52 @@ export interface Skip extends Position {
  * A record as the fold receives it.
  *
  * @since 0.1.0
+ * @category models
  */
-export type Input<In> = Upsert<In> | Delete | Invalid | Reject | Skip
+export type Input = Upsert | Delete | Event | Reject | Skip
+
+const at = (position: Position) => ({ partition: position.partition, seq: position.seq, checkpoint: position.checkpoint })
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
-export const upsert = <In>(docId: string, version: Version, doc: In, position: Position): Upsert<In> => ({
-  _tag: "Upsert",
-  docId,
-  version,
-  doc,
-  partition: position.partition,
-  seq: position.seq,
-  checkpoint: position.checkpoint
-})
+export const upsert = (
+  docId: string,
+  doc: unknown,
+  position: Position,
+  options: { readonly version?: Version | undefined } & Origin = {}
+): Upsert => ({ _tag: "Upsert", docId, doc, version: options.version, raw: options.raw, key: options.key, ...at(position) })
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
-export const remove = (docId: string, version: Version, position: Position): Delete => ({
+export const remove = (docId: string, position: Position, options: { readonly version?: Version | undefined } & Origin = {}): Delete => ({
   _tag: "Delete",
   docId,
-  version,
-  partition: position.partition,
-  seq: position.seq,
-  checkpoint: position.checkpoint
+  version: options.version,
+  raw: options.raw,
+  key: options.key,
+  ...at(position)
 })
 
 /**
  * @since 0.2.0
  * @category constructors
  */
-export const invalid = (docId: string, version: Version, raw: string, reason: string, position: Position, key?: string): Invalid => ({
-  _tag: "Invalid",
-  docId,
-  version,
-  raw,
-  reason,
-  key,
-  partition: position.partition,
-  seq: position.seq,
-  checkpoint: position.checkpoint
+export const event = (eventId: string, doc: unknown, position: Position, origin: Origin = {}): Event => ({
+  _tag: "Event",
+  eventId,
+  doc,
+  raw: origin.raw,
+  key: origin.key,
+  ...at(position)
 })
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
 export const reject = (raw: string, reason: string, position: Position, docId?: string, key?: string): Reject => ({
   _tag: "Reject",
@@ -156,26 +178,20 @@ export const reject = (raw: string, reason: string, position: Position, docId?: 
   reason,
   docId,
   key,
-  partition: position.partition,
-  seq: position.seq,
-  checkpoint: position.checkpoint
+  ...at(position)
 })
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
-export const skip = (reason: string, position: Position): Skip => ({
-  _tag: "Skip",
-  reason,
-  partition: position.partition,
-  seq: position.seq,
-  checkpoint: position.checkpoint
-})
+export const skip = (reason: string, position: Position): Skip => ({ _tag: "Skip", reason, ...at(position) })
 
 /**
- * `true` for records that change a document's state (`Upsert`, `Delete` or `Invalid`).
+ * The document id a record changes (an event's id for an event), if any.
  *
- * @since 0.1.0
+ * @since 0.2.0
+ * @category getters
  */
-export const isChange = <In>(input: Input<In>): input is Upsert<In> | Delete | Invalid =>
-  input._tag === "Upsert" || input._tag === "Delete" || input._tag === "Invalid"
+export const idOf = (input: Input): string | undefined =>
+  input._tag === "Upsert" || input._tag === "Delete" ? input.docId : input._tag === "Event" ? input.eventId : undefined

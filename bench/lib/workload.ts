@@ -56,7 +56,7 @@ const customerSampler = (n: number, skew: "uniform" | "zipf", random: () => numb
  * are amount updates (55%), customer moves (20%), deletes (10%), re-inserts of deleted documents,
  * and redeliveries of the previous record (5%). Versions increase.
  */
-export function* changes(options: WorkloadOptions): Generator<Array<Input<Order>>> {
+export function* changes(options: WorkloadOptions): Generator<Array<Input>> {
   const random = mulberry(options.seed ?? 42)
   const customers = Array.from({ length: options.customers }, (_, i) => `customer-${i}`)
   const sample = customerSampler(options.customers, options.skew, random)
@@ -65,36 +65,36 @@ export function* changes(options: WorkloadOptions): Generator<Array<Input<Order>
   const ids = Array.from({ length: options.docs }, (_, i) => `o${i}`)
   const state: Array<Order | undefined> = new Array(options.docs)
   let seq = 0
-  let out: Array<Input<Order>> = []
-  let previous: Input<Order> | undefined
+  let out: Array<Input> = []
+  let previous: Input | undefined
   for (let n = 0; n < options.changes; n++) {
     const d = n < options.docs ? n : Math.floor(random() * options.docs)
     const current = state[d]
     const version = [1_000 + n, 0] as const
     const position = { partition, seq: seq++ }
     const roll = random()
-    let record: Input<Order>
+    let record: Input
     if (previous !== undefined && roll < 0.05) {
       record = { ...previous, seq: position.seq }
     } else if (current === undefined) {
       const doc = { customer_id: customers[sample()]!, amount: Math.floor(random() * 100_000) }
       state[d] = doc
-      record = I.upsert(ids[d]!, version, doc, position)
+      record = I.upsert(ids[d]!, doc, position, { version })
     } else if (roll < 0.6) {
       const doc = { customer_id: current.customer_id, amount: Math.floor(random() * 100_000) }
       state[d] = doc
-      record = I.upsert(ids[d]!, version, doc, position)
+      record = I.upsert(ids[d]!, doc, position, { version })
     } else if (roll < 0.8) {
       const doc = { customer_id: customers[sample()]!, amount: current.amount }
       state[d] = doc
-      record = I.upsert(ids[d]!, version, doc, position)
+      record = I.upsert(ids[d]!, doc, position, { version })
     } else if (roll < 0.9) {
       state[d] = undefined
-      record = I.remove(ids[d]!, version, position)
+      record = I.remove(ids[d]!, position, { version })
     } else {
       const doc = { customer_id: current.customer_id, amount: current.amount + 1 }
       state[d] = doc
-      record = I.upsert(ids[d]!, version, doc, position)
+      record = I.upsert(ids[d]!, doc, position, { version })
     }
     previous = record
     out.push(record)
@@ -107,7 +107,7 @@ export function* changes(options: WorkloadOptions): Generator<Array<Input<Order>
 }
 
 /** All chunks at once (for timed runs that must not include generation). */
-export const generateAll = (options: WorkloadOptions): Array<Array<Input<Order>>> => Array.from(changes(options))
+export const generateAll = (options: WorkloadOptions): Array<Array<Input>> => Array.from(changes(options))
 
 /**
  * `count` order documents (no history), `chunk` at a time, with customers drawn like the changes'

@@ -6,7 +6,8 @@
 import { Effect, Stream } from "effect"
 import type { Input } from "../../src/Input.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
-import { commitToTokens, type Source } from "../../src/Source/Source.ts"
+import * as Source from "../../src/Source/Source.ts"
+import { commitToTokens } from "../../src/Source/Source.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import type { Tokens } from "../../src/Store/Tokens.ts"
 import { type Counter, counting } from "../lib/counting.ts"
@@ -14,12 +15,13 @@ import { time, type Sample } from "../lib/measure.ts"
 import { benchPipeline } from "../lib/pipeline.ts"
 import { generateAll, type Order, type WorkloadOptions } from "../lib/workload.ts"
 
-export const sourceOf = (chunks: ReadonlyArray<ReadonlyArray<Input<Order>>>, name = "bench"): Source<Order, never, Tokens> => ({
-  name,
-  inputs: Stream.fromArrays(...(chunks as Array<Array<Input<Order>>>)),
-  commit: (last) => Effect.orDie(commitToTokens(benchPipeline.name, name)(last)),
-  staged: false
-})
+export const sourceOf = (chunks: ReadonlyArray<ReadonlyArray<Input>>, name = "bench"): Source.Source<"changes", never, Tokens> =>
+  Source.make({
+    name,
+    kind: "changes",
+    records: Stream.fromArrays(...(chunks as Array<Array<Input>>)),
+    commit: (last) => Effect.orDie(commitToTokens(name)(last))
+  })
 
 /** The library's fold over the in-memory stores. */
 export const library = async (workload: WorkloadOptions): Promise<Sample> => {
@@ -27,7 +29,7 @@ export const library = async (workload: WorkloadOptions): Promise<Sample> => {
   const counter: Counter = { calls: 0, keysWritten: 0 }
   return time(async () => {
     const summary = await Effect.runPromise(
-      Fold.run(benchPipeline, sourceOf(chunks), { batchSize: workload.chunk ?? 2000 }).pipe(
+      Fold.run(sourceOf(chunks), [benchPipeline], { batchSize: workload.chunk ?? 2000 }).pipe(
         Effect.provide(counting(Memory.layer(), counter))
       )
     )
@@ -54,13 +56,15 @@ export const ceiling = async (workload: WorkloadOptions): Promise<Sample> => {
         records++
         if (r._tag !== "Upsert" && r._tag !== "Delete") continue
         const cur = ledger.get(r.docId)
-        if (cur !== undefined && !(r.version[0] > cur.hi || (r.version[0] === cur.hi && r.version[1] > cur.lo))) continue
+        const version = r.version!
+        if (cur !== undefined && !(version[0] > cur.hi || (version[0] === cur.hi && version[1] > cur.lo))) continue
         if (cur !== undefined && cur.key !== undefined) totals.set(cur.key, (totals.get(cur.key) ?? 0) - cur.value)
         if (r._tag === "Upsert") {
-          totals.set(r.doc.customer_id, (totals.get(r.doc.customer_id) ?? 0) + r.doc.amount)
-          ledger.set(r.docId, { key: r.doc.customer_id, value: r.doc.amount, hi: r.version[0], lo: r.version[1] })
+          const doc = r.doc as Order
+          totals.set(doc.customer_id, (totals.get(doc.customer_id) ?? 0) + doc.amount)
+          ledger.set(r.docId, { key: doc.customer_id, value: doc.amount, hi: version[0], lo: version[1] })
         } else {
-          ledger.set(r.docId, { key: undefined, value: 0, hi: r.version[0], lo: r.version[1] })
+          ledger.set(r.docId, { key: undefined, value: 0, hi: version[0], lo: version[1] })
         }
       }
     }

@@ -11,6 +11,7 @@ import type { Input } from "../../src/Input.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as KafkaSource from "../../src/Source/KafkaSource.ts"
+import * as Source from "../../src/Source/Source.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { type Counter, counting } from "../lib/counting.ts"
 import { peakRssMiB, time, type Sample } from "../lib/measure.ts"
@@ -20,12 +21,12 @@ import { changes, type Order, type WorkloadOptions } from "../lib/workload.ts"
 
 const PARTITIONS = 4
 
-const envelope = (r: Input<Order>): { key: string; value: string } | undefined => {
+const envelope = (r: Input): { key: string; value: string } | undefined => {
   if (r._tag !== "Upsert" && r._tag !== "Delete") return undefined
   const key = JSON.stringify({ id: JSON.stringify(r.docId) })
-  const source = { ts_ms: r.version[0], ord: r.version[1] }
+  const source = { ts_ms: r.version![0], ord: r.version![1] }
   return r._tag === "Upsert"
-    ? { key, value: JSON.stringify({ op: "u", after: JSON.stringify({ _id: r.docId, ...r.doc }), source }) }
+    ? { key, value: JSON.stringify({ op: "u", after: JSON.stringify({ _id: r.docId, ...(r.doc as Order) }), source }) }
     : { key, value: JSON.stringify({ op: "d", after: null, source }) }
 }
 
@@ -64,11 +65,12 @@ export const library = async (): Promise<Sample> => {
   const start = process.hrtime.bigint()
   let end = 0n
   const next = new Map<string, number>()
-  const source = KafkaSource.make(benchPipeline, { after: undefined, topic, groupId: `bench-${randomUUID()}` })
+  const source = KafkaSource.make({ topic, groupId: `bench-${randomUUID()}` })
   const summary = await Effect.runPromise(
-    Fold.run(benchPipeline, {
-      ...source,
-      inputs: source.inputs.pipe(Stream.take(total)),
+    Fold.run(Source.make({
+      name: source.name,
+      kind: source.kind,
+      records: source.records.pipe(Stream.take(total)),
       commit: (last) =>
         source.commit(last).pipe(Effect.tap(() =>
           Effect.sync(() => {
@@ -78,7 +80,7 @@ export const library = async (): Promise<Sample> => {
             if (done >= total && end === 0n) end = process.hrtime.bigint()
           })
         ))
-    }).pipe(
+    }), [benchPipeline]).pipe(
       Effect.provide(counting(Memory.layer(), counter)),
       Effect.provide(KafkaJs.layer({ brokers: required("KAFKA_BROKERS").split(",") })),
       Effect.provide(quiet)

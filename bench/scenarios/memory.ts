@@ -5,6 +5,7 @@
  */
 import { Effect, Stream } from "effect"
 import * as Fold from "../../src/Runtime/Fold.ts"
+import * as Source from "../../src/Source/Source.ts"
 import { commitToTokens } from "../../src/Source/Source.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import type { Sample } from "../lib/measure.ts"
@@ -57,17 +58,17 @@ export const library = async (workload: WorkloadOptions): Promise<Sample> => {
   const { gen, marks } = sampled(workload)
   const start = process.hrtime.bigint()
   const summary = await Effect.runPromise(
-    Fold.run(benchPipeline, {
+    Fold.run(Source.make({
       name: "bench-memory",
+      kind: "changes",
       // one generated array per chunk (fromIterable's default chunk size would pull thousands of
       // arrays, millions of records, ahead of the fold)
-      inputs: Stream.fromIterable(gen(), { chunkSize: 1 }).pipe(
-        Stream.filter((chunk): chunk is [Input<Order>, ...Array<Input<Order>>] => chunk.length > 0),
+      records: Stream.fromIterable(gen(), { chunkSize: 1 }).pipe(
+        Stream.filter((chunk): chunk is [Input, ...Array<Input>] => chunk.length > 0),
         Stream.flattenArray
       ),
-      commit: (last) => Effect.orDie(commitToTokens(benchPipeline.name, "bench-memory")(last)),
-      staged: false
-    }, { batchSize: workload.chunk ?? 2000 }).pipe(Effect.provide(Memory.layer()))
+      commit: (last) => Effect.orDie(commitToTokens("bench-memory")(last))
+    }), [benchPipeline], { batchSize: workload.chunk ?? 2000 }).pipe(Effect.provide(Memory.layer()))
   )
   return report(summary.records, Number(process.hrtime.bigint() - start) / 1e9, marks)
 }
@@ -83,12 +84,14 @@ export const ceiling = async (workload: WorkloadOptions): Promise<Sample> => {
       records++
       if (r._tag !== "Upsert" && r._tag !== "Delete") continue
       const cur = ledger.get(r.docId)
-      if (cur !== undefined && !(r.version[0] > cur.hi || (r.version[0] === cur.hi && r.version[1] > cur.lo))) continue
+      const version = r.version!
+      if (cur !== undefined && !(version[0] > cur.hi || (version[0] === cur.hi && version[1] > cur.lo))) continue
       if (cur !== undefined && cur.key !== undefined) totals.set(cur.key, (totals.get(cur.key) ?? 0) - cur.value)
       if (r._tag === "Upsert") {
-        totals.set(r.doc.customer_id, (totals.get(r.doc.customer_id) ?? 0) + r.doc.amount)
-        ledger.set(r.docId, { key: r.doc.customer_id, value: r.doc.amount, hi: r.version[0], lo: r.version[1] })
-      } else ledger.set(r.docId, { key: undefined, value: 0, hi: r.version[0], lo: r.version[1] })
+        const doc = r.doc as Order
+          totals.set(doc.customer_id, (totals.get(doc.customer_id) ?? 0) + doc.amount)
+        ledger.set(r.docId, { key: doc.customer_id, value: doc.amount, hi: version[0], lo: version[1] })
+      } else ledger.set(r.docId, { key: undefined, value: 0, hi: version[0], lo: version[1] })
     }
   }
   return report(records, Number(process.hrtime.bigint() - start) / 1e9, marks)

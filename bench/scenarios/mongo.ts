@@ -200,7 +200,7 @@ export const library = (workload: WorkloadOptions): Promise<Sample> =>
     const counter: Counter = { calls: 0, keysWritten: 0 }
     const batchSize = batchSizeOf(workload)
     return time(async () => {
-      const source = MongoSnapshot.make(benchPipeline, {
+      const source = MongoSnapshot.make({
         db: DB,
         collection: required("BENCH_MONGO_COLLECTION"),
         handoff: Handoff.atVersion(Version.make(Date.now(), 1)),
@@ -208,14 +208,15 @@ export const library = (workload: WorkloadOptions): Promise<Sample> =>
         progressInterval: "1 hour"
       })
       const summary = await Effect.runPromise(
-        Fold.run(benchPipeline, source, { batchSize }).pipe(
+        Fold.run(source, [benchPipeline], { batchSize }).pipe(
           Effect.provide(counting(Memory.layer(), counter)),
           Effect.provide(Mongo.layerClient(client)),
           Effect.provide(quiet)
         )
       )
       const expected = Number(required("BENCH_MONGO_DOCS"))
-      if (summary.upserts !== expected) throw new Error(`folded ${summary.upserts} documents, expected ${expected} (${summary.rejected} rejected)`)
+      const folded = Fold.of(summary, benchPipeline)
+      if (folded.upserts !== expected) throw new Error(`folded ${folded.upserts} documents, expected ${expected} (${folded.rejected} rejected)`)
       return { records: summary.records, roundTrips: counter.calls, writes: counter.keysWritten, extra: extra(workload) }
     })
   })

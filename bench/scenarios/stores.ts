@@ -25,7 +25,8 @@ import type { Input } from "../../src/Input.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Plan from "../../src/Runtime/Plan.ts"
-import { commitToTokens, type Source } from "../../src/Source/Source.ts"
+import * as Source from "../../src/Source/Source.ts"
+import { commitToTokens } from "../../src/Source/Source.ts"
 import * as DynamoDbClient from "../../src/Store/DynamoDb/Client.ts"
 import * as Keys from "../../src/Store/DynamoDb/Keys.ts"
 import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
@@ -43,12 +44,13 @@ import { DYNAMODB_CONCURRENCY, generateAll, type Order, type WorkloadOptions } f
 
 const batchSizeOf = (w: WorkloadOptions): number => w.chunk ?? 2000
 
-const arraySource = (pipeline: string, chunks: ReadonlyArray<ReadonlyArray<Input<Order>>>): Source<Order, never, Tokens> => ({
-  name: "bench",
-  inputs: Stream.fromArrays(...(chunks as Array<Array<Input<Order>>>)),
-  commit: (last) => Effect.orDie(commitToTokens(pipeline, "bench")(last)),
-  staged: false
-})
+const arraySource = (chunks: ReadonlyArray<ReadonlyArray<Input>>): Source.Source<"changes", never, Tokens> =>
+  Source.make({
+    name: "bench",
+    kind: "changes",
+    records: Stream.fromArrays(...(chunks as Array<Array<Input>>)),
+    commit: (last) => Effect.orDie(commitToTokens("bench")(last))
+  })
 
 const round4 = (n: number) => Math.round(n * 10_000) / 10_000
 
@@ -72,7 +74,7 @@ interface BatchRows {
 }
 
 /** The rows the fold writes for each batch: the library's planner over a plain in-memory ledger. */
-const rowsOf = (chunks: ReadonlyArray<ReadonlyArray<Input<Order>>>, batchSize: number): Array<BatchRows> => {
+const rowsOf = (chunks: ReadonlyArray<ReadonlyArray<Input>>, batchSize: number): Array<BatchRows> => {
   const ledger = new Map<string, Entry<number>>()
   const totals = new Map<string, number>()
   const out: Array<BatchRows> = []
@@ -122,7 +124,7 @@ const foldInto = async (
   const chunks = generateAll(workload)
   const counter: Counter = { calls: 0, keysWritten: 0, ledgerEntries: 0 }
   return time(async () => {
-    const program = Fold.run(pipeline, arraySource(pipeline.name, chunks), { batchSize: batchSizeOf(workload) })
+    const program = Fold.run(arraySource(chunks), [pipeline], { batchSize: batchSizeOf(workload) })
     const summary = await Effect.runPromise(Effect.provide(program, layer(counter)))
     return rowsWritten(summary.records, counter.calls, counter.keysWritten, counter.ledgerEntries ?? 0, workload)
   })

@@ -15,7 +15,7 @@ import * as Mongo from "../../src/Source/Mongo.ts"
 import * as Version from "../../src/Version.ts"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
-import { orderTotals } from "./pipeline.ts"
+import { orderTotals, pipelines } from "./pipeline.ts"
 import * as Report from "./report.ts"
 import * as Scan from "./scan.ts"
 import * as Stores from "./stores.ts"
@@ -29,20 +29,21 @@ const program = Effect.gen(function*() {
   const ns = Mongo.formatNamespace(mongo)
   const text = values.json
     ? JSON.stringify({
-      pipeline: orderTotals.name,
+      pipelines: pipelines.map((p) => p.name),
       namespace: ns,
       alreadyDone: r.alreadyDone,
       documents: r.documents,
       documentsThisRun: r.documentsThisRun,
       deadLetters: r.deadLetters,
+      deadLettersPerPipeline: r.deadLettersPerPipeline,
       elapsedMs: r.elapsedMs,
       position: Version.format(r.handoff.version),
       handoff: r.handoff
     })
     : [
-      `bootstrap of ${orderTotals.name} from ${ns}: ${r.alreadyDone ? "already done before this run" : "done"}`,
+      `bootstrap of ${pipelines.map((p) => p.name).join(", ")} from ${ns}: ${r.alreadyDone ? "already done before this run" : "done"}`,
       `  documents:    ${r.documents} scanned (${r.documentsThisRun} by this run)`,
-      `  dead letters: ${r.deadLetters}`,
+      `  dead letters: ${r.deadLetters} (${orderTotals.name}); this run: ${JSON.stringify(r.deadLettersPerPipeline)}`,
       `  elapsed:      ${Report.seconds(r.elapsedMs)}`,
       `  position:     ${Scan.describeHandoff(r.handoff)}`
     ].join("\n")

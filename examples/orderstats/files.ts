@@ -20,10 +20,12 @@ import * as Handoff from "../../src/Handoff.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as JsonlChanges from "../../src/Source/JsonlChanges.ts"
 import * as JsonlSnapshot from "../../src/Source/JsonlSnapshot.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Version from "../../src/Version.ts"
-import { orderTotals } from "./pipeline.ts"
+import { ordersPerCustomer, ordersPerStatus, orderTotals, pipelines } from "./pipeline.ts"
 import * as Report from "./report.ts"
 import * as Settings from "./config.ts"
 
@@ -85,7 +87,7 @@ export const parse = (argv: ReadonlyArray<string>): Effect.Effect<Args, Configur
         json: values.json === true
       }
     },
-    catch: (error) => new ConfigurationError({ detail: `${error instanceof Error ? error.message : String(error)}\n${USAGE}` })
+    catch: (error: unknown) => new ConfigurationError({ detail: `${error instanceof Error ? error.message : String(error)}\n${USAGE}` })
   })
 
 
@@ -93,36 +95,42 @@ const program = (args: Args) =>
   Effect.gen(function*() {
     const { snapshot, changes } = args
     const namespace = yield* Settings.namespace
+    // one pass over each file feeds the three pipelines
     const result = yield* Orchestrator.run({
-      pipeline: orderTotals,
+      pipelines,
       handoff: Effect.sync(() => Handoff.atVersion(args.position)),
-      bootstrap: snapshot === undefined ? undefined : (handoff) => JsonlSnapshot.make(orderTotals, { path: snapshot, handoff }),
+      bootstrap: snapshot === undefined ? undefined : (handoff) => JsonlSnapshot.make({ path: snapshot, handoff }),
       // Debezium records as the connector writes them, one document's in their topic order
-      live: changes === undefined ? undefined : (handoff) =>
-        JsonlChanges.make(orderTotals, { path: changes, after: handoff.version, namespace })
+      live: changes === undefined ? undefined : () => JsonlChanges.make({ path: changes, namespace })
     })
     const aggregates = yield* Aggregates
-    const all = yield* aggregates.all(orderTotals)
-    const totals = Report.nonZero(all)
-    const deadLetters = (result.bootstrap?.rejected ?? 0) + (result.live?.rejected ?? 0)
+    const totals = Report.nonZero(yield* aggregates.all(orderTotals))
+    const perStatus = Report.nonZero(yield* aggregates.all(ordersPerStatus))
+    const perCustomer = Report.nonZero(yield* aggregates.all(ordersPerCustomer))
+    const dead = Report.deadLetters(result.bootstrap, result.live)
+    const letters = yield* (yield* DeadLetters).list(orderTotals.name)
     if (args.json) {
       const out = {
         totals: Object.fromEntries(totals),
-        deadLetters,
+        perStatus: Object.fromEntries(perStatus),
+        ordersPerCustomer: Object.fromEntries(perCustomer),
+        deadLetters: dead[orderTotals.name] ?? 0,
+        deadLettersPerPipeline: dead,
         handoff: Version.format(result.handoff.version),
         bootstrap: result.bootstrap ?? null,
         live: result.live ?? null
       }
       yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(out)}\n`))
     } else {
-      const b = result.bootstrap
-      const l = result.live
+      const b = result.bootstrap === undefined ? undefined : Fold.of(result.bootstrap, orderTotals)
+      const l = result.live === undefined ? undefined : Fold.of(result.live, orderTotals)
       yield* Effect.sync(() =>
         process.stdout.write(
-          `${Report.table(totals)}\n\n` +
+          `${Report.table(totals)}\n\n${Report.counts("status", perStatus)}\n\n${Report.counts("customer", perCustomer)}\n\n` +
             `snapshot: ${b === undefined ? "already done" : `${b.upserts} documents, ${b.rejected} dead-lettered`}; ` +
-            `changes: ${l === undefined ? "none" : `${l.records} records, ${l.upserts + l.deletes} applied, ${l.stale} stale, ${l.skipped} skipped, ${l.rejected} dead-lettered`}; ` +
-            `handoff ${Version.format(result.handoff.version)}\n`
+            `changes: ${l === undefined ? "none" : `${result.live!.records} records, ${l.upserts + l.deletes} applied, ${l.stale} stale, ${l.skipped} skipped, ${l.rejected} dead-lettered`}; ` +
+            `handoff ${Version.format(result.handoff.version)} (the snapshot's version: changes at or before it are in the snapshot)\n` +
+            (letters.length === 0 ? "" : `dead letters of ${orderTotals.name}:\n${letters.slice(0, 5).map((d) => `  ${d.partition}#${d.seq}: ${d.reason}`).join("\n")}\n`)
         )
       )
     }

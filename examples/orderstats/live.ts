@@ -18,14 +18,12 @@ import { Effect } from "effect"
 import { ConfigurationError, type SourceError } from "../../src/Errors.ts"
 import type * as Port from "../../src/Kafka/Port.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
-import type { Handoff } from "../../src/Handoff.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as KafkaSource from "../../src/Source/KafkaSource.ts"
 import * as Mongo from "../../src/Source/Mongo.ts"
 import * as KafkaDeadLetters from "../../src/Store/KafkaDeadLetters.ts"
 import * as Settings from "./config.ts"
-import type { Order } from "./Order.ts"
-import { orderTotals } from "./pipeline.ts"
+import { pipelines } from "./pipeline.ts"
 import * as Scan from "./scan.ts"
 import * as Topics from "./topics.ts"
 
@@ -42,13 +40,8 @@ export const changeStream = (options: { readonly stopWhenIdleMs?: number | undef
 /**
  * The KafkaSource of the configured topic and group.
  */
-export const kafkaSource = (
-  settings: Settings.KafkaSettings,
-  handoff: Handoff,
-  namespace: { readonly db: string; readonly collection: string }
-) =>
-  KafkaSource.make(orderTotals, {
-    after: handoff,
+export const kafkaSource = (settings: Settings.KafkaSettings, namespace: { readonly db: string; readonly collection: string }) =>
+  KafkaSource.make({
     namespace,
     topic: settings.topic,
     groupId: settings.groupId,
@@ -70,11 +63,12 @@ export const kafka = Effect.gen(function*() {
       `records over ${settings.maxRecordBytes} bytes dead-lettered`
   )
   const namespace = yield* Settings.namespace
-  const spec: Orchestrator.Spec<Order, number, SourceError | ConfigurationError, Port.KafkaClient> = {
-    pipeline: orderTotals,
+  const spec: Orchestrator.Spec<"changes", SourceError | ConfigurationError, Port.KafkaClient> = {
+    pipelines,
     // only the bootstrap captures the handoff; the live run reads the saved one
     handoff: Effect.fail(new ConfigurationError({ detail: "the Kafka worker does not bootstrap: run the bootstrap first" })),
-    live: (handoff) => kafkaSource(settings, handoff, namespace),
+    // one consumer group feeds the three pipelines
+    live: () => kafkaSource(settings, namespace),
     options: { batchSize: 1000 }
   }
   return yield* Orchestrator.live(spec).pipe(

@@ -71,8 +71,16 @@ export const sameIdOtherType = (r: Random, id: unknown): unknown => {
 export const order = (r: Random, id: unknown, who: ReadonlyArray<string>): Document => {
   const cents = r.int(1, 100_000)
   const roll = r.next()
-  return { _id: id, customer_id: r.pick(who), amount: roll < 0.9 ? cents : roll < 0.95 ? Long.fromNumber(cents) : new Double(cents) }
+  return {
+    _id: id,
+    customer_id: r.pick(who),
+    amount: roll < 0.9 ? cents : roll < 0.95 ? Long.fromNumber(cents) : new Double(cents),
+    ...(r.next() < 0.9 ? { status: "new" } : {})
+  }
 }
+
+/** The statuses an order moves through (older orders have none). */
+export const statuses = ["new", "paid", "shipped", "cancelled"] as const
 
 /**
  * Invalid orders the pipeline's schema refuses (dead letters): a fractional amount, an amount as
@@ -252,7 +260,9 @@ export const write = (
         counts.inserts++
       } else if (roll < 0.45) {
         const id = r.pick(valid) as any
-        const update = r.next() < 0.5 ? { $inc: { amount: r.int(-500, 500) }, $set: { rev } } : { $set: { amount: r.int(1, 100_000), rev } }
+        const update = r.next() < 0.5
+          ? { $inc: { amount: r.int(-500, 500) }, $set: { rev } }
+          : { $set: { amount: r.int(1, 100_000), status: r.pick(statuses), rev } }
         yield* run("update", () => collection.updateOne({ _id: id }, update))
         counts.amountUpdates++
       } else if (roll < 0.65) {

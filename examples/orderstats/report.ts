@@ -1,7 +1,9 @@
 /**
- * What the binaries print: per-customer totals as a table of money, and one-line summaries.
+ * What the binaries print: per-customer totals as a table of money, the counts of the other
+ * pipelines, and one-line summaries.
  */
-import type * as Fold from "../../src/Runtime/Fold.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import { orderTotals } from "./pipeline.ts"
 
 /**
  * Cents as money text: `12345` -> `123.45`.
@@ -25,10 +27,32 @@ export const table = (totals: ReadonlyArray<readonly [string, number]>): string 
 }
 
 /**
- * A fold summary in words (live runs).
+ * Counts as a table: key, count.
  */
-export const liveLine = (s: Fold.Summary): string =>
-  `${s.records} records, ${s.upserts + s.deletes} applied, ${s.stale} stale, ${s.skipped} skipped, ${s.rejected} dead-lettered`
+export const counts = (title: string, all: ReadonlyArray<readonly [string, number]>): string => {
+  const width = Math.max(title.length, ...all.map(([k]) => k.length))
+  return [`${title.padEnd(width)}  ${"orders".padStart(8)}`, ...all.map(([k, n]) => `${k.padEnd(width)}  ${String(n).padStart(8)}`)].join("\n")
+}
+
+/**
+ * A fold summary in words: the source's records, and what the totals pipeline did with them.
+ */
+export const liveLine = (s: Fold.Summary): string => {
+  const t = Fold.of(s, orderTotals)
+  return `${s.records} records, ${t.upserts + t.deletes} applied, ${t.stale} stale, ${t.skipped} skipped, ${t.rejected} dead-lettered`
+}
+
+/**
+ * Dead letters per pipeline of a summary.
+ */
+export const deadLetters = (...summaries: ReadonlyArray<Fold.Summary | undefined>): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const s of summaries) {
+    if (s === undefined) continue
+    for (const [name, p] of Object.entries(s.pipelines)) out[name] = (out[name] ?? 0) + p.rejected
+  }
+  return out
+}
 
 /**
  * Milliseconds as seconds text.

@@ -1,7 +1,8 @@
 /**
- * The bootstrap of orderTotals: capture the handoff position P0 of the orders collection, scan the
- * collection into the store (resuming after the last committed document when a previous run was
- * killed), and record that the bootstrap is done. A second run after it finished does nothing.
+ * The bootstrap of the orderstats pipelines: capture the handoff position P0 of the orders
+ * collection, scan the collection once into every pipeline (resuming after the last committed
+ * document when a previous run was killed), and record that the bootstrap is done. A second run
+ * after it finished does nothing; a pipeline added since is bootstrapped on its own scan.
  */
 import { Effect } from "effect"
 import type { Handoff } from "../../src/Handoff.ts"
@@ -13,7 +14,8 @@ import { committed } from "../../src/Source/Source.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Version from "../../src/Version.ts"
 import type * as Settings from "./config.ts"
-import { orderTotals } from "./pipeline.ts"
+import { orderTotals, pipelines } from "./pipeline.ts"
+import * as Report from "./report.ts"
 
 /**
  * What a bootstrap run did.
@@ -26,8 +28,10 @@ export interface Result {
   readonly documents: number
   /** Documents scanned by this run. */
   readonly documentsThisRun: number
-  /** Documents of the scan dead-lettered (every run). */
+  /** Documents of the scan the totals pipeline dead-lettered (every run). */
   readonly deadLetters: number
+  /** Dead letters of this run, per pipeline. */
+  readonly deadLettersPerPipeline: Record<string, number>
   readonly elapsedMs: number
 }
 
@@ -36,7 +40,7 @@ export interface Result {
  */
 export const spec = (settings: Settings.MongoSettings, options: { readonly stopWhenIdleMs?: number | undefined } = {}) => {
   const ns = { db: settings.db, collection: settings.collection }
-  const base = MongoCollection.spec(orderTotals, {
+  const base = MongoCollection.spec(pipelines, {
     ...ns,
     batchSize: settings.batchSize,
     snapshot: { progressInterval: "2 seconds" },
@@ -46,7 +50,7 @@ export const spec = (settings: Settings.MongoSettings, options: { readonly stopW
   return {
     ...base,
     live: (handoff: Handoff) =>
-      MongoChangeStream.make(orderTotals, {
+      MongoChangeStream.make({
         ...ns,
         handoff,
         batchSize: settings.streamBatchSize,
@@ -72,13 +76,14 @@ export const run = (settings: Settings.MongoSettings) =>
     const started = Date.now()
     const boot = yield* Orchestrator.bootstrap(spec(settings))
     const position = snapshotPosition(settings, boot.handoff)
-    const scanned = yield* committed(orderTotals.name, position.name, position.partition)
+    const scanned = yield* committed(position.name, position.partition)
     const letters = yield* (yield* DeadLetters).list(orderTotals.name)
     const result: Result = {
       handoff: boot.handoff,
       alreadyDone: boot.summary === undefined,
       documents: scanned?.seq ?? 0,
       documentsThisRun: boot.summary?.records ?? 0,
+      deadLettersPerPipeline: Report.deadLetters(boot.summary),
       deadLetters: letters.filter((l) => l.partition === position.partition).length,
       elapsedMs: Date.now() - started
     }

@@ -1,63 +1,115 @@
 /**
- * The fold: one `Sink`-like consumer shared by bootstrap and live. Per batch (one store round trip
- * per step, never one effect per record):
+ * The fold: one `Sink` shared by bootstrap and live, that applies a source's records to any
+ * number of pipelines. Per batch (one store round trip per step and pipeline, never one effect per
+ * record):
  *
  * 1. (staged sources) write the batch to the token store;
- * 2. read the ledger entries of the batch's documents;
- * 3. plan: stale changes skipped, deltas computed and coalesced per key ({@link Plan.plan});
- * 4. write dead letters;
- * 5. apply the per-key updates idempotently (high-water marks per source partition);
- * 6. write the ledger (version-guarded);
- * 7. commit the source position; (staged sources) clear the staged batch.
+ * 2. for each pipeline: read the ledger entries of the batch's documents; plan (each record
+ *    decoded with the pipeline's schema, stale changes skipped, deltas coalesced per key,
+ *    {@link Plan.plan}); write dead letters; apply the per-key updates idempotently (high-water
+ *    marks per source partition); write the ledger (version-guarded);
+ * 3. commit the source position, once every pipeline has applied the batch; (staged sources)
+ *    clear the staged batch.
  *
- * A crash between any two steps is repaired by the next run: the source replays from the last
- * commit, the aggregate store skips what it already holds, the ledger never moves back.
- * Store errors are retried on a `Schedule` (exponential, jittered, bounded); when the schedule
- * gives up the run fails with the `StoreError`, and nothing after the failed step was committed.
+ * A crash between any two steps, of any pipeline, is repaired by the next run: the source replays
+ * from the last commit, each pipeline's aggregate store skips what it already holds, its ledger
+ * never moves back. Store errors are retried on a `Schedule` (exponential, jittered, bounded); when
+ * the schedule gives up the run fails with the `StoreError`, and nothing after the failed step was
+ * committed.
+ *
+ * Because the fold is a `Sink`, anything can stand between a source and it (a filter, a rate
+ * limit, a tap for metrics): `source.records.pipe(Stream.filter(...), Stream.run(Fold.sink(source,
+ * pipelines)))`. The source is still the one that commits.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Fold, MemoryStore, Source } from "effect-monoid-streams"
+ *
+ * const source = Source.fromStream("orders", Stream.make(Source.upsert("o1", { _id: "o1", customer_id: "c1", amount: 5 })))
+ * // one pass, three pipelines; the same as source.pipe(Fold.run([totals, counts, perStatus]))
+ * const program = Fold.run(source, [totals, counts, perStatus]).pipe(Effect.provide(MemoryStore.layer()))
+ * ```
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Metric, Option, Schedule, Stream } from "effect"
+import { Clock, Duration, Effect, Metric, Option, Schedule, Sink, Stream } from "effect"
+import { dual } from "effect/Function"
 import { PipelineError } from "../Errors.ts"
 import type { Input } from "../Input.ts"
+import * as I from "../Input.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
+import { type Kind, type Source, tokenScope } from "../Source/Source.ts"
 import { Aggregates } from "../Store/Aggregates.ts"
 import { DeadLetters } from "../Store/DeadLetters.ts"
 import { Ledger } from "../Store/Ledger.ts"
 import type { StoreError } from "../Store/StoreError.ts"
 import { Tokens } from "../Store/Tokens.ts"
-import type { Source } from "../Source/Source.ts"
+import type { Version } from "../Version.ts"
 import * as Plan from "./Plan.ts"
 import * as Staging from "./Staging.ts"
 
 /**
+ * The pipelines a source of kind `K` may feed: a `"changes"` source only `"changes"` pipelines.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Accepts<K extends Kind> = [K] extends ["events"] ? Pipeline<any, any, Mode> : Pipeline<any, any, "changes">
+
+/**
  * @since 0.1.0
+ * @category models
  */
 export interface Options {
   /** Retry policy for store calls; default: exponential from 100 ms, capped at 5 s, jittered, for up to 2 minutes. */
-  readonly retry?: Schedule.Schedule<any, unknown>
+  readonly retry?: Schedule.Schedule<any, unknown> | undefined
   /** Largest batch folded in one round trip; larger source chunks are split. Default 2000. */
-  readonly batchSize?: number
+  readonly batchSize?: number | undefined
   /**
    * Group small source chunks into one batch for up to this long (live sources that deliver one
    * record at a time). Default: fold source chunks as they come.
    */
-  readonly coalesceWithin?: Duration.Input
+  readonly coalesceWithin?: Duration.Input | undefined
+  /**
+   * The handoff version of the snapshot each pipeline was bootstrapped from: records without a
+   * version are newer than it (see `Input`). One version for every pipeline, or one per pipeline
+   * name. Default: none.
+   */
+  readonly after?: Version | ReadonlyMap<string, Version> | undefined
+  /**
+   * Bootstrap runs: records without a version are the snapshot's rows at this handoff version (one
+   * for every pipeline, or one per pipeline name). Wins over `after`.
+   */
+  readonly at?: Version | ReadonlyMap<string, Version> | undefined
 }
 
 /**
- * Totals of a run (or of the part of it so far).
+ * What one pipeline did with the records of a run.
  *
- * @since 0.1.0
+ * @since 0.2.0
+ * @category models
  */
-export interface Summary extends Plan.Counts {
-  batches: number
+export interface PipelineSummary extends Plan.Counts {
   keysWritten: number
   keysReplayed: number
-  elapsedMs: number
 }
 
-const emptySummary = (): Summary => ({
+/**
+ * Totals of a run (or of the part of it so far): the source's records and batches, and per
+ * pipeline what it did with them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Summary {
+  records: number
+  batches: number
+  elapsedMs: number
+  readonly pipelines: Record<string, PipelineSummary>
+}
+
+const emptyCounts = (): PipelineSummary => ({
   records: 0,
   upserts: 0,
   deletes: 0,
@@ -66,16 +118,24 @@ const emptySummary = (): Summary => ({
   skipped: 0,
   rejected: 0,
   invalid: 0,
-  batches: 0,
   keysWritten: 0,
-  keysReplayed: 0,
-  elapsedMs: 0
+  keysReplayed: 0
 })
+
+/**
+ * The summary of one pipeline in `summary` (zeros when it folded nothing).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const of = (summary: Summary | undefined, pipeline: string | { readonly name: string }): PipelineSummary =>
+  summary?.pipelines[typeof pipeline === "string" ? pipeline : pipeline.name] ?? emptyCounts()
 
 /**
  * The default store retry policy.
  *
  * @since 0.1.0
+ * @category retries
  */
 export const defaultRetry: Schedule.Schedule<Duration.Duration, unknown> = Schedule.min([
   Schedule.exponential("100 millis"),
@@ -87,6 +147,7 @@ export const defaultRetry: Schedule.Schedule<Duration.Duration, unknown> = Sched
  * errors, and a `StoreError` the schedule gave up on, pass through.
  *
  * @since 0.1.0
+ * @category retries
  */
 export const retrying = (schedule: Schedule.Schedule<any, unknown> = defaultRetry) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
@@ -104,58 +165,45 @@ const batchMillis = Metric.histogram("monoid_batch_ms", {
   boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 14 })
 })
 
-const docIdsOf = <In>(batch: ReadonlyArray<Input<In>>): Array<string> => {
+const docIdsOf = (batch: ReadonlyArray<Input>): Array<string> => {
   const seen = new Set<string>()
-  for (const r of batch) if (r._tag === "Upsert" || r._tag === "Delete" || r._tag === "Invalid") seen.add(r.docId)
+  for (const r of batch) {
+    const id = I.idOf(r)
+    if (id !== undefined) seen.add(id)
+  }
   return Array.from(seen)
 }
 
 const noEntries: ReadonlyMap<string, any> = new Map()
 
-/**
- * Builds the batch folder for one pipeline and source. The returned function folds one batch and
- * adds its counts to `summary`.
- *
- * @since 0.1.0
- */
-export const makeFolder = <In, V, E, R>(
-  pipeline: Pipeline<In, V, Mode>,
-  source: Source<In, E, R>,
-  options: Options = {}
+type Services = Aggregates | Ledger | Tokens | DeadLetters
+
+/** Folds one batch into one pipeline and adds its counts to `summary`. */
+const pipelineFolder = (
+  pipeline: Pipeline<any, any, Mode>,
+  source: string,
+  versions: Plan.Options,
+  retry: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  summary: PipelineSummary
 ) =>
   Effect.gen(function*() {
     const aggregates = yield* Aggregates
     const ledger = yield* Ledger
     const deadLetters = yield* DeadLetters
-    const tokens = yield* Tokens
-    const context = yield* Effect.context<R>()
-    const retry = retrying(options.retry)
-    const staged = Staging.stagedToken(source.name)
-    const attributes = { pipeline: pipeline.name, source: source.name }
+    const attributes = { pipeline: pipeline.name, source }
     const mIn = Metric.withAttributes(recordsIn, attributes)
     const mStale = Metric.withAttributes(recordsStale, attributes)
     const mDead = Metric.withAttributes(recordsDead, attributes)
     const mKeys = Metric.withAttributes(keysWritten, attributes)
-    const mMillis = Metric.withAttributes(batchMillis, attributes)
-    const summary = emptySummary()
-
-    const fold = (batch: ReadonlyArray<Input<In>>, options: { readonly stage: boolean }) =>
+    return (batch: ReadonlyArray<Input>, ids: ReadonlyArray<string>) =>
       Effect.gen(function*() {
-        const started = Date.now()
-        if (options.stage) yield* retry(tokens.set(pipeline.name, staged, Staging.encode(pipeline, batch)))
-        const ids = docIdsOf(batch)
         const entries = ids.length === 0 ? noEntries : yield* retry(ledger.get(pipeline, ids))
         const plan = yield* Effect.try({
-          try: () => Plan.plan(pipeline, batch, entries),
-          catch: (cause) =>
-            new PipelineError({
-              pipeline: pipeline.name,
-              detail: `folding a batch of ${batch.length} records failed`,
-              cause
-            })
+          try: () => Plan.plan(pipeline, batch, entries, versions),
+          catch: (cause) => new PipelineError({ pipeline: pipeline.name, detail: `folding a batch of ${batch.length} records failed`, cause })
         })
         if (plan.rejects.length > 0) {
-          const at = Date.now()
+          const at = yield* Clock.currentTimeMillis
           yield* retry(deadLetters.write(plan.rejects.map((r) => ({
             pipeline: pipeline.name,
             partition: r.partition,
@@ -174,10 +222,7 @@ export const makeFolder = <In, V, E, R>(
           yield* Metric.update(mKeys, applied.written)
         }
         if (plan.ledger.size > 0) yield* retry(ledger.put(pipeline, plan.ledger))
-        yield* retry(source.commit(plan.last).pipe(Effect.provideContext(context)))
-        if (options.stage) yield* retry(tokens.set(pipeline.name, staged, undefined))
         const c = plan.counts
-        summary.batches++
         summary.records += c.records
         summary.upserts += c.upserts
         summary.deletes += c.deletes
@@ -189,56 +234,134 @@ export const makeFolder = <In, V, E, R>(
         yield* Metric.update(mIn, c.records)
         if (c.stale > 0) yield* Metric.update(mStale, c.stale)
         if (c.rejected > 0) yield* Metric.update(mDead, c.rejected)
-        yield* Metric.update(mMillis, Date.now() - started)
+      })
+  })
+
+const versionOf = (option: Options["after"], pipeline: string): Version | undefined =>
+  option === undefined || Array.isArray(option) ? (option as Version | undefined) : (option as ReadonlyMap<string, Version>).get(pipeline)
+
+/**
+ * Builds the batch folder of a source and its pipelines: `fold` applies one batch to every
+ * pipeline then commits it; `recover` first finishes a batch a crashed run staged.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeFolder = <K extends Kind, E, R>(
+  source: Source<K, E, R>,
+  pipelines: ReadonlyArray<Accepts<K>>,
+  options: Options = {}
+) =>
+  Effect.gen(function*() {
+    const tokens = yield* Tokens
+    const context = yield* Effect.context<R>()
+    const retry = retrying(options.retry)
+    const staged = Staging.stagedToken(source.name)
+    const mMillis = Metric.withAttributes(batchMillis, { source: source.name })
+    const summary: Summary = { records: 0, batches: 0, elapsedMs: 0, pipelines: {} }
+    const folders = yield* Effect.forEach(pipelines, (pipeline) => {
+      const counts = emptyCounts()
+      summary.pipelines[pipeline.name] = counts
+      const versions = { after: versionOf(options.after, pipeline.name), at: versionOf(options.at, pipeline.name) }
+      return pipelineFolder(pipeline, source.name, versions, retry, counts)
+    })
+
+    const fold = (batch: ReadonlyArray<Input>, stage: boolean) =>
+      Effect.gen(function*() {
+        const started = yield* Clock.currentTimeMillis
+        if (stage) yield* retry(tokens.set(tokenScope, staged, Staging.encode(batch)))
+        const ids = docIdsOf(batch)
+        for (const folder of folders) yield* folder(batch, ids)
+        const last = new Map<string, Input>()
+        for (const r of batch) last.set(r.partition, r)
+        yield* retry(source.commit(last).pipe(Effect.provideContext(context)))
+        if (stage) yield* retry(tokens.set(tokenScope, staged, undefined))
+        summary.batches++
+        summary.records += batch.length
+        yield* Metric.update(mMillis, (yield* Clock.currentTimeMillis) - started)
       })
 
     /** Finishes a batch a crashed run staged but did not commit. */
     const recover = Effect.gen(function*() {
       if (!source.staged) return
-      const saved = yield* retry(tokens.get(pipeline.name, staged))
+      const saved = yield* retry(tokens.get(tokenScope, staged))
       if (Option.isNone(saved)) return
       const batch = yield* Effect.try({
-        try: () => Staging.decode(pipeline, saved.value),
-        catch: (cause) => new PipelineError({ pipeline: pipeline.name, detail: `the staged batch of ${source.name} cannot be decoded`, cause })
+        try: () => Staging.decode(saved.value),
+        catch: (cause) => new PipelineError({ pipeline: pipelines.map((p) => p.name).join(","), detail: `the staged batch of ${source.name} cannot be decoded`, cause })
       })
       yield* Effect.logInfo(`finishing a staged batch of ${batch.length} records left by an interrupted run`)
-      yield* fold(batch, { stage: false })
-      yield* retry(tokens.set(pipeline.name, staged, undefined))
+      yield* fold(batch, false)
     })
 
-    return { fold: (batch: ReadonlyArray<Input<In>>) => fold(batch, { stage: source.staged }), recover, summary }
+    return { fold: (batch: ReadonlyArray<Input>) => fold(batch, source.staged), recover, summary }
   })
 
 /**
- * Folds a source into the stores until the source ends (bootstrap sources, files) or forever
- * (live sources), resuming after its last committed position. Returns the run's totals.
+ * The fold as a `Sink` over `source`'s records (possibly transformed on the way): it first
+ * finishes a batch a crashed run staged, then applies every chunk it receives (split into
+ * batches of `batchSize`) to every pipeline, commits it through `source`, and ends with the run's
+ * {@link Summary} when the stream ends.
  *
- * @since 0.1.0
+ * @since 0.2.0
+ * @category constructors
  */
-export const run = <In, V, E, R>(
-  pipeline: Pipeline<In, V, Mode>,
-  source: Source<In, E, R>,
+export const sink = <K extends Kind, E, R>(
+  source: Source<K, E, R>,
+  pipelines: ReadonlyArray<Accepts<K>>,
   options: Options = {}
-): Effect.Effect<Summary, E | StoreError | PipelineError, R | Aggregates | Ledger | Tokens | DeadLetters> =>
-  Effect.gen(function*() {
-    const started = Date.now()
-    const folder = yield* makeFolder(pipeline, source, options)
+): Sink.Sink<Summary, Input, never, E | StoreError | PipelineError, R | Services> =>
+  Sink.unwrap(Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const folder = yield* makeFolder(source, pipelines, options)
     yield* folder.recover
     const size = Math.max(1, options.batchSize ?? 2000)
-    const foldArray = (chunk: ReadonlyArray<Input<In>>) =>
+    const foldArray = (chunk: ReadonlyArray<Input>) =>
       chunk.length <= size
         ? folder.fold(chunk)
         : Effect.gen(function*() {
           for (let i = 0; i < chunk.length; i += size) yield* folder.fold(chunk.slice(i, i + size))
         })
-    if (options.coalesceWithin === undefined) {
-      yield* Stream.runForEachArray(source.inputs, foldArray)
-    } else {
-      yield* source.inputs.pipe(
-        Stream.groupedWithin(size, options.coalesceWithin),
-        Stream.runForEach(foldArray)
+    return Sink.forEachArray(foldArray).pipe(
+      Sink.mapEffect(() =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          folder.summary.elapsedMs = now - started
+          return folder.summary
+        })
       )
-    }
-    folder.summary.elapsedMs = Date.now() - started
-    return folder.summary
-  }).pipe(Effect.withSpan("Fold.run", { attributes: { pipeline: pipeline.name, source: source.name } }))
+    )
+  }))
+
+/**
+ * Folds a source into the stores until it ends (bootstrap sources, files) or forever (live
+ * sources), resuming after its last committed position: `Stream.run(source.records, sink(...))`,
+ * with `coalesceWithin` applied on the way. Returns the run's totals.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run: {
+  <K extends Kind>(
+    pipelines: ReadonlyArray<Accepts<K>>,
+    options?: Options
+  ): <E, R>(source: Source<K, E, R>) => Effect.Effect<Summary, E | StoreError | PipelineError, R | Services>
+  <K extends Kind, E, R>(
+    source: Source<K, E, R>,
+    pipelines: ReadonlyArray<Accepts<K>>,
+    options?: Options
+  ): Effect.Effect<Summary, E | StoreError | PipelineError, R | Services>
+} = dual(
+  (args) => typeof args[0] === "object" && args[0] !== null && "records" in args[0],
+  <K extends Kind, E, R>(source: Source<K, E, R>, pipelines: ReadonlyArray<Accepts<K>>, options: Options = {}) => {
+    const records = options.coalesceWithin === undefined
+      ? source.records
+      : source.records.pipe(
+        Stream.groupedWithin(Math.max(1, options.batchSize ?? 2000), options.coalesceWithin),
+        Stream.filter((batch): batch is [Input, ...Array<Input>] => batch.length > 0),
+        Stream.flattenArray
+      )
+    return Stream.run(records, sink(source, pipelines, options)).pipe(
+      Effect.withSpan("Fold.run", { attributes: { source: source.name, pipelines: pipelines.map((p) => p.name).join(",") } })
+    )
+  }
+)

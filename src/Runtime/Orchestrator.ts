@@ -1,20 +1,26 @@
 /**
- * Bootstrap, then live: the orchestration of one pipeline over its two sources.
+ * Bootstrap, then live: the orchestration of several pipelines over one pair of sources, in one
+ * pass each (one scan, one change stream or consumer group, whatever the number of pipelines).
  *
- * 1. Read the bootstrap state from the token store.
- * 2. No state: capture the handoff position P0 and save it with phase `"scanning"` before the
- *    scan starts (so a crashed bootstrap resumes with the same P0).
- * 3. Phase `"scanning"`: fold the snapshot source (it resumes after its last committed row), then
- *    save phase `"done"`.
- * 4. Fold the live source, which starts at P0 (or after its own last commit).
+ * 1. Read each pipeline's bootstrap state from the token store.
+ * 2. Pipelines without a state: capture one handoff position P0 for all of them and save it with
+ *    phase `"scanning"` before the scan starts (so a crashed bootstrap resumes with the same P0);
+ *    then fold the snapshot source into all of them at once and save phase `"done"`.
+ *    Pipelines `"scanning"` (a crashed bootstrap) resume their scan with their own saved P0. A
+ *    pipeline added to a deployment later is bootstrapped this way, on its own scan and P0, while
+ *    the others keep what they have.
+ * 3. Fold the live source into every pipeline. It starts after its own last commit, or at the
+ *    earliest handoff among the pipelines; each pipeline folds with its own handoff version.
+ *
+ * The types hold the pipelines to the sources: a live source of changes takes only `"changes"`
+ * pipelines (see `Fold.Accepts`).
  *
  * @since 0.1.0
  */
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { ConfigurationError, type PipelineError } from "../Errors.ts"
 import type { Handoff } from "../Handoff.ts"
-import type { Mode, Pipeline } from "../Pipeline.ts"
-import type { Source } from "../Source/Source.ts"
+import type { Kind, Source } from "../Source/Source.ts"
 import type { Aggregates } from "../Store/Aggregates.ts"
 import type { DeadLetters } from "../Store/DeadLetters.ts"
 import type { Ledger } from "../Store/Ledger.ts"
@@ -24,25 +30,27 @@ import * as Version from "../Version.ts"
 import * as Fold from "./Fold.ts"
 
 /**
- * How one pipeline is bootstrapped and kept live.
+ * How some pipelines are bootstrapped and kept live.
  *
  * @since 0.1.0
+ * @category models
  */
-export interface Spec<In, V, E, R> {
-  readonly pipeline: Pipeline<In, V, Mode>
+export interface Spec<K extends Kind, E, R> {
+  readonly pipelines: ReadonlyArray<Fold.Accepts<K>>
   /** Captures the live position P0; runs once per bootstrap, before the scan. */
   readonly handoff: Effect.Effect<Handoff, E, R>
   /** The snapshot source, starting from the handoff. Without one, live starts at P0 at once. */
-  readonly bootstrap?: ((handoff: Handoff) => Source<In, E, R>) | undefined
-  /** The live source, starting from the handoff. */
-  readonly live?: ((handoff: Handoff) => Source<In, E, R>) | undefined
+  readonly bootstrap?: ((handoff: Handoff) => Source<K | "events", E, R>) | undefined
+  /** The live source, starting from the (earliest) handoff when it has no position of its own. */
+  readonly live?: ((handoff: Handoff) => Source<K, E, R>) | undefined
   readonly options?: Fold.Options | undefined
 }
 
 /**
- * What the token store holds under `"bootstrap"`.
+ * What the token store holds under `"bootstrap"` for a pipeline.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface BootstrapState {
   readonly phase: "scanning" | "done"
@@ -53,9 +61,13 @@ export interface BootstrapState {
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface Result {
+  /** The earliest handoff among the pipelines (where the live source starts without a position). */
   readonly handoff: Handoff
+  /** Each pipeline's handoff. */
+  readonly handoffs: Readonly<Record<string, Handoff>>
   readonly bootstrap: Fold.Summary | undefined
   readonly live: Fold.Summary | undefined
 }
@@ -84,6 +96,7 @@ const decodeState = (u: unknown): BootstrapState | undefined => {
  * The bootstrap state of a pipeline, if a bootstrap was ever started.
  *
  * @since 0.1.0
+ * @category state
  */
 export const state = (
   pipeline: string,
@@ -100,61 +113,114 @@ export const state = (
     return Option.some(decoded)
   })
 
-/**
- * Runs (or resumes, or skips when done) the bootstrap. Returns the handoff and the scan's totals
- * (`undefined` when the bootstrap had already finished).
- *
- * @since 0.1.0
- */
-export const bootstrap = <In, V, E, R>(spec: Spec<In, V, E, R>) =>
-  Effect.gen(function*() {
-    const tokens = yield* Tokens
-    const name = spec.pipeline.name
-    const retry = Fold.retrying(spec.options?.retry)
-    let current = Option.getOrUndefined(yield* state(name, spec.options?.retry))
-    if (current === undefined) {
-      const handoff = yield* spec.handoff
-      current = { phase: spec.bootstrap === undefined ? "done" : "scanning", handoff, startedAt: Date.now() }
-      yield* tokens.set(name, TOKEN, current).pipe(retry)
-      yield* Effect.logInfo(`handoff captured at version ${Version.format(handoff.version)}`)
-    }
-    if (current.phase === "done" || spec.bootstrap === undefined) return { handoff: current.handoff, summary: undefined }
-    yield* Effect.logInfo(`bootstrap of ${name} from ${Version.format(current.handoff.version)}`)
-    const summary = yield* Fold.run(spec.pipeline, spec.bootstrap(current.handoff), spec.options)
-    yield* tokens.set(name, TOKEN, { ...current, phase: "done", finishedAt: Date.now() }).pipe(retry)
-    yield* Effect.logInfo(`bootstrap of ${name} done: ${summary.records} records, ${summary.rejected} dead-lettered, ${summary.elapsedMs} ms`)
-    return { handoff: current.handoff, summary }
-  }).pipe(Effect.withSpan("Orchestrator.bootstrap", { attributes: { pipeline: spec.pipeline.name } }))
+const names = (pipelines: ReadonlyArray<{ readonly name: string }>): string => pipelines.map((p) => p.name).join(", ")
+
+const handoffKey = (h: Handoff): string => `${Version.format(h.version)} ${JSON.stringify(h.live)}`
+
+const merge = (a: Fold.Summary | undefined, b: Fold.Summary): Fold.Summary =>
+  a === undefined
+    ? b
+    : { records: a.records + b.records, batches: a.batches + b.batches, elapsedMs: a.elapsedMs + b.elapsedMs, pipelines: { ...a.pipelines, ...b.pipelines } }
+
+const earliest = (handoffs: ReadonlyArray<Handoff>): Handoff =>
+  handoffs.reduce((min, h) => (Version.compare(h.version, min.version) < 0 ? h : min))
 
 /**
- * Runs the live source from the saved handoff. Fails with a `ConfigurationError` when no bootstrap
- * has finished yet (the live worker must not start before the snapshot is in).
+ * Runs (or resumes, or skips when done) the bootstrap of every pipeline that has not finished
+ * one. Returns the handoffs and the scans' totals (`undefined` when every bootstrap had finished).
  *
  * @since 0.1.0
+ * @category running
  */
-export const live = <In, V, E, R>(spec: Spec<In, V, E, R>) =>
+export const bootstrap = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
   Effect.gen(function*() {
-    const current = Option.getOrUndefined(yield* state(spec.pipeline.name, spec.options?.retry))
-    if (current === undefined || current.phase !== "done") {
+    const tokens = yield* Tokens
+    const retry = Fold.retrying(spec.options?.retry)
+    const states = new Map<string, BootstrapState>()
+    for (const p of spec.pipelines) {
+      const s = Option.getOrUndefined(yield* state(p.name, spec.options?.retry))
+      if (s !== undefined) states.set(p.name, s)
+    }
+    const fresh = spec.pipelines.filter((p) => !states.has(p.name))
+    if (fresh.length > 0) {
+      const handoff = yield* spec.handoff
+      const startedAt = yield* Clock.currentTimeMillis
+      const current: BootstrapState = { phase: spec.bootstrap === undefined ? "done" : "scanning", handoff, startedAt }
+      for (const p of fresh) {
+        yield* tokens.set(p.name, TOKEN, current).pipe(retry)
+        states.set(p.name, current)
+      }
+      yield* Effect.logInfo(`handoff captured at version ${Version.format(handoff.version)} for ${names(fresh)}`)
+    }
+    // pipelines still scanning, grouped by the handoff their scan started from: one scan per group
+    const groups = new Map<string, { readonly state: BootstrapState; readonly pipelines: Array<Fold.Accepts<K>> }>()
+    for (const p of spec.pipelines) {
+      const s = states.get(p.name)!
+      if (s.phase !== "scanning" || spec.bootstrap === undefined) continue
+      const key = handoffKey(s.handoff)
+      const group = groups.get(key) ?? { state: s, pipelines: [] }
+      group.pipelines.push(p)
+      groups.set(key, group)
+    }
+    let summary: Fold.Summary | undefined = undefined
+    for (const { state: current, pipelines } of groups.values()) {
+      yield* Effect.logInfo(`bootstrap of ${names(pipelines)} from ${Version.format(current.handoff.version)}`)
+      const scanned = yield* Fold.run(spec.bootstrap!(current.handoff), pipelines as ReadonlyArray<Fold.Accepts<K | "events">>, {
+        ...spec.options,
+        at: current.handoff.version
+      })
+      const finishedAt = yield* Clock.currentTimeMillis
+      for (const p of pipelines) {
+        yield* tokens.set(p.name, TOKEN, { ...current, phase: "done", finishedAt }).pipe(retry)
+        states.set(p.name, { ...current, phase: "done", finishedAt })
+      }
+      const dead = pipelines.reduce((n, p) => n + Fold.of(scanned, p).rejected, 0)
+      yield* Effect.logInfo(`bootstrap of ${names(pipelines)} done: ${scanned.records} records, ${dead} dead-lettered, ${scanned.elapsedMs} ms`)
+      summary = merge(summary, scanned)
+    }
+    const handoffs = Object.fromEntries(spec.pipelines.map((p) => [p.name, states.get(p.name)!.handoff]))
+    return { handoff: earliest(Object.values(handoffs)), handoffs, summary }
+  }).pipe(Effect.withSpan("Orchestrator.bootstrap", { attributes: { pipelines: names(spec.pipelines) } }))
+
+/**
+ * Runs the live source from the saved handoffs. Fails with a `ConfigurationError` when a
+ * pipeline's bootstrap has not finished yet (the live worker must not start before its snapshot is in).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const live = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
+  Effect.gen(function*() {
+    const handoffs: Record<string, Handoff> = {}
+    const pending: Array<string> = []
+    for (const p of spec.pipelines) {
+      const current = Option.getOrUndefined(yield* state(p.name, spec.options?.retry))
+      if (current === undefined || current.phase !== "done") pending.push(p.name)
+      else handoffs[p.name] = current.handoff
+    }
+    if (pending.length > 0) {
       return yield* new ConfigurationError({
-        detail: `pipeline ${spec.pipeline.name}: the bootstrap has not finished; run it before the live worker`
+        detail: `pipeline ${pending.join(", ")}: the bootstrap has not finished; run it before the live worker`
       })
     }
-    if (spec.live === undefined) return { handoff: current.handoff, summary: undefined }
-    const summary = yield* Fold.run(spec.pipeline, spec.live(current.handoff), spec.options)
-    return { handoff: current.handoff, summary }
-  }).pipe(Effect.withSpan("Orchestrator.live", { attributes: { pipeline: spec.pipeline.name } }))
+    const handoff = earliest(Object.values(handoffs))
+    if (spec.live === undefined) return { handoff, handoffs, summary: undefined }
+    const after = new Map(Object.entries(handoffs).map(([name, h]) => [name, h.version] as const))
+    const summary = yield* Fold.run(spec.live(handoff), spec.pipelines, { ...spec.options, after })
+    return { handoff, handoffs, summary }
+  }).pipe(Effect.withSpan("Orchestrator.live", { attributes: { pipelines: names(spec.pipelines) } }))
 
 /**
  * Bootstrap (or resume it), then live.
  *
  * @since 0.1.0
+ * @category running
  */
-export const run = <In, V, E, R>(
-  spec: Spec<In, V, E, R>
+export const run = <K extends Kind, E, R>(
+  spec: Spec<K, E, R>
 ): Effect.Effect<Result, E | StoreError | PipelineError | ConfigurationError, R | Services> =>
   Effect.gen(function*() {
     const boot = yield* bootstrap(spec)
     const liveRun = yield* live(spec)
-    return { handoff: boot.handoff, bootstrap: boot.summary, live: liveRun.summary }
+    return { handoff: liveRun.handoff, handoffs: liveRun.handoffs, bootstrap: boot.summary, live: liveRun.summary }
   })

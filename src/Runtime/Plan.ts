@@ -1,6 +1,10 @@
 /**
- * The pure heart of the fold: turn one batch of records and the ledger entries of its documents
- * into per-key updates, new ledger entries and dead letters. No I/O, plain loops.
+ * The pure heart of the fold: turn one batch of raw records and the ledger entries of its documents
+ * into one pipeline's per-key updates, new ledger entries and dead letters. No I/O, plain loops.
+ *
+ * Each record's document is decoded with the pipeline's schema here, so one batch of a source is
+ * planned once per pipeline, each with its own schema, ledger and dead letters. A record without a
+ * version gets `[P + 1, seq]`, `P` being the pipeline's handoff version (see `Input`).
  *
  * For each change (in batch order), against the ledger as updated by the earlier records of the
  * same batch:
@@ -9,7 +13,7 @@
  *   added to its keys; same-key updates become one difference;
  * - deltas are coalesced per aggregate key; a change that leaves its key as it was contributes
  *   nothing, and a key whose contributions cancel out is marked `neutral` (see `KeyUpdate`);
- * - a refused state (an `Invalid` record, or an upsert whose key or value function throws) is a
+ * - a refused state (a document the schema refuses, or whose key or value function throws) is a
  *   state like any other that contributes nothing: it retracts what the document contributed,
  *   and it is dead-lettered. A later valid state adds the contribution again. The aggregates
  *   thus depend only on each document's latest state, never on when it was invalid.
@@ -20,9 +24,11 @@
  *
  * @since 0.1.0
  */
+import { Schema } from "effect"
 import { equals } from "../Equal.ts"
 import type { Input, Reject } from "../Input.ts"
 import * as I from "../Input.ts"
+import type { Version } from "../Version.ts"
 import type * as Monoid from "../Monoid.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
@@ -54,13 +60,13 @@ export interface Counts {
  *
  * @since 0.1.0
  */
-export interface Plan<In, V> {
+export interface Plan<V> {
   readonly updates: ReadonlyArray<KeyUpdate<V>>
   /** The new entry of every document the batch changed (its last one). */
   readonly ledger: ReadonlyMap<string, Entry<V>>
   readonly rejects: ReadonlyArray<Reject>
   /** The last record of each partition in the batch: what the source commits. */
-  readonly last: ReadonlyMap<string, Input<In>>
+  readonly last: ReadonlyMap<string, Input>
   readonly counts: Counts
 }
 
@@ -84,23 +90,60 @@ const sameKeys = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean =
  *
  * @since 0.1.0
  */
-export const plan = <In, V>(
-  pipeline: Pipeline<In, V, Mode>,
-  batch: ReadonlyArray<Input<In>>,
-  ledger: ReadonlyMap<string, Entry<V>>
-): Plan<In, V> => run(pipeline, batch, ledger, undefined)
+export const plan = <V>(
+  pipeline: Pipeline<any, V, Mode>,
+  batch: ReadonlyArray<Input>,
+  ledger: ReadonlyMap<string, Entry<V>>,
+  options: Options = {}
+): Plan<V> => run(pipeline, batch, ledger, options, undefined)
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** The pipeline's handoff version: records without a version are newer (`[after[0] + 1, seq]`). */
+  readonly after?: Version | undefined
+  /** Records without a version are snapshot rows at this version (the bootstrap's handoff). Wins over `after`. */
+  readonly at?: Version | undefined
+}
+
+type Decode = (doc: unknown) => { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string }
+
+const decoders = new WeakMap<object, Decode>()
+
+/** The pipeline's schema as a decoder of raw documents (made once per schema). */
+const decoderOf = (pipeline: Pipeline<any, any, Mode>): Decode => {
+  let decode = decoders.get(pipeline.schema)
+  if (decode === undefined) {
+    const result = Schema.decodeUnknownResult(pipeline.schema)
+    decode = (doc) => {
+      const r = result(doc)
+      return r._tag === "Success" ? { ok: true, value: r.success } : { ok: false, reason: schemaReason(r.failure.message) }
+    }
+    decoders.set(pipeline.schema, decode)
+  }
+  return decode
+}
+
+const schemaReason = (message: string): string => {
+  const i = message.indexOf("\n")
+  const text = i < 0 ? message : `${message.slice(0, i)} ${message.slice(i + 1).replace(/\s+/g, " ").trim()}`
+  return `the document does not match the pipeline's schema: ${text}`
+}
 
 /**
  * The planner. Without `log` it records nothing per contribution (the common case); a key update
  * whose individual contributions a store asks for (a replay after a crash) re-runs it, once per
  * batch, with a log: the planner is pure, so the second run sees exactly what the first saw.
  */
-const run = <In, V>(
-  pipeline: Pipeline<In, V, Mode>,
-  batch: ReadonlyArray<Input<In>>,
+const run = <V>(
+  pipeline: Pipeline<any, V, Mode>,
+  batch: ReadonlyArray<Input>,
   ledger: ReadonlyMap<string, Entry<V>>,
+  options: Options,
   log: Log<V> | undefined
-): Plan<In, V> => {
+): Plan<V> => {
   const monoid = pipeline.monoid
   const group = pipeline.mode === "changes" ? (monoid as Monoid.Group<V>) : undefined
   const isEmpty = isEmptyFor(monoid)
@@ -110,7 +153,7 @@ const run = <In, V>(
   const contributionsOf = (key: string): ReadonlyArray<Contribution<V>> => {
     if (logged === undefined) {
       logged = { key: [], record: [], delta: [] }
-      run(pipeline, batch, ledger, logged)
+      run(pipeline, batch, ledger, options, logged)
     }
     const out: Array<Contribution<V>> = []
     for (let j = 0; j < logged.key.length; j++) {
@@ -122,13 +165,15 @@ const run = <In, V>(
   }
   const overlay = new Map<string, Entry<V>>()
   const rejects: Array<Reject> = []
-  const last = new Map<string, Input<In>>()
+  const last = new Map<string, Input>()
   /** The seq of the first record of each partition in the batch. */
   const first = new Map<string, number>()
   const counts: Counts = { records: batch.length, upserts: 0, deletes: 0, stale: 0, unchanged: 0, skipped: 0, rejected: 0, invalid: 0 }
   const keyOf = pipeline.key
   const filter = pipeline.filter
   const valueOf = pipeline.value
+  const decode = decoderOf(pipeline)
+  const base = (options.after?.[0] ?? 0) + 1
 
   const add = (key: string, delta: V, record: number, partition: string) => {
     const acc = accs.get(key)
@@ -150,7 +195,7 @@ const run = <In, V>(
     }
   }
 
-  let previous: Input<In> | undefined = undefined
+  let previous: Input | undefined = undefined
   for (let i = 0; i < batch.length; i++) {
     const record = batch[i]!
     if (previous === undefined || previous.partition !== record.partition) {
@@ -167,17 +212,22 @@ const run = <In, V>(
       rejects.push(record)
       continue
     }
-    const id = record.docId
+    const id = record._tag === "Event" ? record.eventId : record.docId
+    const version: Version = record._tag !== "Event" && record.version !== undefined
+      ? record.version
+      : options.at !== undefined
+      ? options.at
+      : [base, record.seq]
     const current = overlay.get(id) ?? ledger.get(id)
+    const decoded = record._tag === "Delete" ? undefined : decode(record.doc)
     if (
       current !== undefined &&
-      !(record.version[0] > current.version[0] ||
-        (record.version[0] === current.version[0] && record.version[1] > current.version[1]))
+      !(version[0] > current.version[0] || (version[0] === current.version[0] && version[1] > current.version[1]))
     ) {
-      if (record._tag === "Invalid") {
+      if (decoded !== undefined && !decoded.ok) {
         // bad input all the same: dead-lettered, though it changes nothing
         counts.rejected++
-        rejects.push(deadLetter(record, record.reason))
+        rejects.push(deadLetter(record, decoded.reason))
       } else counts.stale++
       continue
     }
@@ -185,9 +235,10 @@ const run = <In, V>(
     let value: V = undefined as V
     /** Set when the new state is refused: it contributes nothing, and is dead-lettered. */
     let refused: string | undefined = undefined
-    if (record._tag === "Upsert") {
+    if (decoded !== undefined && !decoded.ok) refused = decoded.reason
+    else if (decoded !== undefined) {
       try {
-        const doc = record.doc
+        const doc = decoded.value
         if (filter === undefined || filter(doc)) {
           if (keyOf !== undefined) {
             const key = keyOf(doc)
@@ -201,13 +252,13 @@ const run = <In, V>(
         value = undefined as V
         refused = `the pipeline's key or value function threw: ${errorText(error)}`
       }
-    } else if (record._tag === "Invalid") refused = record.reason
+    }
     const partition = record.partition
     if (group === undefined) {
       // insert-only: a contribution can be added, never retracted
       if (record._tag === "Delete") {
         counts.rejected++
-        rejects.push(I.reject(`{"delete":${JSON.stringify(id)}}`, `insert-only pipeline "${pipeline.name}" (monoid kind "${monoid.kind}" has no inverse) cannot retract a deleted document`, record, id))
+        rejects.push(deadLetter(record, `insert-only pipeline "${pipeline.name}" (monoid kind "${monoid.kind}" has no inverse) cannot retract a deleted document`))
         continue
       }
       if (current !== undefined && current.keys.length > 0) {
@@ -226,9 +277,9 @@ const run = <In, V>(
       counts.rejected++
       counts.invalid++
       rejects.push(deadLetter(record, refused))
-    } else if (record._tag === "Upsert") counts.upserts++
-    else counts.deletes++
-    overlay.set(id, { keys, value, version: record.version })
+    } else if (record._tag === "Delete") counts.deletes++
+    else counts.upserts++
+    overlay.set(id, { keys, value, version })
     const oldKeys = current === undefined ? noKeys : current.keys
     if (group === undefined) {
       if (keys.length === 0 && refused === undefined) counts.unchanged++
@@ -314,10 +365,11 @@ class Update<V> implements KeyUpdate<V> {
 const noMarks: ReadonlyArray<Mark> = Object.freeze([])
 
 /** The dead letter of a refused document state: its raw text and the reason. */
-const deadLetter = <In>(record: I.Upsert<In> | I.Invalid | I.Delete, reason: string): Reject =>
-  record._tag === "Invalid"
-    ? I.reject(record.raw, reason, record, record.docId, record.key)
-    : I.reject(record._tag === "Upsert" ? safeJson(record.doc) : `{"delete":${JSON.stringify(record.docId)}}`, reason, record, record.docId)
+const deadLetter = (record: I.Upsert | I.Event | I.Delete, reason: string): Reject => {
+  const id = record._tag === "Event" ? record.eventId : record.docId
+  const raw = record.raw ?? (record._tag === "Delete" ? `{"delete":${JSON.stringify(id)}}` : safeJson(record.doc))
+  return I.reject(raw, reason, record, id, record.key)
+}
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 

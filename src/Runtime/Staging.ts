@@ -2,23 +2,30 @@
  * Staged batches: for sources whose replay is not byte-identical, the fold writes each batch to
  * the token store before applying it, and a restarted run finishes a staged batch from exactly
  * those records. This makes "the aggregates of a crashed batch are partly written" recoverable
- * without trusting the source to give the same records again.
+ * without trusting the source to give the same records again. Records are raw (see `Input`), so
+ * one staged batch serves every pipeline the source feeds.
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
 import type { Input } from "../Input.ts"
 import * as I from "../Input.ts"
-import type { Mode, Pipeline } from "../Pipeline.ts"
 import * as ValueCodec from "../Store/ValueCodec.ts"
 import type { Version } from "../Version.ts"
 
+interface Common {
+  readonly p: string
+  readonly s: number
+  readonly c: unknown
+  readonly raw?: string | undefined
+  readonly k?: string | undefined
+}
+
 type Row =
-  | { readonly t: "U"; readonly id: string; readonly v: Version; readonly d: unknown; readonly p: string; readonly s: number; readonly c: unknown }
-  | { readonly t: "D"; readonly id: string; readonly v: Version; readonly p: string; readonly s: number; readonly c: unknown }
-  | { readonly t: "I"; readonly id: string; readonly v: Version; readonly raw: string; readonly why: string; readonly k?: string | undefined; readonly p: string; readonly s: number; readonly c: unknown }
-  | { readonly t: "R"; readonly raw: string; readonly why: string; readonly id: string | null; readonly k?: string | undefined; readonly p: string; readonly s: number; readonly c: unknown }
-  | { readonly t: "S"; readonly why: string; readonly p: string; readonly s: number; readonly c: unknown }
+  | Common & { readonly t: "U"; readonly id: string; readonly v: Version | null; readonly d: unknown }
+  | Common & { readonly t: "D"; readonly id: string; readonly v: Version | null }
+  | Common & { readonly t: "E"; readonly id: string; readonly d: unknown }
+  | Common & { readonly t: "R"; readonly raw: string; readonly why: string; readonly id: string | null }
+  | Common & { readonly t: "S"; readonly why: string }
 
 /**
  * The token-store name of a source's staged batch.
@@ -28,50 +35,52 @@ type Row =
 export const stagedToken = (sourceName: string): string => `staged:${sourceName}`
 
 /**
- * The JSON form of a batch (documents encoded with the pipeline's schema).
+ * The JSON form of a batch.
  *
  * @since 0.1.0
  */
-export const encode = <In>(pipeline: Pipeline<In, any, Mode>, batch: ReadonlyArray<Input<In>>): unknown => {
-  const encodeDoc = Schema.encodeSync(pipeline.schema)
+export const encode = (batch: ReadonlyArray<Input>): unknown => {
   // only the last record of a partition is ever committed: the others need no checkpoint
   const lastOf = new Map<string, number>()
   for (let i = 0; i < batch.length; i++) lastOf.set(batch[i]!.partition, i)
   const rows: Array<Row> = batch.map((r, i): Row => {
     const c = lastOf.get(r.partition) === i ? r.checkpoint ?? null : null
+    const common = { p: r.partition, s: r.seq, c }
     switch (r._tag) {
       case "Upsert":
-        return { t: "U", id: r.docId, v: r.version, d: ValueCodec.toJson(encodeDoc(r.doc)), p: r.partition, s: r.seq, c }
+        return { t: "U", id: r.docId, v: r.version ?? null, d: ValueCodec.toJson(r.doc), raw: r.raw, k: r.key, ...common }
       case "Delete":
-        return { t: "D", id: r.docId, v: r.version, p: r.partition, s: r.seq, c }
-      case "Invalid":
-        return { t: "I", id: r.docId, v: r.version, raw: r.raw, why: r.reason, k: r.key, p: r.partition, s: r.seq, c }
+        return { t: "D", id: r.docId, v: r.version ?? null, raw: r.raw, k: r.key, ...common }
+      case "Event":
+        return { t: "E", id: r.eventId, d: ValueCodec.toJson(r.doc), raw: r.raw, k: r.key, ...common }
       case "Reject":
-        return { t: "R", raw: r.raw, why: r.reason, id: r.docId ?? null, k: r.key, p: r.partition, s: r.seq, c }
+        return { t: "R", raw: r.raw, why: r.reason, id: r.docId ?? null, k: r.key, ...common }
       case "Skip":
-        return { t: "S", why: r.reason, p: r.partition, s: r.seq, c }
+        return { t: "S", why: r.reason, ...common }
     }
   })
   return { rows }
 }
+
+const version = (v: Version | null): Version | undefined => (v === null ? undefined : [v[0], v[1]])
 
 /**
  * The batch of a JSON form made by {@link encode}.
  *
  * @since 0.1.0
  */
-export const decode = <In>(pipeline: Pipeline<In, any, Mode>, json: unknown): ReadonlyArray<Input<In>> => {
-  const decodeDoc = Schema.decodeUnknownSync(pipeline.schema)
+export const decode = (json: unknown): ReadonlyArray<Input> => {
   const rows = (json as { rows: ReadonlyArray<Row> }).rows
-  return rows.map((r): Input<In> => {
+  return rows.map((r): Input => {
     const position = { partition: r.p, seq: r.s, checkpoint: r.c }
+    const origin = { raw: r.raw, key: r.k }
     switch (r.t) {
       case "U":
-        return I.upsert(r.id, [r.v[0], r.v[1]], decodeDoc(ValueCodec.fromJson(r.d)), position)
+        return I.upsert(r.id, ValueCodec.fromJson(r.d), position, { version: version(r.v), ...origin })
       case "D":
-        return I.remove(r.id, [r.v[0], r.v[1]], position)
-      case "I":
-        return I.invalid(r.id, [r.v[0], r.v[1]], r.raw, r.why, position, r.k)
+        return I.remove(r.id, position, { version: version(r.v), ...origin })
+      case "E":
+        return I.event(r.id, ValueCodec.fromJson(r.d), position, origin)
       case "R":
         return I.reject(r.raw, r.why, position, r.id ?? undefined, r.k)
       case "S":

@@ -26,8 +26,9 @@
  *
  * Versions. By default (`ordering: "position"`) the changes of one document are ordered by the
  * record's place in its partition (Debezium keys records by `_id`, so one document's changes are in
- * one partition, in order): a record's version is `[P + 1, seq]`, where `P` is the `hi` of the
- * snapshot's handoff version, so every record read is newer than the snapshot's rows. That holds
+ * one partition, in order): the records carry no version, and the fold gives each `[P + 1, seq]`,
+ * where `P` is the `hi` of the pipeline's handoff version, so every record read is newer than the
+ * snapshot's rows (see `Input`). That holds
  * for every Debezium version: `source.ts_ms` is the cluster time in 2.x but the event's wall clock
  * from 3.4 on (MongoDB 6+), every event of a transaction shares one `ts_ms` and `ord`, and snapshot
  * records carry `ord: -1` (2.3+) and `ts_ms` 0 (to 3.0) or the connector's clock (3.1+).
@@ -35,14 +36,14 @@
  * cluster time and no transaction changes a document twice; records it cannot order (snapshot reads,
  * wall-clock times) are rejected with the reason.
  *
- * A document the pipeline's schema refuses is the document's new, invalid state: it retracts what
- * the document contributed and is dead-lettered (`Invalid`). Everything else that cannot be read
- * (not JSON, unknown `op`, no id, no version) is rejected with a reason, and goes to the
- * dead-letter sink with the raw record.
+ * The records are raw: each pipeline decodes the document with its own schema in the fold, where a
+ * document it refuses is the document's new, invalid state (it retracts what the document
+ * contributed and is dead-lettered). Everything that cannot be read at all (not JSON, unknown `op`,
+ * no id, no version) is rejected here with a reason, and goes to the dead-letter sink with the raw
+ * record.
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
 import type { Version } from "../Version.ts"
@@ -55,10 +56,10 @@ import * as UpdateDescription from "./UpdateDescription.ts"
  *
  * @since 0.1.0
  */
-export type Decoded<In> =
-  | { readonly _tag: "Upsert"; readonly docId: string; readonly version: Version; readonly doc: In }
-  | { readonly _tag: "Delete"; readonly docId: string; readonly version: Version }
-  | { readonly _tag: "Invalid"; readonly docId: string; readonly version: Version; readonly reason: string }
+export type Decoded =
+  /** `version` undefined: ordered by position (see `Input`). */
+  | { readonly _tag: "Upsert"; readonly docId: string; readonly version: Version | undefined; readonly doc: unknown }
+  | { readonly _tag: "Delete"; readonly docId: string; readonly version: Version | undefined }
   /** `once`: what the source logs once, however many records it skips for that reason. */
   | { readonly _tag: "Skip"; readonly reason: string; readonly once?: string | undefined }
   | { readonly _tag: "Reject"; readonly reason: string; readonly docId?: string | undefined }
@@ -71,9 +72,9 @@ export type Decoded<In> =
  * @since 0.2.0
  * @category models
  */
-export type Change<In> = Exclude<Decoded<In>, { readonly _tag: "Unsupported" }>
+export type Change = Exclude<Decoded, { readonly _tag: "Unsupported" }>
 
-const reject = (reason: string, docId?: string): Change<never> => ({ _tag: "Reject", reason, docId })
+const reject = (reason: string, docId?: string): Change => ({ _tag: "Reject", reason, docId })
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -104,10 +105,6 @@ const idFromKey = (key: unknown): string | undefined => {
 const idFromDocument = (doc: unknown): string | undefined =>
   isRecord(doc) && "_id" in doc ? DocumentId.fromJson(doc._id) : undefined
 
-const firstLine = (message: string): string => {
-  const i = message.indexOf("\n")
-  return i < 0 ? message : `${message.slice(0, i)} ${message.slice(i + 1).replace(/\s+/g, " ").trim()}`
-}
 
 /**
  * How the versions of decoded changes are formed (see the module doc).
@@ -124,8 +121,6 @@ export type Ordering = "position" | "sourceTime"
 export interface Options {
   /** Default `"position"`. */
   readonly ordering?: Ordering | undefined
-  /** The handoff version of the snapshot the records follow (`"position"`: records are newer). Default: none. */
-  readonly after?: Version | undefined
   /** Fold only the records of this database and collection; others are skipped. Default: every record. */
   readonly namespace?: { readonly db: string; readonly collection: string } | undefined
 }
@@ -134,14 +129,14 @@ const captureModeAdvice =
   "set the connector's capture.mode to change_streams_update_full (Debezium's default) or change_streams_with_pre_image " +
   "(with changeStreamPreAndPostImages enabled on the collection)"
 
-const flattened = (reason: string): Decoded<never> => ({
+const flattened = (reason: string): Decoded => ({
   _tag: "Unsupported",
   reason: `${reason}: the records look flattened by Debezium's ExtractNewDocumentState (or another transform), ` +
     "which turns ObjectId _ids into plain strings and drops the change's position, so they cannot be folded exactly; " +
     "consume the connector's topic without the transform (the change event envelopes)"
 })
 
-const skipOnce = (reason: string, once: string): Change<never> => ({ _tag: "Skip", reason, once })
+const skipOnce = (reason: string, once: string): Change => ({ _tag: "Skip", reason, once })
 
 /** The new state of an update: `before` patched by `updateDescription`, or `after`, or nothing. */
 const updateState = (envelope: Record<string, unknown>, after: unknown): unknown => {
@@ -162,18 +157,16 @@ const updateState = (envelope: Record<string, unknown>, after: unknown): unknown
 }
 
 /**
- * A decoder of Debezium MongoDB change events for a pipeline's schema. `key` and `value` are the
- * Kafka record's key and value, as text or already parsed JSON (a `null`/`undefined` value is a
- * tombstone); `seq` is the record's place in its partition (the Kafka offset, a line number).
+ * A decoder of Debezium MongoDB change events into raw records (each pipeline decodes the
+ * document with its own schema in the fold). `key` and `value` are the Kafka record's key and
+ * value, as text or already parsed JSON (a `null`/`undefined` value is a tombstone).
  *
  * @since 0.1.0
  */
-export const decoder = <In>(schema: Schema.Codec<In, any>, options: Options = {}) => {
-  const decodeDoc = Schema.decodeUnknownResult(schema)
+export const decoder = (options: Options = {}) => {
   const byPosition = (options.ordering ?? "position") === "position"
-  const base = (options.after?.[0] ?? 0) + 1
   const ns = options.namespace
-  return (key: unknown, value: unknown, seq: number): Decoded<In> => {
+  return (key: unknown, value: unknown): Decoded => {
     if (value === null || value === undefined) return { _tag: "Skip", reason: "tombstone" }
     let envelope: unknown = value
     if (typeof value === "string") {
@@ -213,9 +206,8 @@ export const decoder = <In>(schema: Schema.Codec<In, any>, options: Options = {}
       return reject("missing or invalid source.ts_ms: not a Debezium change event")
     }
     if (typeof ord !== "number" || !Number.isSafeInteger(ord)) return reject("invalid source.ord: not a Debezium change event")
-    let version: Version
-    if (byPosition) version = [base, seq]
-    else {
+    let version: Version | undefined = undefined
+    if (!byPosition) {
       if (ord < 0 || op === "r") {
         return reject("a snapshot record carries no database position (source.ord -1): fold Debezium topics with ordering \"position\"")
       }
@@ -261,40 +253,30 @@ export const decoder = <In>(schema: Schema.Codec<In, any>, options: Options = {}
     if (!isRecord(state)) return reject(`"after" is not a document`, idFromKey(key))
     const docId = idFromDocument(state) ?? idFromKey(key)
     if (docId === undefined) return reject(`"after" has no _id and the record key no id`)
-    const result = decodeDoc(state)
-    return result._tag === "Success"
-      ? { _tag: "Upsert", docId, version, doc: result.success }
-      : { _tag: "Invalid", docId, version, reason: schemaReason(result.failure.message) }
+    return { _tag: "Upsert", docId, version, doc: state }
   }
 }
-
-const schemaReason = (message: string): string => `the document does not match the pipeline's schema: ${firstLine(message)}`
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
- * A decoder of flat documents (the seed example's plain `Order` JSON on an append-only topic):
- * every record is an insert of the document at the given version.
+ * A decoder of flat documents (the seed example's plain `Order` JSON on an append-only topic, a
+ * collection dump): every record is an upsert of the document, at `version` when given (a
+ * snapshot's handoff version), else ordered by position.
  *
  * @since 0.1.0
  */
-export const plainDecoder = <In>(schema: Schema.Codec<In, any>) => {
-  const decodeDoc = Schema.decodeUnknownResult(schema)
-  return (value: unknown, version: Version): Change<In> => {
-    if (value === null || value === undefined) return { _tag: "Skip", reason: "tombstone" }
-    let doc: unknown = value
-    if (typeof value === "string") {
-      const parsed = parseJson(value)
-      if (!parsed.ok) return reject(parsed.reason)
-      doc = parsed.value
-    }
-    const docId = idFromDocument(doc)
-    if (docId === undefined) return reject("the document has no _id")
-    const result = decodeDoc(doc)
-    return result._tag === "Success"
-      ? { _tag: "Upsert", docId, version, doc: result.success }
-      : { _tag: "Invalid", docId, version, reason: schemaReason(result.failure.message) }
+export const plainDecoder = () => (value: unknown, version?: Version): Change => {
+  if (value === null || value === undefined) return { _tag: "Skip", reason: "tombstone" }
+  let doc: unknown = value
+  if (typeof value === "string") {
+    const parsed = parseJson(value)
+    if (!parsed.ok) return reject(parsed.reason)
+    doc = parsed.value
   }
+  const docId = idFromDocument(doc)
+  if (docId === undefined) return reject("the document has no _id")
+  return { _tag: "Upsert", docId, version, doc }
 }
 
 /**
@@ -303,14 +285,12 @@ export const plainDecoder = <In>(schema: Schema.Codec<In, any>) => {
  *
  * @since 0.1.0
  */
-export const toInput = <In>(d: Change<In>, raw: string, position: Position, key?: string): Input<In> => {
+export const toInput = (d: Change, raw: string, position: Position, key?: string): Input => {
   switch (d._tag) {
     case "Upsert":
-      return I.upsert(d.docId, d.version, d.doc, position)
+      return I.upsert(d.docId, d.doc, position, { version: d.version, raw, key })
     case "Delete":
-      return I.remove(d.docId, d.version, position)
-    case "Invalid":
-      return I.invalid(d.docId, d.version, raw, d.reason, position, key)
+      return I.remove(d.docId, position, { version: d.version, raw, key })
     case "Skip":
       return I.skip(d.reason, position)
     case "Reject":

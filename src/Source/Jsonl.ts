@@ -13,9 +13,9 @@ import { Effect, Stream } from "effect"
 import { ConfigurationError, SourceError } from "../Errors.ts"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
-import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Tokens } from "../Store/Tokens.ts"
-import { commitToTokens, committed, type Source } from "./Source.ts"
+import * as Source from "./Source.ts"
+import { commitToTokens, committed, type Kind } from "./Source.ts"
 
 /**
  * @since 0.1.0
@@ -112,18 +112,18 @@ async function* lines(path: string, start: number, firstLine: number, options: O
  *
  * @since 0.1.0
  */
-export const make = <In>(options: {
-  readonly pipeline: Pipeline<In, any, Mode>
+export const make = <K extends Kind>(options: {
   readonly name: string
+  readonly kind: K
   readonly path: string
   readonly partition: string
   /** One line as a record, or why the file cannot be folded at all (the run fails with a `ConfigurationError`). */
-  readonly decode: (text: string, position: Position) => Input<In> | { readonly _tag: "Unsupported"; readonly reason: string }
-} & Options): Source<In, SourceError | ConfigurationError, Tokens> => {
-  const { pipeline, name, path, partition, decode } = options
+  readonly decode: (text: string, position: Position) => Input | { readonly _tag: "Unsupported"; readonly reason: string }
+} & Options): Source.Source<K, SourceError | ConfigurationError, Tokens> => {
+  const { name, kind, path, partition, decode } = options
   const inputs = Stream.unwrap(
     Effect.gen(function*() {
-      const saved = yield* committed(pipeline.name, name, partition).pipe(
+      const saved = yield* committed(name, partition).pipe(
         Effect.mapError((cause) => new SourceError({ source: name, retryable: cause.retryable, detail: "reading the committed position failed", cause }))
       )
       const start = typeof saved?.checkpoint === "number" ? saved.checkpoint : 0
@@ -134,7 +134,7 @@ export const make = <In>(options: {
       )
       return chunks.pipe(
         Stream.mapEffect((chunk) => {
-          const out: Array<Input<In>> = []
+          const out: Array<Input> = []
           for (const line of chunk) {
             const position: Position = { partition, seq: line.number, checkpoint: line.end }
             const input = line.oversized
@@ -145,10 +145,10 @@ export const make = <In>(options: {
           }
           return Effect.succeed(out)
         }),
-        Stream.filter((chunk): chunk is [Input<In>, ...Array<Input<In>>] => chunk.length > 0),
+        Stream.filter((chunk): chunk is [Input, ...Array<Input>] => chunk.length > 0),
         Stream.flattenArray
       )
     })
   )
-  return { name, inputs: inputs as Stream.Stream<Input<In>, SourceError | ConfigurationError, Tokens>, commit: commitToTokens(pipeline.name, name), staged: false }
+  return Source.make({ name, kind, records: inputs as Stream.Stream<Input, SourceError | ConfigurationError, Tokens>, commit: commitToTokens(name) })
 }

@@ -4,16 +4,13 @@
  * JSON text). This is what a topic dump looks like, and it exercises the same decoder as the Kafka
  * source. The file is one partition: with the default `ordering: "position"` the changes of a
  * document are ordered by line, so a dump must keep each document's records in their topic order
- * (a dump of one partition after another does); pass `after: handoff.version` when the file
- * follows a snapshot.
+ * (a dump of one partition after another does).
  *
  * @since 0.1.0
  */
 import type { ConfigurationError, SourceError } from "../Errors.ts"
 import * as I from "../Input.ts"
-import type { Pipeline } from "../Pipeline.ts"
 import type { Tokens } from "../Store/Tokens.ts"
-import type { Version } from "../Version.ts"
 import * as Debezium from "./Debezium.ts"
 import * as ExtendedJson from "./ExtendedJson.ts"
 import * as Jsonl from "./Jsonl.ts"
@@ -21,18 +18,15 @@ import type { Source } from "./Source.ts"
 
 /**
  * @since 0.1.0
+ * @category constructors
  */
-export const make = <In>(
-  pipeline: Pipeline<In, any, "changes">,
-  options: { readonly path: string } & Jsonl.Options & Omit<Debezium.Options, "after"> & {
-    /** The snapshot's handoff version the records follow, or `undefined` when none does (see `KafkaSource.AfterSnapshot`). */
-    readonly after: Version | undefined
-  }
-): Source<In, SourceError | ConfigurationError, Tokens> => {
-  const decode = Debezium.decoder(pipeline.schema, options)
+export const make = (
+  options: { readonly path: string } & Jsonl.Options & Debezium.Options
+): Source<"changes", SourceError | ConfigurationError, Tokens> => {
+  const decode = Debezium.decoder(options)
   return Jsonl.make({
     ...options,
-    pipeline,
+    kind: "changes",
     name: `jsonl-changes:${options.path}`,
     partition: `jsonl:${options.path}`,
     decode: (text, position) => {
@@ -47,7 +41,7 @@ export const make = <In>(
         return I.reject(text, `a record must be an object with "key" and "value"`, position)
       }
       const { key, value } = record as { key?: unknown; value: unknown }
-      const decoded = decode(key, value, position.seq)
+      const decoded = decode(key, value)
       return decoded._tag === "Unsupported" ? decoded : Debezium.toInput(decoded, text, position)
     }
   })

@@ -32,15 +32,13 @@
 import { Effect, Metric, Queue, Schedule, Stream } from "effect"
 import type * as Arr from "effect/Array"
 import { ConfigurationError, SourceError } from "../Errors.ts"
-import type { Handoff } from "../Handoff.ts"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
 import * as Committer from "../Kafka/Committer.ts"
 import * as Port from "../Kafka/Port.ts"
-import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Version } from "../Version.ts"
 import * as Debezium from "./Debezium.ts"
-import type { Source } from "./Source.ts"
+import * as Source from "./Source.ts"
 
 /**
  * How record values are decoded.
@@ -102,19 +100,6 @@ export interface Options extends Omit<Port.ConsumerConfig, "topics"> {
 }
 
 /**
- * Debezium records: the handoff of the snapshot the stream follows (`Orchestrator`'s `live` gets
- * it), or `undefined` when no snapshot precedes it. Every record read is newer than the snapshot's
- * rows (with `ordering: "position"`). A required key: a source that forgot it would find its
- * records older than every snapshot row, and skip them as out of date.
- *
- * @since 0.2.0
- * @category models
- */
-export interface AfterSnapshot {
-  readonly after: Handoff | undefined
-}
-
-/**
  * The default `reconnect` schedule.
  *
  * @since 0.1.0
@@ -144,11 +129,11 @@ export const metrics = {
 } as const
 
 /** One batch of one partition, decoded, waiting in the buffer. */
-interface Delivery<In> {
+interface Delivery {
   readonly name: string
   readonly tp: Port.TopicPartition
   readonly generation: number
-  readonly inputs: ReadonlyArray<Input<In>>
+  readonly inputs: ReadonlyArray<Input>
 }
 
 /** The state of one run of the stream. */
@@ -178,7 +163,7 @@ class RunState {
 }
 
 /** A decoded record, or why the records cannot be folded at all (a configuration error). */
-type Decode<In> = (record: Port.ConsumerRecord, position: Position) => Input<In> | { readonly _tag: "Unsupported"; readonly reason: string }
+type Decode = (record: Port.ConsumerRecord, position: Position) => Input | { readonly _tag: "Unsupported"; readonly reason: string }
 
 /** Skip reasons to log once (another collection, heartbeats, transaction metadata). */
 const onceOf = new WeakMap<object, string>()
@@ -187,16 +172,11 @@ const keyText = (record: Port.ConsumerRecord): string | undefined =>
   record.key === null ? undefined : Port.text(record.key) ?? Port.base64Text(record.key)
 
 /** Decodes the value as UTF-8 text, then with `decode`; keeps the raw text and key on rejects. */
-const decoderFor = <In>(
-  pipeline: Pipeline<In, any, Mode>,
-  options: Options & { readonly decoding?: Decoding | undefined } & Partial<AfterSnapshot>
-): Decode<In> => {
+const decoderFor = (options: Options & { readonly decoding?: Decoding | undefined }): Decode => {
   const decoding = options.decoding ?? "debezium"
   const maxRecordBytes = options.maxRecordBytes
-  const debezium = decoding === "debezium"
-    ? Debezium.decoder(pipeline.schema, { ordering: options.ordering, after: options.after?.version, namespace: options.namespace })
-    : undefined
-  const plain = decoding === "debezium" ? undefined : Debezium.plainDecoder(pipeline.schema)
+  const debezium = decoding === "debezium" ? Debezium.decoder({ ordering: options.ordering, namespace: options.namespace }) : undefined
+  const plain = decoding === "debezium" ? undefined : Debezium.plainDecoder()
   const byTimestamp = decoding !== "debezium" && decoding.version === "timestamp"
   return (record, position) => {
     const key = keyText(record)
@@ -214,14 +194,15 @@ const decoderFor = <In>(
         key
       )
     }
-    let decoded: Debezium.Decoded<In>
-    if (debezium !== undefined) decoded = debezium(key ?? null, value, position.seq)
+    let decoded: Debezium.Decoded
+    if (debezium !== undefined) decoded = debezium(key ?? null, value)
     else {
       const ts = Number(record.timestamp)
       if (byTimestamp && !(Number.isSafeInteger(ts) && ts >= 0)) {
         return I.reject(value, `the record timestamp ${JSON.stringify(record.timestamp)} is not a version`, position, undefined, key)
       }
-      const version: Version = byTimestamp ? [ts, position.seq] : [position.seq, 0]
+      // "offset": no version, ordered by position
+      const version: Version | undefined = byTimestamp ? [ts, position.seq] : undefined
       decoded = plain!(value, version)
     }
     if (decoded._tag === "Unsupported") return decoded
@@ -239,28 +220,20 @@ const describe = (partitions: ReadonlyArray<Port.TopicPartition>): string =>
 
 /**
  * A consumer-group source over `topic`. Needs the {@link Port.KafkaClient} service (e.g.
- * `KafkaJs.layer`). Debezium envelopes carry updates and deletes, so they take only `"changes"`
- * pipelines; plain documents (`decoding: { _tag: "plain", ... }`) take any pipeline.
+ * `KafkaJs.layer`). Debezium envelopes carry updates and deletes: a `"changes"` source, which
+ * feeds only `"changes"` pipelines; plain documents (`decoding: { _tag: "plain", ... }`) make an
+ * `"events"` source, which feeds any pipeline.
  *
  * Run one stream of a source value at a time (the source keeps its consumer for `commit`).
  *
  * @since 0.1.0
  */
 export const make: {
-  <In, V>(
-    pipeline: Pipeline<In, V, "changes">,
-    options: Options & { readonly decoding?: "debezium" | undefined } & AfterSnapshot
-  ): Source<In, SourceError | ConfigurationError, Port.KafkaClient>
-  <In, V>(
-    pipeline: Pipeline<In, V, Mode>,
-    options: Options & { readonly decoding: Plain }
-  ): Source<In, SourceError | ConfigurationError, Port.KafkaClient>
-} = <In, V>(
-  pipeline: Pipeline<In, V, Mode>,
-  options: Options & { readonly decoding?: Decoding | undefined } & Partial<AfterSnapshot>
-): Source<In, SourceError | ConfigurationError, Port.KafkaClient> => {
+  (options: Options & { readonly decoding?: "debezium" | undefined }): Source.Source<"changes", SourceError | ConfigurationError, Port.KafkaClient>
+  (options: Options & { readonly decoding: Plain }): Source.Source<"events", SourceError | ConfigurationError, Port.KafkaClient>
+} = (options: Options & { readonly decoding?: Decoding | undefined }): Source.Source<any, SourceError | ConfigurationError, Port.KafkaClient> => {
   const name = options.name ?? `kafka:${options.topic}`
-  const decode = decoderFor(pipeline, options)
+  const decode = decoderFor(options)
   const logged = new Set<string>()
   const bufferSize = Math.max(1, options.bufferSize ?? 8)
   const pauseAfter = Math.max(1, options.pauseAfter ?? Math.ceil(bufferSize / 2))
@@ -303,7 +276,7 @@ export const make: {
     const commits = yield* Committer.make(commitNow)
     committer = commits
 
-    const session = Stream.callback<Delivery<In>, SourceError | ConfigurationError>((queue) =>
+    const session = Stream.callback<Delivery, SourceError | ConfigurationError>((queue) =>
       Effect.gen(function*() {
         const context = yield* Effect.context<never>()
         const log = (effect: Effect.Effect<void>) => void Effect.runForkWith(context)(effect)
@@ -324,7 +297,7 @@ export const make: {
           Effect.gen(function*() {
             const tp = { topic: batch.topic, partition: batch.partition }
             const partition = Port.partitionName(tp)
-            const inputs: Array<Input<In>> = []
+            const inputs: Array<Input> = []
             for (const record of batch.records) {
               const seq = Number(record.offset)
               if (!Number.isSafeInteger(seq) || seq < 0) {
@@ -377,9 +350,9 @@ export const make: {
       }), { bufferSize })
 
     /** What the fold takes: the buffered batches of partitions still owned, nothing it already has. */
-    const select = (deliveries: Arr.NonEmptyReadonlyArray<Delivery<In>>) =>
+    const select = (deliveries: Arr.NonEmptyReadonlyArray<Delivery>) =>
       Effect.gen(function*() {
-        const out: Array<Input<In>> = []
+        const out: Array<Input> = []
         let dropped = 0
         for (const d of deliveries) {
           run.waiting.set(d.name, Math.max(0, (run.waiting.get(d.name) ?? 0) - 1))
@@ -409,14 +382,14 @@ export const make: {
           }
         }
         if (drained.length > 0 && current !== undefined) yield* current.resume(drained)
-        return [out as ReadonlyArray<Input<In>>] as const
+        return [out as ReadonlyArray<Input>] as const
       })
 
     return session.pipe(
       Stream.retry(reconnect),
       Stream.interruptWhen(commits.failed),
       Stream.mapArrayEffect(select),
-      Stream.filter((chunk: ReadonlyArray<Input<In>>): chunk is Arr.NonEmptyReadonlyArray<Input<In>> => chunk.length > 0),
+      Stream.filter((chunk: ReadonlyArray<Input>): chunk is Arr.NonEmptyReadonlyArray<Input> => chunk.length > 0),
       Stream.flattenArray
     )
   }))
@@ -439,7 +412,7 @@ export const make: {
     })
 
   /** Offsets of the applied records, handed to the background committer (see Kafka/Committer.ts). */
-  const commit = (last: ReadonlyMap<string, Input<In>>): Effect.Effect<void, SourceError> =>
+  const commit = (last: ReadonlyMap<string, Input>): Effect.Effect<void, SourceError> =>
     Effect.gen(function*() {
       if (last.size === 0) return
       const offsets: Array<Port.CommitOffset> = []
@@ -457,5 +430,5 @@ export const make: {
       yield* committer.submit(consumer, offsets)
     })
 
-  return { name, inputs, commit, staged: false }
+  return Source.make({ name, kind: options.decoding === undefined || options.decoding === "debezium" ? "changes" : "events", records: inputs, commit })
 }

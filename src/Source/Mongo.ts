@@ -17,7 +17,7 @@
  * @since 0.1.0
  */
 import { EJSON } from "bson"
-import { Config, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Config, Context, Effect, Layer, Redacted } from "effect"
 import {
   type Document,
   MongoClient,
@@ -244,42 +244,14 @@ export const toExtendedJson = (value: unknown): string => {
 }
 
 /**
- * The outcome of decoding one document with a pipeline's schema.
+ * A BSON document read by the driver as a record's parts: its ledger id
+ * (`DocumentId.fromBson(_id)`, `undefined` when it has no `_id`) and the document as exact JSON
+ * (`ExtendedJson.fromBson`), which each pipeline decodes with its own schema in the fold.
  *
- * @since 0.1.0
+ * @since 0.2.0
+ * @category documents
  */
-export type Decoded<In> =
-  | { readonly _tag: "Ok"; readonly docId: string; readonly doc: In }
-  | { readonly _tag: "Invalid"; readonly docId: string; readonly reason: string; readonly raw: string }
-  | { readonly _tag: "NoId"; readonly reason: string; readonly raw: string }
-
-const firstLine = (message: string): string => {
-  const i = message.indexOf("\n")
-  return i < 0 ? message : `${message.slice(0, i)} ${message.slice(i + 1).replace(/\s+/g, " ").trim()}`
-}
-
-/**
- * A decoder of BSON documents read by the driver for a pipeline's schema: the document becomes
- * exact JSON (`ExtendedJson.fromBson`) and is decoded; its ledger id is `DocumentId.fromBson(_id)`.
- * A document the schema refuses comes back `Invalid` with its canonical Extended JSON and the
- * schema's message (the source makes it an `Invalid` input: it retracts the document's
- * contribution); one without `_id` comes back `NoId`.
- *
- * @since 0.1.0
- */
-export const documentDecoder = <In>(schema: Schema.Codec<In, any>) => {
-  const decode = Schema.decodeUnknownResult(schema)
-  return (doc: Document): Decoded<In> => {
-    const docId = "_id" in doc ? DocumentId.fromBson(doc._id) : undefined
-    if (docId === undefined) return { _tag: "NoId", reason: "the document has no _id", raw: toExtendedJson(doc) }
-    const result = decode(ExtendedJson.fromBson(doc))
-    return result._tag === "Success"
-      ? { _tag: "Ok", docId, doc: result.success }
-      : {
-        _tag: "Invalid",
-        docId,
-        reason: `the document does not match the pipeline's schema: ${firstLine(result.failure.message)}`,
-        raw: toExtendedJson(doc)
-      }
-  }
-}
+export const readDocument = (doc: Document): { readonly docId: string | undefined; readonly doc: unknown } => ({
+  docId: "_id" in doc ? DocumentId.fromBson(doc._id) : undefined,
+  doc: ExtendedJson.fromBson(doc)
+})

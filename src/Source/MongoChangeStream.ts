@@ -7,10 +7,10 @@
  * snapshot and is skipped; later ones that the scan saw too are skipped by the ledger's version
  * guard). Changes map to records:
  *
- * - `insert`, `update`, `replace`: an upsert of the (looked-up) full document, id from
- *   `documentKey._id` or the document's `_id` (mongo-java-server puts the update spec in
- *   `documentKey`); a document the pipeline's schema refuses is an `Invalid` state: it retracts
- *   the document's contribution and is dead-lettered;
+ * - `insert`, `update`, `replace`: an upsert of the (looked-up) full document as exact JSON, id
+ *   from the document's `_id` (mongo-java-server puts the update spec in `documentKey`); each
+ *   pipeline decodes it with its own schema (a refused document is an invalid state: it retracts
+ *   the document's contribution and is dead-lettered);
  * - an update without a looked-up document (deleted since; mongo-java-server answers `{}` or the
  *   `$set` fields then) is skipped: the delete that follows retracts;
  * - `delete`: a delete of `documentKey._id`;
@@ -43,12 +43,12 @@ import { ConfigurationError, PositionLost, SourceError, StreamInvalidated } from
 import type { Handoff } from "../Handoff.ts"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
-import type { Pipeline } from "../Pipeline.ts"
 import type { Tokens } from "../Store/Tokens.ts"
 import * as Version from "../Version.ts"
 import * as DocumentId from "./DocumentId.ts"
-import { Client, documentDecoder, formatNamespace, isPositionLost, isTransient, type Namespace, toExtendedJson } from "./Mongo.ts"
-import { commitToTokens, committed, type Source } from "./Source.ts"
+import { Client, formatNamespace, isPositionLost, isTransient, type Namespace, readDocument, toExtendedJson } from "./Mongo.ts"
+import * as Source from "./Source.ts"
+import { commitToTokens, committed } from "./Source.ts"
 
 /**
  * @since 0.1.0
@@ -151,10 +151,7 @@ const lagSeconds = Metric.gauge("monoid_change_stream_lag_seconds", {
  *
  * @since 0.1.0
  */
-export const make = <In>(
-  pipeline: Pipeline<In, any, "changes">,
-  options: Options
-): Source<In, StreamError, Tokens | Client> => {
+export const make = (options: Options): Source.Source<"changes", StreamError, Tokens | Client> => {
   const ns = formatNamespace(options)
   const name = options.name ?? `mongo-changes:${ns}`
   // a new bootstrap (another P0) is a new live stream: fresh ordinals, fresh marks
@@ -169,12 +166,11 @@ export const make = <In>(
       Schedule.jittered,
       Schedule.upTo({ duration: "5 minutes" })
     )
-  const decode = documentDecoder(pipeline.schema)
-  const attributes = { pipeline: pipeline.name, source: name }
+  const attributes = { source: name }
   const mRead = Metric.withAttributes(changesRead, attributes)
   const mLag = Metric.withAttributes(lagSeconds, attributes)
 
-  const toInput = (event: ChangeStreamDocument<Document>, position: Position): Input<In> => {
+  const toInput = (event: ChangeStreamDocument<Document>, position: Position): Input => {
     const clusterTime = (event as { clusterTime?: unknown }).clusterTime
     if (!(clusterTime instanceof Timestamp)) {
       return I.reject(toExtendedJson(event), "the change event has no clusterTime (its version)", position)
@@ -194,12 +190,8 @@ export const make = <In>(
         const full = event.fullDocument
         if (isRecord(full) && "_id" in full) {
           // the document's own _id (documentKey may hold the update spec on mongo-java-server)
-          const decoded = decode(full)
-          return decoded._tag === "Ok"
-            ? I.upsert(decoded.docId, version, decoded.doc, position)
-            : decoded._tag === "Invalid"
-            ? I.invalid(decoded.docId, version, decoded.raw, decoded.reason, position)
-            : I.reject(decoded.raw, decoded.reason, position, keyId(event))
+          const read = readDocument(full)
+          return I.upsert(read.docId!, read.doc, position, { version })
         }
         if (event.operationType === "insert") {
           return I.reject(toExtendedJson(event), "an insert event without its document", position, keyId(event))
@@ -210,7 +202,7 @@ export const make = <In>(
         const docId = keyId(event)
         return docId === undefined
           ? I.reject(toExtendedJson(event), "a delete event without documentKey._id", position)
-          : I.remove(docId, version, position)
+          : I.remove(docId, position, { version })
       }
       default:
         return I.skip(`${event.operationType} event`, position)
@@ -220,7 +212,7 @@ export const make = <In>(
   const inputs = Stream.unwrap(Effect.gen(function*() {
     const { client } = yield* Client
     const collection = client.db(options.db).collection(options.collection)
-    const saved = yield* committed(pipeline.name, name, partition).pipe(
+    const saved = yield* committed(name, partition).pipe(
       Effect.mapError((cause) =>
         new SourceError({ source: name, retryable: cause.retryable, detail: "reading the committed position failed", cause })
       )
@@ -277,8 +269,8 @@ export const make = <In>(
       Effect.retry({ schedule, while: (e) => e._tag === "SourceError" && e.retryable })
     )
 
-    const toChunk = (events: ReadonlyArray<ChangeStreamDocument<Document>>): Array<Input<In>> => {
-      const out: Array<Input<In>> = []
+    const toChunk = (events: ReadonlyArray<ChangeStreamDocument<Document>>): Array<Input> => {
+      const out: Array<Input> = []
       for (const event of events) {
         if (INVALIDATING.has(event.operationType)) {
           state.failure = new StreamInvalidated({ source: name, detail: `${event.operationType} event on ${ns}` })
@@ -306,7 +298,7 @@ export const make = <In>(
           const newest = (events[events.length - 1] as { clusterTime?: unknown }).clusterTime
           if (newest instanceof Timestamp) yield* Metric.update(mLag, Math.max(0, Date.now() / 1000 - newest.t))
           const chunk = toChunk(events)
-          if (chunk.length > 0) return chunk as unknown as Arr.NonEmptyReadonlyArray<Input<In>>
+          if (chunk.length > 0) return chunk as unknown as Arr.NonEmptyReadonlyArray<Input>
           continue
         }
         if (stopWhenIdle !== undefined && Date.now() - state.lastEvent >= stopWhenIdle) {
@@ -320,5 +312,5 @@ export const make = <In>(
     return Stream.fromPull(Effect.succeed(pull))
   }))
 
-  return { name, inputs, commit: commitToTokens(pipeline.name, name), staged: true }
+  return Source.make({ name, kind: "changes", records: inputs, commit: commitToTokens(name), staged: true })
 }

@@ -1,13 +1,14 @@
 /**
- * One MongoDB collection as both sources of a pipeline: the handoff capture, the snapshot scan
- * and the change stream, wired for `Orchestrator.run` / `bootstrap` / `live`.
+ * One MongoDB collection as both sources of some pipelines: the handoff capture, the snapshot
+ * scan and the change stream, wired for `Orchestrator.run` / `bootstrap` / `live`. One scan and one
+ * change stream feed every pipeline.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
  * import { Mongo, MongoCollection, Orchestrator } from "effect-monoid-streams"
  *
- * const program = Orchestrator.run(MongoCollection.spec(orderTotals, { db: "shop", collection: "orders" }))
+ * const program = Orchestrator.run(MongoCollection.spec([orderTotals, ordersPerStatus], { db: "shop", collection: "orders" }))
  * // provide a store layer and Mongo.layer({ uri }) (or Mongo.layerConfig)
  * ```
  *
@@ -44,21 +45,21 @@ export interface Options extends Namespace {
 export type Failure = MongoChangeStream.StreamError | MongoHandoff.HandoffUnavailable
 
 /**
- * The orchestration of `pipeline` over one collection.
+ * The orchestration of `pipelines` over one collection.
  *
  * @since 0.1.0
  */
-export const spec = <In, V>(
-  pipeline: Pipeline<In, V, "changes">,
+export const spec = (
+  pipelines: ReadonlyArray<Pipeline<any, any, "changes">>,
   options: Options
-): Spec<In, V, Failure, Client | Tokens> => {
+): Spec<"changes", Failure, Client | Tokens> => {
   const ns: Namespace = { db: options.db, collection: options.collection }
   const batchSize = options.batchSize ?? 1000
   return {
-    pipeline,
+    pipelines,
     handoff: MongoHandoff.capture(ns, options.handoff),
-    bootstrap: (handoff: Handoff) => MongoSnapshot.make(pipeline, { ...options.snapshot, ...ns, handoff, batchSize }),
-    live: (handoff: Handoff) => MongoChangeStream.make(pipeline, { ...options.changes, ...ns, handoff, batchSize }),
+    bootstrap: (handoff: Handoff) => MongoSnapshot.make({ ...options.snapshot, ...ns, handoff, batchSize }),
+    live: (handoff: Handoff) => MongoChangeStream.make({ ...options.changes, ...ns, handoff, batchSize }),
     options: options.fold ?? { batchSize }
   }
 }

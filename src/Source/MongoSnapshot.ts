@@ -1,10 +1,11 @@
 /**
  * A MongoDB collection as a bootstrap source: a resumable scan in `_id` order.
  *
- * Every document becomes an upsert at the handoff version P0 (see {@link MongoHandoff}); a document
- * the pipeline's schema refuses becomes an `Invalid` state at P0 (it contributes nothing, retracts
- * what an earlier state contributed, and is dead-lettered with its `_id`, its canonical Extended
- * JSON and the schema's message) and the scan goes on. Documents are read in batches of
+ * Every document becomes an upsert at the handoff version P0 (see {@link MongoHandoff}), of the
+ * document as exact JSON; each pipeline the scan feeds decodes it with its own schema (a document
+ * one refuses is an invalid state of that pipeline at P0: it contributes nothing, retracts what an
+ * earlier state contributed, and is dead-lettered) and the scan goes on. It is an `"events"`
+ * source (each document once), so any pipeline can be bootstrapped from it. Documents are read in batches of
  * `batchSize`, and each driver batch is one chunk of the stream (one fold round trip).
  *
  * Positions: the partition names the collection and P0 (`mongo-snapshot:<db>.<coll>@<hi:lo>`), so a
@@ -34,11 +35,11 @@ import type { SourceError } from "../Errors.ts"
 import type { Handoff } from "../Handoff.ts"
 import type { Input } from "../Input.ts"
 import * as I from "../Input.ts"
-import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Tokens } from "../Store/Tokens.ts"
 import * as Version from "../Version.ts"
-import { Client, documentDecoder, formatNamespace, type Namespace, sourceError } from "./Mongo.ts"
-import { commitToTokens, committed, type Source } from "./Source.ts"
+import { Client, formatNamespace, type Namespace, readDocument, sourceError, toExtendedJson } from "./Mongo.ts"
+import * as Source from "./Source.ts"
+import { commitToTokens, committed } from "./Source.ts"
 
 /**
  * @since 0.1.0
@@ -178,10 +179,7 @@ const formatDuration = (seconds: number): string => {
  *
  * @since 0.1.0
  */
-export const make = <In>(
-  pipeline: Pipeline<In, any, Mode>,
-  options: Options
-): Source<In, SourceError, Tokens | Client> => {
+export const make = (options: Options): Source.Source<"events", SourceError, Tokens | Client> => {
   const ns = formatNamespace(options)
   const name = options.name ?? `mongo-snapshot:${ns}`
   const version = options.handoff.version
@@ -190,9 +188,8 @@ export const make = <In>(
   const batchSize = Math.max(1, options.batchSize ?? 1000)
   const interval = Duration.toMillis(options.progressInterval ?? "10 seconds")
   const schedule = options.retry ?? Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 8 }))
-  const decode = documentDecoder(pipeline.schema)
   const projection = options.projection === undefined ? undefined : (({ _id: _, ...rest }) => rest)(options.projection)
-  const attributes = { pipeline: pipeline.name, source: name }
+  const attributes = { source: name }
   const mRead = Metric.withAttributes(documentsRead, attributes)
   const mEstimated = Metric.withAttributes(documentsEstimated, attributes)
   const mRate = Metric.withAttributes(documentsPerSecond, attributes)
@@ -201,7 +198,7 @@ export const make = <In>(
   const inputs = Stream.unwrap(Effect.gen(function*() {
     const { client } = yield* Client
     const collection: Collection<Document> = client.db(options.db).collection(options.collection)
-    const saved = yield* committed(pipeline.name, name, partition).pipe(
+    const saved = yield* committed(name, partition).pipe(
       Effect.mapError(sourceError(name, "reading the committed scan position failed"))
     )
     const resume = idOfCheckpoint(saved?.checkpoint)
@@ -276,17 +273,15 @@ export const make = <In>(
           )
       })
 
-    const toInputs = (docs: ReadonlyArray<Document>): Array<Input<In>> => {
-      const out: Array<Input<In>> = []
+    const toInputs = (docs: ReadonlyArray<Document>): Array<Input> => {
+      const out: Array<Input> = []
       for (const doc of docs) {
         const position = { partition, seq: ++state.seq, checkpoint: { after: canonicalId(doc._id) } }
-        const decoded = decode(doc)
+        const read = readDocument(doc)
         out.push(
-          decoded._tag === "Ok"
-            ? I.upsert(decoded.docId, version, decoded.doc, position)
-            : decoded._tag === "Invalid"
-            ? I.invalid(decoded.docId, version, decoded.raw, decoded.reason, position)
-            : I.reject(decoded.raw, decoded.reason, position)
+          read.docId === undefined
+            ? I.reject(toExtendedJson(doc), "the document has no _id", position)
+            : I.upsert(read.docId, read.doc, position, { version })
         )
       }
       state.last = { found: true, id: docs[docs.length - 1]!._id }
@@ -301,11 +296,11 @@ export const make = <In>(
       }
       const chunk = toInputs(docs)
       yield* progress(false)
-      return chunk as unknown as Arr.NonEmptyReadonlyArray<Input<In>>
+      return chunk as unknown as Arr.NonEmptyReadonlyArray<Input>
     })
     // the next driver batch is read while the fold applies this one
     return Stream.fromPull(Effect.succeed(pull)).pipe(Stream.bufferArray({ capacity: 2 }))
   }))
 
-  return { name, inputs, commit: commitToTokens(pipeline.name, name), staged: true }
+  return Source.make({ name, kind: "events", records: inputs, commit: commitToTokens(name), staged: true })
 }

@@ -98,10 +98,10 @@ describe("DynamoDB store errors", () => {
     const r = Rand.make(21)
     const layer = DynamoDbStore.layerFrom(client, tables)
     const exit = await Effect.runPromiseExit(Orchestrator.run({
-      pipeline: orderTotals,
+      pipelines: [orderTotals],
       handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
-      bootstrap: (h) => ArraySource.snapshotScan(orderTotals, [history.snapshot], h, { random: r, maxChunk: 8, staged: true, attempt: () => 0 }),
-      live: (h) => ArraySource.changeLog(orderTotals, history.log, { partitions: 2, random: r, maxChunk: 8, after: h.version }),
+      bootstrap: (h) => ArraySource.snapshotScan([history.snapshot], h, { random: r, maxChunk: 8, staged: true, attempt: () => 0 }),
+      live: (h) => ArraySource.changeLog(history.log, { partitions: 2, random: r, maxChunk: 8 }),
       options: { batchSize: 8, retry: Schedule.max([Schedule.spaced("5 millis"), Schedule.recurs(20)]) }
     }).pipe(Effect.provide(layer), Effect.provide(quiet)))
     expect(Exit.isSuccess(exit)).toBe(true)
@@ -124,10 +124,10 @@ describe("DynamoDB store errors", () => {
     const r = Rand.make(22)
     const started = Date.now()
     const exit = await Effect.runPromiseExit(Orchestrator.run({
-      pipeline: orderTotals,
+      pipelines: [orderTotals],
       handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
-      bootstrap: (h) => ArraySource.snapshotScan(orderTotals, [history.snapshot], h, { random: r, maxChunk: 8, staged: true, attempt: () => 0 }),
-      live: (h) => ArraySource.changeLog(orderTotals, history.log, { partitions: 1, random: r, maxChunk: 8, after: h.version }),
+      bootstrap: (h) => ArraySource.snapshotScan([history.snapshot], h, { random: r, maxChunk: 8, staged: true, attempt: () => 0 }),
+      live: (h) => ArraySource.changeLog(history.log, { partitions: 1, random: r, maxChunk: 8 }),
       options: { batchSize: 8 } // the default schedule: retries retryable errors for 2 minutes
     }).pipe(Effect.provide(DynamoDbStore.layerFrom(client, tables)), Effect.provide(quiet)))
     const failed = errorOf(exit)
@@ -148,7 +148,7 @@ describe("DynamoDB store errors", () => {
     expect(error.message).toMatch(/create/)
     const layer = DynamoDbStore.layerFrom(client, { aggregates: "missing-a", ledger: "missing-l", tokens: "missing-t", deadLetters: "missing-d" })
     const run = await Effect.runPromiseExit(Orchestrator.run({
-      pipeline: orderTotals,
+      pipelines: [orderTotals],
       handoff: Effect.sync(() => Handoff.atVersion([0, 0]))
     }).pipe(Effect.provide(Layer.merge(layer, quiet))))
     expect(errorOf(run).retryable).toBe(false)

@@ -177,11 +177,11 @@ describe("DynamoDB stores under injected faults", () => {
     const r = Rand.make(seed)
     return Effect.runPromiseExit(
       Orchestrator.run({
-        pipeline: orderTotals,
+        pipelines: [orderTotals],
         handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
         bootstrap: (handoff) =>
-          ArraySource.snapshotScan(orderTotals, [history.snapshot], handoff, { random: r, maxChunk: 10, staged: true, attempt: () => 0 }),
-        live: (handoff) => ArraySource.changeLog(orderTotals, history.log, { partitions: 2, random: r, maxChunk: 10, after: handoff.version }),
+          ArraySource.snapshotScan([history.snapshot], handoff, { random: r, maxChunk: 10, staged: true, attempt: () => 0 }),
+        live: (handoff) => ArraySource.changeLog(history.log, { partitions: 2, random: r, maxChunk: 10 }),
         options: { batchSize: 10, retry }
       }).pipe(Effect.provide(layer), Effect.provide(quiet))
     )

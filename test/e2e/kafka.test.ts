@@ -14,7 +14,8 @@
 import type { Document } from "mongodb"
 import { describe, expect, it } from "vitest"
 import { members, readTopic, useKafka } from "../kafka/support.ts"
-import { deadLetterProblems, groupBySum } from "../mongo/support.ts"
+import { ordersPerCustomer, ordersPerStatus } from "../../examples/orderstats/pipeline.ts"
+import { deadLetterProblems, groupByCount, groupBySum } from "../mongo/support.ts"
 import * as Rand from "../support/random.ts"
 import {
   assignments,
@@ -89,6 +90,9 @@ describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
 
     const reference = await groupBySum(orders)
     expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
+    const perOrder = await groupByCount(orders)
+    expect(differences(await storedTotals(s.table, ordersPerStatus), perOrder.perStatus)).toEqual([])
+    expect(differences(await storedTotals(s.table, ordersPerCustomer), perOrder.perCustomer)).toEqual([])
     // the scan dead-lettered invalid orders in the store; the workers every invalid state the relay published
     expect(counts.invalidations).toBeGreaterThan(0)
     expect(await deadLetterProblems(orders, await allLetters(s))).toEqual([])

@@ -30,7 +30,7 @@ describe("orderstats binaries", () => {
       const worker = start("worker", { ...s.env, LIVE_SOURCE: source }, [], `worker-${source}`)
       const exit = await worker.exited
       expect(exit.code, worker.stderr()).toBe(1)
-      expect(worker.stderr()).toMatch(/worker: ConfigurationError: pipeline order_totals: the bootstrap has not finished; run it before the live worker/)
+      expect(worker.stderr()).toMatch(/worker: ConfigurationError: pipeline order_totals, orders_per_status, orders_per_customer: the bootstrap has not finished; run it before the live worker/)
     }
   }, 60_000)
 

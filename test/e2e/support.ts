@@ -15,6 +15,8 @@ import type { Collection, Document, MongoClient } from "mongodb"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import type * as Orders from "../../examples/orderstats/orders.ts"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
+import type * as Pipeline from "../../src/Pipeline.ts"
+import * as Source from "../../src/Source/Source.ts"
 import type { DeadLetter } from "../../src/Store/DeadLetters.ts"
 import * as DynamoDbClient from "../../src/Store/DynamoDb/Client.ts"
 import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
@@ -241,8 +243,8 @@ export const useServers = (services: ReadonlyArray<ServiceName>): MongoClient =>
 }
 
 /** The non-zero totals in the store, sorted by customer. */
-export const storedTotals = async (table: string): Promise<Record<string, number>> => {
-  const all = await Effect.runPromise(stores(table).aggregates.all(orderTotals))
+export const storedTotals = async (table: string, pipeline: Pipeline.Pipeline<any, number, any> = orderTotals): Promise<Record<string, number>> => {
+  const all = await Effect.runPromise(stores(table).aggregates.all(pipeline))
   return Object.fromEntries(Array.from(all).filter(([, v]) => v !== 0).sort(([a], [b]) => (a < b ? -1 : 1)))
 }
 
@@ -295,7 +297,7 @@ export const differences = (got: Record<string, number>, expected: Record<string
 /** The number of documents the bootstrap's scan has committed (the snapshot source's position in the token store). */
 export const scannedSoFar = async (sc: Scenario): Promise<number> => {
   const saved = await Effect.runPromise(
-    stores(sc.table).tokens.get(orderTotals.name, `position:mongo-snapshot:${sc.db}.${sc.collection}`).pipe(
+    stores(sc.table).tokens.get(Source.tokenScope, Source.positionToken(`mongo-snapshot:${sc.db}.${sc.collection}`)).pipe(
       // before the first run has created the tables
       Effect.catch(() => Effect.succeed(Option.none()))
     )

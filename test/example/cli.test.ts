@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { generate, nonZero, reference } from "../support/history.ts"
+import { generate, nonZero, perCustomer, perStatus, reference } from "../support/history.ts"
 import * as Rand from "../support/random.ts"
 import { ensureBuilt, run } from "../support/cli.ts"
 
@@ -22,9 +22,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 // o5 (cust-d, 750 in the snapshot) is updated to an amount of "7.50": an invalid final state, so
 // cust-d's total is what a bootstrap of the final documents gives, 0 (and it is dead-lettered)
 const SAMPLE_TOTALS = { "cust-a": 12000, "cust-c": 9699 }
+// the other two pipelines of the same pass: every final order counts (o5's and o6's amounts are invalid)
+const SAMPLE_PER_STATUS = { cancelled: 1, new: 3, paid: 1, shipped: 1 }
+const SAMPLE_PER_CUSTOMER = { "cust-a": 1, "cust-b": 1, "cust-c": 3, "cust-d": 1 }
 
 interface Output {
   readonly totals: Record<string, number>
+  readonly perStatus: Record<string, number>
+  readonly ordersPerCustomer: Record<string, number>
+  readonly deadLettersPerPipeline: Record<string, number>
   readonly deadLetters: number
   readonly handoff: string
 }
@@ -41,7 +47,11 @@ describe("orderstats main.js", () => {
     expect(r.code).toBe(0)
     const out = parse(r.stdout)
     expect(out.totals).toEqual(SAMPLE_TOTALS)
+    expect(out.perStatus).toEqual(SAMPLE_PER_STATUS)
+    expect(out.ordersPerCustomer).toEqual(SAMPLE_PER_CUSTOMER)
     expect(out.deadLetters).toBe(4)
+    // the records without a document state are dead letters of every pipeline; the invalid amounts only of the totals
+    expect(out.deadLettersPerPipeline).toEqual({ order_totals: 4, orders_per_status: 2, orders_per_customer: 2 })
     expect(out.handoff).toBe("1700000000000:5")
   })
 
@@ -50,7 +60,9 @@ describe("orderstats main.js", () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/cust-a\s+120\.00\s+12000/)
     expect(r.stdout).toMatch(/cust-c\s+96\.99\s+9699/)
-    expect(r.stdout).not.toMatch(/cust-b/)
+    // the totals table (before the counts): cust-b's only order is invalid, so it has no total
+    expect(r.stdout.split("\n\n")[0]).not.toMatch(/cust-b/)
+    expect(r.stdout).toMatch(/new\s+3/)
   })
 
   it("with --state, a second run resumes: same totals, nothing folded twice", async () => {
@@ -95,6 +107,8 @@ describe("orderstats main.js", () => {
       expect(r.code).toBe(0)
       const out = parse(r.stdout)
       expect(out.totals).toEqual(expected)
+      expect(out.perStatus).toEqual(nonZero(perStatus(history.final)))
+      expect(out.ordersPerCustomer).toEqual(nonZero(perCustomer(history.final)))
       // the change records without a valid state, and the snapshot's invalid documents
       expect(out.deadLetters).toBe(history.malformed + history.snapshot.filter((row) => !row.valid).length)
     })

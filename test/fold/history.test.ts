@@ -14,7 +14,11 @@ import fc from "fast-check"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { foldHistory } from "../support/foldHarness.ts"
-import { deadLetterProblems, generate, nonZero, reference } from "../support/history.ts"
+import { ordersPerCustomer, ordersPerStatus, orderTotals } from "../../examples/orderstats/pipeline.ts"
+import { deadLetterProblems, exactProblems, generate, nonZero, reference } from "../support/history.ts"
+
+/** The example's three pipelines, folded from one source in one pass. */
+const three = [orderTotals, ordersPerStatus, ordersPerCustomer]
 
 const params = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -24,14 +28,15 @@ const params = fc.record({
 })
 
 describe("fold over generated histories", () => {
-  it("in memory: exact totals and dead letters under random batching, partitions and crashes", async () => {
+  it("in memory: three pipelines from one source, exact under random batching, partitions and crashes", async () => {
     let restarts = 0
     await fc.assert(
       fc.asyncProperty(params, async (p) => {
         const history = generate(p.seed)
         const state = Memory.makeState()
-        const result = await foldHistory(history, { ...p, store: () => Memory.layer(state) })
+        const result = await foldHistory(history, { ...p, pipelines: three, crashWindow: 90, store: () => Memory.layer(state) })
         restarts += result.restarts
+        expect(exactProblems(history, result.pipelines)).toEqual([])
         expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
         expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
       }),
@@ -41,7 +46,7 @@ describe("fold over generated histories", () => {
     expect(restarts).toBeGreaterThan(50)
   })
 
-  it("embedded SQLite store: exact totals across crashes and reopened databases", async () => {
+  it("embedded SQLite store: three pipelines exact across crashes and reopened databases", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fold-embedded-"))
     let run = 0
     let restarts = 0
@@ -50,8 +55,9 @@ describe("fold over generated histories", () => {
         fc.asyncProperty(params, async (p) => {
           const history = generate(p.seed, { docs: 20, ops: 80 })
           const path = join(dir, `run-${run++}.sqlite`)
-          const result = await foldHistory(history, { ...p, store: () => Embedded.layer({ path, durability: "normal" }) })
+          const result = await foldHistory(history, { ...p, pipelines: three, crashWindow: 90, store: () => Embedded.layer({ path, durability: "normal" }) })
           restarts += result.restarts
+          expect(exactProblems(history, result.pipelines)).toEqual([])
           expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
           expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
         }),

@@ -49,11 +49,11 @@ const fold = (snapshot: ReadonlyArray<string>, changes: ReadonlyArray<string>) =
   return Effect.runPromise(
     Effect.gen(function*() {
       yield* Orchestrator.run({
-        pipeline: orderTotals,
+        pipelines: [orderTotals],
         handoff: Effect.sync(() => Handoff.atVersion(P0)),
-        bootstrap: (handoff) => JsonlSnapshot.make(orderTotals, { path: snapshotPath, handoff }),
+        bootstrap: (handoff) => JsonlSnapshot.make({ path: snapshotPath, handoff }),
         // the records carry cluster times (Debezium 2.x), and some arrive out of date on purpose
-        live: (handoff) => JsonlChanges.make(orderTotals, { path: changesPath, ordering: "sourceTime", after: handoff.version })
+        live: () => JsonlChanges.make({ path: changesPath, ordering: "sourceTime" })
       })
       const totals = yield* (yield* Aggregates).all(orderTotals)
       const dead = yield* (yield* DeadLetters).list(orderTotals.name)

@@ -183,9 +183,9 @@ describe("KafkaSource: failures (real broker)", () => {
       }
       return original(offsets)
     }))
-    const source = KafkaSource.make(orderTotals, { after: undefined, topic, groupId, maxWaitTimeMs: 100, commitRetry: Schedule.spaced("100 millis") })
+    const source = KafkaSource.make({ topic, groupId, maxWaitTimeMs: 100, commitRetry: Schedule.spaced("100 millis") })
     const fiber = Effect.runFork(
-      Fold.run(orderTotals, source).pipe(Effect.provide(Memory.layer()), Effect.provide(Layer.succeed(Port.KafkaClient, client)), Effect.provide(quiet))
+      Fold.run(source, [orderTotals]).pipe(Effect.provide(Memory.layer()), Effect.provide(Layer.succeed(Port.KafkaClient, client)), Effect.provide(quiet))
     )
     await quiescent(admin, groupId, topic, 30_000)
     expect(failures).toBe(3)
@@ -202,15 +202,14 @@ describe("KafkaSource: failures (real broker)", () => {
       attempts++
       throw new kafkajs.KafkaJSConnectionError("Connection error: ECONNREFUSED")
     }))
-    const source = KafkaSource.make(orderTotals, {
-      after: undefined,
+    const source = KafkaSource.make({
       topic,
       groupId,
       maxWaitTimeMs: 100,
       commitRetry: Schedule.spaced("50 millis").pipe(Schedule.upTo({ times: 4 }))
     })
     const exit = await Effect.runPromiseExit(
-      Fold.run(orderTotals, source).pipe(Effect.provide(Memory.layer()), Effect.provide(Layer.succeed(Port.KafkaClient, client)), Effect.provide(quiet))
+      Fold.run(source, [orderTotals]).pipe(Effect.provide(Memory.layer()), Effect.provide(Layer.succeed(Port.KafkaClient, client)), Effect.provide(quiet))
     )
     expect(Exit.isFailure(exit)).toBe(true)
     const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
@@ -232,14 +231,13 @@ describe("KafkaSource: failures (real broker)", () => {
         }
       }
     })
-    const source = KafkaSource.make(orderTotals, {
-      after: undefined,
+    const source = KafkaSource.make({
       topic: "nowhere",
       groupId: uniqueName("nowhere"),
       reconnect: Schedule.spaced("100 millis").pipe(Schedule.upTo({ times: 2 }))
     })
     const exit = await Effect.runPromiseExit(
-      Fold.run(orderTotals, source).pipe(
+      Fold.run(source, [orderTotals]).pipe(
         Effect.provide(Memory.layer()),
         Effect.provide(Layer.succeed(Port.KafkaClient, KafkaJs.fromKafka(counting))),
         Effect.provide(quiet)

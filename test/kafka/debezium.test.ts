@@ -55,7 +55,7 @@ describe("Debezium's records on the real broker", () => {
     const state = Memory.makeState()
     const worker = () =>
       Effect.runFork(
-        Fold.run(byRegion, KafkaSource.make(byRegion, { after: undefined, topic, groupId, namespace: { db: DB, collection: COLLECTION }, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 200 }))
+        Fold.run(KafkaSource.make({ topic, groupId, namespace: { db: DB, collection: COLLECTION }, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 200 }), [byRegion])
           .pipe(Effect.provide(Memory.layer(state)), Effect.provide(clientLayer()), Effect.provide(quiet))
       )
     const workers = [worker(), worker()]
@@ -84,7 +84,7 @@ describe("Debezium's records on the real broker", () => {
     )
     await producer.send({ topic, acks: -1, messages: [{ key: flat!.key, value: flat!.value }] })
     const exit = await Effect.runPromise(Effect.exit(
-      Fold.run(byRegion, KafkaSource.make(byRegion, { after: undefined, topic, groupId, maxWaitTimeMs: 200 }))
+      Fold.run(KafkaSource.make({ topic, groupId, maxWaitTimeMs: 200 }), [byRegion])
         .pipe(Effect.provide(Memory.layer(Memory.makeState())), Effect.provide(clientLayer()), Effect.provide(quiet))
     ))
     expect(Exit.isFailure(exit)).toBe(true)

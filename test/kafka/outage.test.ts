@@ -67,8 +67,7 @@ describe("a sink failure (real broker)", () => {
     const state = Memory.makeState()
     const outage: Outage = { down: false, failures: 0 }
     const name = "kafka:outage"
-    const source = KafkaSource.make(orderTotals, {
-      after: undefined,
+    const source = KafkaSource.make({
       topic,
       groupId,
       name,
@@ -80,7 +79,7 @@ describe("a sink failure (real broker)", () => {
       bufferSize: 4
     })
     const fiber = Effect.runFork(
-      Fold.run(orderTotals, source, { retry: Schedule.spaced("200 millis").pipe(Schedule.upTo({ duration: "2 minutes" })) }).pipe(
+      Fold.run(source, [orderTotals], { retry: Schedule.spaced("200 millis").pipe(Schedule.upTo({ duration: "2 minutes" })) }).pipe(
         Effect.provide(KafkaDeadLetters.layer({ topic: dlq })),
         Effect.provide(failing(state, outage)),
         Effect.provide(KafkaJs.layer({ brokers: kafkaBrokers(), clientId: uniqueName("worker"), logLevel: "error" })),

@@ -41,9 +41,9 @@ describe("KafkaSource (real broker)", () => {
     const placed = await produce(producer, topic, partitions, history.log)
 
     const state = Memory.makeState()
-    const source = KafkaSource.make(orderTotals, { after: undefined, topic, groupId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 200 })
+    const source = KafkaSource.make({ topic, groupId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 200 })
     const fiber = Effect.runFork(
-      Fold.run(orderTotals, source).pipe(
+      Fold.run(source, [orderTotals]).pipe(
         Effect.provide(KafkaDeadLetters.layer({ topic: dlq })),
         Effect.provide(Memory.layer(state)),
         Effect.provide(clientLayer()),
@@ -104,7 +104,7 @@ describe("KafkaSource (real broker)", () => {
       monoid: Monoid.max(NumberOrder)
     })
     // @ts-expect-error Debezium envelopes carry updates and deletes: a max cannot retract, the types refuse it
-    KafkaSource.make(largest, { after: undefined, topic: "t", groupId: "g" })
+    Fold.run(KafkaSource.make({ topic: "t", groupId: "g" }), [largest])
     const topic = uniqueName("plain")
     const dlq = uniqueName("plain-dlq")
     const groupId = uniqueName("plain-group")
@@ -128,9 +128,9 @@ describe("KafkaSource (real broker)", () => {
       ]
     })
     const state = Memory.makeState()
-    const source = KafkaSource.make(largest, { topic, groupId, decoding: { _tag: "plain", version: "offset" }, maxWaitTimeMs: 200 })
+    const source = KafkaSource.make({ topic, groupId, decoding: { _tag: "plain", version: "offset" }, maxWaitTimeMs: 200 })
     const fiber = Effect.runFork(
-      Fold.run(largest, source).pipe(
+      Fold.run(source, [largest]).pipe(
         Effect.provide(KafkaDeadLetters.layer({ topic: dlq })),
         Effect.provide(Memory.layer(state)),
         Effect.provide(clientLayer()),

@@ -31,8 +31,7 @@ const main = Effect.gen(function*() {
     const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
     process.stdout.write(`${JSON.stringify({ worker: s.worker, level: logLevel, message: text })}\n`)
   })
-  const source = KafkaSource.make(orderTotals, {
-    after: undefined,
+  const source = KafkaSource.make({
     topic: s.topic,
     groupId: s.groupId,
     sessionTimeoutMs: s.sessionTimeoutMs,
@@ -43,7 +42,7 @@ const main = Effect.gen(function*() {
   })
   yield* Effect.gen(function*() {
     yield* Effect.logInfo("worker started")
-    yield* Fold.run(orderTotals, source).pipe(
+    yield* Fold.run(source, [orderTotals]).pipe(
       Effect.onInterrupt(() => Effect.logInfo("worker interrupted: leaving the group")),
       Effect.provide(KafkaDeadLetters.layer({ topic: s.dlq })),
       Effect.provide(Embedded.layer({ path: s.db, durability: "normal" })),

@@ -19,7 +19,7 @@ import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as Mongo from "../../src/Source/Mongo.ts"
 import * as MongoChangeStream from "../../src/Source/MongoChangeStream.ts"
 import * as MongoHandoff from "../../src/Source/MongoHandoff.ts"
-import { positionToken } from "../../src/Source/Source.ts"
+import { positionToken, tokenScope } from "../../src/Source/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Memory from "../../src/Store/Memory.ts"
@@ -71,7 +71,7 @@ describe("MongoDB source failures", () => {
     for (const token of [{ _data: "zz" }, { _data: "ffffffffffffffff" }, { nothing: 1 }]) {
       await Effect.runPromise(Effect.gen(function*() {
         const tokens = yield* Tokens
-        yield* tokens.set(orderTotals.name, positionToken(name), { [partition]: { seq: 1, checkpoint: { token } } })
+        yield* tokens.set(tokenScope, positionToken(name), { [partition]: { seq: 1, checkpoint: { token } } })
       }).pipe(Effect.provide(layers)))
       const started = Date.now()
       const exit = await Effect.runPromise(Effect.exit(Orchestrator.live(spec).pipe(Effect.provide(layers))))
@@ -202,14 +202,14 @@ describe("MongoDB source failures", () => {
           : Reflect.get(target, prop, receiver)
     })
     const handoff = Handoff.atVersion(Version.make(start * 1000, 0), { startAtOperationTime: { t: start, i: 0 } })
-    const source = MongoChangeStream.make(orderTotals, {
+    const source = MongoChangeStream.make({
       ...ns,
       handoff,
       batchSize: 7,
       retry: Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: 5 }))
     })
     const records = await Effect.runPromise(
-      Stream.runCollect(Stream.take(source.inputs, 60)).pipe(Effect.provide([Memory.layer(), Mongo.layerClient(flaky), quiet]))
+      Stream.runCollect(Stream.take(source.records, 60)).pipe(Effect.provide([Memory.layer(), Mongo.layerClient(flaky), quiet]))
     )
     expect(opened).toBe(3)
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1))
@@ -218,9 +218,9 @@ describe("MongoDB source failures", () => {
 
   it("a handoff without a change-stream start is a ConfigurationError", async () => {
     const ns = { db: uniqueName("config"), collection: "orders" }
-    const source = MongoChangeStream.make(orderTotals, { ...ns, handoff: Handoff.atVersion(Version.make(1, 0), { offsets: [1, 2] }) })
+    const source = MongoChangeStream.make({ ...ns, handoff: Handoff.atVersion(Version.make(1, 0), { offsets: [1, 2] }) })
     const exit = await Effect.runPromise(
-      Effect.exit(Stream.runDrain(source.inputs).pipe(
+      Effect.exit(Stream.runDrain(source.records).pipe(
         Effect.provide(Layer.mergeAll(Embedded.layer({ path: ":memory:" }), Mongo.layerClient(client)))
       ))
     )

@@ -9,7 +9,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import type { Document, MongoClient } from "mongodb"
-import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as Handoff from "../../src/Handoff.ts"
 import * as Mongo from "../../src/Source/Mongo.ts"
 import * as MongoChangeStream from "../../src/Source/MongoChangeStream.ts"
@@ -75,11 +74,11 @@ describe("idle change stream", () => {
 
     // after: the source, started after the only change, so it stays idle
     const handoff = Handoff.atVersion(Version.make(1, 0), { startAtOperationTime: { t: Math.floor(Date.now() / 1000) + 1, i: 0 } })
-    const source = MongoChangeStream.make(orderTotals, { ...ns, handoff })
+    const source = MongoChangeStream.make({ ...ns, handoff })
     let received = 0
     const polled = await measure(ns.db, async () => {
       const fiber = Effect.runFork(
-        Stream.runForEach(source.inputs, () => Effect.sync(() => received++)).pipe(
+        Stream.runForEach(source.records, () => Effect.sync(() => received++)).pipe(
           Effect.provide([Memory.layer(), Mongo.layerClient(client), quiet])
         )
       )

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import type { Document, MongoClient } from "mongodb"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as Mongo from "../../src/Source/Mongo.ts"
 import type * as MongoHandoff from "../../src/Source/MongoHandoff.ts"
@@ -70,7 +71,7 @@ describe("MongoDB bootstrap + change stream", () => {
     console.log(
       `race: ${ORDERS} orders seeded, ${totalChanges(counts)} changes (${duringScan} during the scan; ${JSON.stringify(counts)}), ` +
         `scan ${boot.summary?.records} records, live ${live.summary?.records} records ` +
-        `(${live.summary?.stale} stale, ${live.summary?.skipped} skipped), handoff ${Version.format(boot.handoff.version)} ` +
+        `(${Fold.of(live.summary, orderTotals).stale} stale, ${Fold.of(live.summary, orderTotals).skipped} skipped), handoff ${Version.format(boot.handoff.version)} ` +
         `via ${(boot.handoff.live as MongoHandoff.LiveStart).method}, ${reference.documents} final documents, ` +
         `${Object.keys(reference.totals).length} customers, ${Date.now() - started} ms`
     )
@@ -94,7 +95,7 @@ describe("MongoDB bootstrap + change stream", () => {
       Effect.runPromise(Orchestrator.run(spec).pipe(Effect.provide([Embedded.layer({ path: store }), Mongo.layerClient(client), quiet])))
 
     const first = await run()
-    expect(first.bootstrap?.upserts).toBe(1500)
+    expect(Fold.of(first.bootstrap, orderTotals).upserts).toBe(1500)
     expect(nonZero(new Map(Object.entries(await Effect.runPromise(totalsOf(store)))))).toEqual((await groupBySum(orders)).totals)
 
     // a first live stretch, so that a resume token is committed
@@ -105,12 +106,12 @@ describe("MongoDB bootstrap + change stream", () => {
     expect(second.bootstrap).toBeUndefined()
     // exactly the writer's changes: the first run already read (and committed) the change at P0, which
     // startAtOperationTime (inclusive) gives again, skipped
-    expect(first.live!.records).toBe(first.live!.skipped)
+    expect(first.live!.records).toBe(Fold.of(first.live, orderTotals).skipped)
     expect(second.live?.records).toBe(c1)
 
     const handoff = second.handoff
     const saved = await Effect.runPromise(
-      committed(orderTotals.name, `mongo-changes:${ns.db}.${ns.collection}`, `mongo-changes:${ns.db}.${ns.collection}@${Version.format(handoff.version)}`)
+      committed(`mongo-changes:${ns.db}.${ns.collection}`, `mongo-changes:${ns.db}.${ns.collection}@${Version.format(handoff.version)}`)
         .pipe(Effect.provide(Embedded.layer({ path: store })))
     )
     expect(saved?.seq).toBe(first.live!.records + second.live!.records)
@@ -125,7 +126,7 @@ describe("MongoDB bootstrap + change stream", () => {
     const reference = await groupBySum(orders)
     console.log(
       `resume: 1500 orders, ${c1} changes in the first live run, ${c2} changes while down, ` +
-        `restart read ${third.live?.records} changes (${third.live?.stale} stale)`
+        `restart read ${third.live?.records} changes (${Fold.of(third.live, orderTotals).stale} stale)`
     )
     expect(c2).toBeGreaterThan(20)
     expect(third.live?.records).toBe(c2)

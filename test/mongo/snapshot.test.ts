@@ -13,6 +13,7 @@ import { Effect, Fiber, Layer, Logger, Metric, Schedule, Stream } from "effect"
 import { Decimal128, type Document, Double, Int32, Long, type MongoClient, MongoNetworkError, ObjectId, Timestamp, UUID } from "mongodb"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as Handoff from "../../src/Handoff.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as DocumentId from "../../src/Source/DocumentId.ts"
 import * as Mongo from "../../src/Source/Mongo.ts"
@@ -96,14 +97,14 @@ describe("MongoDB snapshot scan", () => {
     const reference = await groupBySum(orders)
     const refused = [...inScan, ...inLive]
     console.log(
-      `decode: ${reference.documents} documents, ${reference.invalid} invalid; scan rejected ${first.bootstrap?.rejected}, ` +
-        `live rejected ${second.live?.rejected}; ${letters.length} dead letters; reasons: ` +
+      `decode: ${reference.documents} documents, ${reference.invalid} invalid; scan rejected ${Fold.of(first.bootstrap, orderTotals).rejected}, ` +
+        `live rejected ${Fold.of(second.live, orderTotals).rejected}; ${letters.length} dead letters; reasons: ` +
         Array.from(new Set(letters.map((l) => l.reason.slice(0, 90)))).join(" | ")
     )
-    expect(first.bootstrap?.rejected).toBe(inScan.length)
-    expect(first.bootstrap?.upserts).toBe(600)
+    expect(Fold.of(first.bootstrap, orderTotals).rejected).toBe(inScan.length)
+    expect(Fold.of(first.bootstrap, orderTotals).upserts).toBe(600)
     // the update of a refused document is refused again (it is a new change)
-    expect(second.live?.rejected).toBe(inLive.length + 1)
+    expect(Fold.of(second.live, orderTotals).rejected).toBe(inLive.length + 1)
     expect(third.live?.records ?? 0).toBe(0)
     expect(letters).toHaveLength(refused.length + 1)
     for (const doc of refused) {
@@ -129,7 +130,7 @@ describe("MongoDB snapshot scan", () => {
       lines.push(Array.isArray(message) ? message.join(" ") : String(message))
     })
     const handoff = Handoff.atVersion(Version.make(5_000, 1))
-    const source = MongoSnapshot.make(orderTotals, {
+    const source = MongoSnapshot.make({
       ...ns,
       handoff,
       batchSize: 100,
@@ -138,7 +139,7 @@ describe("MongoDB snapshot scan", () => {
       progressInterval: 0
     })
     const result = await Effect.runPromise(Effect.gen(function*() {
-      const chunks = yield* Stream.runCollect(Stream.chunks(source.inputs))
+      const chunks = yield* Stream.runCollect(Stream.chunks(source.records))
       const snapshot = yield* Metric.snapshot
       return { chunks, records: chunks.flat(), snapshot }
     }).pipe(Effect.provide([Memory.layer(), Mongo.layerClient(client), Logger.layer([logger])])))
@@ -148,7 +149,7 @@ describe("MongoDB snapshot scan", () => {
       Array.from({ length: Math.ceil(expected / 100) }, (_, i) => Math.min(100, expected - i * 100))
     )
     expect(result.records.every((r) => r._tag === "Upsert" && r.version === handoff.version)).toBe(true)
-    expect(result.records.every((r) => r._tag === "Upsert" && ["cust-01", "cust-02"].includes(r.doc.customer_id))).toBe(true)
+    expect(result.records.every((r) => r._tag === "Upsert" && ["cust-01", "cust-02"].includes((r.doc as { customer_id: string }).customer_id))).toBe(true)
     expect(result.records.every((r) => r._tag === "Upsert" && (r.doc as Record<string, unknown>).note === undefined)).toBe(true)
     expect(result.records.map((r) => r.seq)).toEqual(result.records.map((_, i) => i + 1))
     expect(lines.some((l) => /snapshot \S+: scanning about 2500 documents/.test(l))).toBe(true)
@@ -194,14 +195,14 @@ describe("MongoDB snapshot scan", () => {
             })
           : Reflect.get(target, prop, receiver)
     })
-    const source = MongoSnapshot.make(orderTotals, {
+    const source = MongoSnapshot.make({
       ...ns,
       handoff: Handoff.atVersion(Version.make(9, 9)),
       batchSize: 100,
       retry: Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: 3 }))
     })
     const records = await Effect.runPromise(
-      Stream.runCollect(source.inputs).pipe(Effect.provide([Memory.layer(), Mongo.layerClient(flaky), quiet]))
+      Stream.runCollect(source.records).pipe(Effect.provide([Memory.layer(), Mongo.layerClient(flaky), quiet]))
     )
     expect(opened).toBe(2)
     expect(records.map((r) => (r._tag === "Upsert" ? r.docId : r._tag))).toEqual(ids)
@@ -219,24 +220,24 @@ describe("MongoDB snapshot scan", () => {
     client.on("commandStarted", onCommand)
     try {
       const handoff = Handoff.atVersion(Version.make(1, 0), { startAtOperationTime: { t: Math.floor(Date.now() / 1000) - 5, i: 0 } })
-      const snapshot = MongoSnapshot.make(orderTotals, { ...ns, handoff, batchSize: 50 })
-      const changes = MongoChangeStream.make(orderTotals, { ...ns, handoff, batchSize: 50 })
+      const snapshot = MongoSnapshot.make({ ...ns, handoff, batchSize: 50 })
+      const changes = MongoChangeStream.make({ ...ns, handoff, batchSize: 50 })
       const provide = Effect.provide([Memory.layer(), Mongo.layerClient(client), quiet])
       // ends early: 60 of 500 documents
-      const taken = await Effect.runPromise(Stream.runCollect(Stream.take(snapshot.inputs, 60)).pipe(provide))
+      const taken = await Effect.runPromise(Stream.runCollect(Stream.take(snapshot.records, 60)).pipe(provide))
       expect(taken).toHaveLength(60)
       await sleep(100)
       expect(killed).toHaveLength(1)
       // fails downstream
       const failed = await Effect.runPromise(
-        Effect.exit(Stream.runForEach(snapshot.inputs, (r) => (r.seq > 120 ? Effect.fail("downstream failure") : Effect.void))).pipe(provide)
+        Effect.exit(Stream.runForEach(snapshot.records, (r) => (r.seq > 120 ? Effect.fail("downstream failure") : Effect.void))).pipe(provide)
       )
       expect(failed._tag).toBe("Failure")
       await sleep(100)
       expect(killed).toHaveLength(2)
       // interrupted while following the change stream (the seeded inserts, then idle)
       const seen: Array<number> = []
-      const fiber = Effect.runFork(Stream.runForEach(changes.inputs, (r) => Effect.sync(() => seen.push(r.seq))).pipe(provide))
+      const fiber = Effect.runFork(Stream.runForEach(changes.records, (r) => Effect.sync(() => seen.push(r.seq))).pipe(provide))
       while (seen.length < 500) await sleep(20)
       await Effect.runPromise(Fiber.interrupt(fiber))
       await sleep(100)

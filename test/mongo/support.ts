@@ -216,6 +216,21 @@ const parseExact = (text: string): Document => {
   return EJSON.deserialize(value, { relaxed: false }) as Document
 }
 
+/**
+ * The other two references of the example, over the collection now: orders per status ("none"
+ * without a string status) and orders per customer (those with a non-empty string customer).
+ */
+export const groupByCount = async (collection: Collection<Document>): Promise<{ readonly perStatus: Record<string, number>; readonly perCustomer: Record<string, number> }> => {
+  const perStatus = new Map<string, number>()
+  const perCustomer = new Map<string, number>()
+  for (const doc of await collection.find().toArray()) {
+    const status = typeof doc.status === "string" ? doc.status : "none"
+    perStatus.set(status, (perStatus.get(status) ?? 0) + 1)
+    if (typeof doc.customer_id === "string" && doc.customer_id.length > 0) perCustomer.set(doc.customer_id, (perCustomer.get(doc.customer_id) ?? 0) + 1)
+  }
+  return { perStatus: nonZero(perStatus), perCustomer: nonZero(perCustomer) }
+}
+
 /** The document a dead letter holds: the raw document, or the `after` of a Debezium envelope. */
 const letterDocument = (raw: string): Document | undefined => {
   try {
@@ -276,7 +291,7 @@ export const orderSpec = (
   ns: Mongo.Namespace,
   options: { readonly batchSize?: number; readonly stopWhenIdle?: number } = {}
 ) =>
-  MongoCollection.spec(orderTotals, {
+  MongoCollection.spec([orderTotals], {
     ...ns,
     batchSize: options.batchSize ?? 200,
     changes: options.stopWhenIdle === undefined ? {} : { stopWhenIdle: options.stopWhenIdle }

@@ -40,7 +40,7 @@ const batchSize = Number(values.batch)
 const stopWhenIdle = values["stop-when-idle"] === undefined ? undefined : Number(values["stop-when-idle"])
 
 const program = Effect.gen(function*() {
-  const result = yield* Orchestrator.run(MongoCollection.spec(orderTotals, {
+  const result = yield* Orchestrator.run(MongoCollection.spec([orderTotals], {
     ...ns,
     batchSize,
     snapshot: { progressInterval: "500 millis" },

@@ -13,6 +13,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
+import * as Plan from "../../src/Runtime/Plan.ts"
 import * as Debezium from "../../src/Source/Debezium.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import * as Dbz from "../support/debezium/index.ts"
@@ -60,7 +61,7 @@ const exactUnder = async (setting: Setting, options: { readonly runs?: number; r
       records += history.log.length
       const result = await foldHistory(history, {
         ...p,
-        pipeline: byRegion,
+        pipelines: [byRegion],
         namespace: { db: DB, collection: COLLECTION },
         store: ((state) => () => Memory.layer(state))(Memory.makeState())
       })
@@ -92,7 +93,7 @@ describe("Debezium records, every setting: exact totals from what Debezium write
       const history = generate(7, { ...base, capture: "change_streams" })
       expect(history.stateless).toBeGreaterThan(0)
       const result = await foldHistory(history, {
-        seed: 7, partitions: 1, maxChunk: 10, crashes: 0, pipeline: byRegion, namespace: { db: DB, collection: COLLECTION },
+        seed: 7, partitions: 1, maxChunk: 10, crashes: 0, pipelines: [byRegion], namespace: { db: DB, collection: COLLECTION },
         store: ((state) => () => Memory.layer(state))(Memory.makeState())
       })
       const advice = result.deadLetters.filter((d) => /capture\.mode to change_streams_update_full/.test(d.reason))
@@ -126,19 +127,25 @@ describe("Debezium records, every setting: exact totals from what Debezium write
 })
 
 describe("Debezium decoder, record by record", () => {
-  const decode = Debezium.decoder(byRegion.schema, { namespace: { db: DB, collection: COLLECTION } })
+  const decodeWith = Debezium.decoder({ namespace: { db: DB, collection: COLLECTION } })
+  const decode = (key: string | null, value: string | null) => decodeWith(key, value)
   const doc = { _id: "o1", customer_id: "c1", amount: 5, meta: { region: "eu" } }
   const event = (e: Partial<Dbz.ChangeEvent>): Dbz.ChangeEvent =>
     ({ version: "3.6", db: DB, collection: COLLECTION, op: "c", after: doc, clusterTime: { t: 1_790_000_000, i: 3 }, ...e }) as Dbz.ChangeEvent
 
   it("orders by position: a record's version is [P + 1, offset], whatever source.ts_ms says", () => {
     const rec = Dbz.record(event({ version: "3.4", wallTimeMs: 1_790_000_000_123 }))
-    const after = Debezium.decoder(byRegion.schema, { after: [1_700_000_000_000, 9] })
-    expect(after(rec.key, rec.value, 17)).toMatchObject({ _tag: "Upsert", docId: "\"o1\"", version: [1_700_000_000_001, 17] })
+    const decoded = decode(rec.key, rec.value)
+    expect(decoded).toMatchObject({ _tag: "Upsert", docId: "\"o1\"", version: undefined })
+    if (decoded._tag !== "Upsert") return
+    const input = Debezium.toInput(decoded, rec.value!, { partition: "t/0", seq: 17 })
+    const plan = Plan.plan(byRegion, [input], new Map(), { after: [1_700_000_000_000, 9] })
+    expect(plan.ledger.get("\"o1\"")?.version).toEqual([1_700_000_000_001, 17])
   })
 
   it("\"sourceTime\" refuses records whose ts_ms is not the cluster time, and snapshot reads", () => {
-    const byTime = Debezium.decoder(byRegion.schema, { ordering: "sourceTime" })
+    const byTimeWith = Debezium.decoder({ ordering: "sourceTime" })
+    const byTime = (key: string | null, value: string | null, _seq: number) => byTimeWith(key, value)
     const wall = Dbz.record(event({ version: "3.4", wallTimeMs: 1_790_000_000_123 }))
     expect(byTime(wall.key, wall.value, 0)).toMatchObject({ _tag: "Reject", reason: expect.stringMatching(/wall-clock/) })
     const read = Dbz.record(event({ version: "2.7", op: "r" }))
@@ -155,7 +162,7 @@ describe("Debezium decoder, record by record", () => {
     ]
     for (const config of configs) {
       const [flat] = Dbz.extractNewDocumentState(event({}), config)
-      const decoded = decode(flat!.key, flat!.value, 0)
+      const decoded = decode(flat!.key, flat!.value)
       expect(decoded._tag).toBe("Unsupported")
       expect(decoded._tag === "Unsupported" && decoded.reason).toMatch(/ExtractNewDocumentState/)
     }
@@ -163,11 +170,11 @@ describe("Debezium decoder, record by record", () => {
 
   it("skips heartbeats and transaction metadata with a reason to log once", () => {
     const hb = Dbz.heartbeat({ tsMs: 1 })
-    expect(decode(hb.key, hb.value, 0)).toMatchObject({ _tag: "Skip", once: expect.stringMatching(/heartbeat/) })
+    expect(decode(hb.key, hb.value)).toMatchObject({ _tag: "Skip", once: expect.stringMatching(/heartbeat/) })
     const begin = Dbz.transactionBegin({ version: "3.6", txn: { txnNumber: 1 }, tsMs: 1 })
-    expect(decode(begin.key, begin.value, 0)).toMatchObject({ _tag: "Skip", once: expect.stringMatching(/transaction/) })
+    expect(decode(begin.key, begin.value)).toMatchObject({ _tag: "Skip", once: expect.stringMatching(/transaction/) })
     const other = Dbz.record(event({ collection: "customers" }))
-    expect(decode(other.key, other.value, 0)).toMatchObject({ _tag: "Skip", once: expect.stringMatching(/shop\.customers/) })
+    expect(decode(other.key, other.value)).toMatchObject({ _tag: "Skip", once: expect.stringMatching(/shop\.customers/) })
   })
 
   it("a document with UUID, binary, date, regex, timestamp and NaN fields folds like any other in the legacy form", () => {
@@ -185,7 +192,7 @@ describe("Debezium decoder, record by record", () => {
       // the legacy (v1 strict) forms EJSON alone refuses are in the record
       expect(rec.value).toContain(`\\"$type\\": \\"04\\"`)
       expect(rec.value).toContain("NaN")
-      expect(decode(rec.key, rec.value, 0)).toMatchObject({ _tag: "Upsert", docId: "\"o1\"", doc: { customer_id: "c1", amount: 5, meta: { region: "eu" } } })
+      expect(decode(rec.key, rec.value)).toMatchObject({ _tag: "Upsert", docId: "\"o1\"", doc: { customer_id: "c1", amount: 5, meta: { region: "eu" } } })
     }
   })
 })

@@ -27,9 +27,9 @@ const fold = (file: string) =>
   Effect.runPromise(
     Effect.gen(function*() {
       yield* Orchestrator.run({
-        pipeline: perSku,
+        pipelines: [perSku],
         handoff: Effect.sync(() => Handoff.atVersion(Version.zero)),
-        live: (handoff) => JsonlChanges.make(perSku, { path: join(projectRoot, "test/fixtures/debezium-real", file), after: handoff.version })
+        live: () => JsonlChanges.make({ path: join(projectRoot, "test/fixtures/debezium-real", file) })
       })
       const totals = yield* (yield* Aggregates).all(perSku)
       const letters = yield* (yield* DeadLetters).list(perSku.name)

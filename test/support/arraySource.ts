@@ -6,9 +6,9 @@
 import { Effect, Stream } from "effect"
 import type { Handoff } from "../../src/Handoff.ts"
 import type { Input } from "../../src/Input.ts"
-import type { Mode, Pipeline } from "../../src/Pipeline.ts"
 import * as Debezium from "../../src/Source/Debezium.ts"
-import { commitToTokens, committed, type Source } from "../../src/Source/Source.ts"
+import * as Source from "../../src/Source/Source.ts"
+import { commitToTokens, committed } from "../../src/Source/Source.ts"
 import type { Tokens } from "../../src/Store/Tokens.ts"
 import * as Version from "../../src/Version.ts"
 import type { LogRecord, SnapshotRow } from "./history.ts"
@@ -34,40 +34,37 @@ const hash = (s: string): number => {
  * A Kafka-like change log: records spread over `partitions` by key, each partition's seq is its
  * offset; a restart resumes every partition after its committed offset and interleaves them anew.
  */
-export const changeLog = <In>(
-  pipeline: Pipeline<In, any, "changes">,
+export const changeLog = (
   log: ReadonlyArray<LogRecord>,
   options: {
     readonly partitions: number
     readonly random: Random
     readonly maxChunk: number
     readonly name?: string
-    /** As the decoder's (default "position"); `after`: the snapshot's handoff version. */
+    /** As the decoder's (default "position"). */
     readonly ordering?: Debezium.Ordering | undefined
-    /** The snapshot's handoff version, or undefined when none precedes the log (as KafkaSource.AfterSnapshot). */
-    readonly after: readonly [number, number] | undefined
     readonly namespace?: { readonly db: string; readonly collection: string } | undefined
   }
-): Source<In, never, Tokens> => {
+): Source.Source<"changes", never, Tokens> => {
   const name = options.name ?? "test-log"
-  const decode = Debezium.decoder(pipeline.schema, { ordering: options.ordering, after: options.after, namespace: options.namespace })
-  const byPartition: Array<Array<Input<In>>> = Array.from({ length: options.partitions }, () => [])
+  const decode = Debezium.decoder({ ordering: options.ordering, namespace: options.namespace })
+  const byPartition: Array<Array<Input>> = Array.from({ length: options.partitions }, () => [])
   for (const rec of log) {
     const p = hash(rec.key) % options.partitions
     const list = byPartition[p]!
     const position = { partition: `log/${p}`, seq: list.length }
-    const decoded = decode(rec.key, rec.value, position.seq)
+    const decoded = decode(rec.key, rec.value)
     if (decoded._tag === "Unsupported") throw new Error(decoded.reason)
     list.push(Debezium.toInput(decoded, rec.value ?? "null", position))
   }
   const inputs = Stream.unwrap(Effect.gen(function*() {
-    const remaining: Array<Array<Input<In>>> = []
+    const remaining: Array<Array<Input>> = []
     for (let p = 0; p < options.partitions; p++) {
-      const saved = yield* Effect.orDie(committed(pipeline.name, name, `log/${p}`))
+      const saved = yield* Effect.orDie(committed(name, `log/${p}`))
       remaining.push(byPartition[p]!.filter((rec) => saved === undefined || rec.seq > saved.seq))
     }
     // interleave partitions randomly, keeping each partition's order
-    const merged: Array<Input<In>> = []
+    const merged: Array<Input> = []
     const heads = remaining.map(() => 0)
     while (true) {
       const open = remaining.map((list, p) => (heads[p]! < list.length ? p : -1)).filter((p) => p >= 0)
@@ -78,7 +75,7 @@ export const changeLog = <In>(
     }
     return Stream.fromArrays(...chunked(merged, options.random, options.maxChunk))
   }))
-  return { name, inputs, commit: (last) => Effect.orDie(commitToTokens(pipeline.name, name)(last)), staged: false }
+  return Source.make({ name, kind: "changes", records: inputs, commit: (last) => Effect.orDie(commitToTokens(name)(last)) })
 }
 
 /**
@@ -87,17 +84,16 @@ export const changeLog = <In>(
  * like a real scan racing concurrent writers. Rows are read from their canonical Extended-JSON
  * text, as from a collection dump. `staged` as the real MongoDB scan would be.
  */
-export const snapshotScan = <In>(
-  pipeline: Pipeline<In, any, Mode>,
+export const snapshotScan = (
   scans: ReadonlyArray<ReadonlyArray<SnapshotRow>>,
   handoff: Handoff,
   options: { readonly random: Random; readonly maxChunk: number; readonly staged: boolean; readonly attempt: () => number }
-): Source<In, never, Tokens> => {
+): Source.Source<"events", never, Tokens> => {
   const name = "test-scan"
   const partition = `scan@${Version.format(handoff.version)}`
-  const decode = Debezium.plainDecoder(pipeline.schema)
+  const decode = Debezium.plainDecoder()
   const inputs = Stream.unwrap(Effect.gen(function*() {
-    const saved = yield* Effect.orDie(committed(pipeline.name, name, partition))
+    const saved = yield* Effect.orDie(committed(name, partition))
     const lastId = typeof saved?.checkpoint === "string" ? saved.checkpoint : undefined
     const rows = scans[Math.min(options.attempt(), scans.length - 1)]!.filter((row) => lastId === undefined || row.order > lastId)
     let seq = saved?.seq ?? 0
@@ -107,5 +103,5 @@ export const snapshotScan = <In>(
     })
     return Stream.fromArrays(...chunked(inputs, options.random, options.maxChunk))
   }))
-  return { name, inputs, commit: (last) => Effect.orDie(commitToTokens(pipeline.name, name)(last)), staged: options.staged }
+  return Source.make({ name, kind: "events", records: inputs, commit: (last) => Effect.orDie(commitToTokens(name)(last)), staged: options.staged })
 }

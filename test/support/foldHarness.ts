@@ -8,6 +8,7 @@ import * as Handoff from "../../src/Handoff.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters, type DeadLetter } from "../../src/Store/DeadLetters.ts"
+import type { Tokens } from "../../src/Store/Tokens.ts"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import type * as Pipeline from "../../src/Pipeline.ts"
 import * as ArraySource from "./arraySource.ts"
@@ -30,14 +31,16 @@ export interface HarnessOptions {
   readonly crashWindow?: number
   /** How the change log is ordered (as the history was generated); default "position". */
   readonly ordering?: "position" | "sourceTime"
-  /** The pipeline folded (default the example's orderTotals) and the collection its records must be of. */
-  readonly pipeline?: Pipeline.Pipeline<any, number, "changes">
+  /** The pipelines folded from the one pair of sources (default the example's orderTotals), and the collection its records must be of. */
+  readonly pipelines?: ReadonlyArray<Pipeline.Pipeline<any, number, "changes">>
   readonly namespace?: { readonly db: string; readonly collection: string }
 }
 
 export interface HarnessResult {
   readonly totals: ReadonlyMap<string, number>
   readonly deadLetters: ReadonlyArray<DeadLetter>
+  /** Every pipeline's totals and dead letters (the first pipeline's are also above). */
+  readonly pipelines: ReadonlyMap<string, { readonly totals: ReadonlyMap<string, number>; readonly deadLetters: ReadonlyArray<DeadLetter> }>
   readonly restarts: number
   readonly calls: number
 }
@@ -48,24 +51,23 @@ export const foldHistory = (history: History, options: HarnessOptions): Promise<
     let attempt = 0
     let restarts = 0
     const calls = { n: 0 }
-    const pipeline = options.pipeline ?? orderTotals
-    const spec = {
-      pipeline,
+    const pipelines = options.pipelines ?? [orderTotals]
+    const spec: Orchestrator.Spec<"changes", never, Tokens> = {
+      pipelines,
       handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
       bootstrap: (handoff: Handoff.Handoff) =>
-        ArraySource.snapshotScan(pipeline, [history.snapshot, history.rescan], handoff, {
+        ArraySource.snapshotScan([history.snapshot, history.rescan], handoff, {
           random: r,
           maxChunk: options.maxChunk,
           staged: options.stagedScan ?? true,
           attempt: () => attempt
         }),
       live: (handoff: Handoff.Handoff) =>
-        ArraySource.changeLog(pipeline, history.log, {
+        ArraySource.changeLog(history.log, {
           partitions: options.partitions,
           random: r,
           maxChunk: options.maxChunk,
           ordering: options.ordering,
-          after: handoff.version,
           namespace: options.namespace
         }),
       options: { batchSize: options.maxChunk }
@@ -85,10 +87,15 @@ export const foldHistory = (history: History, options: HarnessOptions): Promise<
       restarts++
     }
     const read = Effect.gen(function*() {
-      const totals = yield* (yield* Aggregates).all(pipeline)
-      const deadLetters = yield* (yield* DeadLetters).list(pipeline.name)
-      return { totals: totals as ReadonlyMap<string, number>, deadLetters }
+      const all = new Map<string, { readonly totals: ReadonlyMap<string, number>; readonly deadLetters: ReadonlyArray<DeadLetter> }>()
+      for (const p of pipelines) {
+        const totals = yield* (yield* Aggregates).all(p)
+        const deadLetters = yield* (yield* DeadLetters).list(p.name)
+        all.set(p.name, { totals: totals as ReadonlyMap<string, number>, deadLetters })
+      }
+      return all
     })
-    const { totals, deadLetters } = yield* read.pipe(Effect.provide(options.store()))
-    return { totals, deadLetters, restarts, calls: calls.n }
+    const all = yield* read.pipe(Effect.provide(options.store()))
+    const main = all.get(pipelines[0]!.name)!
+    return { totals: main.totals, deadLetters: main.deadLetters, pipelines: all, restarts, calls: calls.n }
   }).pipe(Effect.scoped))

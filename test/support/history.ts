@@ -130,6 +130,57 @@ export const reference = (final: ReadonlyMap<string, Doc>): Map<string, number> 
   return totals
 }
 
+const statuses = ["new", "paid", "shipped", "cancelled"]
+
+/**
+ * The count of final documents per `status` ("none" without one): every document counts, whatever
+ * its amount or customer (the example's ordersPerStatus pipeline reads only the status).
+ */
+export const perStatus = (final: ReadonlyMap<string, Doc>): Map<string, number> => {
+  const counts = new Map<string, number>()
+  for (const doc of final.values()) {
+    const status = typeof doc.status === "string" ? doc.status : "none"
+    counts.set(status, (counts.get(status) ?? 0) + 1)
+  }
+  return counts
+}
+
+/** The count of final documents per customer, of those with a non-empty string customer. */
+export const perCustomer = (final: ReadonlyMap<string, Doc>): Map<string, number> => {
+  const counts = new Map<string, number>()
+  for (const doc of final.values()) {
+    if (typeof doc.customer_id !== "string" || doc.customer_id.length === 0) continue
+    counts.set(doc.customer_id, (counts.get(doc.customer_id) ?? 0) + 1)
+  }
+  return counts
+}
+
+/** The reference of each of the example's pipelines, by pipeline name. */
+export const references: Record<string, (final: ReadonlyMap<string, Doc>) => Map<string, number>> = {
+  order_totals: reference,
+  orders_per_status: perStatus,
+  orders_per_customer: perCustomer
+}
+
+/**
+ * How each folded pipeline's totals differ from its reference over `history`'s final documents
+ * (empty when every one is exact).
+ */
+export const exactProblems = (
+  history: History,
+  pipelines: ReadonlyMap<string, { readonly totals: ReadonlyMap<string, number> }>
+): Array<string> => {
+  const problems: Array<string> = []
+  for (const [name, { totals }] of pipelines) {
+    const expected = nonZero(references[name]!(history.final))
+    const got = nonZero(totals)
+    for (const key of new Set([...Object.keys(expected), ...Object.keys(got)])) {
+      if (expected[key] !== got[key]) problems.push(`${name} ${key}: got ${got[key]}, expected ${expected[key]}`)
+    }
+  }
+  return problems
+}
+
 /** Sorted plain object of non-zero totals, for readable assertions. */
 export const nonZero = (totals: ReadonlyMap<string, number>): Record<string, number> =>
   Object.fromEntries(Array.from(totals).filter(([, v]) => v !== 0).sort(([a], [b]) => (a < b ? -1 : 1)))
@@ -272,7 +323,8 @@ export const generate = (seed: number, options: Options = {}): History => {
     const roll = r.next()
     return roll < 0.8 ? cents : roll < 0.9 ? Long.fromNumber(cents) : new Double(cents)
   }
-  const validDoc = (id: unknown): Doc => ({ _id: id, customer_id: r.pick(customers), amount: amount() })
+  const status = (): Record<string, unknown> => (r.chance(0.15) ? {} : { status: r.pick(statuses) })
+  const validDoc = (id: unknown): Doc => ({ _id: id, customer_id: r.pick(customers), amount: amount(), ...status() })
   const invalidDoc = (base: Doc): Doc => r.pick(invalidForms)(base, r)
   const p0Index = r.int(Math.floor(ops / 4), Math.floor((ops * 3) / 4))
   let p0: readonly [number, number] = [0, 0]
@@ -306,7 +358,8 @@ export const generate = (seed: number, options: Options = {}): History => {
       }
     } else if (roll < 0.42 && valid.length > 0) {
       const name = r.pick(valid)
-      record("update", "u", name, { ...current.get(name)!, amount: amount() })
+      // an amount update, now and then with a new status
+      record("update", "u", name, { ...current.get(name)!, amount: amount(), ...(r.chance(0.3) ? { status: r.pick(statuses) } : {}) })
     } else if (roll < 0.55 && valid.length > 0) {
       const name = r.pick(valid)
       record("move", "u", name, { ...current.get(name)!, customer_id: r.pick(customers) })
