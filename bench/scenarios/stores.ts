@@ -83,7 +83,6 @@ const rowsOf = (chunks: ReadonlyArray<ReadonlyArray<Input>>, batchSize: number):
       const plan = Plan.plan(benchPipeline, chunk.slice(i, i + batchSize), ledger)
       const aggregates: Array<AggregateRow> = []
       for (const u of plan.updates) {
-        if (u.neutral) continue // a fresh neutral update is not written (resolve() in Aggregates.ts)
         const total = (totals.get(u.key) ?? 0) + u.delta
         totals.set(u.key, total)
         const mark = u.marks[0]!

@@ -12,7 +12,7 @@
  * - otherwise the old contribution is retracted from its keys (by the group inverse) and the new one
  *   added to its keys; same-key updates become one difference;
  * - deltas are coalesced per aggregate key; a change that leaves its key as it was contributes
- *   nothing, and a key whose contributions cancel out is marked `neutral` (see `KeyUpdate`);
+ *   nothing, and a key whose contributions cancel out is still sent (see `KeyUpdate`);
  * - a refused state (a document the schema refuses, or whose key or value function throws) is a
  *   state like any other that contributes nothing: it retracts what the document contributed,
  *   and it is dead-lettered. A later valid state adds the contribution again. The aggregates
@@ -304,14 +304,13 @@ const run = <V>(
   }
   if (previous !== undefined) last.set(previous.partition, previous)
 
-  // A key whose contributions cancel out is still sent: after a crash, part of them may already be
-  // in the store, and the rest must then be applied. The store skips it when nothing was applied.
-  // Marks are shared: every key written from one partition only gets that partition's array.
+  // A key whose contributions cancel out is still sent: the store raises its marks (see
+  // `KeyUpdate`). Marks are shared: every key written from one partition only gets that
+  // partition's array.
   const shared = new Map<string, ReadonlyArray<Mark>>()
   const markOf = (partition: string): Mark => ({ partition, first: first.get(partition)!, last: last.get(partition)!.seq })
   for (let a = 0; a < accList.length; a++) {
     const update = accList[a]!
-    update.neutral = isEmpty(update.delta)
     if (update.others === undefined) {
       let marks = shared.get(update.partition)
       if (marks === undefined) {
@@ -344,7 +343,6 @@ interface Log<V> {
 class Update<V> implements KeyUpdate<V> {
   readonly key: string
   delta: V
-  neutral = false
   marks: ReadonlyArray<Mark> = noMarks
   /** The partition of the first contribution... */
   readonly partition: string

@@ -8,11 +8,17 @@
  * never counts twice (DESIGN.md §4.2):
  *
  * - fast path: when no stored mark is at or above its partition's `first` (at or before the
- *   update's first contribution from that partition),
- *   combine the whole delta and set the marks to the batch ends (nothing to write when the delta
- *   is neutral);
+ *   update's first contribution from that partition), combine the whole delta and set the marks
+ *   to the batch ends, also when the delta is the identity (contributions that cancel out);
  * - otherwise: combine only the contributions above the stored marks (see {@link resolve}), and
  *   raise the marks.
+ *
+ * The marks of a key whose contributions cancel out must be raised all the same. The ledger
+ * entries of a batch are written after its aggregates, but not all at once (item by item on
+ * DynamoDB; or a second member reads them while the partition's previous owner is still writing,
+ * during a rebalance): a replay can find one document of the batch recorded and another not, and
+ * then recomputes only the second one's contribution. Only a mark at or past it tells the store
+ * that this contribution is already in the value.
  *
  * @since 0.1.0
  */
@@ -55,14 +61,8 @@ export interface Contribution<V> {
  */
 export interface KeyUpdate<V> {
   readonly key: string
-  /** The combination of every contribution, in batch order. */
+  /** The combination of every contribution, in batch order (the identity when they cancel out). */
   readonly delta: V
-  /**
-   * `delta` is the monoid's identity (the contributions cancel out). When none of the update was
-   * applied before, the store need not write anything; when part of it was (a replay after a
-   * crash), the rest must still be applied: {@link resolve} handles both.
-   */
-  readonly neutral: boolean
   readonly marks: ReadonlyArray<Mark>
   /** In batch order; used only when part of the batch is already applied. */
   readonly contributions: ReadonlyArray<Contribution<V>>
@@ -84,7 +84,7 @@ export interface Target<V> {
  * @since 0.1.0
  */
 export interface ApplyStats {
-  /** Keys whose value changed. */
+  /** Keys written (the value, or only the marks when the contributions cancel out). */
   readonly written: number
   /** Keys whose whole update was already applied (a replay). */
   readonly skipped: number
@@ -107,8 +107,9 @@ export class Aggregates extends Context.Service<Aggregates, {
 /**
  * The part of an update that is not yet in a stored value whose marks are `hw`.
  *
- * Returns `undefined` when nothing is left to apply (all of it is in the store already, or it is
- * new and neutral). `fast` is `true` when the whole update is new.
+ * Returns `undefined` when nothing is left to apply (all of it is in the store already). `fast` is
+ * `true` when the whole update is new: then the delta is applied and the marks raised even when
+ * the delta is the identity (see the module doc).
  * Every store uses this, so replay semantics are the same everywhere.
  *
  * @since 0.1.0
@@ -126,7 +127,7 @@ export const resolve = <V>(
       break
     }
   }
-  if (fresh) return update.neutral ? undefined : { delta: update.delta, fast: true }
+  if (fresh) return { delta: update.delta, fast: true }
   let delta: V | undefined = undefined
   for (const c of update.contributions) {
     const applied = hw(c.partition)

@@ -116,13 +116,7 @@ export const aggregates = (state: State): Context.Service.Shape<typeof Aggregate
         }
         // the fast path inline; anything partly applied goes through the shared replay rules
         let delta = update.delta
-        if (fresh) {
-          if (update.neutral) {
-            found[u] = null
-            skipped++
-            continue
-          }
-        } else {
+        if (!fresh) {
           const todo = resolve(monoid, update, (p) => markOf(cell!, p))
           if (todo === undefined) {
             found[u] = null

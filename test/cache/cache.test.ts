@@ -27,7 +27,6 @@ type Shape = Context.Service.Shape<typeof Aggregates>
 const update = (key: string, delta: number, seq: number): KeyUpdate<number> => ({
   key,
   delta,
-  neutral: false,
   marks: [{ partition: "p", first: seq, last: seq }],
   contributions: [{ partition: "p", seq, delta }]
 })

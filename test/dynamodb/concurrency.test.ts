@@ -36,7 +36,6 @@ const batch = <V>(monoid: Monoid.Monoid<V>, records: ReadonlyArray<Contribution<
     return {
       key,
       delta,
-      neutral: false,
       marks: Array.from(first, ([partition, f]) => ({ partition, first: f, last: last.get(partition)! })),
       contributions: list.map((r) => ({ partition: r.partition, seq: r.seq, delta: r.delta }))
     }

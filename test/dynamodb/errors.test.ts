@@ -27,7 +27,6 @@ import { dropTables, freshTables, injectFaults, quiet, testClient } from "./supp
 const update = <V>(key: string, delta: V, seq = 1): KeyUpdate<V> => ({
   key,
   delta,
-  neutral: false,
   marks: [{ partition: "p", first: seq, last: seq }],
   contributions: [{ partition: "p", seq, delta }]
 })

@@ -29,7 +29,6 @@ import { dropTables, type Fault, freshTables, injectFaults, quiet, testClient } 
 const sum = (key: string, delta: number, partition: string, seqs: ReadonlyArray<number>, last?: number): KeyUpdate<number> => ({
   key,
   delta,
-  neutral: delta === 0,
   marks: [{ partition, first: seqs[0]!, last: last ?? seqs[seqs.length - 1]! }],
   contributions: seqs.map((seq, i) => ({ partition, seq, delta: i === 0 ? delta - (seqs.length - 1) : 1 }))
 })

@@ -2,20 +2,25 @@
  * The fold's central property on the DynamoDB stores (dynalite): for generated histories (inserts,
  * amount updates, customer moves, deletes, re-inserts, redeliveries, out-of-date records,
  * tombstones, malformed records), random batch boundaries, random partition counts and simulated
- * crashes before or after any store call (restarts over the same tables), the totals read back
- * from DynamoDB equal a plain group-by-sum over the final documents, and exactly the malformed
- * records are dead-lettered. The same property also runs, fewer times, on moto (another
+ * crashes before, after or half-way through any store call (restarts over the same tables), the
+ * aggregates of the example's three pipelines, folded from one source in one pass, read back from
+ * DynamoDB equal plain group-bys over the final documents, and exactly the malformed records are
+ * dead-lettered. The same property also runs, fewer times, on moto (another
  * implementation of the DynamoDB API, with other gaps than dynalite's).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
+import { ordersPerCustomer, ordersPerStatus, orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
 import type { TableNames } from "../../src/Store/DynamoDb/Tables.ts"
 import { foldHistory } from "../support/foldHarness.ts"
-import { deadLetterProblems, generate, nonZero, reference } from "../support/history.ts"
+import { deadLetterProblems, exactProblems, generate, nonZero, reference } from "../support/history.ts"
 import { ddbTxEndpoint, requireService } from "../support/services.ts"
 import { dropTables, freshTables, testClient } from "./support.ts"
+
+/** The example's three pipelines, folded from one source in one pass. */
+const three = [orderTotals, ordersPerStatus, ordersPerCustomer]
 
 const params = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -48,10 +53,11 @@ describe("fold over generated histories on DynamoDB", () => {
         const history = generate(p.seed, { docs: 15, ops: 60 })
         const tables = await freshTables(client, "fold")
         created.push(tables)
-        const result = await foldHistory(history, { ...p, store: () => DynamoDbStore.layerFrom(client, tables) })
+        const result = await foldHistory(history, { ...p, pipelines: three, store: () => DynamoDbStore.layerFrom(client, tables) })
         runs++
         restarts += result.restarts
         calls += result.calls
+        expect(exactProblems(history, result.pipelines)).toEqual([])
         expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
         expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
       }),
@@ -74,11 +80,12 @@ describe("fold over generated histories on DynamoDB", () => {
         partitions: 4,
         maxChunk: 16,
         crashes: 12,
-        // crash points are drawn over the cumulative call count of all restarts (about 330 here)
-        crashWindow: 300,
+        crashWindow: 60,
+        pipelines: three,
         store: () => DynamoDbStore.layerFrom(client, tables)
       })
       restarts += result.restarts
+      expect(exactProblems(history, result.pipelines)).toEqual([])
       expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
       expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
     }

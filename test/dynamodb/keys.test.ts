@@ -38,7 +38,6 @@ const sumUpdates = (keys: ReadonlyArray<string>, partition: string): Array<KeyUp
   keys.map((key, i) => ({
     key,
     delta: i + 1,
-    neutral: false,
     marks: [{ partition, first: i + 1, last: keys.length }],
     contributions: [{ partition, seq: i + 1, delta: i + 1 }]
   }))
@@ -95,7 +94,6 @@ describe("hostile names on DynamoDB", () => {
     const updates: Array<KeyUpdate<Option.Option<string>>> = keys.map((key, i) => ({
       key,
       delta: Option.some(`${key.slice(0, 10)}|${i}`),
-      neutral: false,
       marks: [{ partition: "\udfff:#", first: i + 1, last: keys.length }],
       contributions: [{ partition: "\udfff:#", seq: i + 1, delta: Option.some(`${key.slice(0, 10)}|${i}`) }]
     }))

@@ -162,6 +162,9 @@ describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
 
     const reference = await groupBySum(orders)
     expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
+    const perOrder = await groupByCount(orders)
+    expect(differences(await storedTotals(s.table, ordersPerStatus), perOrder.perStatus)).toEqual([])
+    expect(differences(await storedTotals(s.table, ordersPerCustomer), perOrder.perCustomer)).toEqual([])
     expect(await deadLetterProblems(orders, await allLetters(s))).toEqual([])
     const dlq = await deadLetterTopic(s)
 

@@ -27,7 +27,7 @@ export interface HarnessOptions {
   readonly maxChunk: number
   /** Stage the scan's batches (as the MongoDB scan does). */
   readonly stagedScan?: boolean
-  /** Upper bound for the crash call index. */
+  /** A restarted run crashes within this many store calls (default 40). */
   readonly crashWindow?: number
   /** How the change log is ordered (as the history was generated); default "position". */
   readonly ordering?: "position" | "sourceTime"
@@ -74,7 +74,7 @@ export const foldHistory = (history: History, options: HarnessOptions): Promise<
     }
     while (true) {
       const plan = attempt < options.crashes
-        ? { at: r.int(1, options.crashWindow ?? 40), mode: r.pick(["before", "after"] as const) }
+        ? { at: calls.n + r.int(1, options.crashWindow ?? 40), mode: r.pick(["before", "after", "partial"] as const) }
         : undefined
       const exit = yield* Effect.exit(Orchestrator.run(spec).pipe(
         Effect.provide(crashing(options.store(), plan, calls)),

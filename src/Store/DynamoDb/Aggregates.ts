@@ -19,10 +19,8 @@
  *   by compare-and-set (read consistently, `resolve()`, combine, `UpdateItem` conditional on
  *   `ver`), retried with jittered backoff a bounded number of times under contention.
  *
- * Updates whose delta is neutral (contributions that cancel out) need no write when none of them
- * was applied before; whether some were (a replay after a crash) is only known from the item's
- * marks, so their marks are read in one `BatchGetItem` per 100 keys (cheaper than a conditional
- * no-op write) and only the keys with something left to apply are written.
+ * Updates whose contributions cancel out are written like the others (`ADD` of zero): their marks
+ * must be raised (see `Aggregates`).
  *
  * An update with contributions from more source partitions than fit in one expression (4 KB) is
  * split by partition; each part is idempotent on its own because marks are per partition.
@@ -31,7 +29,6 @@
  */
 import { type DynamoDBClient, GetItemCommand, ScanCommand, type ScanCommandOutput, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
 import { type Context, Effect, Metric } from "effect"
-import { equals } from "../../Equal.ts"
 import type * as Monoid from "../../Monoid.ts"
 import { Aggregates, type KeyUpdate, raiseMarks, resolve, type Target } from "../Aggregates.ts"
 import { StoreError } from "../StoreError.ts"
@@ -156,7 +153,7 @@ export const make = (
       const contributions = update.contributions.filter((c) => partitions.has(c.partition))
       let delta = monoid.empty
       for (const c of contributions) delta = monoid.combine(delta, c.delta)
-      out.push({ key: update.key, delta, neutral: equals(delta, monoid.empty), marks, contributions })
+      out.push({ key: update.key, delta, marks, contributions })
     }
     return out
   }
@@ -353,15 +350,13 @@ export const make = (
           if (outcome === "partial") partial++
         }
       }
-      // neutral sums and every non-additive update need the item's marks first
-      const prefetch = units.filter(([u]) => numeric === undefined || u.neutral).map(([, info]) => info)
+      // every non-additive update needs the item first
+      const prefetch = numeric === undefined ? units.map(([, info]) => info) : []
       const items = prefetch.length === 0 ? new Map<string, Keys.Item>() : yield* readMany(prefetch, true, "aggregates.apply")
       const known = (info: KeyInfo): Keys.Item | undefined => items.get(itemRef(info.pk, info.sk))
       yield* Effect.forEach(units, ([u, info]) => {
         const run: Effect.Effect<Outcome, StoreError> = numeric === undefined
           ? untilApplied(info, known(info), (item) => cas(target.name, monoid, u, info, item))
-          : u.neutral
-          ? untilApplied(info, known(info), (item) => addRest(target.name, numeric, monoid, u, info, item))
           : addFast(target.name, numeric, u, info).pipe(
             Effect.catchTag("ConditionFailed", () =>
               Metric.update(conditionRetries, 1).pipe(
