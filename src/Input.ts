@@ -8,6 +8,9 @@
  *   id and the document as exact JSON (see `ExtendedJson`). A pipeline whose schema refuses the
  *   document folds it as "contributes nothing" (its old contribution is retracted) and dead-letters
  *   it with the raw text and the reason.
+ * - `Patch`: an update given as a change to the previous state (a MongoDB update description, as
+ *   Debezium's `change_streams` capture mode writes it): the fold applies it to the document's
+ *   fields kept in the ledger (`keepDocuments`), and refuses it when it has none.
  * - `Delete`: the document is gone.
  * - `Event`: an append-only record (a page view, a payment): an event id and its document.
  * - `Reject`: a record that carries no usable document state (not JSON, no id); it goes to the
@@ -29,6 +32,7 @@
  *
  * @since 0.1.0
  */
+import type { Description } from "./Source/UpdateDescription.ts"
 import type { Version } from "./Version.ts"
 
 /**
@@ -69,6 +73,21 @@ export interface Upsert extends Position, Origin {
   readonly version?: Version | undefined
   /** The document as exact JSON. */
   readonly doc: unknown
+}
+
+/**
+ * An update given as a change to the previous state of the document (MongoDB's update description:
+ * set these dotted paths, remove those, truncate these arrays).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Patch extends Position, Origin {
+  readonly _tag: "Patch"
+  readonly docId: string
+  /** Default: ordered by position (see the module doc). */
+  readonly version?: Version | undefined
+  readonly description: Description
 }
 
 /**
@@ -127,7 +146,7 @@ export interface Skip extends Position {
  * @since 0.1.0
  * @category models
  */
-export type Input = Upsert | Delete | Event | Reject | Skip
+export type Input = Upsert | Patch | Delete | Event | Reject | Skip
 
 const at = (position: Position) => ({ partition: position.partition, seq: position.seq, checkpoint: position.checkpoint })
 
@@ -141,6 +160,17 @@ export const upsert = (
   position: Position,
   options: { readonly version?: Version | undefined } & Origin = {}
 ): Upsert => ({ _tag: "Upsert", docId, doc, version: options.version, raw: options.raw, key: options.key, ...at(position) })
+
+/**
+ * @since 0.2.0
+ * @category constructors
+ */
+export const patch = (
+  docId: string,
+  description: Description,
+  position: Position,
+  options: { readonly version?: Version | undefined } & Origin = {}
+): Patch => ({ _tag: "Patch", docId, description, version: options.version, raw: options.raw, key: options.key, ...at(position) })
 
 /**
  * @since 0.1.0
@@ -194,4 +224,4 @@ export const skip = (reason: string, position: Position): Skip => ({ _tag: "Skip
  * @category getters
  */
 export const idOf = (input: Input): string | undefined =>
-  input._tag === "Upsert" || input._tag === "Delete" ? input.docId : input._tag === "Event" ? input.eventId : undefined
+  input._tag === "Upsert" || input._tag === "Patch" || input._tag === "Delete" ? input.docId : input._tag === "Event" ? input.eventId : undefined

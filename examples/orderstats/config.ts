@@ -19,6 +19,7 @@
  * | `KAFKA_TOPIC_PARTITIONS` | `3` | partitions of topics the binaries create when missing |
  * | `KAFKA_MAX_RECORD_BYTES` | `262144` | larger record values are dead-lettered, not decoded |
  * | `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_REBALANCE_TIMEOUT_MS`, `KAFKA_HEARTBEAT_INTERVAL_MS` | 30000, 60000, 3000 | group timing |
+ * | `KEEP_DOCUMENTS` | `false` | bootstrap, worker: keep the fields each pipeline reads in the ledger, so that Debezium's `capture.mode=change_streams` updates (no document) fold |
  * | `STORE` | `dynamodb` when `DDB_ENDPOINT` is set, else `embedded` | where the state lives |
  * | `STATE_DIR` | `state` | the embedded store's folder (`orderstats.sqlite`) |
  * | `DDB_ENDPOINT`, `AWS_REGION`, AWS credentials, `DDB_TABLE` (+ `DDB_LEDGER_TABLE`, ...) | see docs/dynamodb.md | the DynamoDB store |
@@ -54,6 +55,13 @@ export const mongo = Config.all({
   idlePollMs: Config.Int("MONGO_IDLE_POLL_MS").pipe(Config.withDefault(250))
 })
 export type MongoSettings = Config.Success<typeof mongo>
+
+/**
+ * Whether the fold keeps each document's fields in the ledger (`Fold.Options.keepDocuments`): set
+ * it for a topic written by Debezium with `capture.mode=change_streams`, for the bootstrap and the
+ * workers alike.
+ */
+export const keepDocuments = Config.Boolean("KEEP_DOCUMENTS").pipe(Config.withDefault(false))
 
 /**
  * The change topic, the dead-letter topic and the workers' consumer group (the brokers and

@@ -95,13 +95,16 @@ const program = (args: Args) =>
   Effect.gen(function*() {
     const { snapshot, changes } = args
     const namespace = yield* Settings.namespace
+    const keepDocuments = yield* Settings.keepDocuments
     // one pass over each file feeds the three pipelines
     const result = yield* Orchestrator.run({
       pipelines,
       handoff: Effect.sync(() => Handoff.atVersion(args.position)),
       bootstrap: snapshot === undefined ? undefined : (handoff) => JsonlSnapshot.make({ path: snapshot, handoff }),
       // Debezium records as the connector writes them, one document's in their topic order
-      live: changes === undefined ? undefined : () => JsonlChanges.make({ path: changes, namespace })
+      live: changes === undefined ? undefined : () => JsonlChanges.make({ path: changes, namespace }),
+      // KEEP_DOCUMENTS=true: records of capture.mode=change_streams (updates without the document)
+      options: { keepDocuments }
     })
     const aggregates = yield* Aggregates
     const totals = Report.nonZero(yield* aggregates.all(orderTotals))

@@ -33,8 +33,9 @@ import * as Topics from "./topics.ts"
 export const changeStream = (options: { readonly stopWhenIdleMs?: number | undefined } = {}) =>
   Effect.gen(function*() {
     const mongo = yield* Settings.mongo
+    const keepDocuments = yield* Settings.keepDocuments
     yield* Effect.logInfo(`live: following the change stream of ${Mongo.formatNamespace(mongo)}`)
-    return yield* Orchestrator.live(Scan.spec(mongo, options)).pipe(Effect.provide(Mongo.layer({ uri: mongo.uri })))
+    return yield* Orchestrator.live(Scan.spec(mongo, { ...options, keepDocuments })).pipe(Effect.provide(Mongo.layer({ uri: mongo.uri })))
   })
 
 /**
@@ -63,13 +64,14 @@ export const kafka = Effect.gen(function*() {
       `records over ${settings.maxRecordBytes} bytes dead-lettered`
   )
   const namespace = yield* Settings.namespace
+  const keepDocuments = yield* Settings.keepDocuments
   const spec: Orchestrator.Spec<"changes", SourceError | ConfigurationError, Port.KafkaClient> = {
     pipelines,
     // only the bootstrap captures the handoff; the live run reads the saved one
     handoff: Effect.fail(new ConfigurationError({ detail: "the Kafka worker does not bootstrap: run the bootstrap first" })),
     // one consumer group feeds the three pipelines
     live: () => kafkaSource(settings, namespace),
-    options: { batchSize: 1000 }
+    options: { batchSize: 1000, keepDocuments }
   }
   return yield* Orchestrator.live(spec).pipe(
     Effect.provide(KafkaDeadLetters.layer({ topic: settings.deadLetterTopic })),

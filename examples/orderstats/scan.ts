@@ -13,7 +13,7 @@ import * as MongoCollection from "../../src/Source/MongoCollection.ts"
 import { committed } from "../../src/Source/Source.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Version from "../../src/Version.ts"
-import type * as Settings from "./config.ts"
+import * as Settings from "./config.ts"
 import { orderTotals, pipelines } from "./pipeline.ts"
 import * as Report from "./report.ts"
 
@@ -38,14 +38,17 @@ export interface Result {
 /**
  * The orchestrator spec of orderTotals over the configured collection (change stream as its live source).
  */
-export const spec = (settings: Settings.MongoSettings, options: { readonly stopWhenIdleMs?: number | undefined } = {}) => {
+export const spec = (
+  settings: Settings.MongoSettings,
+  options: { readonly stopWhenIdleMs?: number | undefined; readonly keepDocuments?: boolean | undefined } = {}
+) => {
   const ns = { db: settings.db, collection: settings.collection }
   const base = MongoCollection.spec(pipelines, {
     ...ns,
     batchSize: settings.batchSize,
     snapshot: { progressInterval: "2 seconds" },
     // scan chunks are driver batches of batchSize; change-stream batches may be larger
-    fold: { batchSize: Math.max(settings.batchSize, settings.streamBatchSize) }
+    fold: { batchSize: Math.max(settings.batchSize, settings.streamBatchSize), keepDocuments: options.keepDocuments }
   })
   return {
     ...base,
@@ -74,7 +77,8 @@ const snapshotPosition = (settings: Settings.MongoSettings, handoff: Handoff) =>
 export const run = (settings: Settings.MongoSettings) =>
   Effect.gen(function*() {
     const started = Date.now()
-    const boot = yield* Orchestrator.bootstrap(spec(settings))
+    const keepDocuments = yield* Settings.keepDocuments
+    const boot = yield* Orchestrator.bootstrap(spec(settings, { keepDocuments }))
     const position = snapshotPosition(settings, boot.handoff)
     const scanned = yield* committed(position.name, position.partition)
     const letters = yield* (yield* DeadLetters).list(orderTotals.name)

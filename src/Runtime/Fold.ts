@@ -82,6 +82,14 @@ export interface Options {
    * for every pipeline, or one per pipeline name). Wins over `after`.
    */
   readonly at?: Version | ReadonlyMap<string, Version> | undefined
+  /**
+   * Keep in the ledger the fields of each document every pipeline reads, so that updates given as
+   * patches of the previous state (Debezium's `capture.mode` `change_streams`, which sends no
+   * document) can be folded. Set it from the bootstrap on: a patch of a document the ledger holds no
+   * fields of is refused (dead-lettered, and the document contributes nothing until its next full
+   * state). Costs ledger space: the fields are written with every entry. Default `false`.
+   */
+  readonly keepDocuments?: boolean | undefined
 }
 
 /**
@@ -262,7 +270,11 @@ export const makeFolder = <K extends Kind, E, R>(
     const folders = yield* Effect.forEach(pipelines, (pipeline) => {
       const counts = emptyCounts()
       summary.pipelines[pipeline.name] = counts
-      const versions = { after: versionOf(options.after, pipeline.name), at: versionOf(options.at, pipeline.name) }
+      const versions = {
+        after: versionOf(options.after, pipeline.name),
+        at: versionOf(options.at, pipeline.name),
+        keepDocuments: options.keepDocuments
+      }
       return pipelineFolder(pipeline, source.name, versions, retry, counts)
     })
 

@@ -13,6 +13,8 @@
  *   added to its keys; same-key updates become one difference;
  * - deltas are coalesced per aggregate key; a change that leaves its key as it was contributes
  *   nothing, and a key whose contributions cancel out is still sent (see `KeyUpdate`);
+ * - a patch (`Input.Patch`) is applied to the fields of the document the ledger keeps
+ *   (`keepDocuments`); with none kept, its new state cannot be computed and it is refused;
  * - a refused state (a document the schema refuses, or whose key or value function throws) is a
  *   state like any other that contributes nothing: it retracts what the document contributed,
  *   and it is dead-lettered. A later valid state adds the contribution again. The aggregates
@@ -33,6 +35,8 @@ import type * as Monoid from "../Monoid.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
 import type { Entry } from "../Store/Ledger.ts"
+import * as Projection from "../internal/projection.ts"
+import * as UpdateDescription from "../Source/UpdateDescription.ts"
 
 /**
  * Counts of one batch.
@@ -106,7 +110,23 @@ export interface Options {
   readonly after?: Version | undefined
   /** Records without a version are snapshot rows at this version (the bootstrap's handoff). Wins over `after`. */
   readonly at?: Version | undefined
+  /**
+   * Keep in each ledger entry the fields of the document the pipeline reads (see `Entry.doc`), so
+   * that updates given as patches (`Input.Patch`) can be folded. Default `false`: patches are
+   * refused.
+   */
+  readonly keepDocuments?: boolean | undefined
 }
+
+const PATCH_NOT_KEPT =
+  "an update given as a patch, without the document (Debezium's capture.mode change_streams), can only be folded " +
+  "with the fold's keepDocuments option, which keeps the fields each pipeline reads in its ledger; or set the connector's " +
+  "capture.mode to change_streams_update_full (Debezium's default) or change_streams_with_pre_image"
+
+const PATCH_WITHOUT_STATE =
+  "an update given as a patch of a document whose fields the ledger does not hold (not seen since keepDocuments was " +
+  "set, deleted, or refused since): its new state cannot be computed, and it contributes nothing until its next full " +
+  "state (an insert or a replace)"
 
 type Decode = (doc: unknown) => { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string }
 
@@ -174,6 +194,8 @@ const run = <V>(
   const valueOf = pipeline.value
   const decode = decoderOf(pipeline)
   const base = (options.after?.[0] ?? 0) + 1
+  const keep = options.keepDocuments === true
+  const fields = keep ? Projection.fieldsOf(pipeline.schema) : undefined
 
   const add = (key: string, delta: V, record: number, partition: string) => {
     const acc = accs.get(key)
@@ -219,11 +241,28 @@ const run = <V>(
       ? options.at
       : [base, record.seq]
     const current = overlay.get(id) ?? ledger.get(id)
-    const decoded = record._tag === "Delete" ? undefined : decode(record.doc)
-    if (
-      current !== undefined &&
-      !(version[0] > current.version[0] || (version[0] === current.version[0] && version[1] > current.version[1]))
-    ) {
+    const newer = current === undefined ||
+      version[0] > current.version[0] || (version[0] === current.version[0] && version[1] > current.version[1])
+    /** The document's new state (none for a delete, or a patch without the state before). */
+    let doc: unknown = undefined
+    /** Set when the new state is refused: it contributes nothing, and is dead-lettered. */
+    let refused: string | undefined = undefined
+    if (record._tag === "Patch") {
+      if (!newer) {
+        counts.stale++
+        continue
+      }
+      const before = current?.doc
+      if (typeof before === "object" && before !== null && !Array.isArray(before)) {
+        try {
+          doc = UpdateDescription.apply(before as Record<string, unknown>, record.description)
+        } catch (error) {
+          refused = `the update description cannot be applied: ${errorText(error)}`
+        }
+      } else refused = keep ? PATCH_WITHOUT_STATE : PATCH_NOT_KEPT
+    } else if (record._tag !== "Delete") doc = record.doc
+    const decoded = doc === undefined ? undefined : decode(doc)
+    if (!newer) {
       if (decoded !== undefined && !decoded.ok) {
         // bad input all the same: dead-lettered, though it changes nothing
         counts.rejected++
@@ -233,10 +272,10 @@ const run = <V>(
     }
     let keys: ReadonlyArray<string> = noKeys
     let value: V = undefined as V
-    /** Set when the new state is refused: it contributes nothing, and is dead-lettered. */
-    let refused: string | undefined = undefined
-    if (decoded !== undefined && !decoded.ok) refused = decoded.reason
-    else if (decoded !== undefined) {
+    if (refused !== undefined || decoded === undefined) {
+      // refused already, or deleted
+    } else if (!decoded.ok) refused = decoded.reason
+    else {
       try {
         const doc = decoded.value
         if (filter === undefined || filter(doc)) {
@@ -279,7 +318,7 @@ const run = <V>(
       rejects.push(deadLetter(record, refused))
     } else if (record._tag === "Delete") counts.deletes++
     else counts.upserts++
-    overlay.set(id, { keys, value, version })
+    overlay.set(id, keep ? { keys, value, version, doc: doc === undefined ? undefined : Projection.project(doc, fields) } : { keys, value, version })
     const oldKeys = current === undefined ? noKeys : current.keys
     if (group === undefined) {
       if (keys.length === 0 && refused === undefined) counts.unchanged++
@@ -363,9 +402,15 @@ class Update<V> implements KeyUpdate<V> {
 const noMarks: ReadonlyArray<Mark> = Object.freeze([])
 
 /** The dead letter of a refused document state: its raw text and the reason. */
-const deadLetter = (record: I.Upsert | I.Event | I.Delete, reason: string): Reject => {
+const deadLetter = (record: I.Upsert | I.Patch | I.Event | I.Delete, reason: string): Reject => {
   const id = record._tag === "Event" ? record.eventId : record.docId
-  const raw = record.raw ?? (record._tag === "Delete" ? `{"delete":${JSON.stringify(id)}}` : safeJson(record.doc))
+  const raw = record.raw ?? (
+    record._tag === "Delete"
+      ? `{"delete":${JSON.stringify(id)}}`
+      : record._tag === "Patch"
+      ? safeJson({ patch: id, updateDescription: record.description })
+      : safeJson(record.doc)
+  )
   return I.reject(raw, reason, record, id, record.key)
 }
 

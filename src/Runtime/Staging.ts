@@ -9,6 +9,7 @@
  */
 import type { Input } from "../Input.ts"
 import * as I from "../Input.ts"
+import type { Description } from "../Source/UpdateDescription.ts"
 import * as ValueCodec from "../Store/ValueCodec.ts"
 import type { Version } from "../Version.ts"
 
@@ -22,6 +23,7 @@ interface Common {
 
 type Row =
   | Common & { readonly t: "U"; readonly id: string; readonly v: Version | null; readonly d: unknown }
+  | Common & { readonly t: "P"; readonly id: string; readonly v: Version | null; readonly d: Description }
   | Common & { readonly t: "D"; readonly id: string; readonly v: Version | null }
   | Common & { readonly t: "E"; readonly id: string; readonly d: unknown }
   | Common & { readonly t: "R"; readonly raw: string; readonly why: string; readonly id: string | null }
@@ -49,6 +51,8 @@ export const encode = (batch: ReadonlyArray<Input>): unknown => {
     switch (r._tag) {
       case "Upsert":
         return { t: "U", id: r.docId, v: r.version ?? null, d: ValueCodec.toJson(r.doc), raw: r.raw, k: r.key, ...common }
+      case "Patch":
+        return { t: "P", id: r.docId, v: r.version ?? null, d: ValueCodec.toJson(r.description) as Description, raw: r.raw, k: r.key, ...common }
       case "Delete":
         return { t: "D", id: r.docId, v: r.version ?? null, raw: r.raw, k: r.key, ...common }
       case "Event":
@@ -77,6 +81,8 @@ export const decode = (json: unknown): ReadonlyArray<Input> => {
     switch (r.t) {
       case "U":
         return I.upsert(r.id, ValueCodec.fromJson(r.d), position, { version: version(r.v), ...origin })
+      case "P":
+        return I.patch(r.id, ValueCodec.fromJson(r.d) as Description, position, { version: version(r.v), ...origin })
       case "D":
         return I.remove(r.id, position, { version: version(r.v), ...origin })
       case "E":

@@ -11,9 +11,11 @@
  * - `op` `u` (update, and replace): the new state is `before` patched by `updateDescription` when
  *   the record has both (capture modes `*_with_pre_image`: exact for this change), else `after`
  *   (capture modes `*_update_full`: the document Debezium looked up, which may be newer than this
- *   change). An update with neither (capture mode `change_streams`, or a document deleted before
- *   the lookup) carries no state: it is dead-lettered with a reason naming the capture modes to
- *   use, never skipped silently;
+ *   change). An update with only its `updateDescription` (capture mode `change_streams`, or a
+ *   document deleted before the lookup) becomes a patch (`Input.Patch`): the fold applies it to the
+ *   document's fields kept in its ledger when it runs with `keepDocuments`, and dead-letters it
+ *   with a reason naming that option and the capture modes to use otherwise. An update with none
+ *   of the three is dead-lettered the same way, never skipped silently;
  * - `op` `d`: a delete; the id comes from the record key (`{"id": "<relaxed Extended JSON of
  *   _id>"}`), or from `before`;
  * - `after`, `before` and `updatedFields` are read in every serialization Debezium writes (the
@@ -59,6 +61,8 @@ import * as UpdateDescription from "./UpdateDescription.ts"
 export type Decoded =
   /** `version` undefined: ordered by position (see `Input`). */
   | { readonly _tag: "Upsert"; readonly docId: string; readonly version: Version | undefined; readonly doc: unknown }
+  /** An update as a patch of the previous state (capture mode `change_streams`: no document). */
+  | { readonly _tag: "Patch"; readonly docId: string; readonly version: Version | undefined; readonly description: UpdateDescription.Description }
   | { readonly _tag: "Delete"; readonly docId: string; readonly version: Version | undefined }
   /** `once`: what the source logs once, however many records it skips for that reason. */
   | { readonly _tag: "Skip"; readonly reason: string; readonly once?: string | undefined }
@@ -138,22 +142,37 @@ const flattened = (reason: string): Decoded => ({
 
 const skipOnce = (reason: string, once: string): Change => ({ _tag: "Skip", reason, once })
 
-/** The new state of an update: `before` patched by `updateDescription`, or `after`, or nothing. */
-const updateState = (envelope: Record<string, unknown>, after: unknown): unknown => {
+/** The record's `updateDescription`, if it has one. */
+const descriptionOf = (envelope: Record<string, unknown>): UpdateDescription.Description | undefined => {
   const description = envelope.updateDescription
-  if (envelope.before !== null && envelope.before !== undefined && isRecord(description) && description.updatedFields != null) {
+  if (!isRecord(description) || description.updatedFields == null) return undefined
+  const updated = ExtendedJson.normalize(description.updatedFields)
+  if (!isRecord(updated)) throw new TypeError("\"updateDescription.updatedFields\" is not a document")
+  const removed = Array.isArray(description.removedFields) ? description.removedFields.filter((f) => typeof f === "string") : []
+  const truncated = Array.isArray(description.truncatedArrays)
+    ? description.truncatedArrays.flatMap((t) =>
+      isRecord(t) && typeof t.field === "string" && typeof (t.size ?? t.newSize) === "number" ? [{ field: t.field, size: (t.size ?? t.newSize) as number }] : []
+    )
+    : []
+  return { updatedFields: updated, removedFields: removed, truncatedArrays: truncated }
+}
+
+/**
+ * The new state of an update: `before` patched by `updateDescription`, or `after`, or the
+ * description alone (a patch for the fold), or nothing.
+ */
+const updateState = (
+  envelope: Record<string, unknown>,
+  after: unknown
+): { readonly doc: unknown } | { readonly patch: UpdateDescription.Description } | undefined => {
+  const description = descriptionOf(envelope)
+  if (envelope.before !== null && envelope.before !== undefined && description !== undefined) {
     const before = ExtendedJson.normalize(envelope.before)
-    const updated = ExtendedJson.normalize(description.updatedFields)
-    if (!isRecord(before) || !isRecord(updated)) throw new TypeError("\"before\" or \"updateDescription.updatedFields\" is not a document")
-    const removed = Array.isArray(description.removedFields) ? description.removedFields.filter((f) => typeof f === "string") : []
-    const truncated = Array.isArray(description.truncatedArrays)
-      ? description.truncatedArrays.flatMap((t) =>
-        isRecord(t) && typeof t.field === "string" && typeof (t.size ?? t.newSize) === "number" ? [{ field: t.field, size: (t.size ?? t.newSize) as number }] : []
-      )
-      : []
-    return UpdateDescription.apply(before, { updatedFields: updated, removedFields: removed, truncatedArrays: truncated })
+    if (!isRecord(before)) throw new TypeError("\"before\" is not a document")
+    return { doc: UpdateDescription.apply(before, description) }
   }
-  return after
+  if (after !== null) return { doc: after }
+  return description === undefined ? undefined : { patch: description }
 }
 
 /**
@@ -235,19 +254,26 @@ export const decoder = (options: Options = {}) => {
     }
     let state: unknown = after
     if (op === "u") {
+      let update: ReturnType<typeof updateState>
       try {
-        state = updateState(envelope, after)
+        update = updateState(envelope, after)
       } catch (error) {
         return reject(`the update's "before" or "updateDescription" cannot be read: ${errorText(error)}`, idFromKey(key))
       }
-      if (state === null) {
+      if (update === undefined) {
         return reject(
-          `an update without "after" or "before": its new state cannot be computed. With capture.mode ` +
+          `an update without "after", "before" or "updateDescription": its new state cannot be computed. With capture.mode ` +
             `change_streams_update_full the document was deleted before Debezium looked it up (the delete that follows ` +
-            `retracts it); with capture.mode change_streams no update carries the document: ${captureModeAdvice}`,
+            `retracts it): ${captureModeAdvice}`,
           idFromKey(key)
         )
       }
+      if ("patch" in update) {
+        const docId = idFromKey(key)
+        if (docId === undefined) return reject("an update given as a patch without a document id in the record key")
+        return { _tag: "Patch", docId, version, description: update.patch }
+      }
+      state = update.doc
     }
     if (state === null) return reject(`op ${op} without "after"`, idFromKey(key))
     if (!isRecord(state)) return reject(`"after" is not a document`, idFromKey(key))
@@ -289,6 +315,8 @@ export const toInput = (d: Change, raw: string, position: Position, key?: string
   switch (d._tag) {
     case "Upsert":
       return I.upsert(d.docId, d.doc, position, { version: d.version, raw, key })
+    case "Patch":
+      return I.patch(d.docId, d.description, position, { version: d.version, raw, key })
     case "Delete":
       return I.remove(d.docId, position, { version: d.version, raw, key })
     case "Skip":

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS aggregates (
   PRIMARY KEY (pipeline, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ledger (
   pipeline TEXT NOT NULL, doc_id TEXT NOT NULL, keys TEXT NOT NULL, value TEXT NOT NULL,
-  v_hi INTEGER NOT NULL, v_lo INTEGER NOT NULL,
+  v_hi INTEGER NOT NULL, v_lo INTEGER NOT NULL, doc TEXT,
   PRIMARY KEY (pipeline, doc_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens (
   pipeline TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
@@ -70,11 +70,11 @@ const prepare = (db: DatabaseSync): Statements => ({
       "ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value, hw = excluded.hw"
   ),
   aggAll: db.prepare("SELECT key, value FROM aggregates WHERE pipeline = ?"),
-  ledGet: db.prepare("SELECT keys, value, v_hi, v_lo FROM ledger WHERE pipeline = ? AND doc_id = ?"),
+  ledGet: db.prepare("SELECT keys, value, v_hi, v_lo, doc FROM ledger WHERE pipeline = ? AND doc_id = ?"),
   ledPut: db.prepare(
-    "INSERT INTO ledger (pipeline, doc_id, keys, value, v_hi, v_lo) VALUES (?, ?, ?, ?, ?, ?) " +
+    "INSERT INTO ledger (pipeline, doc_id, keys, value, v_hi, v_lo, doc) VALUES (?, ?, ?, ?, ?, ?, ?) " +
       "ON CONFLICT (pipeline, doc_id) DO UPDATE SET keys = excluded.keys, value = excluded.value, " +
-      "v_hi = excluded.v_hi, v_lo = excluded.v_lo " +
+      "v_hi = excluded.v_hi, v_lo = excluded.v_lo, doc = excluded.doc " +
       "WHERE excluded.v_hi > ledger.v_hi OR (excluded.v_hi = ledger.v_hi AND excluded.v_lo > ledger.v_lo)"
   ),
   tokGet: db.prepare("SELECT value FROM tokens WHERE pipeline = ? AND name = ?"),
@@ -147,6 +147,7 @@ interface LedgerRow {
   readonly value: string
   readonly v_hi: number
   readonly v_lo: number
+  readonly doc: string | null
 }
 
 const services = (db: DatabaseSync) => {
@@ -198,11 +199,12 @@ const services = (db: DatabaseSync) => {
         for (const id of docIds) {
           const row = s.ledGet.get(target.name, id) as LedgerRow | undefined
           if (row !== undefined) {
-            out.set(id, {
+            const entry: Entry<unknown> = {
               keys: JSON.parse(row.keys) as Array<string>,
               value: ValueCodec.decode(row.value),
               version: [row.v_hi, row.v_lo]
-            })
+            }
+            out.set(id, row.doc === null ? entry : { ...entry, doc: ValueCodec.decode(row.doc) })
           }
         }
         return out
@@ -216,7 +218,8 @@ const services = (db: DatabaseSync) => {
             JSON.stringify(e.keys),
             e.keys.length === 0 ? "null" : ValueCodec.encode(e.value),
             e.version[0],
-            e.version[1]
+            e.version[1],
+            e.doc === undefined ? null : ValueCodec.encode(e.doc)
           )
         }
       })
@@ -274,6 +277,9 @@ export const open = (options: Options) =>
         db.exec("PRAGMA journal_mode = WAL")
         db.exec(`PRAGMA synchronous = ${options.durability === "normal" ? "NORMAL" : "FULL"}`)
         db.exec(SCHEMA)
+        // databases made before the ledger kept documents (keepDocuments)
+        const columns = db.prepare("PRAGMA table_info(ledger)").all() as Array<{ name: string }>
+        if (!columns.some((c) => c.name === "doc")) db.exec("ALTER TABLE ledger ADD COLUMN doc TEXT")
         return db
       },
       catch: (cause) =>

@@ -25,6 +25,12 @@ export interface Entry<V> {
   readonly keys: ReadonlyArray<string>
   readonly value: V
   readonly version: Version
+  /**
+   * The fields of the document the pipeline reads, as exact JSON, kept when the fold runs with
+   * `keepDocuments` (so that an update given as a patch can be applied); absent otherwise, and for
+   * a deleted document.
+   */
+  readonly doc?: unknown
 }
 
 /**

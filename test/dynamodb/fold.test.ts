@@ -15,6 +15,7 @@ import { ordersPerCustomer, ordersPerStatus, orderTotals } from "../../examples/
 import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
 import type { TableNames } from "../../src/Store/DynamoDb/Tables.ts"
 import { foldHistory } from "../support/foldHarness.ts"
+import * as DebeziumHistory from "../support/debeziumHistory.ts"
 import { deadLetterProblems, exactProblems, generate, nonZero, reference } from "../support/history.ts"
 import { ddbTxEndpoint, requireService } from "../support/services.ts"
 import { dropTables, freshTables, testClient } from "./support.ts"
@@ -90,6 +91,39 @@ describe("fold over generated histories on DynamoDB", () => {
       expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
     }
     console.log(`DynamoDB fold (large): 3 histories of 500 changes, ${restarts} restarts, ${Date.now() - started} ms`)
+    expect(restarts).toBeGreaterThan(0)
+  })
+
+  it("Debezium's change_streams capture mode with keepDocuments: patches of the fields kept in the ledger items, exact", async () => {
+    const setting: DebeziumHistory.Setting = {
+      version: "3.6",
+      capture: "change_streams",
+      schemasEnable: true,
+      wallTime: false,
+      transactions: true,
+      mixed: false,
+      bootstrap: "ours",
+      keepDocuments: true
+    }
+    let restarts = 0
+    for (const seed of [11, 12, 13, 14]) {
+      const history = DebeziumHistory.generate(seed, setting)
+      const tables = await freshTables(client, "fold-patch")
+      created.push(tables)
+      const result = await foldHistory(history, {
+        seed,
+        partitions: 2,
+        maxChunk: 12,
+        crashes: 4,
+        pipelines: [DebeziumHistory.byRegion],
+        namespace: { db: DebeziumHistory.DB, collection: DebeziumHistory.COLLECTION },
+        keepDocuments: true,
+        store: () => DynamoDbStore.layerFrom(client, tables)
+      })
+      restarts += result.restarts
+      expect(nonZero(result.totals)).toEqual(nonZero(DebeziumHistory.reference(history.final)))
+      expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
+    }
     expect(restarts).toBeGreaterThan(0)
   })
 })

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as DebeziumHistory from "../support/debeziumHistory.ts"
 import { generate, nonZero, perCustomer, perStatus, reference } from "../support/history.ts"
 import * as Rand from "../support/random.ts"
 import { ensureBuilt, run } from "../support/cli.ts"
@@ -85,6 +86,37 @@ describe("orderstats main.js", () => {
     const unknown = await run(main, ["--frobnicate"])
     expect(unknown.code).not.toBe(0)
     expect(unknown.stderr).toMatch(/usage/)
+  })
+
+  it("Debezium records of capture.mode=change_streams (updates without the document): exact with KEEP_DOCUMENTS=true", async () => {
+    const history = DebeziumHistory.generate(5, {
+      version: "3.6",
+      capture: "change_streams",
+      schemasEnable: false,
+      wallTime: false,
+      transactions: false,
+      mixed: false,
+      bootstrap: "ours",
+      keepDocuments: true
+    })
+    expect(history.stateless).toBe(0)
+    const snapshot = join(dir, "dbz-snapshot.jsonl")
+    const changes = join(dir, "dbz-changes.jsonl")
+    writeFileSync(snapshot, history.snapshot.map((row) => row.text).join("\n") + "\n")
+    writeFileSync(changes, history.log.map((r) => JSON.stringify({ key: r.key, value: r.value })).join("\n") + "\n")
+    const args = ["--json", "--snapshot", snapshot, "--changes", changes, "--snapshot-position", `${history.p0[0]}:${history.p0[1]}`]
+    const kept = await run(main, [...args, "--state", join(dir, "dbz-kept")], { env: { KEEP_DOCUMENTS: "true" } })
+    expect(kept.code, kept.stderr).toBe(0)
+    expect(parse(kept.stdout).totals).toEqual(Object.fromEntries(DebeziumHistory.referenceByCustomer(history.final)))
+    // without it every update is refused with the reason: the totals miss them
+    const refused = await run(main, [...args, "--state", join(dir, "dbz-refused")])
+    expect(refused.code, refused.stderr).toBe(0)
+    const out = parse(refused.stdout)
+    // updates (not replaces, which carry the document)
+    const updates = history.log.filter((r) => r.value !== null && JSON.parse(r.value).op === "u" && JSON.parse(r.value).after === null).length
+    expect(updates).toBeGreaterThan(0)
+    expect(out.deadLetters).toBeGreaterThanOrEqual(updates)
+    expect(out.totals).not.toEqual(Object.fromEntries(DebeziumHistory.referenceByCustomer(history.final)))
   })
 
   describe("a generated history in files, killed with SIGKILL at random moments", () => {

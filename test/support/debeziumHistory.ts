@@ -15,6 +15,9 @@
  * The result has the shape of `history.ts`'s `History`, so `foldHarness` folds it (with crashes).
  */
 import { Binary, Decimal128, Double, EJSON, Int32, Long, ObjectId, UUID } from "bson"
+import { Schema } from "effect"
+import * as Monoid from "../../src/Monoid.ts"
+import * as Pipeline from "../../src/Pipeline.ts"
 import * as Dbz from "./debezium/index.ts"
 import type { Doc, History, LogRecord, SnapshotRow } from "./history.ts"
 import * as Rand from "./random.ts"
@@ -37,6 +40,11 @@ export interface Setting {
    * `"incremental"` (the stream from the beginning, with incremental-snapshot reads interleaved).
    */
   readonly bootstrap: "ours" | "debezium" | "incremental"
+  /**
+   * The fold keeps each document's fields (`keepDocuments`), so an update published without a
+   * document (capture mode `change_streams`) has the state the change gave it.
+   */
+  readonly keepDocuments?: boolean
 }
 
 export const DB = "shop"
@@ -45,17 +53,34 @@ const PREFIX = "dbserver1"
 
 const regions = ["eu", "us", "apac"]
 
-/** The reference's rule: a non-empty string customer, a whole amount, and a region in `meta`. */
-export const isValid = (doc: Doc): boolean => {
+/** An order as the example's totals read it: a non-empty string customer and a whole amount. */
+const isOrder = (doc: Doc): boolean => {
   const a = doc.amount
   const amountOk = (typeof a === "number" && Number.isSafeInteger(a)) || a instanceof Int32 ||
     (a instanceof Long && Number.isSafeInteger(a.toNumber()) && a.toString() === String(a.toNumber()))
+  return typeof doc.customer_id === "string" && doc.customer_id.length > 0 && amountOk
+}
+
+/** The reference's rule: an order (see above) with a region in `meta`. */
+export const isValid = (doc: Doc): boolean => {
   const meta = doc.meta as { region?: unknown } | undefined
-  return typeof doc.customer_id === "string" && doc.customer_id.length > 0 && amountOk &&
-    typeof meta === "object" && meta !== null && typeof meta.region === "string" && meta.region.length > 0
+  return isOrder(doc) && typeof meta === "object" && meta !== null && typeof meta.region === "string" && meta.region.length > 0
 }
 
 const amountOf = (a: unknown): number => (typeof a === "number" ? a : a instanceof Int32 ? a.value : (a as Long).toNumber())
+
+/** The pipeline of these histories: totals per customer and region (a nested field, so patched updates of `meta` matter). */
+export const byRegion = Pipeline.make("totals_by_region", {
+  schema: Schema.Struct({
+    _id: Schema.Unknown,
+    customer_id: Schema.String.check(Schema.isNonEmpty()),
+    amount: Schema.Int,
+    meta: Schema.Struct({ region: Schema.String.check(Schema.isNonEmpty()) })
+  }),
+  key: (o) => `${o.customer_id}|${o.meta.region}`,
+  value: (o) => o.amount,
+  monoid: Monoid.sum
+})
 
 /** The reference: group-by-sum of `amount` by `customer_id|meta.region` over the valid final documents. */
 export const reference = (final: ReadonlyMap<string, Doc>): Map<string, number> => {
@@ -64,6 +89,16 @@ export const reference = (final: ReadonlyMap<string, Doc>): Map<string, number> 
     if (!isValid(doc)) continue
     const key = `${doc.customer_id as string}|${(doc.meta as { region: string }).region}`
     totals.set(key, (totals.get(key) ?? 0) + amountOf(doc.amount))
+  }
+  for (const [k, v] of totals) if (v === 0) totals.delete(k)
+  return totals
+}
+
+/** The example's totals over the final documents: group-by-sum of `amount` by `customer_id` over the orders. */
+export const referenceByCustomer = (final: ReadonlyMap<string, Doc>): Map<string, number> => {
+  const totals = new Map<string, number>()
+  for (const doc of final.values()) {
+    if (isOrder(doc)) totals.set(doc.customer_id as string, (totals.get(doc.customer_id as string) ?? 0) + amountOf(doc.amount))
   }
   for (const [k, v] of totals) if (v === 0) totals.delete(k)
   return totals
@@ -335,7 +370,8 @@ const publish = (
         // update_full: the connector looks the document up later (it may have changed, or be gone)
         const line = timeline.get(e.name)!
         const lookedUp = stateAt(line, r.int(index, Math.min(events.length - 1, index + 6))) ?? null
-        const carried = preImage ? e.after : updateFull ? (lookedUp ?? "none") : "none"
+        const patched = setting.keepDocuments === true ? e.after : "none"
+        const carried = preImage ? e.after : updateFull ? (lookedUp ?? patched) : patched
         if (carried === "none") stateless++
         return add(Dbz.records({ ...base, op: "u", before: e.before!, after: e.after!, lookup: lookedUp, update: describeUpdate(e.before!, e.after!) }), e.name, "update", carried)
       }

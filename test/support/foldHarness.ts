@@ -34,6 +34,8 @@ export interface HarnessOptions {
   /** The pipelines folded from the one pair of sources (default the example's orderTotals), and the collection its records must be of. */
   readonly pipelines?: ReadonlyArray<Pipeline.Pipeline<any, number, "changes">>
   readonly namespace?: { readonly db: string; readonly collection: string }
+  /** The fold's `keepDocuments` (bootstrap and live). */
+  readonly keepDocuments?: boolean | undefined
 }
 
 export interface HarnessResult {
@@ -70,7 +72,7 @@ export const foldHistory = (history: History, options: HarnessOptions): Promise<
           ordering: options.ordering,
           namespace: options.namespace
         }),
-      options: { batchSize: options.maxChunk }
+      options: { batchSize: options.maxChunk, keepDocuments: options.keepDocuments }
     }
     while (true) {
       const plan = attempt < options.crashes

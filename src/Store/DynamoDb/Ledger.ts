@@ -4,7 +4,8 @@
  * Item: `pk` = `["<pipeline>","<docId>"]` (hashed when too long, see `Keys`), `p` = pipeline,
  * `keys` = the JSON text of the group keys (`[]` for a deleted or filtered-out document; JSON text
  * because keys are data and may hold lone surrogates, which a UTF-8 store cannot keep as such),
- * `c` = the contribution as `ValueCodec` text (absent without keys), `vh`/`vl` = the version.
+ * `c` = the contribution as `ValueCodec` text (absent without keys), `vh`/`vl` = the version, `d` =
+ * the fields of the document the pipeline reads, as `ValueCodec` text (only with `keepDocuments`).
  *
  * Reads are consistent `BatchGetItem`s (100 keys per request). Writes are one conditional
  * `PutItem` per entry (`BatchWriteItem` cannot carry conditions), `concurrency` at a time, each
@@ -72,11 +73,13 @@ export const make = (client: DynamoDBClient, table: string, options: Options = {
           try: (): Entry<V> => {
             const keys = JSON.parse(item["keys"]?.S ?? "[]") as Array<string>
             const c = item["c"]?.S
-            return {
+            const d = item["d"]?.S
+            const entry: Entry<V> = {
               keys,
               value: (c === undefined ? undefined : ValueCodec.decode(c)) as V,
               version: [Number(item["vh"]?.N ?? "0"), Number(item["vl"]?.N ?? "0")]
             }
+            return d === undefined ? entry : { ...entry, doc: ValueCodec.decode(d) }
           },
           catch: (cause) => invalid(target_, `the ledger item of document ${info.docId.slice(0, 200)} is unreadable`, cause)
         })
@@ -98,6 +101,14 @@ export const make = (client: DynamoDBClient, table: string, options: Options = {
           vl: { N: String(entry.version[1]) }
         }
         if (info.hashed) item["id"] = { S: info.id }
+        if (entry.doc !== undefined) {
+          item["d"] = {
+            S: yield* Effect.try({
+              try: () => ValueCodec.encode(entry.doc),
+              catch: (cause) => invalid(target_, `the fields of document ${docId.slice(0, 200)} cannot be encoded`, cause)
+            })
+          }
+        }
         if (entry.keys.length > 0) {
           item["c"] = {
             S: yield* Effect.try({
