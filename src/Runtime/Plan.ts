@@ -26,7 +26,6 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
 import { equals } from "../Equal.ts"
 import type { Input, Reject } from "../Input.ts"
 import * as I from "../Input.ts"
@@ -35,6 +34,7 @@ import type * as Monoid from "../Monoid.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
 import type { Entry } from "../Store/Ledger.ts"
+import * as Decoder from "../internal/decoder.ts"
 import * as Projection from "../internal/projection.ts"
 import * as UpdateDescription from "../Source/UpdateDescription.ts"
 
@@ -128,30 +128,6 @@ const PATCH_WITHOUT_STATE =
   "set, deleted, or refused since): its new state cannot be computed, and it contributes nothing until its next full " +
   "state (an insert or a replace)"
 
-type Decode = (doc: unknown) => { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string }
-
-const decoders = new WeakMap<object, Decode>()
-
-/** The pipeline's schema as a decoder of raw documents (made once per schema). */
-const decoderOf = (pipeline: Pipeline<any, any, Mode>): Decode => {
-  let decode = decoders.get(pipeline.schema)
-  if (decode === undefined) {
-    const result = Schema.decodeUnknownResult(pipeline.schema)
-    decode = (doc) => {
-      const r = result(doc)
-      return r._tag === "Success" ? { ok: true, value: r.success } : { ok: false, reason: schemaReason(r.failure.message) }
-    }
-    decoders.set(pipeline.schema, decode)
-  }
-  return decode
-}
-
-const schemaReason = (message: string): string => {
-  const i = message.indexOf("\n")
-  const text = i < 0 ? message : `${message.slice(0, i)} ${message.slice(i + 1).replace(/\s+/g, " ").trim()}`
-  return `the document does not match the pipeline's schema: ${text}`
-}
-
 /**
  * The planner. Without `log` it records nothing per contribution (the common case); a key update
  * whose individual contributions a store asks for (a replay after a crash) re-runs it, once per
@@ -192,7 +168,7 @@ const run = <V>(
   const keyOf = pipeline.key
   const filter = pipeline.filter
   const valueOf = pipeline.value
-  const decode = decoderOf(pipeline)
+  const decode = Decoder.of(pipeline.schema)
   const base = (options.after?.[0] ?? 0) + 1
   const keep = options.keepDocuments === true
   const fields = keep ? Projection.fieldsOf(pipeline.schema) : undefined
@@ -261,9 +237,9 @@ const run = <V>(
         }
       } else refused = keep ? PATCH_WITHOUT_STATE : PATCH_NOT_KEPT
     } else if (record._tag !== "Delete") doc = record.doc
-    const decoded = doc === undefined ? undefined : decode(doc)
+    const decoded = doc === undefined ? NONE : decode(doc)
     if (!newer) {
-      if (decoded !== undefined && !decoded.ok) {
+      if (decoded instanceof Decoder.Refused) {
         // bad input all the same: dead-lettered, though it changes nothing
         counts.rejected++
         rejects.push(deadLetter(record, decoded.reason))
@@ -272,12 +248,12 @@ const run = <V>(
     }
     let keys: ReadonlyArray<string> = noKeys
     let value: V = undefined as V
-    if (refused !== undefined || decoded === undefined) {
+    if (refused !== undefined || decoded === NONE) {
       // refused already, or deleted
-    } else if (!decoded.ok) refused = decoded.reason
+    } else if (decoded instanceof Decoder.Refused) refused = decoded.reason
     else {
       try {
-        const doc = decoded.value
+        const doc = decoded
         if (filter === undefined || filter(doc)) {
           if (keyOf !== undefined) {
             const key = keyOf(doc)
@@ -367,6 +343,9 @@ const run = <V>(
 }
 
 const noKeys: ReadonlyArray<string> = Object.freeze([])
+
+/** No new state to decode (a delete, a patch without a state before it). */
+const NONE: unique symbol = Symbol("none")
 
 /** Every contribution of a batch, in order: which key, which record, what delta. */
 interface Log<V> {
