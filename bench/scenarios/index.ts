@@ -15,6 +15,7 @@ const Memory = lazy(() => import("./memory.ts"))
 const KafkaScenario = lazy(() => import("./kafka.ts"))
 const MongoScenario = lazy(() => import("./mongo.ts"))
 const Stores = lazy(() => import("./stores.ts"))
+const Fanout = lazy(() => import("./fanout.ts"))
 
 export interface Scenario {
   readonly name: string
@@ -90,6 +91,24 @@ export const scenarios: ReadonlyArray<Scenario> = [
     prepare: async (w) => (await KafkaScenario()).prepare(w),
     library: async () => (await KafkaScenario()).library(),
     ceiling: async () => (await KafkaScenario()).ceiling()
+  },
+  {
+    name: "fanout-3-pipelines-kafka",
+    description: "the Kafka topic of scenario 3 folded into three pipelines by one consumer group; in the ceiling column, the baseline: three consumer groups one after the other, one pipeline each (vs ceiling = how many times faster one pass is)",
+    quick: { changes: 30_000, docs: 10_000, customers: 5_000, skew: "zipf" },
+    full: { changes: 300_000, docs: 100_000, customers: 10_000, skew: "zipf" },
+    requires: ["kafka"],
+    prepare: async (w) => (await KafkaScenario()).prepare(w),
+    library: async () => (await KafkaScenario()).fanoutOnePass(),
+    ceiling: async () => (await KafkaScenario()).fanoutThreeRuns()
+  },
+  {
+    name: "fanout-3-pipelines-file",
+    description: "a JSON-Lines dump of Debezium envelopes folded into three pipelines in one pass (in-memory stores, decoding included); in the ceiling column, the baseline: three runs over the same file, one pipeline each (vs ceiling = how many times faster one pass is)",
+    quick: { changes: 30_000, docs: 10_000, customers: 5_000, skew: "zipf" },
+    full: { changes: 300_000, docs: 100_000, customers: 10_000, skew: "zipf" },
+    library: async (w) => (await Fanout()).library(w),
+    ceiling: async (w) => (await Fanout()).baseline(w)
   },
   embedded("full", "uniform"),
   embedded("full", "zipf"),

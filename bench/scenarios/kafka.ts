@@ -2,20 +2,22 @@
  * Scenario 3: Kafka to store. A topic pre-filled with Debezium envelopes (4 partitions) is consumed
  * by the library's Kafka source and folded into the in-memory store, end to end (decoding
  * included); the ceiling is the raw kafkajs consume rate of the same topic with no processing.
- * Each run uses a fresh consumer group.
+ * Each run uses a fresh consumer group. Also scenario 6 (Kafka): the same topic into three
+ * pipelines by one consumer group, against three groups with one pipeline each.
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, References, Stream } from "effect"
 import { Kafka, logLevel } from "kafkajs"
 import type { Input } from "../../src/Input.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import type * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as KafkaSource from "../../src/Source/KafkaSource.ts"
 import * as Source from "../../src/Source/Source.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { type Counter, counting } from "../lib/counting.ts"
 import { peakRssMiB, time, type Sample } from "../lib/measure.ts"
-import { benchPipeline } from "../lib/pipeline.ts"
+import { benchPipeline, fanoutPipelines } from "../lib/pipeline.ts"
 import { required } from "../lib/services.ts"
 import { changes, type Order, type WorkloadOptions } from "../lib/workload.ts"
 
@@ -55,10 +57,10 @@ export const prepare = async (workload: WorkloadOptions): Promise<Record<string,
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
 /**
- * Both sides are timed from connecting to the moment every record is consumed (the library: when
- * the fold has committed the last one), so joining the group counts and leaving it does not.
+ * A consumer group of its own folds the whole topic into `pipelines`, timed from connecting to the
+ * moment the fold has committed the last record (joining the group counts, leaving it does not).
  */
-export const library = async (): Promise<Sample> => {
+const foldTopic = async (pipelines: ReadonlyArray<Pipeline.Pipeline<any, number, "changes">>): Promise<Sample> => {
   const topic = required("BENCH_KAFKA_TOPIC")
   const total = Number(required("BENCH_KAFKA_RECORDS"))
   const counter: Counter = { calls: 0, keysWritten: 0 }
@@ -80,7 +82,7 @@ export const library = async (): Promise<Sample> => {
             if (done >= total && end === 0n) end = process.hrtime.bigint()
           })
         ))
-    }), [benchPipeline]).pipe(
+    }), pipelines).pipe(
       Effect.provide(counting(Memory.layer(), counter)),
       Effect.provide(KafkaJs.layer({ brokers: required("KAFKA_BROKERS").split(",") })),
       Effect.provide(quiet)
@@ -91,6 +93,31 @@ export const library = async (): Promise<Sample> => {
     seconds: Number(end - start) / 1e9,
     roundTrips: counter.calls,
     writes: counter.keysWritten,
+    peakRssMiB: peakRssMiB()
+  }
+}
+
+/**
+ * Scenario 3's library side: the topic folded into one pipeline. Its ceiling (below) is timed the
+ * same way: from connecting to the last record consumed.
+ */
+export const library = (): Promise<Sample> => foldTopic([benchPipeline])
+
+/** Scenario 6 (Kafka), one pass: one consumer group feeds the three pipelines. */
+export const fanoutOnePass = (): Promise<Sample> => foldTopic(fanoutPipelines)
+
+/**
+ * Scenario 6 (Kafka), the baseline: three consumer groups one after the other, one pipeline each
+ * (records counted once, seconds summed).
+ */
+export const fanoutThreeRuns = async (): Promise<Sample> => {
+  const runs: Array<Sample> = []
+  for (const pipeline of fanoutPipelines) runs.push(await foldTopic([pipeline]))
+  return {
+    records: runs[0]!.records,
+    seconds: runs.reduce((s, r) => s + r.seconds, 0),
+    roundTrips: runs.reduce((s, r) => s + r.roundTrips, 0),
+    writes: runs.reduce((s, r) => s + r.writes, 0),
     peakRssMiB: peakRssMiB()
   }
 }
