@@ -14,7 +14,7 @@ import type { Admin } from "kafkajs"
 import type { Collection, Document, MongoClient } from "mongodb"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import type * as Orders from "../../examples/orderstats/orders.ts"
-import { orderTotals } from "../../examples/orderstats/pipeline.ts"
+import { ordersPerCustomer, ordersPerStatus, orderTotals } from "../../examples/orderstats/pipeline.ts"
 import type * as Pipeline from "../../src/Pipeline.ts"
 import * as Source from "../../src/Source/Source.ts"
 import type { DeadLetter } from "../../src/Store/DeadLetters.ts"
@@ -22,7 +22,7 @@ import * as DynamoDbClient from "../../src/Store/DynamoDb/Client.ts"
 import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
 import * as Tables from "../../src/Store/DynamoDb/Tables.ts"
 import { quiescent } from "../kafka/support.ts"
-import { mongoClient } from "../mongo/support.ts"
+import { groupByCount, mongoClient } from "../mongo/support.ts"
 import {
   awsClientConfig,
   awsRegion,
@@ -292,6 +292,18 @@ export const differences = (got: Record<string, number>, expected: Record<string
     if (got[k] !== expected[k]) out.push(`${k}: got ${got[k]}, expected ${expected[k]}`)
   }
   return out
+}
+
+/**
+ * How the two count pipelines folded in the same pass as the totals (orders per status, orders per
+ * customer) differ from group-bys over the final collection: empty when both are exact.
+ */
+export const countDifferences = async (table: string, orders: Collection<Document>): Promise<Array<string>> => {
+  const reference = await groupByCount(orders)
+  return [
+    ...differences(await storedTotals(table, ordersPerStatus), reference.perStatus).map((d) => `${ordersPerStatus.name} ${d}`),
+    ...differences(await storedTotals(table, ordersPerCustomer), reference.perCustomer).map((d) => `${ordersPerCustomer.name} ${d}`)
+  ]
 }
 
 /** The number of documents the bootstrap's scan has committed (the snapshot source's position in the token store). */
