@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Layer, References } from "effect"
-import type { Input } from "../../src/Input.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as JsonlChanges from "../../src/Source/JsonlChanges.ts"
@@ -20,30 +19,26 @@ import * as Memory from "../../src/Store/Memory.ts"
 import { type Counter, counting } from "../lib/counting.ts"
 import { type Sample, time } from "../lib/measure.ts"
 import { fanoutPipelines } from "../lib/pipeline.ts"
-import { changes, type Order, type WorkloadOptions } from "../lib/workload.ts"
+import { envelope } from "../lib/envelope.ts"
+import { changes, type WorkloadOptions } from "../lib/workload.ts"
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
 const three = fanoutPipelines
-
-/** A line of the dump: the Kafka record of one change, as the connector would key and write it. */
-const line = (r: Input): string | undefined => {
-  if (r._tag !== "Upsert" && r._tag !== "Delete") return undefined
-  const key = JSON.stringify({ id: JSON.stringify(r.docId) })
-  const source = { ts_ms: r.version![0], ord: r.version![1] }
-  const value = r._tag === "Upsert"
-    ? { op: "u", after: JSON.stringify({ _id: r.docId, ...(r.doc as Order) }), source }
-    : { op: "d", after: null, source }
-  return JSON.stringify({ key, value: JSON.stringify(value) })
-}
 
 /** Writes the workload's dump to a fresh file; returns its path, its record count and how to remove it. */
 const dump = (workload: WorkloadOptions) => {
   const dir = mkdtempSync(join(tmpdir(), "bench-fanout-"))
   const path = join(dir, "changes.jsonl")
   const lines: Array<string> = []
-  for (const chunk of changes({ ...workload, chunk: 5000 })) for (const r of chunk) lines.push(line(r) ?? "")
-  const text = lines.filter((l) => l !== "").join("\n") + "\n"
+  for (const chunk of changes({ ...workload, chunk: 5000 })) {
+    for (const r of chunk) {
+      // a line of the dump: the Kafka record of the change, key and value as JSON text
+      const record = envelope(r)
+      if (record !== undefined) lines.push(JSON.stringify(record))
+    }
+  }
+  const text = lines.join("\n") + "\n"
   writeFileSync(path, text)
   return { path, records: text.split("\n").length - 1, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }

@@ -8,7 +8,6 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, References, Stream } from "effect"
 import { Kafka, logLevel } from "kafkajs"
-import type { Input } from "../../src/Input.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import type * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
@@ -19,18 +18,10 @@ import { type Counter, counting } from "../lib/counting.ts"
 import { peakRssMiB, time, type Sample } from "../lib/measure.ts"
 import { benchPipeline, fanoutPipelines } from "../lib/pipeline.ts"
 import { required } from "../lib/services.ts"
-import { changes, type Order, type WorkloadOptions } from "../lib/workload.ts"
+import { envelope } from "../lib/envelope.ts"
+import { changes, type WorkloadOptions } from "../lib/workload.ts"
 
 const PARTITIONS = 4
-
-const envelope = (r: Input): { key: string; value: string } | undefined => {
-  if (r._tag !== "Upsert" && r._tag !== "Delete") return undefined
-  const key = JSON.stringify({ id: JSON.stringify(r.docId) })
-  const source = { ts_ms: r.version![0], ord: r.version![1] }
-  return r._tag === "Upsert"
-    ? { key, value: JSON.stringify({ op: "u", after: JSON.stringify({ _id: r.docId, ...(r.doc as Order) }), source }) }
-    : { key, value: JSON.stringify({ op: "d", after: null, source }) }
-}
 
 const kafka = () => new Kafka({ clientId: "bench", brokers: required("KAFKA_BROKERS").split(","), logLevel: logLevel.NOTHING })
 
