@@ -8,9 +8,9 @@ import * as Monoid from "../src/Monoid.ts"
 import * as Pipeline from "../src/Pipeline.ts"
 import * as Fold from "../src/Runtime/Fold.ts"
 import * as Orchestrator from "../src/Runtime/Orchestrator.ts"
-import * as JsonlChanges from "../src/Source/JsonlChanges.ts"
-import * as JsonlSnapshot from "../src/Source/JsonlSnapshot.ts"
-import * as Source from "../src/Source/Source.ts"
+import * as JsonlChanges from "../src/Jsonl/JsonlChanges.ts"
+import * as JsonlSnapshot from "../src/Jsonl/JsonlSnapshot.ts"
+import * as Source from "../src/Source.ts"
 import * as EmbeddedStore from "../src/Store/Embedded.ts"
 import * as MemoryStore from "../src/Store/Memory.ts"
 import * as Version from "../src/Version.ts"
@@ -42,7 +42,7 @@ export const folded = orders.pipe(Fold.run([orderTotals, ordersPerStatus]), Effe
 
 export const program = Orchestrator.run({
   pipelines: [orderTotals, ordersPerStatus],
-  handoff: Effect.sync(() => Handoff.atVersion(Version.make(1700000000000, 5))),
+  handoff: Handoff.at(Version.make(1700000000000, 5)),
   bootstrap: (handoff) => JsonlSnapshot.make({ path: "snapshot.jsonl", handoff }),
   live: () => JsonlChanges.make({ path: "changes.jsonl" })
 }).pipe(Effect.provide(EmbeddedStore.layer({ path: "state/orderstats.sqlite" })))

@@ -19,7 +19,7 @@
  * @example
  * ```ts
  * import * as Option from "effect/Option"
- * import * as Equal from "./Equal.ts"
+ * import * as Equal from "effect-monoid-streams/Equal"
  *
  * Equal.equals({ a: [1, 2n], b: new Set([1]) }, { a: [1, 2n], b: new Set([1]) }) // true
  * Equal.equals(new Map([["k", Option.some(0)]]), new Map([["k", Option.some(-0)]])) // true
@@ -38,13 +38,14 @@ const hasOwn = Object.prototype.hasOwnProperty
  *
  * @example
  * ```ts
- * import * as Equal from "./Equal.ts"
+ * import * as Equal from "effect-monoid-streams/Equal"
  *
  * Equal.equals([1, { x: new Set(["a"]) }], [1, { x: new Set(["a"]) }]) // true
  * Equal.equals(NaN, NaN) // true
  * Equal.equals(0, -0) // true
  * ```
  *
+ * @category equality
  * @since 0.1.0
  */
 export const equals = (a: unknown, b: unknown): boolean => {

@@ -1,5 +1,6 @@
 /**
- * The typed failures of a run, besides {@link StoreError} (stores) which lives with the stores.
+ * The typed failures of a run. The stores' failure, `StoreError`, is its own module
+ * (`StoreError`), beside the store services.
  *
  * Decode failures are not errors of the run: they become dead letters and the run goes on.
  *
@@ -7,12 +8,11 @@
  */
 import { Data } from "effect"
 
-export { StoreError } from "./Store/StoreError.ts"
-
 /**
  * A source cannot be read (a file is missing, a broker or server refuses, a cursor died).
  * `retryable` errors are retried by sources that can reconnect.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class SourceError extends Data.TaggedError("SourceError")<{
@@ -33,6 +33,7 @@ export class SourceError extends Data.TaggedError("SourceError")<{
  * still consistent up to that position; run the bootstrap again to reconcile (with the ledger, a
  * re-scan retracts documents that disappeared meanwhile).
  *
+ * @category errors
  * @since 0.1.0
  */
 export class PositionLost extends Data.TaggedError("PositionLost")<{
@@ -48,6 +49,7 @@ export class PositionLost extends Data.TaggedError("PositionLost")<{
 /**
  * The live stream ended for good (a dropped or renamed collection: MongoDB `invalidate`).
  *
+ * @category errors
  * @since 0.1.0
  */
 export class StreamInvalidated extends Data.TaggedError("StreamInvalidated")<{
@@ -64,6 +66,7 @@ export class StreamInvalidated extends Data.TaggedError("StreamInvalidated")<{
  * sum past 2^53: use `Monoid.sumBigInt`), or a pipeline function threw in a way that is not about
  * one record.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class PipelineError extends Data.TaggedError("PipelineError")<{
@@ -80,6 +83,7 @@ export class PipelineError extends Data.TaggedError("PipelineError")<{
 /**
  * The run was configured in a way that cannot work (a missing setting, a bad position text).
  *
+ * @category errors
  * @since 0.1.0
  */
 export class ConfigurationError extends Data.TaggedError("ConfigurationError")<{

@@ -10,10 +10,13 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import type { Version } from "./Version.ts"
 
 /**
  * @since 0.1.0
+ * @category models
  */
 export interface Handoff {
   /** The version snapshot rows carry. */
@@ -26,12 +29,31 @@ export interface Handoff {
 
 /**
  * A handoff at a known version, for sources that start live from their own beginning (a file, a
- * Kafka topic read from its earliest offsets).
+ * Kafka topic read from its earliest offsets). `capturedAt` is informational (logs, status); it
+ * is `0` unless given. {@link at} stamps it with the `Clock`.
  *
  * @since 0.1.0
+ * @category constructors
  */
-export const atVersion = (version: Version, live: unknown = null): Handoff => ({
+export const atVersion = (version: Version, live: unknown = null, capturedAt = 0): Handoff => ({
   version,
   live,
-  capturedAt: Date.now()
+  capturedAt
 })
+
+/**
+ * {@link atVersion}, captured now by the `Clock` (so `TestClock` controls it in tests).
+ *
+ * @example
+ * ```ts
+ * import * as Handoff from "effect-monoid-streams/Handoff"
+ * import * as Version from "effect-monoid-streams/Version"
+ *
+ * const handoff = Handoff.at(Version.make(1700000000000, 0)) // Effect<Handoff>
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const at = (version: Version, live: unknown = null): Effect.Effect<Handoff> =>
+  Effect.map(Clock.currentTimeMillis, (now) => atVersion(version, live, now))

@@ -32,7 +32,7 @@
  *
  * @since 0.1.0
  */
-import type { Description } from "./Source/UpdateDescription.ts"
+import type { Description } from "./UpdateDescription.ts"
 import type { Version } from "./Version.ts"
 
 /**

@@ -19,7 +19,7 @@
  * ```ts
  * import * as Option from "effect/Option"
  * import * as Order from "effect/Order"
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.combineAll(Monoid.sum, [1, 2, 3]) // 6
  * Monoid.sum.inverse(5) // -5
@@ -46,6 +46,7 @@ import * as Equal from "./Equal.ts"
  * Which built-in a monoid is. Stores read it to choose a native write; user-defined monoids are
  * `"custom"` unless they declare otherwise.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Kind =
@@ -68,13 +69,14 @@ export type Kind =
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * const m: Monoid.Monoid<number> = Monoid.sum
  * m.combine(m.empty, 4) // 4
  * m.combineAll([1, 2]) // 3
  * ```
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Monoid<A> extends Reducer.Reducer<A> {
@@ -93,12 +95,13 @@ export interface Monoid<A> extends Reducer.Reducer<A> {
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * const g: Monoid.Group<number> = Monoid.sum
  * g.combine(7, g.inverse(7)) // 0
  * ```
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Group<A> extends Monoid<A> {
@@ -112,12 +115,13 @@ export interface Group<A> extends Monoid<A> {
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * const concat = Monoid.make<string>({ empty: "", combine: (a, b) => a + b })
  * concat.combineAll(["a", "b", "c"]) // "abc"
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <A>(options: {
@@ -146,12 +150,13 @@ export const make = <A>(options: {
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * const xor = Monoid.makeGroup<number>({ empty: 0, combine: (a, b) => a ^ b, inverse: (a) => a, commutative: true })
  * xor.combine(5, xor.inverse(5)) // 0
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeGroup = <A>(options: {
@@ -168,12 +173,13 @@ export const makeGroup = <A>(options: {
  * @example
  * ```ts
  * import * as Order from "effect/Order"
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.isGroup(Monoid.sum) // true
  * Monoid.isGroup(Monoid.max(Order.Number)) // false
  * ```
  *
+ * @category guards
  * @since 0.1.0
  */
 export const isGroup = <A>(m: Monoid<A>): m is Group<A> => typeof (m as Partial<Group<A>>).inverse === "function"
@@ -188,12 +194,13 @@ export const isGroup = <A>(m: Monoid<A>): m is Group<A> => typeof (m as Partial<
  * @example
  * ```ts
  * import * as Number from "effect/Number"
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * const m = Monoid.fromReducer(Number.ReducerSum, { commutative: true })
  * m.combineAll([1, 2, 3]) // 6
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const fromReducer = <A>(
@@ -215,7 +222,7 @@ export const fromReducer = <A>(
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * try {
  *   Monoid.sum.combine(Number.MAX_SAFE_INTEGER, 1)
@@ -224,6 +231,7 @@ export const fromReducer = <A>(
  * }
  * ```
  *
+ * @category errors
  * @since 0.1.0
  */
 export class IntegerOverflowError extends Data.TaggedError("IntegerOverflowError")<{
@@ -261,13 +269,14 @@ const safeNegate = (a: number): number => {
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.sum.combine(2, 3) // 5
  * Monoid.sum.inverse(3) // -3
  * Monoid.sum.combine(0.5, 1) // throws IntegerOverflowError
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export const sum: Group<number> = makeGroup({
@@ -283,11 +292,12 @@ export const sum: Group<number> = makeGroup({
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.sumBigInt.combine(2n ** 64n, 1n) // 18446744073709551617n
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export const sumBigInt: Group<bigint> = makeGroup<bigint>({
@@ -304,11 +314,12 @@ export const sumBigInt: Group<bigint> = makeGroup<bigint>({
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.combineAll(Monoid.count, [1, 1, 1, -1]) // 2
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export const count: Group<number> = makeGroup({
@@ -328,13 +339,14 @@ export const count: Group<number> = makeGroup({
  * ```ts
  * import * as Option from "effect/Option"
  * import * as Order from "effect/Order"
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * const lowest = Monoid.min(Order.Number)
  * lowest.combine(Option.some(3), Option.some(1)) // Option.some(1)
  * lowest.combine(Option.none(), Option.some(3)) // Option.some(3)
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export const min = <A>(order: Order.Order<A>): Monoid<Option.Option<A>> =>
@@ -357,11 +369,12 @@ export const min = <A>(order: Order.Order<A>): Monoid<Option.Option<A>> =>
  * ```ts
  * import * as Option from "effect/Option"
  * import * as Order from "effect/Order"
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.max(Order.String).combine(Option.some("a"), Option.some("b")) // Option.some("b")
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export const max = <A>(order: Order.Order<A>): Monoid<Option.Option<A>> =>
@@ -379,6 +392,7 @@ export const max = <A>(order: Order.Order<A>): Monoid<Option.Option<A>> =>
 /**
  * A value with the time it was observed: `at` is a timestamp in milliseconds.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Stamped<A> {
@@ -392,11 +406,12 @@ export interface Stamped<A> {
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.first<string>().combine(Monoid.stamped(20, "b"), Monoid.stamped(10, "a")) // Option.some({ at: 10, value: "a" })
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export const first = <A>(): Monoid<Option.Option<Stamped<A>>> =>
@@ -417,11 +432,12 @@ export const first = <A>(): Monoid<Option.Option<Stamped<A>>> =>
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.last<string>().combine(Monoid.stamped(10, "a"), Monoid.stamped(10, "b")) // Option.some({ at: 10, value: "b" })
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export const last = <A>(): Monoid<Option.Option<Stamped<A>>> =>
@@ -441,11 +457,12 @@ export const last = <A>(): Monoid<Option.Option<Stamped<A>>> =>
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.stamped(1_700_000_000_000, "paid") // Option.some({ at: 1700000000000, value: "paid" })
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export const stamped = <A>(at: number, value: A): Option.Option<Stamped<A>> => Option.some({ at, value })
@@ -457,11 +474,12 @@ export const stamped = <A>(at: number, value: A): Option.Option<Stamped<A>> => O
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.union<number>().combine(new Set([1, 2]), new Set([2, 3])) // Set { 1, 2, 3 }
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export const union = <A>(): Monoid<ReadonlySet<A>> =>
@@ -479,6 +497,7 @@ export const union = <A>(): Monoid<ReadonlySet<A>> =>
 /**
  * The value type of a monoid.
  *
+ * @category models
  * @since 0.1.0
  */
 export type ValueOf<M> = M extends Monoid<infer A> ? A : never
@@ -493,13 +512,14 @@ const allGroups = (monoids: ReadonlyArray<Monoid<any>>): monoids is ReadonlyArra
  * @example
  * ```ts
  * import * as Order from "effect/Order"
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * const totals = Monoid.struct({ amount: Monoid.sum, orders: Monoid.count }) // Group<{ amount: number; orders: number }>
  * totals.inverse({ amount: 5, orders: 1 }) // { amount: -5, orders: -1 }
  * const withMax = Monoid.struct({ amount: Monoid.sum, largest: Monoid.max(Order.Number) }) // Monoid<...>, not a Group
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export function struct<R extends { readonly [key: string]: Group<any> }>(
@@ -547,12 +567,13 @@ export function struct(monoids: { readonly [key: string]: Monoid<any> }): Monoid
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * const pair = Monoid.tuple(Monoid.sum, Monoid.sumBigInt) // Group<readonly [number, bigint]>
  * pair.combine([1, 2n], [3, 4n]) // [4, 6n]
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export function tuple<const T extends ReadonlyArray<Group<any>>>(
@@ -595,12 +616,13 @@ export function tuple(...monoids: ReadonlyArray<Monoid<any>>): Monoid<any> {
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * const perCustomer = Monoid.map(Monoid.sum)
  * perCustomer.combine(new Map([["c1", 5]]), new Map([["c1", -5], ["c2", 1]])) // Map { "c2" => 1 }
  * ```
  *
+ * @category instances
  * @since 0.1.0
  */
 export function map<A>(inner: Group<A>): Group<ReadonlyMap<string, A>>
@@ -652,12 +674,13 @@ export function map<A>(inner: Monoid<A>): Monoid<ReadonlyMap<string, A>> {
  *
  * @example
  * ```ts
- * import * as Monoid from "./Monoid.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
  *
  * Monoid.combineAll(Monoid.sum, []) // 0
  * Monoid.combineAll(Monoid.union<string>(), [new Set(["a"]), new Set(["b"])]) // Set { "a", "b" }
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const combineAll = <A>(m: Monoid<A>, values: Iterable<A>): A => m.combineAll(values)

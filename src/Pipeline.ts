@@ -34,6 +34,7 @@ import type * as Monoid from "./Monoid.ts"
 /**
  * `"changes"`: takes upserts and deletes (group monoid). `"insertOnly"`: takes inserts and events only.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Mode = "changes" | "insertOnly"
@@ -42,6 +43,7 @@ export type Mode = "changes" | "insertOnly"
  * The seam for windowed aggregation: the bucket of an input (e.g. its day). Not implemented by
  * the runtime yet; every aggregate lives in the all-time bucket.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Window<In> {
@@ -51,6 +53,7 @@ export interface Window<In> {
 /**
  * What one document contributes: the same value to each of its keys.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Contribution<V> {
@@ -61,6 +64,7 @@ export interface Contribution<V> {
 /**
  * An aggregation over inputs `In` with values `V`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Pipeline<In, V, M extends Mode = Mode> extends Pipeable {
@@ -83,6 +87,7 @@ export interface Pipeline<In, V, M extends Mode = Mode> extends Pipeable {
  * The options of {@link make}: give `key` for one aggregate key per input, or `keys` for several
  * (hierarchical roll-ups such as `[customer, region, "all"]`).
  *
+ * @category models
  * @since 0.1.0
  */
 export type Options<In, V, M extends Monoid.Monoid<V>> =
@@ -104,19 +109,28 @@ const Proto = {
 const build = <In, V, M extends Mode>(fields: Omit<Pipeline<In, V, M>, "_tag" | "pipe">): Pipeline<In, V, M> =>
   Object.freeze(Object.assign(Object.create(Proto), fields)) as Pipeline<In, V, M>
 
+const checkName = (name: string, where: string): string => {
+  if (name.length === 0) throw new TypeError(`${where}: the name must not be empty`)
+  // "@..." scopes belong to the library in the token store (the sources' positions live under "@sources")
+  if (name.startsWith("@")) throw new TypeError(`${where}: the name ${JSON.stringify(name)} must not start with "@" (reserved)`)
+  return name
+}
+
 const isGroup = <V>(m: Monoid.Monoid<V>): m is Monoid.Group<V> => typeof (m as Monoid.Group<V>).inverse === "function"
 
 /**
  * Builds a pipeline. A group monoid gives a `"changes"` pipeline, any other monoid an
- * `"insertOnly"` one.
+ * `"insertOnly"` one. The name must be non-empty and must not start with `@` (the library's own
+ * entries in the token store use such names); a bad name throws a `TypeError`.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make: {
   <In, V>(name: string, options: Options<In, V, Monoid.Group<V>>): Pipeline<In, V, "changes">
   <In, V>(name: string, options: Options<In, V, Monoid.Monoid<V>>): Pipeline<In, V, "insertOnly">
 } = <In, V>(name: string, options: Options<In, V, Monoid.Monoid<V>>): Pipeline<In, V, any> => {
-  if (name.length === 0) throw new TypeError("Pipeline.make: the name must not be empty")
+  checkName(name, "Pipeline.make")
   const keys = "keys" in options ? options.keys : ((key) => (input: In) => [key(input)])(options.key)
   return build<In, V, Mode>({
     name,
@@ -135,6 +149,7 @@ export const make: {
  * Keeps only the inputs that satisfy `predicate`; a document that stops satisfying it retracts its
  * contribution (in `"changes"` pipelines).
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const filter = <In>(predicate: (input: In) => boolean) =>
@@ -149,15 +164,17 @@ export const filter = <In>(predicate: (input: In) => boolean) =>
 /**
  * Renames a pipeline (the name namespaces its aggregates, ledger and positions in the stores).
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const rename = (name: string) => <In, V, M extends Mode>(self: Pipeline<In, V, M>): Pipeline<In, V, M> =>
-  build<In, V, M>({ ...fieldsOf(self), name })
+  build<In, V, M>({ ...fieldsOf(self), name: checkName(name, "Pipeline.rename") })
 
 /**
  * Declares a group pipeline insert-only: updates that change a contribution and deletes are
  * dead-lettered instead of retracted. Useful for event streams where a change would be a bug.
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const insertOnly = <In, V>(self: Pipeline<In, V, Mode>): Pipeline<In, V, "insertOnly"> =>
@@ -180,6 +197,7 @@ const noContribution: Contribution<never> = Object.freeze({ keys: Object.freeze(
 /**
  * What `input` contributes: its keys and value, or no keys when the filter excludes it.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const contribution = <In, V>(self: Pipeline<In, V, Mode>, input: In): Contribution<V> =>
@@ -190,6 +208,7 @@ export const contribution = <In, V>(self: Pipeline<In, V, Mode>, input: In): Con
 /**
  * `true` for pipelines that take updates and deletes.
  *
+ * @category guards
  * @since 0.1.0
  */
 export const isChanges = <In, V>(self: Pipeline<In, V, Mode>): self is Pipeline<In, V, "changes"> =>

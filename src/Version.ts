@@ -22,6 +22,7 @@
 /**
  * A totally ordered version: `[hi, lo]`, both non-negative safe integers.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Version = readonly [hi: number, lo: number]
@@ -29,6 +30,7 @@ export type Version = readonly [hi: number, lo: number]
 /**
  * The version before every other one.
  *
+ * @category constants
  * @since 0.1.0
  */
 export const zero: Version = [0, 0]
@@ -36,6 +38,7 @@ export const zero: Version = [0, 0]
 /**
  * Builds a version.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (hi: number, lo: number): Version => [hi, lo]
@@ -43,6 +46,7 @@ export const make = (hi: number, lo: number): Version => [hi, lo]
 /**
  * Compares two versions: negative, zero or positive.
  *
+ * @category ordering
  * @since 0.1.0
  */
 export const compare = (a: Version, b: Version): number => (a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1])
@@ -50,6 +54,7 @@ export const compare = (a: Version, b: Version): number => (a[0] !== b[0] ? a[0]
 /**
  * `true` when `a` is strictly newer than `b`.
  *
+ * @category guards
  * @since 0.1.0
  */
 export const isNewer = (a: Version, b: Version): boolean => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])
@@ -57,6 +62,7 @@ export const isNewer = (a: Version, b: Version): boolean => a[0] > b[0] || (a[0]
 /**
  * Renders a version as `"hi:lo"`, the form the command line and the token store use.
  *
+ * @category codecs
  * @since 0.1.0
  */
 export const format = (v: Version): string => `${v[0]}:${v[1]}`
@@ -64,6 +70,7 @@ export const format = (v: Version): string => `${v[0]}:${v[1]}`
 /**
  * Parses `"hi:lo"` (or a plain `"hi"`, read as `"hi:0"`). Returns `undefined` for anything else.
  *
+ * @category codecs
  * @since 0.1.0
  */
 export const parse = (text: string): Version | undefined => {
@@ -77,6 +84,7 @@ export const parse = (text: string): Version | undefined => {
 /**
  * A MongoDB cluster time (`Timestamp { t: seconds, i: increment }`) as a version.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const fromClusterTime = (seconds: number, increment: number): Version => [seconds * 1000, increment]

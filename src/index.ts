@@ -2,8 +2,9 @@
  * effect-monoid-streams: exact streaming aggregation with monoids on Effect.
  *
  * One {@link Pipeline} definition bootstraps per-key aggregates from a source of truth and keeps
- * them exact from a live change stream, through one fold shared by both modes. Every module is
- * exported as a namespace, the way `effect` does.
+ * them exact from a live change stream, through one fold shared by both modes. Every public module
+ * is exported as a namespace named after its file, the way `effect` does; what lives under
+ * `internal/` (and the batch planner, `Runtime/Plan.ts`) is machinery, not part of the API.
  *
  * @since 0.1.0
  */
@@ -25,29 +26,46 @@ export * as Handoff from "./Handoff.ts"
 /** Typed failures of a run. */
 export * as Errors from "./Errors.ts"
 
-/** The pure batch planner (ledger lookups in, per-key updates out). */
-export * as Plan from "./Runtime/Plan.ts"
+/** The 64-bit hash the sketches share (xxHash64 over a stable byte form of each item). */
+export * as Hash64 from "./Hash64.ts"
+/** HyperLogLog distinct counts (insert-only). */
+export * as HyperLogLog from "./HyperLogLog.ts"
+/** Count-Min frequencies, a group: folds updates and deletes. */
+export * as CountMinSketch from "./CountMinSketch.ts"
+/** Bloom filter membership (insert-only). */
+export * as BloomFilter from "./BloomFilter.ts"
+/** Exact top-k, a group, truncated only when read. */
+export * as TopK from "./TopK.ts"
+/** Bounded Misra–Gries heavy hitters, lawful up to a documented bound. */
+export * as MisraGries from "./MisraGries.ts"
+/** Exponentially decayed sums (trending). */
+export * as DecayedSum from "./DecayedSum.ts"
+/** One binary codec and size check for every sketch. */
+export * as Sketch from "./Sketch.ts"
+/** The sketches' typed errors. */
+export * as SketchError from "./SketchError.ts"
+
 /** The fold shared by bootstrap and live. */
 export * as Fold from "./Runtime/Fold.ts"
 /** Bootstrap, then live. */
 export * as Orchestrator from "./Runtime/Orchestrator.ts"
-/** Staged batches for sources that cannot replay byte-identically. */
-export * as Staging from "./Runtime/Staging.ts"
 
 /** The source contract. */
-export * as Source from "./Source/Source.ts"
+export * as Source from "./Source.ts"
 /** JSON-Lines files as sources. */
-export * as Jsonl from "./Source/Jsonl.ts"
+export * as Jsonl from "./Jsonl/Jsonl.ts"
 /** A JSON-Lines collection dump as the bootstrap source. */
-export * as JsonlSnapshot from "./Source/JsonlSnapshot.ts"
+export * as JsonlSnapshot from "./Jsonl/JsonlSnapshot.ts"
 /** A JSON-Lines dump of Debezium Kafka records as a live source. */
-export * as JsonlChanges from "./Source/JsonlChanges.ts"
+export * as JsonlChanges from "./Jsonl/JsonlChanges.ts"
 /** Debezium MongoDB envelope decoding. */
-export * as Debezium from "./Source/Debezium.ts"
+export * as Debezium from "./Kafka/Debezium.ts"
 /** MongoDB documents as exact JSON. */
-export * as ExtendedJson from "./Source/ExtendedJson.ts"
+export * as ExtendedJson from "./ExtendedJson.ts"
 /** Document ids as the ledger keys them. */
-export * as DocumentId from "./Source/DocumentId.ts"
+export * as DocumentId from "./DocumentId.ts"
+/** MongoDB `updateDescription`s applied to a kept document. */
+export * as UpdateDescription from "./UpdateDescription.ts"
 
 /** The aggregate store service and its replay rules. */
 export * as Aggregates from "./Store/Aggregates.ts"
@@ -63,34 +81,32 @@ export * as StoreError from "./Store/StoreError.ts"
 export * as MemoryStore from "./Store/Memory.ts"
 /** The embedded SQLite store. */
 export * as EmbeddedStore from "./Store/Embedded.ts"
-/** JSON text for aggregate values. */
-export * as ValueCodec from "./Store/ValueCodec.ts"
 
 /** Our Kafka client port (consumer groups, producer), independent of the client library. */
-export * as KafkaPort from "./Kafka/Port.ts"
+export * as KafkaPort from "./Kafka/KafkaPort.ts"
 /** The kafkajs adapter of the Kafka port. */
 export * as KafkaJs from "./Kafka/KafkaJs.ts"
 /** A Kafka topic (Debezium envelopes or plain documents) read by a consumer group as a live source. */
-export * as KafkaSource from "./Source/KafkaSource.ts"
+export * as KafkaSource from "./Kafka/KafkaSource.ts"
 /** Dead letters on a Kafka topic, with the original key and value and reason headers. */
-export * as KafkaDeadLetters from "./Store/KafkaDeadLetters.ts"
+export * as KafkaDeadLetters from "./Kafka/KafkaDeadLetters.ts"
 
 /** DynamoDB: every store service (aggregates, ledger, tokens, dead letters) on DynamoDB tables. */
-export * as DynamoDbStore from "./Store/DynamoDb/Store.ts"
+export * as DynamoDbStore from "./DynamoDb/DynamoDbStore.ts"
 /** The DynamoDB client as a scoped service, configured from the environment. */
-export * as DynamoDbClient from "./Store/DynamoDb/Client.ts"
+export * as DynamoDbClient from "./DynamoDb/DynamoDbClient.ts"
 /** DynamoDB table names and the create-tables helper. */
-export * as DynamoDbTables from "./Store/DynamoDb/Tables.ts"
+export * as DynamoDbTables from "./DynamoDb/DynamoDbTables.ts"
 /** A Valkey/Redis read-through cache in front of the aggregate store (never the source of truth). */
-export * as AggregateCache from "./Store/Cache.ts"
+export * as AggregateCache from "./Redis/AggregateCache.ts"
 
 /** MongoDB: the client service, connection and config, document decoding. */
-export * as Mongo from "./Source/Mongo.ts"
+export * as Mongo from "./MongoDb/Mongo.ts"
 /** Capturing the handoff position P0 of a MongoDB collection. */
-export * as MongoHandoff from "./Source/MongoHandoff.ts"
+export * as MongoHandoff from "./MongoDb/MongoHandoff.ts"
 /** A resumable, staged scan of a MongoDB collection in `_id` order (the bootstrap source). */
-export * as MongoSnapshot from "./Source/MongoSnapshot.ts"
+export * as MongoSnapshot from "./MongoDb/MongoSnapshot.ts"
 /** A MongoDB change stream as a live source, resumable from its committed token. */
-export * as MongoChangeStream from "./Source/MongoChangeStream.ts"
+export * as MongoChangeStream from "./MongoDb/MongoChangeStream.ts"
 /** Bootstrap and live for one MongoDB collection, as an orchestrator spec. */
-export * as MongoCollection from "./Source/MongoCollection.ts"
+export * as MongoCollection from "./MongoDb/MongoCollection.ts"

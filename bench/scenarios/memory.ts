@@ -5,8 +5,8 @@
  */
 import { Effect, Stream } from "effect"
 import * as Fold from "../../src/Runtime/Fold.ts"
-import * as Source from "../../src/Source/Source.ts"
-import { commitToTokens } from "../../src/Source/Source.ts"
+import * as Source from "../../src/Source.ts"
+import { commitToTokens } from "../../src/Source.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import type { Sample } from "../lib/measure.ts"
 import { benchPipeline } from "../lib/pipeline.ts"

@@ -11,7 +11,7 @@
  * failure (the reason on stderr).
  */
 import { Effect } from "effect"
-import * as Mongo from "../../src/Source/Mongo.ts"
+import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as Version from "../../src/Version.ts"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"

@@ -27,7 +27,7 @@
  * | `REDIS_URL` | (off) | when set: totals are read through the Valkey cache, and writers invalidate it |
  */
 import { Config, Option, Redacted } from "effect"
-import * as Tables from "../../src/Store/DynamoDb/Tables.ts"
+import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 
 const optionalString = (name: string) =>
   Config.option(Config.String(name)).pipe(

@@ -12,8 +12,8 @@
  * Where the real connector differs is described in docs/orderstats.md.
  */
 import type { ChangeStreamDocument, Document } from "mongodb"
-import * as ExtendedJson from "../../src/Source/ExtendedJson.ts"
-import type { Namespace } from "../../src/Source/Mongo.ts"
+import * as ExtendedJson from "../../src/ExtendedJson.ts"
+import type { Namespace } from "../../src/MongoDb/Mongo.ts"
 
 /**
  * The Kafka record of one change, or why the change has none.

@@ -18,8 +18,8 @@ import { Effect, Layer, Logger } from "effect"
 import { ConfigurationError } from "../../src/Errors.ts"
 import * as Handoff from "../../src/Handoff.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
-import * as JsonlChanges from "../../src/Source/JsonlChanges.ts"
-import * as JsonlSnapshot from "../../src/Source/JsonlSnapshot.ts"
+import * as JsonlChanges from "../../src/Jsonl/JsonlChanges.ts"
+import * as JsonlSnapshot from "../../src/Jsonl/JsonlSnapshot.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
@@ -99,7 +99,7 @@ const program = (args: Args) =>
     // one pass over each file feeds the three pipelines
     const result = yield* Orchestrator.run({
       pipelines,
-      handoff: Effect.sync(() => Handoff.atVersion(args.position)),
+      handoff: Handoff.at(args.position),
       bootstrap: snapshot === undefined ? undefined : (handoff) => JsonlSnapshot.make({ path: snapshot, handoff }),
       // Debezium records as the connector writes them, one document's in their topic order
       live: changes === undefined ? undefined : () => JsonlChanges.make({ path: changes, namespace }),

@@ -12,7 +12,7 @@
  */
 import { Effect } from "effect"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
-import * as Mongo from "../../src/Source/Mongo.ts"
+import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as ChangeRelay from "./changeRelay.ts"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"

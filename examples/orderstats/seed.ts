@@ -15,7 +15,7 @@
 import { Effect } from "effect"
 import type { Document } from "mongodb"
 import { ConfigurationError } from "../../src/Errors.ts"
-import * as Mongo from "../../src/Source/Mongo.ts"
+import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
 import * as Orders from "./orders.ts"

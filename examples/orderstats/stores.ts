@@ -16,12 +16,12 @@ import { DescribeTableCommand } from "@aws-sdk/client-dynamodb"
 import { type Config, Effect, Layer, Schedule } from "effect"
 import { ConfigurationError } from "../../src/Errors.ts"
 import type { Aggregates } from "../../src/Store/Aggregates.ts"
-import * as Cache from "../../src/Store/Cache.ts"
+import * as Cache from "../../src/Redis/AggregateCache.ts"
 import type { DeadLetters } from "../../src/Store/DeadLetters.ts"
-import * as DynamoDbClient from "../../src/Store/DynamoDb/Client.ts"
-import { send } from "../../src/Store/DynamoDb/Send.ts"
-import * as DynamoDbStore from "../../src/Store/DynamoDb/Store.ts"
-import * as Tables from "../../src/Store/DynamoDb/Tables.ts"
+import * as DynamoDbClient from "../../src/DynamoDb/DynamoDbClient.ts"
+import { send } from "../../src/DynamoDb/internal/send.ts"
+import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
+import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import type { Ledger } from "../../src/Store/Ledger.ts"
 import type { StoreError } from "../../src/Store/StoreError.ts"
@@ -69,7 +69,7 @@ export const ensureTables = (choice: DynamoDbChoice): Effect.Effect<void, StoreE
     if (!choice.createTables) {
       return yield* new ConfigurationError({
         detail: `the DynamoDB tables ${absent.join(", ")} do not exist: create them with ` +
-          "`node dist/src/Store/DynamoDb/createTablesMain.js` (same environment), or set DDB_CREATE_TABLES=true"
+          "`node dist/src/DynamoDb/createTablesMain.js` (same environment), or set DDB_CREATE_TABLES=true"
       })
     }
     yield* Effect.logInfo(`creating the missing DynamoDB tables ${absent.join(", ")}`)

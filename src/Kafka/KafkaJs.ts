@@ -1,12 +1,12 @@
 /**
  * The kafkajs adapter of the Kafka port: {@link layer} provides the {@link Port.KafkaClient}
- * service over a kafkajs 2.2 client (consumers in `KafkaJsConsumer`, failures mapped in
- * `KafkaJsErrors`), with kafkajs's log lines routed to Effect's logger.
+ * service over a kafkajs 2.2 client (consumers in `Kafka/internal/kafkaJsConsumer.ts`, failures mapped in
+ * `Kafka/internal/kafkaJsErrors.ts`), with kafkajs's log lines routed to Effect's logger.
  *
  * @example
  * ```ts
  * import { Redacted } from "effect"
- * import * as KafkaJs from "effect-monoid-streams/Kafka/KafkaJs"
+ * import * as KafkaJs from "effect-monoid-streams/KafkaJs"
  *
  * const client = KafkaJs.layer({
  *   brokers: ["broker-1:9092", "broker-2:9092"],
@@ -20,11 +20,12 @@
  */
 import { Config, type Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { type IHeaders, Kafka, type KafkaConfig, logLevel, type LogEntry, Partitioners, type SASLOptions } from "kafkajs"
-import * as KafkaJsConsumer from "./KafkaJsConsumer.ts"
-import { toKafkaError } from "./KafkaJsErrors.ts"
-import * as Port from "./Port.ts"
+import * as KafkaJsConsumer from "./internal/kafkaJsConsumer.ts"
+import { toKafkaError } from "./internal/kafkaJsErrors.ts"
+import * as Port from "./KafkaPort.ts"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -95,6 +96,7 @@ const toHeaders = (headers: ReadonlyArray<Port.Header> | undefined): IHeaders | 
  * The adapter over a kafkajs `Kafka` instance (useful to reuse one, or to wrap its consumers in
  * tests). Generation numbers are unique per returned client.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const fromKafka = (kafka: Kafka): Context.Service.Shape<typeof Port.KafkaClient> => {
@@ -165,6 +167,7 @@ export const fromKafka = (kafka: Kafka): Context.Service.Shape<typeof Port.Kafka
 /**
  * The kafkajs configuration for `options`, with kafkajs's log lines routed to Effect's logger.
  *
+ * @category config
  * @since 0.1.0
  */
 export const kafkaConfig = (options: Options, context: Context.Context<never>): KafkaConfig => {
@@ -187,6 +190,7 @@ export const kafkaConfig = (options: Options, context: Context.Context<never>): 
 /**
  * A kafkajs client as the {@link Port.KafkaClient} service.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options: Options): Layer.Layer<Port.KafkaClient> =>
@@ -201,6 +205,7 @@ export const layer = (options: Options): Layer.Layer<Port.KafkaClient> =>
  * `scram-sha-512`) with `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD` (a secret), and
  * `KAFKA_LOG_LEVEL`.
  *
+ * @category config
  * @since 0.1.0
  */
 export const config: Config.Config<Options> = Config.all({
@@ -226,6 +231,7 @@ export const config: Config.Config<Options> = Config.all({
 /**
  * {@link layer} configured from the environment (see {@link config}).
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layerConfig: Layer.Layer<Port.KafkaClient, Config.ConfigError> = Layer.unwrap(

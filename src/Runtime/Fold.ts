@@ -39,7 +39,8 @@ import { PipelineError } from "../Errors.ts"
 import type { Input } from "../Input.ts"
 import * as I from "../Input.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
-import { type Kind, type Source, tokenScope } from "../Source/Source.ts"
+import * as TokenKeys from "../internal/tokenKeys.ts"
+import type { Kind, Source } from "../Source.ts"
 import { Aggregates } from "../Store/Aggregates.ts"
 import { DeadLetters } from "../Store/DeadLetters.ts"
 import { Ledger } from "../Store/Ledger.ts"
@@ -47,7 +48,7 @@ import type { StoreError } from "../Store/StoreError.ts"
 import { Tokens } from "../Store/Tokens.ts"
 import type { Version } from "../Version.ts"
 import * as Plan from "./Plan.ts"
-import * as Staging from "./Staging.ts"
+import * as Staging from "../internal/staging.ts"
 
 /**
  * The pipelines a source of kind `K` may feed: a `"changes"` source only `"changes"` pipelines.
@@ -264,7 +265,7 @@ export const makeFolder = <K extends Kind, E, R>(
     const tokens = yield* Tokens
     const context = yield* Effect.context<R>()
     const retry = retrying(options.retry)
-    const staged = Staging.stagedToken(source.name)
+    const staged = TokenKeys.staged(source.name)
     const mMillis = Metric.withAttributes(batchMillis, { source: source.name })
     const summary: Summary = { records: 0, batches: 0, elapsedMs: 0, pipelines: {} }
     const folders = yield* Effect.forEach(pipelines, (pipeline) => {
@@ -281,13 +282,13 @@ export const makeFolder = <K extends Kind, E, R>(
     const fold = (batch: ReadonlyArray<Input>, stage: boolean) =>
       Effect.gen(function*() {
         const started = yield* Clock.currentTimeMillis
-        if (stage) yield* retry(tokens.set(tokenScope, staged, Staging.encode(batch)))
+        if (stage) yield* retry(tokens.set(staged.scope, staged.name, Staging.encode(batch)))
         const ids = docIdsOf(batch)
         for (const folder of folders) yield* folder(batch, ids)
         const last = new Map<string, Input>()
         for (const r of batch) last.set(r.partition, r)
         yield* retry(source.commit(last).pipe(Effect.provideContext(context)))
-        if (stage) yield* retry(tokens.set(tokenScope, staged, undefined))
+        if (stage) yield* retry(tokens.set(staged.scope, staged.name, undefined))
         summary.batches++
         summary.records += batch.length
         yield* Metric.update(mMillis, (yield* Clock.currentTimeMillis) - started)
@@ -296,7 +297,7 @@ export const makeFolder = <K extends Kind, E, R>(
     /** Finishes a batch a crashed run staged but did not commit. */
     const recover = Effect.gen(function*() {
       if (!source.staged) return
-      const saved = yield* retry(tokens.get(tokenScope, staged))
+      const saved = yield* retry(tokens.get(staged.scope, staged.name))
       if (Option.isNone(saved)) return
       const batch = yield* Effect.try({
         try: () => Staging.decode(saved.value),

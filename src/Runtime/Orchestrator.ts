@@ -20,12 +20,13 @@
 import { Clock, Effect, Option } from "effect"
 import { ConfigurationError, type PipelineError } from "../Errors.ts"
 import type { Handoff } from "../Handoff.ts"
-import type { Kind, Source } from "../Source/Source.ts"
+import type { Kind, Source } from "../Source.ts"
 import type { Aggregates } from "../Store/Aggregates.ts"
 import type { DeadLetters } from "../Store/DeadLetters.ts"
 import type { Ledger } from "../Store/Ledger.ts"
 import type { StoreError } from "../Store/StoreError.ts"
 import { Tokens } from "../Store/Tokens.ts"
+import * as TokenKeys from "../internal/tokenKeys.ts"
 import * as Version from "../Version.ts"
 import * as Fold from "./Fold.ts"
 
@@ -52,12 +53,7 @@ export interface Spec<K extends Kind, E, R> {
  * @since 0.1.0
  * @category models
  */
-export interface BootstrapState {
-  readonly phase: "scanning" | "done"
-  readonly handoff: Handoff
-  readonly startedAt: number
-  readonly finishedAt?: number | undefined
-}
+export interface BootstrapState extends TokenKeys.BootstrapState {}
 
 /**
  * @since 0.1.0
@@ -74,23 +70,12 @@ export interface Result {
 
 type Services = Aggregates | Ledger | Tokens | DeadLetters
 
-const TOKEN = "bootstrap"
-
-const decodeState = (u: unknown): BootstrapState | undefined => {
-  if (typeof u !== "object" || u === null) return undefined
-  const s = u as Record<string, unknown>
-  const h = s.handoff as Record<string, unknown> | undefined
-  const v = h?.version
-  if ((s.phase !== "scanning" && s.phase !== "done") || !Array.isArray(v) || typeof v[0] !== "number" || typeof v[1] !== "number") {
-    return undefined
-  }
-  return {
-    phase: s.phase,
-    handoff: { version: Version.make(v[0], v[1]), live: h?.live ?? null, capturedAt: Number(h?.capturedAt ?? 0) },
-    startedAt: Number(s.startedAt ?? 0),
-    finishedAt: typeof s.finishedAt === "number" ? s.finishedAt : undefined
-  }
-}
+const saveState = (pipeline: string, s: BootstrapState) =>
+  Effect.gen(function*() {
+    const tokens = yield* Tokens
+    const key = TokenKeys.bootstrap(pipeline)
+    yield* tokens.set(key.scope, key.name, s)
+  })
 
 /**
  * The bootstrap state of a pipeline, if a bootstrap was ever started.
@@ -104,9 +89,10 @@ export const state = (
 ): Effect.Effect<Option.Option<BootstrapState>, StoreError | ConfigurationError, Tokens> =>
   Effect.gen(function*() {
     const tokens = yield* Tokens
-    const saved = yield* tokens.get(pipeline, TOKEN).pipe(Fold.retrying(retry))
+    const key = TokenKeys.bootstrap(pipeline)
+    const saved = yield* tokens.get(key.scope, key.name).pipe(Fold.retrying(retry))
     if (Option.isNone(saved)) return Option.none()
-    const decoded = decodeState(saved.value)
+    const decoded = TokenKeys.decodeBootstrap(saved.value)
     if (decoded === undefined) {
       return yield* new ConfigurationError({ detail: `the bootstrap state of pipeline ${pipeline} in the token store is unreadable` })
     }
@@ -134,7 +120,6 @@ const earliest = (handoffs: ReadonlyArray<Handoff>): Handoff =>
  */
 export const bootstrap = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
   Effect.gen(function*() {
-    const tokens = yield* Tokens
     const retry = Fold.retrying(spec.options?.retry)
     const states = new Map<string, BootstrapState>()
     for (const p of spec.pipelines) {
@@ -147,7 +132,7 @@ export const bootstrap = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
       const startedAt = yield* Clock.currentTimeMillis
       const current: BootstrapState = { phase: spec.bootstrap === undefined ? "done" : "scanning", handoff, startedAt }
       for (const p of fresh) {
-        yield* tokens.set(p.name, TOKEN, current).pipe(retry)
+        yield* saveState(p.name, current).pipe(retry)
         states.set(p.name, current)
       }
       yield* Effect.logInfo(`handoff captured at version ${Version.format(handoff.version)} for ${names(fresh)}`)
@@ -171,7 +156,7 @@ export const bootstrap = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
       })
       const finishedAt = yield* Clock.currentTimeMillis
       for (const p of pipelines) {
-        yield* tokens.set(p.name, TOKEN, { ...current, phase: "done", finishedAt }).pipe(retry)
+        yield* saveState(p.name, { ...current, phase: "done", finishedAt }).pipe(retry)
         states.set(p.name, { ...current, phase: "done", finishedAt })
       }
       const dead = pipelines.reduce((n, p) => n + Fold.of(scanned, p).rejected, 0)

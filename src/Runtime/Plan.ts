@@ -24,6 +24,8 @@
  * contribution, and every delete, is rejected with a reason instead (a document that has not
  * contributed yet may still start to).
  *
+ * Machinery of `Fold`, not exported by the package index: its shapes may change in any release.
+ *
  * @since 0.1.0
  */
 import { equals } from "../Equal.ts"
@@ -36,11 +38,12 @@ import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
 import type { Entry } from "../Store/Ledger.ts"
 import * as Decoder from "../internal/decoder.ts"
 import * as Projection from "../internal/projection.ts"
-import * as UpdateDescription from "../Source/UpdateDescription.ts"
+import * as UpdateDescription from "../UpdateDescription.ts"
 
 /**
  * Counts of one batch.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Counts {
@@ -62,6 +65,7 @@ export interface Counts {
 /**
  * What the fold writes for one batch.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Plan<V> {
@@ -92,6 +96,7 @@ const sameKeys = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean =
  * Throws what the pipeline's functions or the monoid throw (an `IntegerOverflowError`, say); the
  * runtime turns that into a typed failure.
  *
+ * @category planning
  * @since 0.1.0
  */
 export const plan = <V>(

@@ -29,6 +29,7 @@ import type { StoreError } from "./StoreError.ts"
 /**
  * The end of a batch in one partition, for one aggregate key.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Mark {
@@ -46,6 +47,7 @@ export interface Mark {
 /**
  * One record's delta to one key.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Contribution<V> {
@@ -57,6 +59,7 @@ export interface Contribution<V> {
 /**
  * Everything a batch does to one aggregate key.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface KeyUpdate<V> {
@@ -71,6 +74,7 @@ export interface KeyUpdate<V> {
 /**
  * What a store needs to know about the pipeline it writes for.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Target<V> {
@@ -81,6 +85,7 @@ export interface Target<V> {
 /**
  * Counts of one `apply` call.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface ApplyStats {
@@ -93,6 +98,7 @@ export interface ApplyStats {
 }
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class Aggregates extends Context.Service<Aggregates, {
@@ -112,6 +118,7 @@ export class Aggregates extends Context.Service<Aggregates, {
  * the delta is the identity (see the module doc).
  * Every store uses this, so replay semantics are the same everywhere.
  *
+ * @category replay rules
  * @since 0.1.0
  */
 export const resolve = <V>(
@@ -140,6 +147,7 @@ export const resolve = <V>(
 /**
  * The marks after applying `update` over marks `hw`: each partition's mark raised to the batch end.
  *
+ * @category replay rules
  * @since 0.1.0
  */
 export const raiseMarks = (

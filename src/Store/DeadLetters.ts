@@ -13,6 +13,7 @@ import type { StoreError } from "./StoreError.ts"
 /**
  * One record that could not be applied.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface DeadLetter {
@@ -29,6 +30,7 @@ export interface DeadLetter {
 }
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class DeadLetters extends Context.Service<DeadLetters, {

@@ -21,9 +21,10 @@ import { DeadLetters } from "./DeadLetters.ts"
 import { type Entry, Ledger } from "./Ledger.ts"
 import { StoreError } from "./StoreError.ts"
 import { Tokens } from "./Tokens.ts"
-import * as ValueCodec from "./ValueCodec.ts"
+import * as ValueCodec from "../internal/valueCodec.ts"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -266,6 +267,7 @@ const parseMarks = (text: string): Record<string, number> =>
 /**
  * Opens (or creates) the database; closed when the scope ends.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const open = (options: Options) =>
@@ -291,6 +293,7 @@ export const open = (options: Options) =>
 /**
  * Every store service in one SQLite file.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options: Options): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters, StoreError> =>

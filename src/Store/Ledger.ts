@@ -19,6 +19,7 @@ import type { StoreError } from "./StoreError.ts"
  * What one document contributes, as of `version`. No keys: it contributes nothing (deleted or
  * filtered out), and `value` is meaningless.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Entry<V> {
@@ -34,6 +35,7 @@ export interface Entry<V> {
 }
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class Ledger extends Context.Service<Ledger, {

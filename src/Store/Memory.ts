@@ -17,6 +17,7 @@ import { Tokens } from "./Tokens.ts"
 /**
  * One stored aggregate: its value and its per-partition high-water marks.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Cell {
@@ -47,6 +48,7 @@ const raise = (cell: Cell, partition: string, seq: number): void => {
 /**
  * The whole in-memory state, per pipeline.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface State {
@@ -59,6 +61,7 @@ export interface State {
 /**
  * A fresh, empty state.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeState = (): State => ({
@@ -86,6 +89,7 @@ const attempt = <A>(operation: string, f: () => A) =>
 /**
  * The aggregate store over `state`.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const aggregates = (state: State): Context.Service.Shape<typeof Aggregates> => ({
@@ -163,6 +167,7 @@ export const aggregates = (state: State): Context.Service.Shape<typeof Aggregate
 /**
  * The contribution ledger over `state`.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const ledger = (state: State): Context.Service.Shape<typeof Ledger> => ({
@@ -192,6 +197,7 @@ export const ledger = (state: State): Context.Service.Shape<typeof Ledger> => ({
 /**
  * The token store over `state` (values are kept as JSON text, so callers never share objects).
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const tokens = (state: State): Context.Service.Shape<typeof Tokens> => ({
@@ -211,6 +217,7 @@ export const tokens = (state: State): Context.Service.Shape<typeof Tokens> => ({
 /**
  * The dead-letter sink over `state` (idempotent per pipeline, partition and seq).
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const deadLetters = (state: State): Context.Service.Shape<typeof DeadLetters> => ({
@@ -228,6 +235,7 @@ export const deadLetters = (state: State): Context.Service.Shape<typeof DeadLett
 /**
  * Every store service over one in-memory state (a fresh one when none is given).
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (state: State = makeState()): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters> =>

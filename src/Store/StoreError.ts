@@ -10,6 +10,7 @@
 import { Data } from "effect"
 
 /**
+ * @category errors
  * @since 0.1.0
  */
 export class StoreError extends Data.TaggedError("StoreError")<{

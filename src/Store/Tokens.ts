@@ -12,6 +12,7 @@ import { Context, type Effect, type Option } from "effect"
 import type { StoreError } from "./StoreError.ts"
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class Tokens extends Context.Service<Tokens, {

@@ -6,8 +6,8 @@
  * ```ts
  * import { describe } from "@effect/vitest"
  * import * as fc from "fast-check"
- * import * as Monoid from "../Monoid.ts"
- * import { lawsFor } from "./vitest.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
+ * import { lawsFor } from "effect-monoid-streams/vitest"
  *
  * describe("my monoids", () => {
  *   lawsFor("sum", Monoid.sum, fc.integer({ min: -1e9, max: 1e9 }))
@@ -30,12 +30,13 @@ import type * as Monoid from "../Monoid.ts"
  * @example
  * ```ts
  * import * as fc from "fast-check"
- * import * as Monoid from "../Monoid.ts"
- * import { lawsFor } from "./vitest.ts"
+ * import * as Monoid from "effect-monoid-streams/Monoid"
+ * import { lawsFor } from "effect-monoid-streams/vitest"
  *
  * lawsFor("bigint sum", Monoid.sumBigInt, fc.bigInt(), { numRuns: 500 })
  * ```
  *
+ * @category testing
  * @since 0.1.0
  */
 export const lawsFor = <A>(

@@ -10,8 +10,8 @@ import {
   ResourceNotFoundException
 } from "@aws-sdk/client-dynamodb"
 import { Effect, Layer, References } from "effect"
-import * as Client from "../../src/Store/DynamoDb/Client.ts"
-import * as Tables from "../../src/Store/DynamoDb/Tables.ts"
+import * as Client from "../../src/DynamoDb/DynamoDbClient.ts"
+import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 import { awsClientConfig, ddbEndpoint, uniqueName } from "../support/services.ts"
 
 /**

@@ -10,8 +10,8 @@ import { describe, expect, it } from "vitest"
 import * as Envelope from "../../examples/orderstats/envelope.ts"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as Plan from "../../src/Runtime/Plan.ts"
-import * as Debezium from "../../src/Source/Debezium.ts"
-import * as DocumentId from "../../src/Source/DocumentId.ts"
+import * as Debezium from "../../src/Kafka/Debezium.ts"
+import * as DocumentId from "../../src/DocumentId.ts"
 import * as Version from "../../src/Version.ts"
 
 const ns = { db: "shop", collection: "orders" }

@@ -18,7 +18,7 @@ import { ordersPerCustomer, orderTotals } from "../../examples/orderstats/pipeli
 import * as I from "../../src/Input.ts"
 import * as Projection from "../../src/internal/projection.ts"
 import * as Plan from "../../src/Runtime/Plan.ts"
-import * as Staging from "../../src/Runtime/Staging.ts"
+import * as Staging from "../../src/internal/staging.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import { type Entry, Ledger } from "../../src/Store/Ledger.ts"
 

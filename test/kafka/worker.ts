@@ -11,9 +11,9 @@ import { Config, Effect, Layer, Logger, References } from "effect"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
-import * as KafkaSource from "../../src/Source/KafkaSource.ts"
+import * as KafkaSource from "../../src/Kafka/KafkaSource.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
-import * as KafkaDeadLetters from "../../src/Store/KafkaDeadLetters.ts"
+import * as KafkaDeadLetters from "../../src/Kafka/KafkaDeadLetters.ts"
 
 const settings = Config.all({
   worker: Config.String("WORKER_NAME"),

@@ -10,7 +10,7 @@
 import { EJSON, Long } from "bson"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import * as ExtendedJson from "../../src/Source/ExtendedJson.ts"
+import * as ExtendedJson from "../../src/ExtendedJson.ts"
 
 const viaEjson = (text: string): { ok: true; value: unknown } | { ok: false } => {
   try {

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import * as UpdateDescription from "../../src/Source/UpdateDescription.ts"
+import * as UpdateDescription from "../../src/UpdateDescription.ts"
 import { describeUpdate } from "../support/debeziumHistory.ts"
 import type { Doc } from "../support/history.ts"
 

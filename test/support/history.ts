@@ -24,7 +24,7 @@
  * nothing, whenever and however often it was invalid before.
  */
 import { Binary, Decimal128, Double, EJSON, Int32, Long, ObjectId, UUID } from "bson"
-import * as ExtendedJson from "../../src/Source/ExtendedJson.ts"
+import * as ExtendedJson from "../../src/ExtendedJson.ts"
 import * as Rand from "./random.ts"
 
 /** An order as the collection holds it (BSON values; invalid states lack fields or have wrong types). */
