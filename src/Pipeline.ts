@@ -8,7 +8,10 @@
  *   and deletes, because the contribution ledger can retract an old contribution by its inverse;
  * - any other monoid (min, max, first/last, sets, ...) gives an `"insertOnly"` pipeline: it takes
  *   snapshot rows and append-only events. Sources of updates and deletes only accept `"changes"`
- *   pipelines, so the compiler refuses to fold a max over a changing collection.
+ *   pipelines, so the compiler refuses to fold a max over a changing collection;
+ * - {@link events} makes an `"events"` pipeline, which keeps no ledger at all: each record of an
+ *   append-only source (page views, clicks, payments never edited) contributes once per source
+ *   position. Memory and store size stay flat in the number of events.
  *
  * @example
  * ```ts
@@ -32,12 +35,13 @@ import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import type * as Monoid from "./Monoid.ts"
 
 /**
- * `"changes"`: takes upserts and deletes (group monoid). `"insertOnly"`: takes inserts and events only.
+ * `"changes"`: takes upserts and deletes (group monoid). `"insertOnly"`: takes inserts and events
+ * only. `"events"`: takes inserts and events only, with no ledger (see {@link events}).
  *
  * @category models
  * @since 0.1.0
  */
-export type Mode = "changes" | "insertOnly"
+export type Mode = "changes" | "insertOnly" | "events"
 
 /**
  * The seam for windowed aggregation: the bucket of an input (e.g. its day). Not implemented by
@@ -179,6 +183,50 @@ export const rename = (name: string) => <In, V, M extends Mode>(self: Pipeline<I
  */
 export const insertOnly = <In, V>(self: Pipeline<In, V, Mode>): Pipeline<In, V, "insertOnly"> =>
   build<In, V, "insertOnly">({ ...fieldsOf(self), mode: "insertOnly", monoid: self.monoid })
+
+/**
+ * Folds append-only records with no contribution ledger: no entry is read, written or kept per
+ * document or event, so memory and store size stay flat however many events are folded, and each
+ * batch costs no ledger round trip.
+ *
+ * What makes it exact is the source's positions instead of document ids. The aggregate store keeps
+ * per key and source partition the last position applied (its high-water marks): a batch replayed
+ * after a crash or a redelivery, at the same positions, is skipped where it was applied, and a
+ * source whose replay is not byte-identical stages its batches (see `Source`). What the ledger
+ * would add, and this mode gives up:
+ * - an event written twice *at two positions* (a producer's retry that lands twice in a topic)
+ *   counts twice; deduplicating by id needs the ledger (keep the pipeline as it is);
+ * - updates and deletes cannot be folded: an `"events"` pipeline takes only `"events"` sources
+ *   (checked by the types; a hand-built record that updates or deletes is dead-lettered).
+ *
+ * Any monoid works (a sum, a max, a HyperLogLog).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Monoid, Pipeline } from "effect-monoid-streams"
+ *
+ * const views = Pipeline.make("views_per_page", {
+ *   schema: Schema.Struct({ page: Schema.String }),
+ *   key: (v) => v.page,
+ *   value: () => 1,
+ *   monoid: Monoid.count
+ * }).pipe(Pipeline.events) // Pipeline<{ page: string }, number, "events">
+ * ```
+ *
+ * @category combinators
+ * @since 0.2.0
+ */
+export const events = <In, V>(self: Pipeline<In, V, Mode>): Pipeline<In, V, "events"> =>
+  build<In, V, "events">({ ...fieldsOf(self), mode: "events", monoid: self.monoid })
+
+/**
+ * `true` for pipelines that keep no ledger (see {@link events}).
+ *
+ * @category guards
+ * @since 0.2.0
+ */
+export const isEvents = <In, V>(self: Pipeline<In, V, Mode>): self is Pipeline<In, V, "events"> => self.mode === "events"
 
 const fieldsOf = <In, V, M extends Mode>(self: Pipeline<In, V, M>): Omit<Pipeline<In, V, M>, "_tag" | "pipe"> => ({
   name: self.name,

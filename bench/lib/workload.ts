@@ -127,3 +127,24 @@ export function* documents(options: WorkloadOptions & { readonly count: number }
   }
   if (out.length > 0) yield out
 }
+
+/**
+ * `changes` insert-only order events (`Input.Event`, ids `ev<n>`), `chunk` at a time, on one
+ * partition, generated lazily: what an append-only topic of payments looks like.
+ */
+export function* orderEvents(options: WorkloadOptions): Generator<Array<Input>> {
+  const random = mulberry(options.seed ?? 42)
+  const customers = Array.from({ length: options.customers }, (_, i) => `customer-${i}`)
+  const sample = customerSampler(options.customers, options.skew, random)
+  const chunk = options.chunk ?? 2000
+  const partition = options.partition ?? "bench/0"
+  let out: Array<Input> = []
+  for (let n = 0; n < options.changes; n++) {
+    out.push(I.event(`ev${n}`, { customer_id: customers[sample()]!, amount: Math.floor(random() * 100_000) }, { partition, seq: n }))
+    if (out.length === chunk) {
+      yield out
+      out = []
+    }
+  }
+  if (out.length > 0) yield out
+}

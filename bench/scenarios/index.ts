@@ -16,6 +16,7 @@ const KafkaScenario = lazy(() => import("./kafka.ts"))
 const MongoScenario = lazy(() => import("./mongo.ts"))
 const Stores = lazy(() => import("./stores.ts"))
 const Fanout = lazy(() => import("./fanout.ts"))
+const Events = lazy(() => import("./events.ts"))
 
 export interface Scenario {
   readonly name: string
@@ -109,6 +110,22 @@ export const scenarios: ReadonlyArray<Scenario> = [
     full: { changes: 300_000, docs: 100_000, customers: 10_000, skew: "zipf" },
     library: async (w) => (await Fanout()).library(w),
     ceiling: async (w) => (await Fanout()).baseline(w)
+  },
+  {
+    name: "events-10m",
+    description: "10M insert-only order events folded by a ledger-free events pipeline (sum per customer) into the in-memory stores; live heap after GC at 1M/5M/10M must stay flat; ceiling: a hand-written sum per customer over the same lazy stream",
+    quick: { changes: 400_000, docs: 0, customers: 10_000, skew: "uniform" },
+    full: { changes: 10_000_000, docs: 0, customers: 10_000, skew: "uniform" },
+    library: async (w) => (await Events()).library(w),
+    ceiling: async (w) => (await Events()).ceiling(w)
+  },
+  {
+    name: "events-plan",
+    description: "the planner alone on the events path (decode, key, value, coalesce), 1M events in batches of 2000; target under 150 ns a record (extra nsPerRecord); ceiling: a hand-written coalescing loop without decoding",
+    quick: { changes: 100_000, docs: 0, customers: 10_000, skew: "uniform" },
+    full: { changes: 1_000_000, docs: 0, customers: 10_000, skew: "uniform" },
+    library: async (w) => (await Events()).planLibrary(w),
+    ceiling: async (w) => (await Events()).planCeiling(w)
   },
   embedded("full", "uniform"),
   embedded("full", "zipf"),

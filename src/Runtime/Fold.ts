@@ -184,6 +184,7 @@ const docIdsOf = (batch: ReadonlyArray<Input>): Array<string> => {
 }
 
 const noEntries: ReadonlyMap<string, any> = new Map()
+const noIds: ReadonlyArray<string> = []
 
 type Services = Aggregates | Ledger | Tokens | DeadLetters
 
@@ -204,9 +205,11 @@ const pipelineFolder = (
     const mStale = Metric.withAttributes(recordsStale, attributes)
     const mDead = Metric.withAttributes(recordsDead, attributes)
     const mKeys = Metric.withAttributes(keysWritten, attributes)
+    const ledgerFree = pipeline.mode === "events"
     return (batch: ReadonlyArray<Input>, ids: ReadonlyArray<string>) =>
       Effect.gen(function*() {
-        const entries = ids.length === 0 ? noEntries : yield* retry(ledger.get(pipeline, ids))
+        // an "events" pipeline keeps no ledger: nothing to read (and its plan has nothing to write)
+        const entries = ids.length === 0 || ledgerFree ? noEntries : yield* retry(ledger.get(pipeline, ids))
         const plan = yield* Effect.try({
           try: () => Plan.plan(pipeline, batch, entries, versions),
           catch: (cause) => new PipelineError({ pipeline: pipeline.name, detail: `folding a batch of ${batch.length} records failed`, cause })
@@ -279,11 +282,12 @@ export const makeFolder = <K extends Kind, E, R>(
       return pipelineFolder(pipeline, source.name, versions, retry, counts)
     })
 
+    const everyLedgerFree = pipelines.every((p) => p.mode === "events")
     const fold = (batch: ReadonlyArray<Input>, stage: boolean) =>
       Effect.gen(function*() {
         const started = yield* Clock.currentTimeMillis
         if (stage) yield* retry(tokens.set(staged.scope, staged.name, Staging.encode(batch)))
-        const ids = docIdsOf(batch)
+        const ids = everyLedgerFree ? noIds : docIdsOf(batch)
         for (const folder of folders) yield* folder(batch, ids)
         const last = new Map<string, Input>()
         for (const r of batch) last.set(r.partition, r)

@@ -24,6 +24,10 @@
  * contribution, and every delete, is rejected with a reason instead (a document that has not
  * contributed yet may still start to).
  *
+ * `"events"` pipelines (`Pipeline.events`) read no ledger and plan no entries: each upsert or event
+ * contributes its value once, by its position (the store's high-water marks skip a replayed one);
+ * an update or delete is dead-lettered.
+ *
  * Machinery of `Fold`, not exported by the package index: its shapes may change in any release.
  *
  * @since 0.1.0
@@ -73,7 +77,7 @@ export interface Plan<V> {
   /** The new entry of every document the batch changed (its last one). */
   readonly ledger: ReadonlyMap<string, Entry<V>>
   readonly rejects: ReadonlyArray<Reject>
-  /** The last record of each partition in the batch: what the source commits. */
+  /** The record of highest `seq` of each partition in the batch. */
   readonly last: ReadonlyMap<string, Input>
   readonly counts: Counts
 }
@@ -176,6 +180,7 @@ const run = <V>(
   const decode = Decoder.of(pipeline.schema)
   const base = (options.after?.[0] ?? 0) + 1
   const keep = options.keepDocuments === true
+  const ledgerFree = pipeline.mode === "events"
   const fields = keep ? Projection.fieldsOf(pipeline.schema) : undefined
 
   const add = (key: string, delta: V, record: number, partition: string) => {
@@ -198,14 +203,79 @@ const run = <V>(
     }
   }
 
-  let previous: Input | undefined = undefined
+  // what `evaluate` computed (closure variables: no result object per record)
+  let outKeys: ReadonlyArray<string> = noKeys
+  let outValue: V = undefined as V
+  /** A decoded document's keys and value (none when filtered out), or why they cannot be had. */
+  const evaluate = (doc: unknown, previousKeys: ReadonlyArray<string> | undefined): string | undefined => {
+    outKeys = noKeys
+    outValue = undefined as V
+    try {
+      if (filter !== undefined && !filter(doc)) return undefined
+      if (keyOf !== undefined) {
+        const key = keyOf(doc)
+        // an update that keeps its key shares the ledger entry's keys array
+        outKeys = previousKeys !== undefined && previousKeys.length === 1 && previousKeys[0] === key ? previousKeys : [key]
+      } else outKeys = pipeline.keys(doc)
+      outValue = valueOf(doc)
+      return undefined
+    } catch (error) {
+      outKeys = noKeys
+      outValue = undefined as V
+      return `the pipeline's key or value function threw: ${errorText(error)}`
+    }
+  }
+
+  /** An `"events"` pipeline's record: contributes once, by its position; no ledger. */
+  const append = (record: I.Upsert | I.Patch | I.Delete | I.Event, i: number) => {
+    if (record._tag === "Delete" || record._tag === "Patch") {
+      counts.rejected++
+      rejects.push(deadLetter(record, `events pipeline "${pipeline.name}" keeps no ledger: it cannot fold updates or deletes`))
+      return
+    }
+    const decoded = decode(record.doc)
+    const refused = decoded instanceof Decoder.Refused ? decoded.reason : evaluate(decoded, undefined)
+    if (refused !== undefined) {
+      counts.rejected++
+      counts.invalid++
+      rejects.push(deadLetter(record, refused))
+      return
+    }
+    counts.upserts++
+    if (outKeys.length === 0) counts.unchanged++
+    for (let k = 0; k < outKeys.length; k++) add(outKeys[k]!, outValue, i, record.partition)
+  }
+
+  // Per partition, the lowest seq of the batch (`first`) and its record of highest seq (`last`):
+  // a source may deliver a stretch again within one batch (a consumer-group rebalance), so the
+  // marks must cover the whole range, not the first and last records. Kept for the current run of
+  // one partition's records in locals, and in the maps when the partition changes.
+  let runHead: Input | undefined = undefined
+  let runMin = 0
+  let runMax: Input | undefined = undefined
+  const endRun = () => {
+    if (runHead === undefined) return
+    const min = first.get(runHead.partition)
+    if (min === undefined || runMin < min) first.set(runHead.partition, runMin)
+    const max = last.get(runHead.partition)
+    if (max === undefined || runMax!.seq > max.seq) last.set(runHead.partition, runMax!)
+  }
   for (let i = 0; i < batch.length; i++) {
     const record = batch[i]!
-    if (previous === undefined || previous.partition !== record.partition) {
-      if (previous !== undefined) last.set(previous.partition, previous)
-      if (!first.has(record.partition)) first.set(record.partition, record.seq)
+    /** A position this batch already holds (its second delivery): an events pipeline skips it. */
+    let again = false
+    if (runHead === undefined || runHead.partition !== record.partition) {
+      endRun()
+      runHead = record
+      runMin = record.seq
+      const max = last.get(record.partition)
+      again = max !== undefined && record.seq <= max.seq
+      runMax = max === undefined || record.seq > max.seq ? record : max
+    } else {
+      if (record.seq < runMin) runMin = record.seq
+      if (record.seq > runMax!.seq) runMax = record
+      else again = true
     }
-    previous = record
     if (record._tag === "Skip") {
       counts.skipped++
       continue
@@ -213,6 +283,11 @@ const run = <V>(
     if (record._tag === "Reject") {
       counts.rejected++
       rejects.push(record)
+      continue
+    }
+    if (ledgerFree) {
+      if (again) counts.stale++
+      else append(record, i)
       continue
     }
     const id = record._tag === "Event" ? record.eventId : record.docId
@@ -257,21 +332,9 @@ const run = <V>(
       // refused already, or deleted
     } else if (decoded instanceof Decoder.Refused) refused = decoded.reason
     else {
-      try {
-        const doc = decoded
-        if (filter === undefined || filter(doc)) {
-          if (keyOf !== undefined) {
-            const key = keyOf(doc)
-            // an update that keeps its key shares the ledger entry's keys array
-            keys = current !== undefined && current.keys.length === 1 && current.keys[0] === key ? current.keys : [key]
-          } else keys = pipeline.keys(doc)
-          value = valueOf(doc)
-        }
-      } catch (error) {
-        keys = noKeys
-        value = undefined as V
-        refused = `the pipeline's key or value function threw: ${errorText(error)}`
-      }
+      refused = evaluate(decoded, current?.keys)
+      keys = outKeys
+      value = outValue
     }
     const partition = record.partition
     if (group === undefined) {
@@ -322,7 +385,7 @@ const run = <V>(
     }
     for (let k = 0; k < keys.length; k++) add(keys[k]!, value, i, partition)
   }
-  if (previous !== undefined) last.set(previous.partition, previous)
+  endRun()
 
   // A key whose contributions cancel out is still sent: the store raises its marks (see
   // `KeyUpdate`). Marks are shared: every key written from one partition only gets that

@@ -5,10 +5,11 @@
  * crashes before, after or half-way through any store call (restarts over the same tables), the
  * aggregates of the example's three pipelines, folded from one source in one pass, read back from
  * DynamoDB equal plain group-bys over the final documents, and exactly the malformed records are
- * dead-lettered. The same property also runs, fewer times, on moto (another
+ * dead-lettered; ledger-free events pipelines over generated event logs write no ledger item and
+ * stay exact. The same property also runs, fewer times, on moto (another
  * implementation of the DynamoDB API, with other gaps than dynalite's).
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { ordersPerCustomer, ordersPerStatus, orderTotals } from "../../examples/orderstats/pipeline.ts"
@@ -16,6 +17,7 @@ import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import type { TableNames } from "../../src/DynamoDb/DynamoDbTables.ts"
 import { foldHistory } from "../support/foldHarness.ts"
 import * as DebeziumHistory from "../support/debeziumHistory.ts"
+import { expectExact, foldEvents, generateEvents } from "../support/events.ts"
 import { deadLetterProblems, exactProblems, generate, nonZero, reference } from "../support/history.ts"
 import { ddbTxEndpoint, requireService } from "../support/services.ts"
 import { dropTables, freshTables, testClient } from "./support.ts"
@@ -92,6 +94,24 @@ describe("fold over generated histories on DynamoDB", () => {
     }
     console.log(`DynamoDB fold (large): 3 histories of 500 changes, ${restarts} restarts, ${Date.now() - started} ms`)
     expect(restarts).toBeGreaterThan(0)
+  })
+
+  it("events pipelines: no ledger item written, exact under redelivery and crashes", async () => {
+    let restarts = 0
+    await fc.assert(
+      fc.asyncProperty(params, async (p) => {
+        const log = generateEvents(p.seed, 60, p.partitions)
+        const tables = await freshTables(client, "fold-events")
+        created.push(tables)
+        const result = await foldEvents(log, p, () => DynamoDbStore.layerFrom(client, tables))
+        restarts += result.restarts
+        expectExact(log, result)
+        const ledger = await client.send(new ScanCommand({ TableName: tables.ledger, Select: "COUNT" }))
+        expect(ledger.Count).toBe(0)
+      }),
+      { numRuns: 15 }
+    )
+    expect(restarts).toBeGreaterThan(5)
   })
 
   it("Debezium's change_streams capture mode with keepDocuments: patches of the fields kept in the ledger items, exact", async () => {
