@@ -39,6 +39,7 @@ import {
   hashElements,
   Invalid,
   makeProto,
+  registerDecoder,
   type Reader,
   sameElements,
   TypeCode,
@@ -99,7 +100,8 @@ const Proto = makeProto<Internal>({
   typeId: TypeId,
   equals: (a, b) => a.bits === b.bits && a.hashes === b.hashes && a.seed === b.seed && sameElements(a.words, b.words),
   hash: (a) => hashElements((a.bits * 31 + a.hashes) * 31 + a.seed, a.words),
-  toJSON: (a) => ({ _id: "BloomFilter", bits: a.bits, hashes: a.hashes, seed: a.seed, setBits: popCount(a.words) })
+  toJSON: (a) => ({ _id: "BloomFilter", bits: a.bits, hashes: a.hashes, seed: a.seed, setBits: popCount(a.words) }),
+  encode: (self) => encode(self as unknown as BloomFilter)
 })
 
 const unsafeMake = (
@@ -303,7 +305,7 @@ export const merge: {
  * @since 0.1.0
  */
 export const monoid = (options: Options): Monoid.Monoid<BloomFilter> =>
-  Monoid.make({ kind: "custom", empty: make(options), combine: merge, commutative: true })
+  Monoid.make({ kind: "custom", empty: make(options), combine: merge, commutative: true, maxEncodedSize: maxEncodedSize(options) })
 
 /**
  * `false` when the item was certainly never added; `true` when it was added or, with a small
@@ -470,3 +472,5 @@ export const decode = (bytes: Uint8Array): Result.Result<BloomFilter, SketchDeco
  * @since 0.1.0
  */
 export const decodeUnsafe = (bytes: Uint8Array): BloomFilter => Result.getOrThrow(decode(bytes))
+
+registerDecoder(TypeCode.BloomFilter, decode)

@@ -47,6 +47,7 @@ import {
   hashElements,
   Invalid,
   makeProto,
+  registerDecoder,
   type Reader,
   sameElements,
   MAX_VARINT_SIZE,
@@ -110,7 +111,8 @@ const Proto = makeProto<Internal>({
   typeId: TypeId,
   equals: (a, b) => a.width === b.width && a.depth === b.depth && a.seed === b.seed && sameElements(a.cells, b.cells),
   hash: (a) => hashElements((a.width * 31 + a.depth) * 31 + a.seed, a.cells),
-  toJSON: (a) => ({ _id: "CountMinSketch", width: a.width, depth: a.depth, seed: a.seed, total: a.total })
+  toJSON: (a) => ({ _id: "CountMinSketch", width: a.width, depth: a.depth, seed: a.seed, total: a.total }),
+  encode: (self) => encode(self as unknown as CountMinSketch)
 })
 
 const unsafeMake = (
@@ -359,7 +361,7 @@ export const negate = (self: CountMinSketch): CountMinSketch => {
  * @since 0.1.0
  */
 export const group = (options: Options): Monoid.Group<CountMinSketch> =>
-  Monoid.makeGroup({ kind: "custom", empty: make(options), combine: merge, inverse: negate, commutative: true })
+  Monoid.makeGroup({ kind: "custom", empty: make(options), combine: merge, inverse: negate, commutative: true, maxEncodedSize: maxEncodedSize(options) })
 
 /**
  * The estimated count of an item: the minimum of its counters. When no true count is negative,
@@ -519,3 +521,5 @@ export const decode = (bytes: Uint8Array): Result.Result<CountMinSketch, SketchD
  * @since 0.1.0
  */
 export const decodeUnsafe = (bytes: Uint8Array): CountMinSketch => Result.getOrThrow(decode(bytes))
+
+registerDecoder(TypeCode.CountMinSketch, decode)

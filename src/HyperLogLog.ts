@@ -51,6 +51,7 @@ import {
   hashElements,
   Invalid,
   makeProto,
+  registerDecoder,
   type Reader,
   sameElements,
   TypeCode,
@@ -120,7 +121,8 @@ const Proto = makeProto<Internal>({
   typeId: TypeId,
   equals: (a, b) => a.precision === b.precision && a.seed === b.seed && sameElements(a.registers, b.registers),
   hash: (a) => hashElements(a.precision * 31 + a.seed, a.registers),
-  toJSON: (a) => ({ _id: "HyperLogLog", precision: a.precision, seed: a.seed, estimate: estimate(a) })
+  toJSON: (a) => ({ _id: "HyperLogLog", precision: a.precision, seed: a.seed, estimate: estimate(a) }),
+  encode: (self) => encode(self as unknown as HyperLogLog)
 })
 
 const unsafeMake = (precision: number, seed: number, registers: Uint8Array, only = -1): HyperLogLog => {
@@ -327,7 +329,7 @@ const maxRegisters = (x: Uint8Array, y: Uint8Array): Uint8Array => {
  * @since 0.1.0
  */
 export const monoid = (options: Options): Monoid.Monoid<HyperLogLog> =>
-  Monoid.make({ kind: "custom", empty: make(options), combine: merge, commutative: true })
+  Monoid.make({ kind: "custom", empty: make(options), combine: merge, commutative: true, maxEncodedSize: maxEncodedSize(options) })
 
 /**
  * The relative standard error of the estimate at precision `p`: `1.04 / sqrt(2^p)`.
@@ -547,3 +549,5 @@ export const decode = (bytes: Uint8Array): Result.Result<HyperLogLog, SketchDeco
  * @since 0.1.0
  */
 export const decodeUnsafe = (bytes: Uint8Array): HyperLogLog => Result.getOrThrow(decode(bytes))
+
+registerDecoder(TypeCode.HyperLogLog, decode)

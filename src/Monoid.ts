@@ -88,6 +88,12 @@ export interface Monoid<A> extends Reducer.Reducer<A> {
   readonly combine: (self: A, that: A) => A
   /** Whether `combine(a, b)` equals `combine(b, a)` for all `a`, `b`. */
   readonly commutative: boolean
+  /**
+   * The largest binary encoding of a value, in bytes, when values are bounded (the sketches set
+   * it). A store with an item limit refuses, before a run writes anything, a pipeline whose values
+   * could outgrow an item.
+   */
+  readonly maxEncodedSize?: number | undefined
 }
 
 /**
@@ -129,6 +135,7 @@ export const make = <A>(options: {
   readonly combine: (self: A, that: A) => A
   readonly kind?: Kind
   readonly commutative?: boolean
+  readonly maxEncodedSize?: number | undefined
 }): Monoid<A> => {
   const { combine, empty } = options
   return {
@@ -137,6 +144,7 @@ export const make = <A>(options: {
     initialValue: empty,
     combine,
     commutative: options.commutative ?? false,
+    ...(options.maxEncodedSize === undefined ? {} : { maxEncodedSize: options.maxEncodedSize }),
     combineAll: (collection) => {
       let out = empty
       for (const a of collection) out = combine(out, a)
@@ -165,6 +173,7 @@ export const makeGroup = <A>(options: {
   readonly inverse: (a: A) => A
   readonly kind?: Kind
   readonly commutative?: boolean
+  readonly maxEncodedSize?: number | undefined
 }): Group<A> => ({ ...make(options), inverse: options.inverse })
 
 /**

@@ -3,17 +3,19 @@
  * persist sketch aggregates.
  *
  * HyperLogLog, Count-Min and Bloom filter values are objects with their own prototype and private
- * typed arrays, which the stores' JSON value codec refuses; the other structures
- * (`TopK`, `MisraGries`, `DecayedSum`) are plain values it already handles. A store can write
- * {@link encode}`(value)` (for instance as base64 under a `$sketch` tag) when {@link isSketch} holds,
- * and read it back with {@link decode}.
+ * typed arrays; the stores' value codec writes them with their binary encoding (base64 under a
+ * `$sketch` tag: the embedded and DynamoDB stores), and the other structures (`TopK`,
+ * `MisraGries`, `DecayedSum`) as the plain values they are. {@link encode} and {@link decode} are
+ * that binary form, for anyone who stores sketches elsewhere.
  *
  * Type codes (byte 2 of every encoding, after the magic `53 4b`): 1 HyperLogLog, 2 Count-Min,
  * 3 TopK, 4 Bloom filter, 5 DecayedSum, 6 Misra–Gries.
  *
- * **Sizes.** A store must refuse, when a pipeline is built, sketch parameters whose value could
- * outgrow an item (DynamoDB: 400 KB for the whole item). Each fixed-size structure states its
- * largest encoding: `HyperLogLog.maxEncodedSize`, `CountMinSketch.maxEncodedSize`,
+ * **Sizes.** Sketch parameters whose value could outgrow a store item (DynamoDB: 400 KB for the
+ * whole item) are refused before a fold writes anything: the HyperLogLog, Count-Min and Bloom
+ * monoids carry their largest encoding (`Monoid.maxEncodedSize`), the DynamoDB store its item
+ * limit, and the fold fails with a `PipelineError` whose cause is a `SketchSizeError`. Each
+ * fixed-size structure states its largest encoding: `HyperLogLog.maxEncodedSize`, `CountMinSketch.maxEncodedSize`,
  * `BloomFilter.maxEncodedSize`, `MisraGries.maxEncodedSize` (given the longest item) and
  * `DecayedSum.encodedSize`; {@link checkSize} compares it with the limit. `TopK` is exact and
  * grows with the distinct items, so it has no such bound: check `TopK.encodedSize(value)` at

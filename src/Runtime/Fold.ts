@@ -46,6 +46,7 @@ import { DeadLetters } from "../Store/DeadLetters.ts"
 import { Ledger } from "../Store/Ledger.ts"
 import type { StoreError } from "../Store/StoreError.ts"
 import { Tokens } from "../Store/Tokens.ts"
+import { SketchSizeError } from "../SketchError.ts"
 import type { Version } from "../Version.ts"
 import * as Plan from "./Plan.ts"
 import * as Staging from "../internal/staging.ts"
@@ -184,6 +185,29 @@ const docIdsOf = (batch: ReadonlyArray<Input>): Array<string> => {
 }
 
 const noEntries: ReadonlyMap<string, any> = new Map()
+
+/** Bytes of a stored item besides its value: keys, attribute names, per-partition marks, TTL. */
+const ITEM_RESERVE = 1024
+
+/**
+ * Fails when a pipeline's values could outgrow the store's items: the monoid's largest encoding,
+ * as the stores write it (base64 in the value codec's `{"$sketch": ...}`), against the store's
+ * item limit less {@link ITEM_RESERVE}.
+ */
+const checkItemSizes = (pipelines: ReadonlyArray<Pipeline<any, any, Mode>>, itemLimit: number | undefined) =>
+  Effect.forEach(pipelines, (pipeline) => {
+    const max = pipeline.monoid.maxEncodedSize
+    if (itemLimit === undefined || max === undefined) return Effect.void
+    const size = 4 * Math.ceil(max / 3) + 14
+    const limit = itemLimit - ITEM_RESERVE
+    return size <= limit ? Effect.void : Effect.fail(
+      new PipelineError({
+        pipeline: pipeline.name,
+        detail: "its values cannot fit one item of this store",
+        cause: new SketchSizeError({ sketch: pipeline.name, size, limit })
+      })
+    )
+  }, { discard: true })
 const noIds: ReadonlyArray<string> = []
 
 type Services = Aggregates | Ledger | Tokens | DeadLetters
@@ -266,6 +290,7 @@ export const makeFolder = <K extends Kind, E, R>(
 ) =>
   Effect.gen(function*() {
     const tokens = yield* Tokens
+    yield* checkItemSizes(pipelines, (yield* Aggregates).itemLimit)
     const context = yield* Effect.context<R>()
     const retry = retrying(options.retry)
     const staged = TokenKeys.staged(source.name)

@@ -108,6 +108,12 @@ export class Aggregates extends Context.Service<Aggregates, {
   readonly get: <V>(target: Target<V>, keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, V>, StoreError>
   /** Reads every aggregate of a pipeline (for reports and tests; may be a full scan). */
   readonly all: <V>(target: Target<V>) => Effect.Effect<ReadonlyMap<string, V>, StoreError>
+  /**
+   * The largest item the store can write, in bytes, when it has a limit (DynamoDB: 400 KB). The
+   * fold refuses, before it writes anything, a pipeline whose monoid's values could outgrow it
+   * (`Monoid.maxEncodedSize`).
+   */
+  readonly itemLimit?: number | undefined
 }>()("effect-monoid-streams/Aggregates") {}
 
 /**

@@ -223,12 +223,19 @@ export const makeProto = <S extends object>(options: {
   readonly equals: (self: S, that: S) => boolean
   readonly hash: (self: S) => number
   readonly toJSON: (self: S) => unknown
+  /** The binary encoding, for the stores' value codec (see {@link encodeStored}). */
+  readonly encode?: ((self: S) => Uint8Array) | undefined
 }): object => {
-  const { equals, hash, toJSON, typeId } = options
+  const { encode, equals, hash, toJSON, typeId } = options
   return {
     ...Pipeable.Prototype,
     ...Inspectable.BaseProto,
     [typeId]: typeId,
+    ...(encode === undefined ? {} : {
+      [EncodeId](this: S): Uint8Array {
+        return encode(this)
+      }
+    }),
     [Equal.symbol](this: S, that: unknown): boolean {
       return typeof that === "object" && that !== null && (that as Record<symbol, unknown>)[typeId] === typeId &&
         equals(this, that as S)
@@ -240,6 +247,33 @@ export const makeProto = <S extends object>(options: {
       return toJSON(this)
     }
   }
+}
+
+const EncodeId = Symbol.for("effect-monoid-streams/Sketch/encode")
+
+const decoders = new Map<number, (bytes: Uint8Array) => Result.Result<unknown, SketchDecodeError>>()
+
+/** Registers the decoder of a sketch type (each sketch module does, when it is loaded). */
+export const registerDecoder = (code: number, decode: (bytes: Uint8Array) => Result.Result<unknown, SketchDecodeError>): void => {
+  decoders.set(code, decode)
+}
+
+/**
+ * The binary encoding of a value whose prototype carries one (HyperLogLog, Count-Min, Bloom
+ * filter), or `undefined` for any other value. The stores' value codec uses it, so the core needs
+ * no import of the sketch modules.
+ */
+export const encodeStored = (u: unknown): Uint8Array | undefined => {
+  const encode = typeof u === "object" && u !== null ? (u as Record<symbol, unknown>)[EncodeId] : undefined
+  return typeof encode === "function" ? (encode as () => Uint8Array).call(u) : undefined
+}
+
+/** Decodes what {@link encodeStored} encoded, with the registered decoder of its type code. */
+export const decodeStored = (bytes: Uint8Array): Result.Result<unknown, SketchDecodeError> => {
+  const decode = bytes.length >= 3 ? decoders.get(bytes[2]!) : undefined
+  return decode === undefined
+    ? Result.fail(new SketchDecodeError({ sketch: "Sketch", reason: `no sketch module loaded for type code ${bytes[2]}` }))
+    : decode(bytes)
 }
 
 /** Checks an integer parameter at construction; throws a `RangeError` naming it. */

@@ -2,16 +2,18 @@
  * Encodes aggregate values and ledger contributions as JSON text for stores that keep text
  * (the embedded SQLite store, DynamoDB string attributes, the token store's staged batches).
  *
- * Values may be built from JSON values and `bigint`, `Set`, `Map`, effect `Option`, `undefined`
- * and non-finite numbers; those are written as one-key tagged objects (`{"$bigint": "12"}`), and
+ * Values may be built from JSON values and `bigint`, `Set`, `Map`, effect `Option`, `undefined`,
+ * non-finite numbers and sketches with a binary encoding (HyperLogLog, Count-Min, Bloom filter, as
+ * base64 under `$sketch`); those are written as one-key tagged objects (`{"$bigint": "12"}`), and
  * a plain object that looks like a tag is wrapped so it round-trips unchanged. Anything else
  * (class instances, functions, symbols) is refused with an error rather than stored wrongly.
  *
  * @since 0.1.0
  */
-import { Option } from "effect"
+import { Option, Result } from "effect"
+import { decodeStored, encodeStored } from "./sketch.ts"
 
-const TAGS = new Set(["$bigint", "$set", "$map", "$some", "$none", "$undefined", "$number", "$object"])
+const TAGS = new Set(["$bigint", "$set", "$map", "$some", "$none", "$undefined", "$number", "$object", "$sketch"])
 
 const encodeValue = (value: unknown): unknown => {
   switch (typeof value) {
@@ -30,6 +32,8 @@ const encodeValue = (value: unknown): unknown => {
       if (value instanceof Set) return { $set: Array.from(value, encodeValue) }
       if (value instanceof Map) return { $map: Array.from(value, ([k, v]) => [encodeValue(k), encodeValue(v)]) }
       if (Option.isOption(value)) return Option.isSome(value) ? { $some: encodeValue(value.value) } : { $none: 1 }
+      const sketch = encodeStored(value)
+      if (sketch !== undefined) return { $sketch: Buffer.from(sketch).toString("base64") }
       const proto = Object.getPrototypeOf(value)
       if (proto !== Object.prototype && proto !== null) {
         throw new TypeError(`ValueCodec: cannot encode an instance of ${proto?.constructor?.name ?? "an unknown class"}`)
@@ -67,6 +71,8 @@ const decodeValue = (value: unknown): unknown => {
         return undefined
       case "$number":
         return Number(inner)
+      case "$sketch":
+        return Result.getOrThrow(decodeStored(new Uint8Array(Buffer.from(inner as string, "base64"))))
       case "$object": {
         const plain = inner as Record<string, unknown>
         const out: Record<string, unknown> = {}

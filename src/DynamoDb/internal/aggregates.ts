@@ -38,6 +38,9 @@ import * as Keys from "./keys.ts"
 import { type ConditionFailed, invalid, send, sendConditional } from "./send.ts"
 import * as Values from "./values.ts"
 
+/** DynamoDB's item size limit: 400 KB for every attribute name and value of an item. */
+const ITEM_LIMIT = 409_600
+
 /**
  * @since 0.1.0
  */
@@ -416,7 +419,7 @@ export const make = (
       return out as ReadonlyMap<string, V>
     }).pipe(Effect.catchDefect(thrown("aggregates.all")))
 
-  return { apply, get, all }
+  return { apply, get, all, itemLimit: ITEM_LIMIT }
 }
 
 const isStoreError = (u: unknown): u is StoreError =>
