@@ -33,6 +33,7 @@
 import type { Schema } from "effect"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import type * as Monoid from "./Monoid.ts"
+import * as Window from "./Window.ts"
 
 /**
  * `"changes"`: takes upserts and deletes (group monoid). `"insertOnly"`: takes inserts and events
@@ -43,16 +44,6 @@ import type * as Monoid from "./Monoid.ts"
  */
 export type Mode = "changes" | "insertOnly" | "events"
 
-/**
- * The seam for windowed aggregation: the bucket of an input (e.g. its day). Not implemented by
- * the runtime yet; every aggregate lives in the all-time bucket.
- *
- * @category models
- * @since 0.1.0
- */
-export interface Window<In> {
-  readonly bucket: (input: In) => string
-}
 
 /**
  * What one document contributes: the same value to each of its keys.
@@ -84,7 +75,8 @@ export interface Pipeline<In, V, M extends Mode = Mode> extends Pipeable {
   readonly monoid: M extends "changes" ? Monoid.Group<V> : Monoid.Monoid<V>
   /** Inputs for which this returns `false` contribute nothing (and retract what they contributed). */
   readonly filter: ((input: In) => boolean) | undefined
-  readonly window: Window<In> | undefined
+  /** Set by {@link windowed}: the bucket of each input is part of its aggregate keys. */
+  readonly window: Window.Window<In> | undefined
 }
 
 /**
@@ -219,6 +211,32 @@ export const insertOnly = <In, V>(self: Pipeline<In, V, Mode>): Pipeline<In, V, 
  */
 export const events = <In, V>(self: Pipeline<In, V, Mode>): Pipeline<In, V, "events"> =>
   build<In, V, "events">({ ...fieldsOf(self), mode: "events", monoid: self.monoid })
+
+/**
+ * Buckets the pipeline's aggregates by event time (see `Window`): each key becomes one aggregate
+ * per bucket (`"<key>|<bucket>"`), buckets past the retention expire, and updates that change the
+ * event time move their contribution from bucket to bucket. Throws a `RangeError` for an unknown
+ * time zone or granularity, or a bad retention.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Monoid, Pipeline } from "effect-monoid-streams"
+ *
+ * const ordersPerHour = Pipeline.make("orders_per_hour", {
+ *   schema: Schema.Struct({ status: Schema.String, created_at: Schema.String }),
+ *   key: (o) => o.status,
+ *   value: () => 1,
+ *   monoid: Monoid.count
+ * }).pipe(Pipeline.windowed({ time: (o) => o.created_at, granularity: "hour", retention: "2 days" }))
+ * ```
+ *
+ * @category combinators
+ * @since 0.2.0
+ */
+export const windowed = <In>(options: Window.Options<In>) =>
+<V, M extends Mode>(self: Pipeline<In, V, M>): Pipeline<In, V, M> =>
+  build<In, V, M>({ ...fieldsOf(self), window: Window.make(options) })
 
 /**
  * `true` for pipelines that keep no ledger (see {@link events}).

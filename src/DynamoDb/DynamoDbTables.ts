@@ -24,6 +24,7 @@ import {
 import { Config, Context, Effect, Layer, Option, Schedule } from "effect"
 import { StoreError } from "../Store/StoreError.ts"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
+import * as Keys from "./internal/keys.ts"
 import { send } from "./internal/send.ts"
 
 /**
@@ -54,7 +55,7 @@ export class Tables extends Context.Service<Tables, TableNames>()("effect-monoid
  * @category constants
  * @since 0.1.0
  */
-export const TTL_ATTRIBUTE = "expiresAt"
+export const TTL_ATTRIBUTE: string = Keys.TTL_ATTRIBUTE
 
 /**
  * The names derived from the aggregate table's name: `<name>_ledger`, `<name>_tokens`,

@@ -128,6 +128,7 @@ const emptyCounts = (): PipelineSummary => ({
   skipped: 0,
   rejected: 0,
   invalid: 0,
+  expired: 0,
   keysWritten: 0,
   keysReplayed: 0
 })
@@ -169,6 +170,7 @@ export const retrying = (schedule: Schedule.Schedule<any, unknown> = defaultRetr
 const recordsIn = Metric.counter("monoid_records_in", { description: "records the fold received" })
 const recordsStale = Metric.counter("monoid_records_stale", { description: "changes skipped as redelivered or out of date" })
 const recordsDead = Metric.counter("monoid_records_dead_lettered", { description: "records sent to the dead-letter sink" })
+const recordsExpired = Metric.counter("monoid_records_expired", { description: "records of windowed pipelines whose bucket had expired (dropped)" })
 const keysWritten = Metric.counter("monoid_keys_written", { description: "aggregate keys written" })
 const batchMillis = Metric.histogram("monoid_batch_ms", {
   description: "time to fold one batch, store round trips included",
@@ -230,12 +232,15 @@ const pipelineFolder = (
     const mDead = Metric.withAttributes(recordsDead, attributes)
     const mKeys = Metric.withAttributes(keysWritten, attributes)
     const ledgerFree = pipeline.mode === "events"
+    const windowed = pipeline.window !== undefined
+    const mExpired = Metric.withAttributes(recordsExpired, attributes)
     return (batch: ReadonlyArray<Input>, ids: ReadonlyArray<string>) =>
       Effect.gen(function*() {
+        const now = windowed ? yield* Clock.currentTimeMillis : 0
         // an "events" pipeline keeps no ledger: nothing to read (and its plan has nothing to write)
         const entries = ids.length === 0 || ledgerFree ? noEntries : yield* retry(ledger.get(pipeline, ids))
         const plan = yield* Effect.try({
-          try: () => Plan.plan(pipeline, batch, entries, versions),
+          try: () => Plan.plan(pipeline, batch, entries, windowed ? { ...versions, now } : versions),
           catch: (cause) => new PipelineError({ pipeline: pipeline.name, detail: `folding a batch of ${batch.length} records failed`, cause })
         })
         if (plan.rejects.length > 0) {
@@ -267,6 +272,11 @@ const pipelineFolder = (
         summary.skipped += c.skipped
         summary.rejected += c.rejected
         summary.invalid += c.invalid
+        if (c.expired > 0) {
+          summary.expired += c.expired
+          yield* Metric.update(mExpired, c.expired)
+          yield* Effect.logInfo(`${c.expired} records older than the retention of pipeline ${pipeline.name} dropped (their buckets have expired)`)
+        }
         yield* Metric.update(mIn, c.records)
         if (c.stale > 0) yield* Metric.update(mStale, c.stale)
         if (c.rejected > 0) yield* Metric.update(mDead, c.rejected)

@@ -42,6 +42,7 @@ import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
 import type { Entry } from "../Store/Ledger.ts"
 import * as Decoder from "../internal/decoder.ts"
 import * as Projection from "../internal/projection.ts"
+import * as Window from "../Window.ts"
 import * as UpdateDescription from "../UpdateDescription.ts"
 
 /**
@@ -64,6 +65,8 @@ export interface Counts {
   rejected: number
   /** Refused document states that took effect: the document's contribution was retracted. */
   invalid: number
+  /** Records of a windowed pipeline whose bucket had expired: they contribute nothing. */
+  expired: number
 }
 
 /**
@@ -125,6 +128,8 @@ export interface Options {
    * refused.
    */
   readonly keepDocuments?: boolean | undefined
+  /** Now, in ms: which buckets of a windowed pipeline have expired. Default 0 (none has). */
+  readonly now?: number | undefined
 }
 
 const PATCH_NOT_KEPT =
@@ -173,7 +178,7 @@ const run = <V>(
   const last = new Map<string, Input>()
   /** The seq of the first record of each partition in the batch. */
   const first = new Map<string, number>()
-  const counts: Counts = { records: batch.length, upserts: 0, deletes: 0, stale: 0, unchanged: 0, skipped: 0, rejected: 0, invalid: 0 }
+  const counts: Counts = { records: batch.length, upserts: 0, deletes: 0, stale: 0, unchanged: 0, skipped: 0, rejected: 0, invalid: 0, expired: 0 }
   const keyOf = pipeline.key
   const filter = pipeline.filter
   const valueOf = pipeline.value
@@ -181,12 +186,28 @@ const run = <V>(
   const base = (options.after?.[0] ?? 0) + 1
   const keep = options.keepDocuments === true
   const ledgerFree = pipeline.mode === "events"
+  const window = pipeline.window
+  const now = options.now ?? 0
+  /** When a bucket's aggregates expire, by bucket id (`undefined`: never). */
+  const expiries = new Map<string, number | undefined>()
+  const expiryOfKey = (key: string): number | undefined => {
+    const id = Window.splitKey(key)?.[1] ?? ""
+    if (!expiries.has(id)) {
+      const bucket = Window.bucketOfId(window!, id)
+      expiries.set(id, bucket === undefined ? undefined : Window.expiresAt(window!, bucket))
+    }
+    return expiries.get(id)
+  }
   const fields = keep ? Projection.fieldsOf(pipeline.schema) : undefined
 
   const add = (key: string, delta: V, record: number, partition: string) => {
     const acc = accs.get(key)
     if (acc === undefined) {
+      const expiry = window === undefined ? undefined : expiryOfKey(key)
+      // a bucket already gone (a retraction from it): nothing to write
+      if (expiry !== undefined && expiry <= now) return
       const update = new Update(key, delta, partition, contributionsOf)
+      update.expiresAt = expiry
       accs.set(key, update)
       accList.push(update)
     } else {
@@ -206,16 +227,30 @@ const run = <V>(
   // what `evaluate` computed (closure variables: no result object per record)
   let outKeys: ReadonlyArray<string> = noKeys
   let outValue: V = undefined as V
+  /** Set by `evaluate` when the document's bucket has expired (it then contributes nothing). */
+  let outExpired = false
   /** A decoded document's keys and value (none when filtered out), or why they cannot be had. */
   const evaluate = (doc: unknown, previousKeys: ReadonlyArray<string> | undefined): string | undefined => {
     outKeys = noKeys
     outValue = undefined as V
+    outExpired = false
     try {
       if (filter !== undefined && !filter(doc)) return undefined
       if (keyOf !== undefined) {
-        const key = keyOf(doc)
+        let key = keyOf(doc)
+        if (window !== undefined) {
+          const bucket = bucketOf(doc)
+          if (typeof bucket === "object") return bucket.reason
+          if (bucket === undefined) return undefined
+          key = Window.key(key, bucket)
+        }
         // an update that keeps its key shares the ledger entry's keys array
         outKeys = previousKeys !== undefined && previousKeys.length === 1 && previousKeys[0] === key ? previousKeys : [key]
+      } else if (window !== undefined) {
+        const bucket = bucketOf(doc)
+        if (typeof bucket === "object") return bucket.reason
+        if (bucket === undefined) return undefined
+        outKeys = pipeline.keys(doc).map((k) => Window.key(k, bucket))
       } else outKeys = pipeline.keys(doc)
       outValue = valueOf(doc)
       return undefined
@@ -224,6 +259,22 @@ const run = <V>(
       outValue = undefined as V
       return `the pipeline's key or value function threw: ${errorText(error)}`
     }
+  }
+  /**
+   * The bucket id of a document of a windowed pipeline; `undefined` when its bucket has expired
+   * (`outExpired` is set), or a `{ reason }` when it has no event time.
+   */
+  const bucketOf = (doc: unknown): string | undefined | { readonly reason: string } => {
+    const time = Window.timeOf(window!, doc)
+    if (typeof time === "string") return { reason: time }
+    const bucket = Window.bucketAt(window!, time)
+    const expiry = Window.expiresAt(window!, bucket)
+    expiries.set(bucket.id, expiry)
+    if (expiry !== undefined && expiry <= now) {
+      outExpired = true
+      return undefined
+    }
+    return bucket.id
   }
 
   /** An `"events"` pipeline's record: contributes once, by its position; no ledger. */
@@ -235,6 +286,7 @@ const run = <V>(
     }
     const decoded = decode(record.doc)
     const refused = decoded instanceof Decoder.Refused ? decoded.reason : evaluate(decoded, undefined)
+    if (outExpired) counts.expired++
     if (refused !== undefined) {
       counts.rejected++
       counts.invalid++
@@ -335,6 +387,7 @@ const run = <V>(
       refused = evaluate(decoded, current?.keys)
       keys = outKeys
       value = outValue
+      if (outExpired) counts.expired++
     }
     const partition = record.partition
     if (group === undefined) {
@@ -430,6 +483,7 @@ class Update<V> implements KeyUpdate<V> {
   readonly key: string
   delta: V
   marks: ReadonlyArray<Mark> = noMarks
+  expiresAt: number | undefined = undefined
   /** The partition of the first contribution... */
   readonly partition: string
   /** ...and the other partitions that contributed, in order of first sight. */

@@ -69,6 +69,11 @@ export interface KeyUpdate<V> {
   readonly marks: ReadonlyArray<Mark>
   /** In batch order; used only when part of the batch is already applied. */
   readonly contributions: ReadonlyArray<Contribution<V>>
+  /**
+   * When the key's aggregate expires (ms since the epoch): a windowed pipeline's bucket, past its
+   * retention. Stores drop it then, and never return it after. `undefined`: never.
+   */
+  readonly expiresAt?: number | undefined
 }
 
 /**

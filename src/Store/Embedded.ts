@@ -15,7 +15,7 @@
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync, type StatementSync } from "node:sqlite"
-import { Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Aggregates, type ApplyStats, raiseMarks, resolve } from "./Aggregates.ts"
 import { DeadLetters } from "./DeadLetters.ts"
 import { type Entry, Ledger } from "./Ledger.ts"
@@ -36,7 +36,7 @@ export interface Options {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS aggregates (
-  pipeline TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, hw TEXT NOT NULL,
+  pipeline TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, hw TEXT NOT NULL, expires_at INTEGER,
   PRIMARY KEY (pipeline, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ledger (
   pipeline TEXT NOT NULL, doc_id TEXT NOT NULL, keys TEXT NOT NULL, value TEXT NOT NULL,
@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 interface Statements {
   readonly aggGet: StatementSync
   readonly aggPut: StatementSync
+  readonly aggSweep: StatementSync
   readonly aggAll: StatementSync
   readonly ledGet: StatementSync
   readonly ledPut: StatementSync
@@ -65,12 +66,13 @@ interface Statements {
 }
 
 const prepare = (db: DatabaseSync): Statements => ({
-  aggGet: db.prepare("SELECT value, hw FROM aggregates WHERE pipeline = ? AND key = ?"),
+  aggGet: db.prepare("SELECT value, hw, expires_at FROM aggregates WHERE pipeline = ? AND key = ?"),
   aggPut: db.prepare(
-    "INSERT INTO aggregates (pipeline, key, value, hw) VALUES (?, ?, ?, ?) " +
-      "ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value, hw = excluded.hw"
+    "INSERT INTO aggregates (pipeline, key, value, hw, expires_at) VALUES (?, ?, ?, ?, ?) " +
+      "ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value, hw = excluded.hw, expires_at = excluded.expires_at"
   ),
-  aggAll: db.prepare("SELECT key, value FROM aggregates WHERE pipeline = ?"),
+  aggAll: db.prepare("SELECT key, value FROM aggregates WHERE pipeline = ? AND (expires_at IS NULL OR expires_at > ?)"),
+  aggSweep: db.prepare("DELETE FROM aggregates WHERE pipeline = ? AND expires_at <= ?"),
   ledGet: db.prepare("SELECT keys, value, v_hi, v_lo, doc FROM ledger WHERE pipeline = ? AND doc_id = ?"),
   ledPut: db.prepare(
     "INSERT INTO ledger (pipeline, doc_id, keys, value, v_hi, v_lo, doc) VALUES (?, ?, ?, ?, ?, ?, ?) " +
@@ -142,6 +144,7 @@ const readMany = <A>(db: DatabaseSync, operation: string, f: () => A): Effect.Ef
 interface AggRow {
   readonly value: string
   readonly hw: string
+  readonly expires_at: number | null
 }
 interface LedgerRow {
   readonly keys: string
@@ -155,8 +158,10 @@ const services = (db: DatabaseSync) => {
   const s = prepare(db)
   const aggregates: Context.Service.Shape<typeof Aggregates> = {
     apply: (target, updates) =>
-      transaction(db, "aggregates.apply", (): ApplyStats => {
+      Effect.flatMap(Clock.currentTimeMillis, (now) => transaction(db, "aggregates.apply", (): ApplyStats => {
         const { monoid } = target
+        // expired buckets of windowed pipelines go first (an indexed range: nothing when none is due)
+        s.aggSweep.run(target.name, now)
         let written = 0
         let skipped = 0
         let partial = 0
@@ -170,28 +175,30 @@ const services = (db: DatabaseSync) => {
           }
           if (!todo.fast) partial++
           const value = row === undefined ? todo.delta : monoid.combine(ValueCodec.decode(row.value), todo.delta)
-          s.aggPut.run(target.name, update.key, ValueCodec.encode(value), JSON.stringify(raiseMarks(hw, update.marks)))
+          const expires = update.expiresAt ?? row?.expires_at ?? null
+          s.aggPut.run(target.name, update.key, ValueCodec.encode(value), JSON.stringify(raiseMarks(hw, update.marks)), expires)
           written++
         }
         return { written, skipped, partial }
-      }),
+      })),
     get: (target, keys) =>
-      readMany(db, "aggregates.get", () => {
-        const out = new Map<string, any>()
-        for (const key of keys) {
-          const row = s.aggGet.get(target.name, key) as AggRow | undefined
-          if (row !== undefined) out.set(key, ValueCodec.decode(row.value))
-        }
-        return out
-      }),
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        readMany(db, "aggregates.get", () => {
+          const out = new Map<string, any>()
+          for (const key of keys) {
+            const row = s.aggGet.get(target.name, key) as AggRow | undefined
+            if (row !== undefined && (row.expires_at === null || row.expires_at > now)) out.set(key, ValueCodec.decode(row.value))
+          }
+          return out
+        })),
     all: (target) =>
-      read("aggregates.all", () => {
+      Effect.flatMap(Clock.currentTimeMillis, (now) => read("aggregates.all", () => {
         const out = new Map<string, any>()
-        for (const row of s.aggAll.all(target.name) as Array<{ key: string; value: string }>) {
+        for (const row of s.aggAll.all(target.name, now) as Array<{ key: string; value: string }>) {
           out.set(row.key, ValueCodec.decode(row.value))
         }
         return out
-      })
+      }))
   }
   const ledger: Context.Service.Shape<typeof Ledger> = {
     get: (target, docIds) =>
@@ -282,6 +289,10 @@ export const open = (options: Options) =>
         // databases made before the ledger kept documents (keepDocuments)
         const columns = db.prepare("PRAGMA table_info(ledger)").all() as Array<{ name: string }>
         if (!columns.some((c) => c.name === "doc")) db.exec("ALTER TABLE ledger ADD COLUMN doc TEXT")
+        // and before windows (aggregates that expire)
+        const aggColumns = db.prepare("PRAGMA table_info(aggregates)").all() as Array<{ name: string }>
+        if (!aggColumns.some((c) => c.name === "expires_at")) db.exec("ALTER TABLE aggregates ADD COLUMN expires_at INTEGER")
+        db.exec("CREATE INDEX IF NOT EXISTS aggregates_expiry ON aggregates (pipeline, expires_at) WHERE expires_at IS NOT NULL")
         return db
       },
       catch: (cause) =>

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { type Context, Effect, Layer, Option } from "effect"
+import { Clock, type Context, Effect, Layer, Option } from "effect"
 import { Aggregates, type ApplyStats, resolve } from "./Aggregates.ts"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.ts"
 import { type Entry, Ledger } from "./Ledger.ts"
@@ -27,6 +27,8 @@ export interface Cell {
   seq: number
   /** ...and any further partitions' marks. */
   others: Map<string, number> | undefined
+  /** When a windowed bucket's aggregate expires (ms), if it does. */
+  expiresAt?: number | undefined
 }
 
 const markOf = (cell: Cell, partition: string): number | undefined =>
@@ -94,8 +96,9 @@ const attempt = <A>(operation: string, f: () => A) =>
  */
 export const aggregates = (state: State): Context.Service.Shape<typeof Aggregates> => ({
   apply: (target, updates) =>
-    attempt("apply", (): ApplyStats => {
+    Effect.flatMap(Clock.currentTimeMillis, (now) => attempt("apply", (): ApplyStats => {
       const cells = table(state.aggregates, target.name)
+      sweep(cells, now)
       const { monoid } = target
       let written = 0
       let skipped = 0
@@ -141,28 +144,51 @@ export const aggregates = (state: State): Context.Service.Shape<typeof Aggregate
           cell = { value: values[u], partition: undefined, seq: 0, others: undefined }
           cells.set(update.key, cell)
         } else cell.value = values[u]
+        if (update.expiresAt !== undefined) expireAt(cells, cell, update.expiresAt)
         const marks = update.marks
         for (let m = 0; m < marks.length; m++) raise(cell, marks[m]!.partition, marks[m]!.last)
       }
       return { written, skipped, partial }
-    }),
+    })),
   get: (target, keys) =>
-    Effect.sync(() => {
+    Effect.map(Clock.currentTimeMillis, (now) => {
       const cells = table(state.aggregates, target.name)
       const out = new Map<string, any>()
       for (const key of keys) {
         const cell = cells.get(key)
-        if (cell !== undefined) out.set(key, cell.value)
+        if (cell !== undefined && !expired(cell, now)) out.set(key, cell.value)
       }
       return out
     }),
   all: (target) =>
-    Effect.sync(() => {
+    Effect.map(Clock.currentTimeMillis, (now) => {
       const out = new Map<string, any>()
-      for (const [key, cell] of table(state.aggregates, target.name)) out.set(key, cell.value)
+      for (const [key, cell] of table(state.aggregates, target.name)) if (!expired(cell, now)) out.set(key, cell.value)
       return out
     })
 })
+
+const expired = (cell: Cell, now: number): boolean => cell.expiresAt !== undefined && cell.expiresAt <= now
+
+/** The earliest expiry in each table of aggregates, so that a sweep runs only when one is due. */
+const nextExpiry = new WeakMap<Map<string, Cell>, number>()
+
+const expireAt = (cells: Map<string, Cell>, cell: Cell, at: number): void => {
+  cell.expiresAt = at
+  if (at < (nextExpiry.get(cells) ?? Number.POSITIVE_INFINITY)) nextExpiry.set(cells, at)
+}
+
+/** Deletes the expired aggregates of a table when one is due. */
+const sweep = (cells: Map<string, Cell>, now: number): void => {
+  if ((nextExpiry.get(cells) ?? Number.POSITIVE_INFINITY) > now) return
+  let next = Number.POSITIVE_INFINITY
+  for (const [key, cell] of cells) {
+    if (cell.expiresAt === undefined) continue
+    if (cell.expiresAt <= now) cells.delete(key)
+    else if (cell.expiresAt < next) next = cell.expiresAt
+  }
+  nextExpiry.set(cells, next)
+}
 
 /**
  * The contribution ledger over `state`.

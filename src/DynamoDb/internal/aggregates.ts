@@ -4,8 +4,10 @@
  *
  * Item: `pk` = `["<pipeline>","<key>"]` (the key is part of the partition key, so writes spread
  * over DynamoDB partitions; see `Keys` for the encoding and the hashed form of long keys), `sk` =
- * `"@"` + bucket (`"@"` until windows exist), `p` = pipeline, `hw:<partition>` = the marks (flat
- * number attributes: a nested map path cannot be set when the map does not exist), and the value:
+ * `"@"`, `p` = pipeline, `hw:<partition>` = the marks (flat number attributes: a nested map path
+ * cannot be set when the map does not exist), `expiresAt` = a windowed bucket's expiry (seconds;
+ * the table's TTL attribute: DynamoDB deletes the item some time after it, and reads skip it from
+ * then on; a windowed pipeline's bucket is part of its key, see `Window.key`), and the value:
  *
  * - sums (`Monoid` kinds `"sum"`, `"count"`, `"sumBigInt"`): `v`, a DynamoDB number (38 digits, so
  *   `bigint` sums fit), written with `UpdateItem ... ADD`. The write is conditional on the fast
@@ -28,7 +30,7 @@
  * @since 0.1.0
  */
 import { type DynamoDBClient, GetItemCommand, ScanCommand, type ScanCommandOutput, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
-import { type Context, Effect, Metric } from "effect"
+import { Clock, type Context, Effect, Metric } from "effect"
 import type * as Monoid from "../../Monoid.ts"
 import { Aggregates, type KeyUpdate, raiseMarks, resolve, type Target } from "../../Store/Aggregates.ts"
 import { StoreError } from "../../Store/StoreError.ts"
@@ -156,16 +158,22 @@ export const make = (
       const contributions = update.contributions.filter((c) => partitions.has(c.partition))
       let delta = monoid.empty
       for (const c of contributions) delta = monoid.combine(delta, c.delta)
-      out.push({ key: update.key, delta, marks, contributions })
+      out.push({ key: update.key, delta, marks, contributions, expiresAt: update.expiresAt })
     }
     return out
   }
 
   /** Names and values shared by every write of a key. */
-  const base = (pipeline: string, info: KeyInfo) => {
+  const base = (pipeline: string, info: KeyInfo, expiresAt: number | undefined) => {
     const names: Record<string, string> = { "#p": "p" }
     const values: Keys.Item = { ":p": { S: pipeline } }
     const sets = ["#p = :p"]
+    if (expiresAt !== undefined) {
+      // a windowed bucket: DynamoDB's TTL deletes the item after it (seconds since the epoch)
+      names["#x"] = Keys.TTL_ATTRIBUTE
+      values[":x"] = { N: String(ttlSeconds(expiresAt)) }
+      sets.push("#x = :x")
+    }
     if (info.hashed) {
       names["#id"] = "id"
       values[":id"] = { S: info.id }
@@ -215,7 +223,7 @@ export const make = (
   /** The fast path of a sum: the whole delta, if no mark has reached the update. */
   const addFast = <V>(pipeline: string, numeric: Values.Numeric, u: KeyUpdate<V>, info: KeyInfo) =>
     Effect.gen(function*() {
-      const { names, sets, values } = base(pipeline, info)
+      const { names, sets, values } = base(pipeline, info, u.expiresAt)
       const conditions: Array<string> = []
       names["#v"] = "v"
       values[":d"] = { N: toN(numeric, u.delta, u.key) }
@@ -238,7 +246,7 @@ export const make = (
       const todo = resolve(monoid, u, (p) => marks[p])
       if (todo === undefined) return "skipped" as Outcome
       const raised = raiseMarks(marks, u.marks)
-      const { names, sets, values } = base(pipeline, info)
+      const { names, sets, values } = base(pipeline, info, u.expiresAt)
       const conditions: Array<string> = []
       names["#v"] = "v"
       values[":d"] = { N: toN(numeric, todo.delta, u.key) }
@@ -273,7 +281,7 @@ export const make = (
       })
       const raised = raiseMarks(marks, u.marks)
       const version = item?.["ver"]?.N === undefined ? 0 : Number(item["ver"].N)
-      const { names, sets, values } = base(pipeline, info)
+      const { names, sets, values } = base(pipeline, info, u.expiresAt)
       names["#e"] = "e"
       names["#ver"] = "ver"
       values[":e"] = { S: encoded }
@@ -290,6 +298,7 @@ export const make = (
         condition = "#ver = :ver0"
       }
       const next: Keys.Item = { ...item, pk: { S: info.pk }, sk: { S: info.sk }, p: { S: pipeline }, e: { S: encoded }, ver: { N: String(version + 1) } }
+      if (u.expiresAt !== undefined) next[Keys.TTL_ATTRIBUTE] = { N: String(ttlSeconds(u.expiresAt)) }
       for (const m of u.marks) next[Keys.markAttribute(m.partition)] = { N: String(raised[m.partition]) }
       if (info.hashed) next["id"] = { S: info.id }
       const size = Keys.itemBytes(next)
@@ -373,13 +382,14 @@ export const make = (
 
   const get = <V>(target: Target<V>, keys: ReadonlyArray<string>) =>
     Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
       const numeric = Values.numericOf(target.monoid as Monoid.Monoid<unknown>)
       const infos = Array.from(new Set(keys), (key) => keyInfo(target.name, key))
       const items = yield* readMany(infos, consistentReads, "aggregates.get")
       const out = new Map<string, V>()
       for (const info of infos) {
         const item = items.get(itemRef(info.pk, info.sk))
-        if (item === undefined) continue
+        if (item === undefined || expired(item, now)) continue
         yield* checkIdentity(info, item, "aggregates.get")
         out.set(info.key, decodeValue(numeric, item, "aggregates.get", info.key) as V)
       }
@@ -388,6 +398,7 @@ export const make = (
 
   const all = <V>(target: Target<V>) =>
     Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
       const numeric = Values.numericOf(target.monoid as Monoid.Monoid<unknown>)
       const out = new Map<string, V>()
       let start: Keys.Item | undefined = undefined
@@ -406,6 +417,7 @@ export const make = (
             { abortSignal: signal }
           ))
         for (const item of page.Items ?? []) {
+          if (expired(item, now)) continue
           const id = item["id"]?.S ?? item["pk"]?.S
           const parts = id === undefined ? undefined : Keys.parts(id)
           const key = parts?.[1]
@@ -420,6 +432,15 @@ export const make = (
     }).pipe(Effect.catchDefect(thrown("aggregates.all")))
 
   return { apply, get, all, itemLimit: ITEM_LIMIT }
+}
+
+/** DynamoDB's TTL attribute holds whole seconds: an expiry rounded up, never before its time. */
+const ttlSeconds = (ms: number): number => Math.ceil(ms / 1000)
+
+/** An item past its TTL, which DynamoDB has not deleted yet (it may take a while): never read. */
+const expired = (item: Keys.Item, now: number): boolean => {
+  const at = item[Keys.TTL_ATTRIBUTE]?.N
+  return at !== undefined && Number(at) * 1000 <= now
 }
 
 const isStoreError = (u: unknown): u is StoreError =>

@@ -49,6 +49,9 @@ export const MAX_SORT_KEY_BYTES = 1024
  */
 export const MAX_ITEM_BYTES = 400 * 1024
 
+/** The aggregate items' TTL attribute (seconds since the epoch; `DynamoDbTables.TTL_ATTRIBUTE`). */
+export const TTL_ATTRIBUTE = "expiresAt"
+
 /**
  * The identity text of a list of parts.
  *

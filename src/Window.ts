@@ -1,0 +1,417 @@
+/**
+ * Windowed aggregates: each contribution goes to the bucket of its event time (its minute, hour,
+ * day, ISO week or month, in UTC or a time zone), and buckets older than a retention expire.
+ *
+ * The bucket is part of the aggregate key (`"<key>|<bucket>"`, {@link key}), so a windowed
+ * pipeline is an ordinary pipeline to the fold and to every store, and it is exact under changes
+ * for the same reason: the ledger keeps each document's keys, buckets included, so an update that
+ * changes an order's date retracts its contribution from the old bucket and adds it to the new
+ * one, and a delete retracts it from its bucket.
+ *
+ * **Retention.** A bucket expires when its end plus the retention is past (by the `Clock`): its
+ * aggregates carry that instant (`KeyUpdate.expiresAt`) and every store drops them (DynamoDB by
+ * its TTL attribute, the embedded and memory stores by deleting them; reads never return an
+ * expired bucket). A record whose bucket has already expired contributes nothing: it is counted
+ * (`expired` in the fold's summary) and logged, never dead-lettered and never written.
+ *
+ * **Reads** ({@link get}, {@link range}, {@link last}) read the buckets of many keys in one store
+ * call and merge them with the pipeline's monoid.
+ *
+ * Bucket ids sort in time order: `2026-12-05T14:05` (minute), `2026-12-05T14` (hour),
+ * `2026-12-05` (day), `2026-W49` (ISO week, of its ISO week-year), `2026-12` (month), all in the
+ * window's time zone.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Monoid, Pipeline } from "effect-monoid-streams"
+ *
+ * const revenuePerDay = Pipeline.make("revenue_per_day", {
+ *   schema: Schema.Struct({ customer_id: Schema.String, amount: Schema.Int, created_at: Schema.String }),
+ *   key: (o) => o.customer_id,
+ *   value: (o) => o.amount,
+ *   monoid: Monoid.sum
+ * }).pipe(Pipeline.windowed({ time: (o) => o.created_at, granularity: "day", timeZone: "Europe/Paris", retention: "90 days" }))
+ * ```
+ *
+ * @since 0.2.0
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Monoid from "./Monoid.ts"
+import { Aggregates } from "./Store/Aggregates.ts"
+import type { StoreError } from "./Store/StoreError.ts"
+
+/**
+ * @category models
+ * @since 0.2.0
+ */
+export type Granularity = "minute" | "hour" | "day" | "week" | "month"
+
+/**
+ * How a pipeline's inputs are bucketed.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Options<In> {
+  /** The event time of an input: a `Date`, milliseconds since the epoch, or an ISO-8601 text. */
+  readonly time: (input: In) => Date | number | string
+  readonly granularity: Granularity
+  /** An IANA time zone (`"Europe/Paris"`); default `"UTC"`. */
+  readonly timeZone?: string | undefined
+  /** How long a bucket is kept after its end; default forever. */
+  readonly retention?: Duration.Input | undefined
+}
+
+/**
+ * A window as a pipeline holds it (see {@link make}).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Window<In> {
+  readonly time: (input: In) => Date | number | string
+  readonly granularity: Granularity
+  readonly timeZone: string
+  /** Milliseconds, or `undefined` for no expiry. */
+  readonly retentionMs: number | undefined
+}
+
+/**
+ * One bucket: its id and the instants (ms) it starts and ends at.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Bucket {
+  readonly id: string
+  readonly start: number
+  readonly end: number
+}
+
+/**
+ * Checks the options (the time zone, the retention): throws a `RangeError` for bad ones.
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const make = <In>(options: Options<In>): Window<In> => {
+  const timeZone = options.timeZone ?? "UTC"
+  if (timeZone !== "UTC") {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone })
+    } catch {
+      throw new RangeError(`Window: unknown time zone ${JSON.stringify(timeZone)}`)
+    }
+  }
+  if (!["minute", "hour", "day", "week", "month"].includes(options.granularity)) {
+    throw new RangeError(`Window: unknown granularity ${JSON.stringify(options.granularity)}`)
+  }
+  let retentionMs: number | undefined = undefined
+  if (options.retention !== undefined) {
+    const d = Duration.fromInput(options.retention)
+    if (d._tag === "None" || !Duration.isFinite(d.value) || Duration.toMillis(d.value) < 0) {
+      throw new RangeError(`Window: the retention must be a finite, non-negative duration`)
+    }
+    retentionMs = Duration.toMillis(d.value)
+  }
+  return { time: options.time, granularity: options.granularity, timeZone, retentionMs }
+}
+
+// ---------------------------------------------------------------------------------------------
+// local time in a zone
+
+interface Local {
+  readonly y: number
+  readonly m: number // 1-12
+  readonly d: number
+  readonly h: number
+  readonly mi: number
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>()
+
+const formatOf = (timeZone: string): Intl.DateTimeFormat => {
+  let f = formats.get(timeZone)
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric"
+    })
+    formats.set(timeZone, f)
+  }
+  return f
+}
+
+/** The wall-clock time of an instant in a zone. */
+const localOf = (ms: number, timeZone: string): Local => {
+  if (timeZone === "UTC") {
+    const t = new Date(ms)
+    return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes() }
+  }
+  const parts: Record<string, number> = {}
+  for (const p of formatOf(timeZone).formatToParts(ms)) if (p.type !== "literal") parts[p.type] = Number(p.value)
+  return { y: parts["year"]!, m: parts["month"]!, d: parts["day"]!, h: parts["hour"]!, mi: parts["minute"]! }
+}
+
+const asUtc = (l: Local): number => Date.UTC(l.y, l.m - 1, l.d, l.h, l.mi)
+
+/**
+ * The instant a wall-clock time (normalised: `d = 32` is the next month's first) starts in a zone;
+ * a wall-clock time skipped by a DST change maps to the instant just after the gap.
+ */
+const instantOf = (l: Local, timeZone: string): number => {
+  const wall = asUtc(l)
+  if (timeZone === "UTC") return wall
+  let guess = wall
+  for (let i = 0; i < 3; i++) {
+    const offset = asUtc(localOf(guess, timeZone)) - guess
+    const next = wall - offset
+    if (next === guess) break
+    guess = next
+  }
+  // in a gap, the guess shows a later wall time: the bucket starts when the gap ends
+  return guess
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, "0")
+
+/** ISO weekday (Monday = 1) of a calendar date. */
+const weekday = (y: number, m: number, d: number): number => ((new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7) + 1
+
+/** The ISO week-year and week of a calendar date. */
+const isoWeek = (y: number, m: number, d: number): readonly [number, number] => {
+  const date = new Date(Date.UTC(y, m - 1, d))
+  date.setUTCDate(date.getUTCDate() + 4 - weekday(y, m, d)) // the Thursday of its week
+  const year = date.getUTCFullYear()
+  const week = Math.floor((date.getTime() - Date.UTC(year, 0, 1)) / 86_400_000 / 7) + 1
+  return [year, week]
+}
+
+/** The wall-clock start of the bucket holding `l`, and the wall-clock start of the next one. */
+const startOf = (granularity: Granularity, l: Local): readonly [Local, Local] => {
+  switch (granularity) {
+    case "minute":
+      return [l, { ...l, mi: l.mi + 1 }]
+    case "hour":
+      return [{ ...l, mi: 0 }, { ...l, h: l.h + 1, mi: 0 }]
+    case "day":
+      return [{ ...l, h: 0, mi: 0 }, { ...l, d: l.d + 1, h: 0, mi: 0 }]
+    case "week": {
+      const monday = l.d - (weekday(l.y, l.m, l.d) - 1)
+      return [{ ...l, d: monday, h: 0, mi: 0 }, { ...l, d: monday + 7, h: 0, mi: 0 }]
+    }
+    case "month":
+      return [{ ...l, d: 1, h: 0, mi: 0 }, { ...l, m: l.m + 1, d: 1, h: 0, mi: 0 }]
+  }
+}
+
+/** Normalises a wall-clock time whose fields overflow (`d = 32`). */
+const normal = (l: Local): Local => {
+  const t = new Date(asUtc(l))
+  return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes() }
+}
+
+const idOf = (granularity: Granularity, s: Local): string => {
+  const day = `${pad(s.y, 4)}-${pad(s.m)}-${pad(s.d)}`
+  switch (granularity) {
+    case "minute":
+      return `${day}T${pad(s.h)}:${pad(s.mi)}`
+    case "hour":
+      return `${day}T${pad(s.h)}`
+    case "day":
+      return day
+    case "week": {
+      const [year, week] = isoWeek(s.y, s.m, s.d)
+      return `${pad(year, 4)}-W${pad(week)}`
+    }
+    case "month":
+      return `${pad(s.y, 4)}-${pad(s.m)}`
+  }
+}
+
+/**
+ * The bucket of an instant (milliseconds since the epoch).
+ *
+ * @category buckets
+ * @since 0.2.0
+ */
+export const bucketAt = <In>(window: Window<In>, ms: number): Bucket => {
+  const [start, next] = startOf(window.granularity, localOf(ms, window.timeZone))
+  const s = normal(start)
+  return { id: idOf(window.granularity, s), start: instantOf(s, window.timeZone), end: instantOf(normal(next), window.timeZone) }
+}
+
+const ID = /^(\d{4})-(?:W(\d{2})|(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2}))?)?)?)$/
+
+/**
+ * The bucket of an id made by this window, or `undefined` when the text is not one.
+ *
+ * @category buckets
+ * @since 0.2.0
+ */
+export const bucketOfId = <In>(window: Window<In>, id: string): Bucket | undefined => {
+  const m = ID.exec(id)
+  if (m === null) return undefined
+  const y = Number(m[1])
+  let local: Local
+  if (m[2] !== undefined) {
+    // the Monday of ISO week w: the week of January 4th is week 1
+    const jan4 = weekday(y, 1, 4)
+    local = { y, m: 1, d: 4 - (jan4 - 1) + (Number(m[2]) - 1) * 7, h: 0, mi: 0 }
+  } else {
+    local = { y, m: Number(m[3]), d: Number(m[4] ?? 1), h: Number(m[5] ?? 0), mi: Number(m[6] ?? 0) }
+  }
+  const bucket = bucketAt(window, instantOf(normal(local), window.timeZone))
+  return bucket.id === id ? bucket : undefined
+}
+
+/**
+ * The event time of an input in milliseconds, or a reason it has none.
+ *
+ * @category buckets
+ * @since 0.2.0
+ */
+export const timeOf = <In>(window: Window<In>, input: In): number | string => {
+  const t = window.time(input)
+  const ms = t instanceof Date ? t.getTime() : typeof t === "number" ? t : typeof t === "string" ? Date.parse(t) : Number.NaN
+  return Number.isFinite(ms) ? ms : `the window's event time is not a date: ${JSON.stringify(String(t)).slice(0, 80)}`
+}
+
+/**
+ * When a bucket's aggregates expire (its end plus the retention), or `undefined` when they never do.
+ *
+ * @category retention
+ * @since 0.2.0
+ */
+export const expiresAt = <In>(window: Window<In>, bucket: Bucket): number | undefined =>
+  window.retentionMs === undefined ? undefined : bucket.end + window.retentionMs
+
+// ---------------------------------------------------------------------------------------------
+// keys
+
+const SEPARATOR = "|"
+
+/**
+ * The aggregate key of a key in a bucket: `"<key>|<bucket id>"`.
+ *
+ * @category keys
+ * @since 0.2.0
+ */
+export const key = (key: string, bucketId: string): string => `${key}${SEPARATOR}${bucketId}`
+
+/**
+ * The key and bucket id of an aggregate key made by {@link key}.
+ *
+ * @category keys
+ * @since 0.2.0
+ */
+export const splitKey = (aggregateKey: string): readonly [key: string, bucketId: string] | undefined => {
+  const i = aggregateKey.lastIndexOf(SEPARATOR)
+  return i < 0 ? undefined : [aggregateKey.slice(0, i), aggregateKey.slice(i + 1)]
+}
+
+// ---------------------------------------------------------------------------------------------
+// reads
+
+/**
+ * What a windowed read needs of a pipeline.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Windowed<V> {
+  readonly name: string
+  readonly monoid: Monoid.Monoid<V>
+  readonly window: Window<any> | undefined
+}
+
+const windowOf = <V>(pipeline: Windowed<V>): Window<any> => {
+  if (pipeline.window === undefined) throw new TypeError(`pipeline ${pipeline.name} is not windowed`)
+  return pipeline.window
+}
+
+/**
+ * The buckets from the one holding `from` to the one holding `to` (inclusive), oldest first.
+ *
+ * @category buckets
+ * @since 0.2.0
+ */
+export const bucketsBetween = <In>(window: Window<In>, from: number, to: number): ReadonlyArray<Bucket> => {
+  const out: Array<Bucket> = []
+  for (let b = bucketAt(window, from); b.start <= to; b = bucketAt(window, b.end)) {
+    out.push(b)
+    if (out.length > 100_000) throw new RangeError("Window: more than 100,000 buckets in one read")
+  }
+  return out
+}
+
+/**
+ * For each key, the merge of its buckets among `buckets` that have not expired (keys without any
+ * are absent): one store call for every key and bucket.
+ *
+ * @category reads
+ * @since 0.2.0
+ */
+export const read = <V>(
+  pipeline: Windowed<V>,
+  keys: ReadonlyArray<string>,
+  buckets: ReadonlyArray<Bucket>
+): Effect.Effect<ReadonlyMap<string, V>, StoreError, Aggregates> =>
+  Effect.gen(function*() {
+    const window = windowOf(pipeline)
+    const now = yield* Clock.currentTimeMillis
+    const live = buckets.filter((b) => (expiresAt(window, b) ?? Number.POSITIVE_INFINITY) > now)
+    const wanted = keys.flatMap((k) => live.map((b) => key(k, b.id)))
+    const found = yield* (yield* Aggregates).get(pipeline, wanted)
+    const out = new Map<string, V>()
+    for (const k of keys) {
+      let acc: V | undefined = undefined
+      for (const b of live) {
+        const v = found.get(key(k, b.id))
+        if (v !== undefined) acc = acc === undefined ? v : pipeline.monoid.combine(acc, v)
+      }
+      if (acc !== undefined) out.set(k, acc)
+    }
+    return out
+  })
+
+/**
+ * One key's value in the bucket holding instant `at` (ms), if any.
+ *
+ * @category reads
+ * @since 0.2.0
+ */
+export const get = <V>(pipeline: Windowed<V>, aggregateKey: string, at: number) =>
+  Effect.map(read(pipeline, [aggregateKey], [bucketAt(windowOf(pipeline), at)]), (m) => m.get(aggregateKey))
+
+/**
+ * Each key's buckets from the one holding `from` to the one holding `to`, merged.
+ *
+ * @category reads
+ * @since 0.2.0
+ */
+export const range = <V>(pipeline: Windowed<V>, keys: ReadonlyArray<string>, from: number, to: number) =>
+  Effect.suspend(() => read(pipeline, keys, bucketsBetween(windowOf(pipeline), from, to)))
+
+/**
+ * Each key's last `n` buckets up to now (the current one included), merged: "the last 7 days".
+ *
+ * @category reads
+ * @since 0.2.0
+ */
+export const last = <V>(pipeline: Windowed<V>, keys: ReadonlyArray<string>, n: number) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const window = windowOf(pipeline)
+    const buckets: Array<Bucket> = [bucketAt(window, now)]
+    while (buckets.length < n) buckets.unshift(bucketAt(window, buckets[0]!.start - 1))
+    return read(pipeline, keys, buckets)
+  })
