@@ -209,7 +209,8 @@ export const make = (
         return stats
       }),
     get,
-    all: (target) => inner.all(target)
+    all: (target) => inner.all(target),
+    itemLimit: inner.itemLimit
   }
 }
 

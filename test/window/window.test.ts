@@ -11,11 +11,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb"
-import { Effect, Exit, Layer, References, Schema, Stream } from "effect"
+import { Effect, Exit, Layer, Redacted, References, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
+import * as Cache from "../../src/Redis/AggregateCache.ts"
 import type { TableNames } from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
@@ -28,7 +29,7 @@ import * as Window from "../../src/Window.ts"
 import { dropTables, freshTables, testClient } from "../dynamodb/support.ts"
 import { Crash, crashing, type Services } from "../support/faults.ts"
 import * as Rand from "../support/random.ts"
-import { requireService } from "../support/services.ts"
+import { redisUrl, requireService } from "../support/services.ts"
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 const DAY = 86_400_000
@@ -323,6 +324,48 @@ describe("retention and reads", () => {
     afterAll(async () => {
       for (const names of created) await dropTables(client, names)
       client?.destroy()
+    })
+
+    it("through the Valkey cache: a move to another day is read at once (invalidation), expired days never", async () => {
+      await requireService("redis")
+      const tables = await freshTables(client, "window-cache")
+      created.push(tables)
+      const url = new URL(redisUrl())
+      url.pathname = "/7"
+      const cached = () =>
+        Cache.decorate(DynamoDbStore.layerFrom(client, tables), { prefix: `window-${tables.aggregates}`, ttl: "1 hour" }).pipe(
+          Layer.provide(Cache.redisLayer({ url: Redacted.make(url.toString()) }))
+        )
+      const read = Window.range(perDay, ["a", "b"], at("2026-12-03T00:00:00Z"), at("2026-12-05T23:00:00Z"))
+      const days = Effect.gen(function*() {
+        const out: Array<[string, number | undefined]> = []
+        for (const day of ["2026-12-03", "2026-12-04", "2026-12-05"]) {
+          // a day whose orders all moved away holds 0 (a sum's key stays): read as nothing
+          const v = yield* Window.get(perDay, "a", at(`${day}T12:00:00Z`))
+          out.push([day, v === 0 ? undefined : v])
+        }
+        return out
+      })
+      const out = await Effect.runPromise(Effect.gen(function*() {
+        yield* TestClock.setTime(NOW)
+        const source = (docs: ReadonlyArray<Source.Change>) => Source.fromStream("moves", Stream.fromIterable(docs))
+        const first = [Source.upsert("x", threeDays[0]), Source.upsert("y", threeDays[2])]
+        yield* Fold.run(source(first), [perDay])
+        const before = { range: yield* read, days: yield* days, again: yield* days } // read twice: the second is filled from the cache
+        // order x moves from the 3rd to the 4th, order y is deleted
+        yield* Fold.run(source([...first, Source.upsert("x", { ...threeDays[0]!, created_at: "2026-12-04T18:00:00Z" }), Source.remove("y")]), [perDay])
+        const after = { range: yield* read, days: yield* days }
+        yield* TestClock.setTime(at("2026-12-10T12:00:00Z"))
+        const expired = yield* days
+        return { before, after, expired }
+      }).pipe(Effect.provide(cached()), Effect.provide(TestClock.layer()), Effect.provide(quiet), Effect.scoped))
+      expect([...out.before.range]).toEqual([["a", 101]])
+      expect(out.before.days).toEqual([["2026-12-03", 1], ["2026-12-04", undefined], ["2026-12-05", 100]])
+      expect(out.before.again).toEqual(out.before.days)
+      expect([...out.after.range]).toEqual([["a", 1]])
+      expect(out.after.days).toEqual([["2026-12-03", undefined], ["2026-12-04", 1], ["2026-12-05", undefined]])
+      // the 4th ended on the 5th at 00:00 in Paris, +5 days: gone on the 10th at noon, cached or not
+      expect(out.expired).toEqual([["2026-12-03", undefined], ["2026-12-04", undefined], ["2026-12-05", undefined]])
     })
 
     it("bucket items carry the TTL attribute; reads skip expired items before DynamoDB deletes them", async () => {
