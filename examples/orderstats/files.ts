@@ -6,15 +6,16 @@
  *   main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--state DIR] [--json]
  *
  * With no flags it folds the sample data shipped in examples/orderstats/data on a fresh store and
- * prints a table. `--state DIR` keeps the store there, so a rerun resumes (and a run killed at any
- * moment can simply be run again). `--json` prints exactly one JSON object on stdout.
+ * prints the tables, then a summary: what the snapshot and the changes did, what the handoff
+ * position means, and the first dead letters with their reasons (from the store's `DeadLetters`).
+ * `--state DIR` keeps the store there, so a rerun resumes (and a run killed at any moment can
+ * simply be run again). `--json` prints exactly one JSON object on stdout.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
+import { dirname, isAbsolute, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { parseArgs } from "node:util"
-import { Effect, Layer, Logger } from "effect"
+import { Effect, Option } from "effect"
 import { ConfigurationError } from "../../src/Errors.ts"
 import * as Handoff from "../../src/Handoff.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
@@ -22,14 +23,21 @@ import * as JsonlChanges from "../../src/Jsonl/JsonlChanges.ts"
 import * as JsonlSnapshot from "../../src/Jsonl/JsonlSnapshot.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
-import { DeadLetters } from "../../src/Store/DeadLetters.ts"
+import { type DeadLetter, DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Version from "../../src/Version.ts"
 import { ordersPerCustomer, ordersPerStatus, orderTotals, pipelines } from "./pipeline.ts"
 import * as Report from "./report.ts"
 import * as Settings from "./config.ts"
 
-const USAGE = "usage: main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--state DIR] [--json]"
+/** The demo's flags, as `main.js` parses them. */
+export interface Flags {
+  readonly snapshot: Option.Option<string>
+  readonly changes: Option.Option<string>
+  readonly snapshotPosition: Option.Option<string>
+  readonly state: Option.Option<string>
+  readonly json: boolean
+}
 
 /** The sample data folder, from the source tree or from dist/. */
 const sampleDir = (): string => {
@@ -48,26 +56,18 @@ interface Args {
   readonly json: boolean
 }
 
-export const parse = (argv: ReadonlyArray<string>): Effect.Effect<Args, ConfigurationError> =>
+/**
+ * The files to fold and their snapshot position: the sample's when neither `--snapshot` nor
+ * `--changes` is given.
+ */
+export const resolveFlags = (flags: Flags): Effect.Effect<Args, ConfigurationError> =>
   Effect.try({
     try: () => {
-      const { values } = parseArgs({
-        args: [...argv],
-        options: {
-          snapshot: { type: "string" },
-          changes: { type: "string" },
-          "snapshot-position": { type: "string" },
-          state: { type: "string" },
-          json: { type: "boolean", default: false }
-        },
-        strict: true,
-        allowPositionals: false
-      })
-      const sample = values.snapshot === undefined && values.changes === undefined
+      const sample = Option.isNone(flags.snapshot) && Option.isNone(flags.changes)
       const dir = sample ? sampleDir() : undefined
-      const snapshot = dir !== undefined ? join(dir, "snapshot.jsonl") : values.snapshot
-      const changes = dir !== undefined ? join(dir, "changes.jsonl") : values.changes
-      let positionText = values["snapshot-position"]
+      const snapshot = dir !== undefined ? join(dir, "snapshot.jsonl") : Option.getOrUndefined(flags.snapshot)
+      const changes = dir !== undefined ? join(dir, "changes.jsonl") : Option.getOrUndefined(flags.changes)
+      let positionText = Option.getOrUndefined(flags.snapshotPosition)
       if (positionText === undefined && dir !== undefined) {
         positionText = (JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { snapshotPosition: string }).snapshotPosition
       }
@@ -83,13 +83,51 @@ export const parse = (argv: ReadonlyArray<string>): Effect.Effect<Args, Configur
         snapshot: snapshot === undefined ? undefined : resolve(snapshot),
         changes: changes === undefined ? undefined : resolve(changes),
         position,
-        state: values.state,
-        json: values.json === true
+        state: Option.getOrUndefined(flags.state),
+        json: flags.json
       }
     },
-    catch: (error: unknown) => new ConfigurationError({ detail: `${error instanceof Error ? error.message : String(error)}\n${USAGE}` })
+    catch: (error: unknown) => new ConfigurationError({ detail: error instanceof Error ? error.message : String(error) })
   })
 
+/** How many dead letters the text output lists. */
+const SHOWN_DEAD_LETTERS = 5
+
+/** Where a dead letter of the demo's files comes from: `examples/orderstats/data/changes.jsonl line 9`. */
+const origin = (letter: DeadLetter): string => {
+  const path = letter.partition.replace(/^(jsonl|snapshot):/, "").replace(/@\d+:\d+$/, "")
+  const doc = letter.docId === undefined ? "" : ` (document ${letter.docId})`
+  const inside = relative(process.cwd(), path)
+  return `${inside === "" || inside.startsWith("..") || isAbsolute(inside) ? path : inside} line ${letter.seq}${doc}`
+}
+
+/**
+ * The dead letters in words: how many, then the first few with their reasons.
+ */
+export const describeDeadLetters = (pipeline: string, letters: ReadonlyArray<DeadLetter>): string =>
+  letters.length === 0
+    ? `dead letters of ${pipeline}: none`
+    : [
+      `dead letters of ${pipeline}: ${letters.length}${letters.length > SHOWN_DEAD_LETTERS ? `, the first ${SHOWN_DEAD_LETTERS}` : ""} (records it refused, kept with the reason; never counted)`,
+      ...letters.slice(0, SHOWN_DEAD_LETTERS).map((letter) => `  ${origin(letter)}: ${letter.reason}`)
+    ].join("\n")
+
+/**
+ * What the demo's handoff position means, in one line.
+ */
+export const describeHandoff = (handoff: Version.Version): string =>
+  `handoff:  ${Version.format(handoff)}, the snapshot's version: changes at or before it are already in the snapshot (skipped as stale), later ones are applied`
+
+const summary = (result: Orchestrator.Result, letters: ReadonlyArray<DeadLetter>): string => {
+  const b = result.bootstrap === undefined ? undefined : Fold.of(result.bootstrap, orderTotals)
+  const l = result.live === undefined ? undefined : Fold.of(result.live, orderTotals)
+  return [
+    `snapshot: ${b === undefined ? "already done" : `${b.upserts} documents, ${b.rejected} dead-lettered`}`,
+    `changes:  ${l === undefined ? "none" : `${result.live!.records} records, ${l.upserts + l.deletes} applied, ${l.stale} stale, ${l.skipped} skipped, ${l.rejected} dead-lettered`}`,
+    describeHandoff(result.handoff.version),
+    describeDeadLetters(orderTotals.name, letters)
+  ].join("\n")
+}
 
 const program = (args: Args) =>
   Effect.gen(function*() {
@@ -112,45 +150,32 @@ const program = (args: Args) =>
     const perCustomer = Report.nonZero(yield* aggregates.all(ordersPerCustomer))
     const dead = Report.deadLetters(result.bootstrap, result.live)
     const letters = yield* (yield* DeadLetters).list(orderTotals.name)
-    if (args.json) {
-      const out = {
+    const text = args.json
+      ? JSON.stringify({
         totals: Object.fromEntries(totals),
         perStatus: Object.fromEntries(perStatus),
         ordersPerCustomer: Object.fromEntries(perCustomer),
         deadLetters: dead[orderTotals.name] ?? 0,
         deadLettersPerPipeline: dead,
+        firstDeadLetters: letters.slice(0, SHOWN_DEAD_LETTERS).map(({ docId, partition, reason, seq }) => ({ partition, seq, docId, reason })),
         handoff: Version.format(result.handoff.version),
         bootstrap: result.bootstrap ?? null,
         live: result.live ?? null
-      }
-      yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(out)}\n`))
-    } else {
-      const b = result.bootstrap === undefined ? undefined : Fold.of(result.bootstrap, orderTotals)
-      const l = result.live === undefined ? undefined : Fold.of(result.live, orderTotals)
-      yield* Effect.sync(() =>
-        process.stdout.write(
-          `${Report.table(totals)}\n\n${Report.counts("status", perStatus)}\n\n${Report.counts("customer", perCustomer)}\n\n` +
-            `snapshot: ${b === undefined ? "already done" : `${b.upserts} documents, ${b.rejected} dead-lettered`}; ` +
-            `changes: ${l === undefined ? "none" : `${result.live!.records} records, ${l.upserts + l.deletes} applied, ${l.stale} stale, ${l.skipped} skipped, ${l.rejected} dead-lettered`}; ` +
-            `handoff ${Version.format(result.handoff.version)} (the snapshot's version: changes at or before it are in the snapshot)\n` +
-            (letters.length === 0 ? "" : `dead letters of ${orderTotals.name}:\n${letters.slice(0, 5).map((d) => `  ${d.partition}#${d.seq}: ${d.reason}`).join("\n")}\n`)
-        )
-      )
-    }
+      })
+      : `${Report.table(totals)}\n\n${Report.counts("status", perStatus)}\n\n${Report.counts("customer", perCustomer)}\n\n${summary(result, letters)}`
+    yield* Effect.sync(() => process.stdout.write(`${text}\n`))
   })
 
 /**
- * The demo, with the command-line arguments `argv`; failures print `orderstats: <message>` on stderr.
+ * The demo on the embedded store in `--state` (a fresh temporary folder, removed at the end, without it).
  */
-export const main = (argv: ReadonlyArray<string>) => Effect.gen(function*() {
-  const args = yield* parse(argv)
-  const fresh = args.state === undefined ? mkdtempSync(join(tmpdir(), "orderstats-")) : undefined
-  const stateDir = args.state ?? fresh!
-  yield* program(args).pipe(
-    Effect.provide(Embedded.layer({ path: join(stateDir, "orderstats.sqlite") })),
-    Effect.ensuring(Effect.sync(() => fresh !== undefined && rmSync(fresh, { recursive: true, force: true })))
-  )
-}).pipe(
-  Effect.tapError((error) => Effect.sync(() => process.stderr.write(`orderstats: ${error.message}\n`))),
-  Effect.provide(Layer.succeed(Logger.LogToStderr, true))
-)
+export const demo = (flags: Flags) =>
+  Effect.gen(function*() {
+    const args = yield* resolveFlags(flags)
+    const fresh = args.state === undefined ? mkdtempSync(join(tmpdir(), "orderstats-")) : undefined
+    const stateDir = args.state ?? fresh!
+    yield* program(args).pipe(
+      Effect.provide(Embedded.layer({ path: join(stateDir, "orderstats.sqlite") })),
+      Effect.ensuring(Effect.sync(() => fresh !== undefined && rmSync(fresh, { recursive: true, force: true })))
+    )
+  })

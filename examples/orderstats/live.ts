@@ -80,10 +80,7 @@ export const kafka = Effect.gen(function*() {
 })
 
 /**
- * The live run on the source `LIVE_SOURCE` names.
+ * The live run on `source` (`LIVE_SOURCE`).
  */
-export const run = (options: { readonly stopWhenIdleMs?: number | undefined } = {}) =>
-  Effect.gen(function*() {
-    const source = yield* Settings.liveSource
-    return source === "kafka" ? yield* kafka : yield* changeStream(options)
-  })
+export const run = (options: { readonly source: Settings.LiveSource; readonly stopWhenIdleMs?: number | undefined }) =>
+  options.source === "kafka" ? kafka : changeStream({ stopWhenIdleMs: options.stopWhenIdleMs })

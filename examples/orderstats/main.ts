@@ -14,8 +14,9 @@
  * because test and CI shells export every endpoint (scripts/test.sh): a variable left in the
  * environment must not turn the demo into a long-running worker.
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { ConfigurationError } from "../../src/Errors.ts"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
 import * as Files from "./files.ts"
@@ -24,32 +25,87 @@ import * as Report from "./report.ts"
 import * as Scan from "./scan.ts"
 import * as Stores from "./stores.ts"
 
-const USAGE = "usage: main.js --services [--json]   (or the embedded demo: main.js [--snapshot FILE] [--changes FILE] ...)"
+const file = (name: string, description: string) => Flag.String(name).pipe(Flag.optional, Flag.withDescription(description))
 
-const argv = process.argv.slice(2)
+const flags = {
+  services: Flag.Boolean("services").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("bootstrap, then live, on the servers the environment names (see ENVIRONMENT), until SIGINT/SIGTERM")
+  ),
+  json: Cli.json,
+  snapshot: file("snapshot", "the demo's snapshot: a JSON-Lines dump of the orders collection (default: the sample)"),
+  changes: file("changes", "the demo's change file: Debezium records as JSON Lines (default: the sample)"),
+  snapshotPosition: file("snapshot-position", "the snapshot's version TS_MS:ORD, with --snapshot: changes at or before it are already in it"),
+  state: file("state", "keep the demo's store in this folder, so that a rerun resumes (default: a fresh temporary one)")
+}
 
-const services = Effect.gen(function*() {
-  const { values } = yield* Cli.flags(USAGE, { services: { type: "boolean" }, json: { type: "boolean", default: false } }, argv)
-  const mongo = yield* Settings.mongo
-  const boot = yield* Scan.run(mongo)
-  yield* Effect.sync(() =>
-    process.stdout.write(
-      values.json
-        ? `${JSON.stringify({ bootstrap: boot })}\n`
-        : `bootstrap: ${boot.alreadyDone ? "already done" : `${boot.documents} documents, ${boot.deadLetters} dead-lettered, ${Report.seconds(boot.elapsedMs)}`}; ` +
-          `handoff ${Scan.describeHandoff(boot.handoff)}; now live\n`
-    )
-  )
-  const stopWhenIdleMs = yield* Settings.stopWhenIdleMs
-  const live = yield* Live.run({ stopWhenIdleMs })
-  // reached when the change stream stopped after STOP_WHEN_IDLE_MS without a change
-  if (live.summary !== undefined) {
-    const summary = live.summary
+type Options = Command.Command.Config.Infer<typeof flags>
+
+const bootThenLive = (options: {
+  readonly json: boolean
+  readonly mongo: Settings.MongoSettings
+  readonly source: Settings.LiveSource
+  readonly stopWhenIdleMs: number | undefined
+}) =>
+  Effect.gen(function*() {
+    const boot = yield* Scan.run(options.mongo)
     yield* Effect.sync(() =>
-      process.stdout.write(values.json ? `${JSON.stringify({ live: summary })}\n` : `live: ${Report.liveLine(summary)}\n`)
+      process.stdout.write(
+        options.json
+          ? `${JSON.stringify({ bootstrap: boot })}\n`
+          : `bootstrap: ${boot.alreadyDone ? "already done" : `${boot.documents} documents, ${boot.deadLetters} dead-lettered, ${Report.seconds(boot.elapsedMs)}`}; ` +
+            `handoff ${Scan.describeHandoff(boot.handoff)}; now live\n${Scan.HANDOFF_MEANING}\n`
+      )
     )
-  }
-}).pipe(Effect.provide(Stores.layer))
+    const live = yield* Live.run(options)
+    // reached when the change stream stopped after STOP_WHEN_IDLE_MS without a change
+    if (live.summary !== undefined) {
+      const summary = live.summary
+      yield* Effect.sync(() =>
+        process.stdout.write(options.json ? `${JSON.stringify({ live: summary })}\n` : `live: ${Report.liveLine(summary)}\n`)
+      )
+    }
+  })
 
-if (argv.includes("--services")) Cli.runMain("orderstats", services)
-else NodeRuntime.runMain(Files.main(argv), { disableErrorReporting: true })
+const services = (json: boolean) =>
+  Effect.gen(function*() {
+    const mongo = yield* Settings.mongo
+    const source = yield* Settings.liveSource
+    const stopWhenIdleMs = yield* Settings.stopWhenIdleMs
+    yield* bootThenLive({ json, mongo, source, stopWhenIdleMs }).pipe(Effect.provide(Stores.layer))
+  })
+
+/** The demo's flags given with `--services`, which ignores them. */
+const demoFlagsOf = (options: Options): ReadonlyArray<string> =>
+  ([["--snapshot", options.snapshot], ["--changes", options.changes], ["--snapshot-position", options.snapshotPosition], ["--state", options.state]] as const)
+    .filter(([, value]) => Option.isSome(value))
+    .map(([name]) => name)
+
+const program = (options: Options) => {
+  if (!options.services) return Files.demo(options)
+  const extra = demoFlagsOf(options)
+  return extra.length === 0
+    ? services(options.json)
+    : Effect.fail(new ConfigurationError({ detail: `${extra.join(", ")}: flags of the embedded demo, not of --services` }))
+}
+
+const withServices = (section: Settings.Section): Settings.Section => ({ ...section, title: `${section.title}, with --services` })
+
+const command = Command.make("main.js", flags, program).pipe(
+  Cli.describe(
+    "orderstats: per-customer order totals, exact. Without --services, the embedded demo (no servers): it folds a snapshot " +
+      "and a change file (the sample in examples/orderstats/data when neither is given) into a fresh embedded store and prints the totals, " +
+      "the dead letters with their reasons and the handoff position. With --services: the bootstrap, then the live worker, in one process.",
+    [
+      { title: "the orders collection", variables: [Settings.MONGO_DB, Settings.MONGO_COLLECTION] },
+      Settings.sections.fold,
+      Settings.sections.logging,
+      withServices({ title: "MongoDB", variables: Settings.sections.mongo.variables.filter((v) => v !== Settings.MONGO_DB && v !== Settings.MONGO_COLLECTION) }),
+      withServices({ title: "the live worker", variables: [Settings.LIVE_SOURCE, Settings.STOP_WHEN_IDLE_MS] }),
+      withServices(Settings.sections.kafka),
+      withServices(Settings.sections.store)
+    ]
+  )
+)
+
+Cli.runMain("orderstats", command)

@@ -11,6 +11,7 @@
  * missing. See changeRelay.ts and envelope.ts, and docs/orderstats.md for how real Debezium differs.
  */
 import { Effect } from "effect"
+import { Command } from "effect/cli"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as ChangeRelay from "./changeRelay.ts"
@@ -21,9 +22,8 @@ import * as Stores from "./stores.ts"
 import * as Topics from "./topics.ts"
 
 const program = Effect.gen(function*() {
-  yield* Cli.flags("usage: relay.js", {})
   const mongo = yield* Settings.mongo
-  const kafka = yield* Settings.kafka
+  const kafka = yield* Settings.topic
   yield* Topics.ensure([kafka.topic], kafka.partitions)
   const counts: ChangeRelay.Counts = { published: 0, c: 0, u: 0, d: 0, skipped: 0, batches: 0 }
   yield* ChangeRelay.run({ ns: mongo, topic: kafka.topic, pipeline: orderTotals.name, batchSize: mongo.streamBatchSize, idlePollMs: mongo.idlePollMs }, counts).pipe(
@@ -34,4 +34,13 @@ const program = Effect.gen(function*() {
   )
 }).pipe(Effect.provide([Stores.layer, KafkaJs.layerConfig]))
 
-Cli.runMain("relay", program)
+const command = Command.make("relay.js", {}, () => program).pipe(
+  Cli.describe(
+    "A CDC relay for development and tests: tails the orders collection's change stream and publishes Debezium-shaped " +
+      "envelopes to KAFKA_TOPIC (created when missing), until SIGINT or SIGTERM (exit code 0). Start it before the bootstrap, " +
+      "like Debezium; it keeps its position in the store and resumes there.",
+    [Settings.sections.mongo, Settings.sections.relay, Settings.sections.store, Settings.sections.logging]
+  )
+)
+
+Cli.runMain("relay", command)

@@ -95,6 +95,12 @@ export const run = (settings: Settings.MongoSettings) =>
   }).pipe(Effect.provide(Mongo.layer({ uri: settings.uri })))
 
 /**
+ * What the handoff position means, in one line.
+ */
+export const HANDOFF_MEANING =
+  "(the handoff: the collection's position captured before the scan; the live worker folds every change after it, and the ledger skips those the scan already saw)"
+
+/**
  * The handoff position in words: the version, and the cluster time and how it was found.
  */
 export const describeHandoff = (handoff: Handoff): string => {

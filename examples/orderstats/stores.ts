@@ -69,7 +69,7 @@ export const ensureTables = (choice: DynamoDbChoice): Effect.Effect<void, StoreE
     if (!choice.createTables) {
       return yield* new ConfigurationError({
         detail: `the DynamoDB tables ${absent.join(", ")} do not exist: create them with ` +
-          "`node dist/src/DynamoDb/createTablesMain.js` (same environment), or set DDB_CREATE_TABLES=true"
+          "`scripts/node dist/src/DynamoDb/createTablesMain.js` (same environment), or set DDB_CREATE_TABLES=true"
       })
     }
     yield* Effect.logInfo(`creating the missing DynamoDB tables ${absent.join(", ")}`)

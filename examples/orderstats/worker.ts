@@ -12,23 +12,32 @@
  * prints what it folded (`--json`: as one JSON object). Settings: see config.ts.
  */
 import { Effect } from "effect"
+import { Command } from "effect/cli"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
 import * as Live from "./live.ts"
 import * as Report from "./report.ts"
 import * as Stores from "./stores.ts"
 
-const USAGE = "usage: worker.js [--json]"
+const program = (options: { readonly json: boolean }) =>
+  Effect.gen(function*() {
+    const source = yield* Settings.liveSource
+    const stopWhenIdleMs = yield* Settings.stopWhenIdleMs
+    const result = yield* Live.run({ source, stopWhenIdleMs }).pipe(Effect.provide(Stores.layer))
+    const summary = result.summary
+    if (summary === undefined) return
+    yield* Effect.sync(() =>
+      process.stdout.write(options.json ? `${JSON.stringify({ live: summary })}\n` : `worker: ${Report.liveLine(summary)}\n`)
+    )
+  })
 
-const program = Effect.gen(function*() {
-  const { values } = yield* Cli.flags(USAGE, { json: { type: "boolean", default: false } })
-  const stopWhenIdleMs = yield* Settings.stopWhenIdleMs
-  const result = yield* Live.run({ stopWhenIdleMs })
-  const summary = result.summary
-  if (summary === undefined) return
-  yield* Effect.sync(() =>
-    process.stdout.write(values.json ? `${JSON.stringify({ live: summary })}\n` : `worker: ${Report.liveLine(summary)}\n`)
+const command = Command.make("worker.js", { json: Cli.json }, program).pipe(
+  Cli.describe(
+    "The live worker: folds the changes after the bootstrap's handoff into the store, from the collection's change stream " +
+      "(LIVE_SOURCE=changestream) or from Debezium records on Kafka (LIVE_SOURCE=kafka), until SIGINT or SIGTERM (exit code 0). " +
+      "It resumes from its last committed position, and refuses to start before the bootstrap has finished.",
+    [Settings.sections.mongo, Settings.sections.live, Settings.sections.kafka, Settings.sections.store, Settings.sections.logging]
   )
-}).pipe(Effect.provide(Stores.layer))
+)
 
-Cli.runMain("worker", program)
+Cli.runMain("worker", command)

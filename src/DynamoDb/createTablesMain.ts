@@ -3,7 +3,7 @@
  * aggregate table's `expiresAt` where the server supports it) and waits until they are active.
  * Idempotent: existing tables are left as they are.
  *
- *   node dist/src/DynamoDb/createTablesMain.js
+ *   scripts/node dist/src/DynamoDb/createTablesMain.js
  *
  * Configuration from the environment: `DDB_TABLE` (default `order_totals`), `DDB_LEDGER_TABLE`,
  * `DDB_TOKENS_TABLE`, `DDB_DEAD_LETTER_TABLE` (defaults `<DDB_TABLE>_ledger`, `_tokens`,

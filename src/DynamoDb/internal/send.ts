@@ -124,7 +124,7 @@ const detailOf = (target: Target, cause: unknown): string => {
   const name = typeof cause === "object" && cause !== null ? String((cause as SdkLikeError).name ?? "") : ""
   if (name === "ResourceNotFoundException") {
     return `table "${target.table}" does not exist (or is not active yet): create the tables first ` +
-      "(node dist/src/DynamoDb/createTablesMain.js, or DynamoDbTables.create)"
+      "(scripts/node dist/src/DynamoDb/createTablesMain.js in this repository, or DynamoDbTables.create)"
   }
   if (ACCESS_NAMES.has(name)) {
     return `access to table "${target.table}" was refused: check the AWS credentials, region and IAM permissions`
