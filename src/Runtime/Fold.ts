@@ -11,6 +11,10 @@
  * 3. commit the source position, once every pipeline has applied the batch; (staged sources)
  *    clear the staged batch.
  *
+ * Step 2's reads and planning of the next batch overlap the writes and commit of the previous one
+ * (its planned ledger entries stand in for the store's), so a store some milliseconds away is kept
+ * busy; writes and commits still go one batch at a time, in order.
+ *
  * A crash between any two steps, of any pipeline, is repaired by the next run: the source replays
  * from the last commit, each pipeline's aggregate store skips what it already holds, its ledger
  * never moves back. Store errors are retried on a `Schedule` (exponential, jittered, bounded); when
@@ -33,7 +37,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Metric, Option, Schedule, Sink, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Metric, Option, Schedule, Sink, Stream } from "effect"
 import { dual } from "effect/Function"
 import { PipelineError } from "../Errors.ts"
 import type { Input } from "../Input.ts"
@@ -43,7 +47,7 @@ import * as TokenKeys from "../internal/tokenKeys.ts"
 import type { Kind, Source } from "../Source.ts"
 import { Aggregates } from "../Store/Aggregates.ts"
 import { DeadLetters } from "../Store/DeadLetters.ts"
-import { Ledger } from "../Store/Ledger.ts"
+import { type Entry, Ledger } from "../Store/Ledger.ts"
 import type { StoreError } from "../Store/StoreError.ts"
 import { Tokens } from "../Store/Tokens.ts"
 import { SketchSizeError } from "../SketchError.ts"
@@ -212,6 +216,20 @@ const checkItemSizes = (pipelines: ReadonlyArray<Pipeline<any, any, Mode>>, item
   }, { discard: true })
 const noIds: ReadonlyArray<string> = []
 
+/** What the sink needs of `makeFolder`'s folder. */
+interface Folder<E> {
+  readonly prepare: (batch: ReadonlyArray<Input>, inFlight: Prepared | undefined) => Effect.Effect<Prepared, StoreError | PipelineError>
+  readonly write: (prepared: Prepared) => Effect.Effect<void, E | StoreError | PipelineError>
+  readonly summary: Summary
+}
+
+/** A batch planned for every pipeline, not yet written. */
+interface Prepared {
+  readonly batch: ReadonlyArray<Input>
+  readonly plans: ReadonlyArray<Plan.Plan<any>>
+  readonly started: number
+}
+
 type Services = Aggregates | Ledger | Tokens | DeadLetters
 
 /** Folds one batch into one pipeline and adds its counts to `summary`. */
@@ -234,15 +252,36 @@ const pipelineFolder = (
     const ledgerFree = pipeline.mode === "events"
     const windowed = pipeline.window !== undefined
     const mExpired = Metric.withAttributes(recordsExpired, attributes)
-    return (batch: ReadonlyArray<Input>, ids: ReadonlyArray<string>) =>
+    /**
+     * Reads the ledger entries of a batch's documents and plans it. `inFlight` holds the entries
+     * planned for the previous batch, whose writes may still be under way: they win over what the
+     * store answers, and their documents are not read.
+     */
+    const prepare = (batch: ReadonlyArray<Input>, ids: ReadonlyArray<string>, inFlight: ReadonlyMap<string, Entry<any>> | undefined) =>
       Effect.gen(function*() {
         const now = windowed ? yield* Clock.currentTimeMillis : 0
         // an "events" pipeline keeps no ledger: nothing to read (and its plan has nothing to write)
-        const entries = ids.length === 0 || ledgerFree ? noEntries : yield* retry(ledger.get(pipeline, ids))
-        const plan = yield* Effect.try({
+        const entries = ids.length === 0 || ledgerFree ? noEntries : yield* readLedger(ids, inFlight)
+        return yield* Effect.try({
           try: () => Plan.plan(pipeline, batch, entries, windowed ? { ...versions, now } : versions),
           catch: (cause) => new PipelineError({ pipeline: pipeline.name, detail: `folding a batch of ${batch.length} records failed`, cause })
         })
+      })
+    const readLedger = (ids: ReadonlyArray<string>, inFlight: ReadonlyMap<string, Entry<any>> | undefined) =>
+      Effect.gen(function*() {
+        if (inFlight === undefined || inFlight.size === 0) return yield* retry(ledger.get(pipeline, ids))
+        const toRead = ids.filter((id) => !inFlight.has(id))
+        const stored = toRead.length === 0 ? noEntries : yield* retry(ledger.get(pipeline, toRead))
+        const entries = new Map(stored)
+        for (const id of ids) {
+          const entry = inFlight.get(id)
+          if (entry !== undefined) entries.set(id, entry)
+        }
+        return entries
+      })
+    /** Writes a planned batch: dead letters, aggregates, ledger (in that order), and counts it. */
+    const write = (plan: Plan.Plan<any>) =>
+      Effect.gen(function*() {
         if (plan.rejects.length > 0) {
           const at = yield* Clock.currentTimeMillis
           yield* retry(deadLetters.write(plan.rejects.map((r) => ({
@@ -281,6 +320,7 @@ const pipelineFolder = (
         if (c.stale > 0) yield* Metric.update(mStale, c.stale)
         if (c.rejected > 0) yield* Metric.update(mDead, c.rejected)
       })
+    return { prepare, write }
   })
 
 const versionOf = (option: Options["after"], pipeline: string): Version | undefined =>
@@ -318,12 +358,23 @@ export const makeFolder = <K extends Kind, E, R>(
     })
 
     const everyLedgerFree = pipelines.every((p) => p.mode === "events")
-    const fold = (batch: ReadonlyArray<Input>, stage: boolean) =>
+
+    /** Plans a batch for every pipeline (see `prepare`: `inFlight`, the previous batch's plans). */
+    const prepare = (batch: ReadonlyArray<Input>, inFlight: Prepared | undefined) =>
       Effect.gen(function*() {
         const started = yield* Clock.currentTimeMillis
-        if (stage) yield* retry(tokens.set(staged.scope, staged.name, Staging.encode(batch)))
         const ids = everyLedgerFree ? noIds : docIdsOf(batch)
-        for (const folder of folders) yield* folder(batch, ids)
+        const plans: Array<Plan.Plan<any>> = []
+        for (let i = 0; i < folders.length; i++) plans.push(yield* folders[i]!.prepare(batch, ids, inFlight?.plans[i]!.ledger))
+        return { batch, plans, started }
+      })
+
+    /** Writes a prepared batch to every pipeline, then commits it (staged first, for sources that stage). */
+    const write = (prepared: Prepared, stage: boolean) =>
+      Effect.gen(function*() {
+        const { batch, plans, started } = prepared
+        if (stage) yield* retry(tokens.set(staged.scope, staged.name, Staging.encode(batch)))
+        for (let i = 0; i < folders.length; i++) yield* folders[i]!.write(plans[i]!)
         const last = new Map<string, Input>()
         for (const r of batch) last.set(r.partition, r)
         yield* retry(source.commit(last).pipe(Effect.provideContext(context)))
@@ -332,6 +383,8 @@ export const makeFolder = <K extends Kind, E, R>(
         summary.records += batch.length
         yield* Metric.update(mMillis, (yield* Clock.currentTimeMillis) - started)
       })
+
+    const fold = (batch: ReadonlyArray<Input>, stage: boolean) => Effect.flatMap(prepare(batch, undefined), (p) => write(p, stage))
 
     /** Finishes a batch a crashed run staged but did not commit. */
     const recover = Effect.gen(function*() {
@@ -346,7 +399,13 @@ export const makeFolder = <K extends Kind, E, R>(
       yield* fold(batch, false)
     })
 
-    return { fold: (batch: ReadonlyArray<Input>) => fold(batch, source.staged), recover, summary }
+    return {
+      fold: (batch: ReadonlyArray<Input>) => fold(batch, source.staged),
+      prepare,
+      write: (prepared: Prepared) => write(prepared, source.staged),
+      recover,
+      summary
+    }
   })
 
 /**
@@ -354,6 +413,13 @@ export const makeFolder = <K extends Kind, E, R>(
  * finishes a batch a crashed run staged, then applies every chunk it receives (split into
  * batches of `batchSize`) to every pipeline, commits it through `source`, and ends with the run's
  * {@link Summary} when the stream ends.
+ *
+ * For a staged source (a collection scan), the records must be read only after the sink has
+ * started (it finishes the staged batch and commits it, and the source resumes after it): a plain
+ * `Stream.run(source.records, sink)` does, but a transformation that starts reading ahead of
+ * the sink (a merge, `Stream.interruptWhen`) may not; {@link run} always does. A write that fails
+ * while the source delivers nothing more surfaces with the next record or at the end; {@link run}
+ * fails at once.
  *
  * @since 0.2.0
  * @category constructors
@@ -367,22 +433,61 @@ export const sink = <K extends Kind, E, R>(
     const started = yield* Clock.currentTimeMillis
     const folder = yield* makeFolder(source, pipelines, options)
     yield* folder.recover
+    return sinkWith(folder, options, yield* Deferred.make<never, E | StoreError | PipelineError>(), started)
+  }))
+
+/**
+ * The sink, reporting a failed write into `failed` as soon as it happens: a batch's writes run
+ * while the next batch is read, so a live source that delivers nothing more would otherwise keep
+ * the failure until its next record (`run` interrupts the source with it).
+ */
+const sinkWith = <E>(
+  folder: Folder<E>,
+  options: Options,
+  failed: Deferred.Deferred<never, E | StoreError | PipelineError>,
+  started: number
+): Sink.Sink<Summary, Input, never, E | StoreError | PipelineError> =>
+  Sink.suspend(() => {
     const size = Math.max(1, options.batchSize ?? 2000)
+    // One batch's writes may be in flight while the next one is read and planned: the ledger
+    // entries it planned stand in for the store's (see `prepare`). Writes and commits stay in
+    // order, one batch at a time, so a key never sees a later batch before an earlier one.
+    let inFlight: { readonly prepared: Prepared; readonly fiber: Fiber.Fiber<void, E | StoreError | PipelineError> } | undefined
+    const finish = Effect.suspend(() => {
+      const current = inFlight
+      inFlight = undefined
+      return current === undefined ? Effect.void : Fiber.join(current.fiber)
+    })
+    const foldBatch = (batch: ReadonlyArray<Input>) =>
+      Effect.gen(function*() {
+        const prepared = yield* folder.prepare(batch, inFlight?.prepared)
+        yield* finish
+        const written = folder.write(prepared).pipe(Effect.onError((cause) => Deferred.failCause(failed, cause)))
+        inFlight = { prepared, fiber: yield* Effect.forkChild(written) }
+      })
     const foldArray = (chunk: ReadonlyArray<Input>) =>
       chunk.length <= size
-        ? folder.fold(chunk)
+        ? foldBatch(chunk)
         : Effect.gen(function*() {
-          for (let i = 0; i < chunk.length; i += size) yield* folder.fold(chunk.slice(i, i + size))
+          for (let i = 0; i < chunk.length; i += size) yield* foldBatch(chunk.slice(i, i + size))
         })
+    // a sink that fails (or is interrupted) stops the batch being written before it ends: no
+    // writer may outlive its run (a restarted run would race it)
+    const stop = Effect.suspend(() => {
+      const current = inFlight
+      inFlight = undefined
+      return current === undefined ? Effect.void : Fiber.interrupt(current.fiber)
+    })
     return Sink.forEachArray(foldArray).pipe(
       Sink.mapEffect(() =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
+        Effect.andThen(finish, Effect.map(Clock.currentTimeMillis, (now) => {
           folder.summary.elapsedMs = now - started
           return folder.summary
-        })
-      )
+        }))
+      ),
+      Sink.ensuring(stop)
     )
-  }))
+  })
 
 /**
  * Folds a source into the stores until it ends (bootstrap sources, files) or forever (live
@@ -412,7 +517,14 @@ export const run: {
         Stream.filter((batch): batch is [Input, ...Array<Input>] => batch.length > 0),
         Stream.flattenArray
       )
-    return Stream.run(records, sink(source, pipelines, options)).pipe(
+    return Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      const folder = yield* makeFolder(source, pipelines, options)
+      // a staged batch is finished before the source is read: the source resumes after it
+      yield* folder.recover
+      const failed = yield* Deferred.make<never, E | StoreError | PipelineError>()
+      return yield* Stream.run(records.pipe(Stream.interruptWhen(Deferred.await(failed))), sinkWith(folder, options, failed, started))
+    }).pipe(
       Effect.withSpan("Fold.run", { attributes: { source: source.name, pipelines: pipelines.map((p) => p.name).join(",") } })
     )
   }

@@ -1,0 +1,93 @@
+/**
+ * The fold overlaps the reads and planning of a batch with the writes of the previous one:
+ *
+ * - the order of store calls shows batch N+1's ledger read starting before batch N's writes end,
+ *   while writes and commits stay one batch at a time, in order;
+ * - batch N+1 is planned against batch N's in-flight ledger entries: a document changed in both
+ *   batches folds exactly even though its ledger write has not landed when N+1 is planned;
+ * - a write that fails while the live source delivers nothing more fails the run at once instead
+ *   of waiting for the next record.
+ */
+import { Context, Effect, Layer, Queue, References, Schema, Stream } from "effect"
+import { describe, expect, it } from "vitest"
+import * as Monoid from "../../src/Monoid.ts"
+import * as Pipeline from "../../src/Pipeline.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import * as Source from "../../src/Source.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { Ledger } from "../../src/Store/Ledger.ts"
+import * as Memory from "../../src/Store/Memory.ts"
+import { StoreError } from "../../src/Store/StoreError.ts"
+
+const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
+
+const totals = Pipeline.make("totals", {
+  schema: Schema.Struct({ k: Schema.String, n: Schema.Int }),
+  key: (d) => d.k,
+  value: (d) => d.n,
+  monoid: Monoid.sum
+})
+
+/** The memory store with slow writes, logging the start and end of each call. */
+const slowStore = (state: Memory.State, log: Array<string>, writeMs: number) =>
+  Layer.effectContext(Effect.gen(function*() {
+    const aggregates = yield* Aggregates
+    const ledger = yield* Ledger
+    const timed = <A, E>(name: string, effect: Effect.Effect<A, E>, ms: number) =>
+      Effect.gen(function*() {
+        log.push(`${name}:start`)
+        yield* Effect.sleep(ms)
+        const a = yield* effect
+        log.push(`${name}:end`)
+        return a
+      })
+    return Context.make(Aggregates, { ...aggregates, apply: (t, u) => timed("apply", aggregates.apply(t, u), writeMs) }).pipe(
+      Context.add(Ledger, { get: (t, ids) => timed("ledger.get", ledger.get(t, ids), 1), put: (t, e) => timed("ledger.put", ledger.put(t, e), writeMs) })
+    )
+  })).pipe(Layer.provideMerge(Memory.layer(state)))
+
+const batches = (...chunks: ReadonlyArray<ReadonlyArray<Source.Change>>) =>
+  Source.fromStream("overlap", Stream.fromArrays(...(chunks as Array<Array<Source.Change>>)))
+
+describe("overlapping batches", () => {
+  it("reads and plans batch N+1 while batch N is written; writes stay in order; exact", async () => {
+    const state = Memory.makeState()
+    const log: Array<string> = []
+    const source = batches(
+      [Source.upsert("d1", { k: "a", n: 1 }), Source.upsert("d2", { k: "b", n: 2 })],
+      [Source.upsert("d1", { k: "a", n: 10 }), Source.upsert("d3", { k: "a", n: 3 })], // d1 again: planned on batch 1's in-flight entry
+      [Source.upsert("d1", { k: "b", n: 10 }), Source.remove("d2")]
+    )
+    await Effect.runPromise(Fold.run(source, [totals]).pipe(Effect.provide(slowStore(state, log, 30)), Effect.provide(quiet)))
+    const all = await Effect.runPromise(Aggregates.use((a) => a.all(totals)).pipe(Effect.provide(Memory.layer(state))))
+    expect(Object.fromEntries(all)).toEqual({ a: 3, b: 10 })
+    // the second batch's ledger read began before the first batch's ledger write ended
+    const secondRead = log.indexOf("ledger.get:start", log.indexOf("ledger.get:start") + 1)
+    expect(secondRead).toBeGreaterThan(0)
+    expect(secondRead).toBeLessThan(log.indexOf("ledger.put:end"))
+    // writes never overlap: each apply and ledger write ends before the next one starts
+    const writes = log.filter((e) => !e.startsWith("ledger.get"))
+    for (let i = 0; i < writes.length; i += 2) expect([writes[i]!.endsWith(":start"), writes[i + 1]!.endsWith(":end")]).toEqual([true, true])
+  })
+
+  it("a write that fails while the live source is idle fails the run at once", async () => {
+    const state = Memory.makeState()
+    const failing = Layer.effectContext(Effect.gen(function*() {
+      const aggregates = yield* Aggregates
+      return Context.make(Aggregates, {
+        ...aggregates,
+        apply: () => Effect.fail(new StoreError({ store: "memory", operation: "apply", retryable: false, detail: "disk on fire" }))
+      })
+    })).pipe(Layer.provideMerge(Memory.layer(state)))
+    const started = Date.now()
+    const exit = await Effect.runPromiseExit(Effect.gen(function*() {
+      const queue = yield* Queue.unbounded<Source.Change>()
+      yield* Queue.offer(queue, Source.upsert("d1", { k: "a", n: 1 }))
+      // the queue never ends: only the failed write can stop the run
+      return yield* Fold.run(Source.fromStream("idle", Stream.fromQueue(queue), { resume: "continue" }), [totals])
+    }).pipe(Effect.provide(failing), Effect.provide(quiet), Effect.timeout("10 seconds")))
+    expect(exit._tag).toBe("Failure")
+    expect(JSON.stringify(exit)).toMatch(/disk on fire/)
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+})
