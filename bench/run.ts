@@ -12,7 +12,7 @@ import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Sample, summarise, type Summary } from "./lib/measure.ts"
-import { scenarios } from "./scenarios/index.ts"
+import { reports, scenarios } from "./scenarios/index.ts"
 
 const args = process.argv.slice(2)
 const here = fileURLToPath(import.meta.url)
@@ -33,6 +33,9 @@ const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? "").split(",")) : 
 const runs = quick ? 2 : 5
 const mode = quick ? "quick" : "full"
 const selected = scenarios.filter((s) => only === undefined || only.has(s.name))
+const selectedReports = reports.filter((r) => only === undefined || only.has(r.name))
+const unknown = Array.from(only ?? []).filter((name) => ![...scenarios, ...reports].some((s) => s.name === name))
+if (unknown.length > 0) throw new Error(`no scenario ${unknown.join(", ")}`)
 
 if (args[0] === "--requires") {
   // the services.sh names of the servers the selected scenarios need (scripts/bench.sh starts them)
@@ -114,5 +117,19 @@ for (const scenario of selected) {
     JSON.stringify({ scenario: scenario.name, description: scenario.description, mode, params: scenario[mode], machine, load: loadavg(), compare: scenario.compare ?? "records", library: lib, ceiling: ceil, ratio }, null, 2) + "\n"
   )
 }
-const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)))
-for (const r of rows) console.log(r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
+/** Prints a table: the first `left` columns aligned left, the others (figures) right. */
+const print = (table: ReadonlyArray<ReadonlyArray<string>>, left: number) => {
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => (r[c] ?? "").length)))
+  for (const r of table) console.log(r.map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
+}
+if (selected.length > 0) print(rows, 2)
+
+for (const report of selectedReports) {
+  const { result, table } = await report.run(root, mode)
+  console.log(`\n${report.name}: ${report.description}\n`)
+  print(table, 2)
+  writeFileSync(
+    join(root, "bench", "results", `${report.name}.json`),
+    JSON.stringify({ scenario: report.name, description: report.description, mode, machine, load: loadavg(), result }, null, 2) + "\n"
+  )
+}

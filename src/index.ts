@@ -3,20 +3,33 @@
  *
  * One {@link Pipeline} definition bootstraps per-key aggregates from a source of truth and keeps
  * them exact from a live change stream, through one fold shared by both modes. Every public module
- * is exported as a namespace named after its file, the way `effect` does; what lives under
- * `internal/` (and the batch planner, `Runtime/Plan.ts`) is machinery, not part of the API.
+ * is exported as a namespace named after its file, the way `effect` does, and as a subpath of
+ * the same name (`effect-monoid-streams/Pipeline`); what lives under `internal/` (and the batch
+ * planner, `Runtime/Plan.ts`) is machinery, not part of the API.
+ *
+ * This entry point loads no client library. The modules that need one (an optional peer
+ * dependency, installed by the application that uses it) are exported only as subpaths:
+ *
+ * - `Laws` (`fast-check`), and `effect-monoid-streams/vitest` (`@effect/vitest`, `fast-check`);
+ * - `KafkaJs` (`kafkajs`);
+ * - `Mongo`, `MongoHandoff`, `MongoSnapshot`, `MongoChangeStream`, `MongoCollection` (`mongodb`);
+ * - `DynamoDbStore`, `DynamoDbClient`, `DynamoDbTables` (`@aws-sdk/client-dynamodb`);
+ * - `AggregateCache` (`ioredis`).
+ *
+ * Importing one of them without its client fails with `ERR_MODULE_NOT_FOUND` naming the package
+ * to install.
  *
  * @since 0.1.0
  */
 
 /** Monoids and groups, with the instances aggregates use. */
 export * as Monoid from "./Monoid.ts"
-/** The law kit: property checks for user monoids. */
-export * as Laws from "./Laws.ts"
 /** Deep structural equality of aggregate values. */
 export * as Equal from "./Equal.ts"
 /** Pipelines as immutable values. */
 export * as Pipeline from "./Pipeline.ts"
+/** Windowed aggregates: buckets of event time with a retention. */
+export * as Window from "./Window.ts"
 /** Versions of source documents. */
 export * as Version from "./Version.ts"
 /** Records the fold receives: upserts, deletes, rejects, skips, with positions. */
@@ -84,29 +97,7 @@ export * as EmbeddedStore from "./Store/Embedded.ts"
 
 /** Our Kafka client port (consumer groups, producer), independent of the client library. */
 export * as KafkaPort from "./Kafka/KafkaPort.ts"
-/** The kafkajs adapter of the Kafka port. */
-export * as KafkaJs from "./Kafka/KafkaJs.ts"
 /** A Kafka topic (Debezium envelopes or plain documents) read by a consumer group as a live source. */
 export * as KafkaSource from "./Kafka/KafkaSource.ts"
 /** Dead letters on a Kafka topic, with the original key and value and reason headers. */
 export * as KafkaDeadLetters from "./Kafka/KafkaDeadLetters.ts"
-
-/** DynamoDB: every store service (aggregates, ledger, tokens, dead letters) on DynamoDB tables. */
-export * as DynamoDbStore from "./DynamoDb/DynamoDbStore.ts"
-/** The DynamoDB client as a scoped service, configured from the environment. */
-export * as DynamoDbClient from "./DynamoDb/DynamoDbClient.ts"
-/** DynamoDB table names and the create-tables helper. */
-export * as DynamoDbTables from "./DynamoDb/DynamoDbTables.ts"
-/** A Valkey/Redis read-through cache in front of the aggregate store (never the source of truth). */
-export * as AggregateCache from "./Redis/AggregateCache.ts"
-
-/** MongoDB: the client service, connection and config, document decoding. */
-export * as Mongo from "./MongoDb/Mongo.ts"
-/** Capturing the handoff position P0 of a MongoDB collection. */
-export * as MongoHandoff from "./MongoDb/MongoHandoff.ts"
-/** A resumable, staged scan of a MongoDB collection in `_id` order (the bootstrap source). */
-export * as MongoSnapshot from "./MongoDb/MongoSnapshot.ts"
-/** A MongoDB change stream as a live source, resumable from its committed token. */
-export * as MongoChangeStream from "./MongoDb/MongoChangeStream.ts"
-/** Bootstrap and live for one MongoDB collection, as an orchestrator spec. */
-export * as MongoCollection from "./MongoDb/MongoCollection.ts"

@@ -49,7 +49,7 @@ export interface Summary {
   readonly extra?: Record<string, number>
 }
 
-const median = (xs: ReadonlyArray<number>): number => {
+export const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { Mongo } from "effect-monoid-streams"
+ * import * as Mongo from "effect-monoid-streams/Mongo"
  *
  * // connects when the layer is built, closes when its scope ends (success, failure or interruption)
  * const MongoLive = Mongo.layer({ uri: "mongodb://127.0.0.1:27017/?replicaSet=rs0" })

@@ -6,7 +6,9 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Mongo, MongoCollection, Orchestrator } from "effect-monoid-streams"
+ * import { Orchestrator } from "effect-monoid-streams"
+ * import * as Mongo from "effect-monoid-streams/Mongo"
+ * import * as MongoCollection from "effect-monoid-streams/MongoCollection"
  *
  * const program = Orchestrator.run(MongoCollection.spec([orderTotals, ordersPerStatus], { db: "shop", collection: "orders" }))
  * // provide a store layer and Mongo.layer({ uri }) (or Mongo.layerConfig)
