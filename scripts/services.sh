@@ -6,7 +6,8 @@
 #   scripts/services.sh status [service...]   one line per service: pid, endpoint, whether it answers (exit 1 if one does not)
 #   scripts/services.sh env                   write and print the endpoints file (.services/env)
 #   scripts/services.sh ensure                for each endpoint variable already set in the environment, check it
-#                                             answers; `up` the services whose variable is not set (scripts/test.sh)
+#                                             answers; `up` the services whose variable is not set (scripts/test.sh);
+#                                             never starts the optional services
 #   scripts/services.sh connect start|stop|status
 #                                             optional, not started by up/ensure: Kafka Connect 4.3 with the real
 #                                             Debezium MongoDB connector 3.6.1 (REST 127.0.0.1:18083), for local runs
@@ -19,7 +20,11 @@
 #   dynalite  dynalite (npm devDependency): DynamoDB API, no transactions     127.0.0.1:14567
 #   moto      moto server (PyPI), DynamoDB with TransactWriteItems            127.0.0.1:15000
 #   redis     valkey-server or redis-server (Debian), no persistence          127.0.0.1:16379
+# Optional (only when named: `up toxiproxy`; `down` and `status` without names include it when it runs):
+#   toxiproxy Toxiproxy 2.12 (built with `go install`), a latency proxy       API 127.0.0.1:18474
 # Ports can be changed with SERVICES_<NAME>_PORT (e.g. SERVICES_MONGO_PORT=27217).
+# Exit status 3: a tool a service is built with is missing (Go for toxiproxy); the suites that need
+# that service skip on it.
 #
 # Layout (all ignored by git): .services/logs/<name>.log, .services/run/<name>.pid, .services/data/<name>/,
 # .services/env; downloads under .cache/services/ (Maven's jars also land in Maven's local repository,
@@ -42,11 +47,17 @@ MONGO_PORT="${SERVICES_MONGO_PORT:-27117}"
 DYNALITE_PORT="${SERVICES_DYNALITE_PORT:-14567}"
 MOTO_PORT="${SERVICES_MOTO_PORT:-15000}"
 REDIS_PORT="${SERVICES_REDIS_PORT:-16379}"
+TOXIPROXY_PORT="${SERVICES_TOXIPROXY_PORT:-18474}"
 KAFKA_HEAP="${SERVICES_KAFKA_HEAP:-512m}"
 MONGO_HEAP="${SERVICES_MONGO_HEAP:-2g}"
 MONGO_WIRE_VERSION="${SERVICES_MONGO_WIRE_VERSION:-9}"
 
 ALL_SERVICES=(kafka mongo dynalite moto redis)
+# Not in `up`/`ensure` without names: building Toxiproxy takes about a minute on a fresh machine
+# (docs/services.md), and only the latency tests and benchmarks use it; they start it themselves.
+OPTIONAL_SERVICES=(toxiproxy)
+# The Toxiproxy release `go install` builds (the newest the Go module proxy serves).
+TOXIPROXY_VERSION=v2.12.0
 
 say() { printf 'services: %s\n' "$*"; }
 warn() { printf 'services: %s\n' "$*" >&2; }
@@ -57,13 +68,13 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 port_of() {
   case $1 in
     kafka) echo "$KAFKA_PORT" ;; mongo) echo "$MONGO_PORT" ;; dynalite) echo "$DYNALITE_PORT" ;;
-    moto) echo "$MOTO_PORT" ;; redis) echo "$REDIS_PORT" ;;
+    moto) echo "$MOTO_PORT" ;; redis) echo "$REDIS_PORT" ;; toxiproxy) echo "$TOXIPROXY_PORT" ;;
   esac
 }
 
 # Seconds a start may take before it counts as failed.
 ready_limit() {
-  case $1 in kafka) echo 120 ;; mongo) echo 60 ;; dynalite) echo 30 ;; moto) echo 60 ;; redis) echo 20 ;; esac
+  case $1 in kafka) echo 120 ;; mongo) echo 60 ;; dynalite) echo 30 ;; moto) echo 60 ;; redis | toxiproxy) echo 20 ;; esac
 }
 
 # A string that the command line of a process we started contains (it includes this checkout's
@@ -75,10 +86,11 @@ marker_of() {
     dynalite) echo "$ROOT/node_modules/dynalite/cli.js --host $HOST --port $DYNALITE_PORT" ;;
     moto) echo "$CACHE/moto/venv/bin/moto_server -H $HOST -p $MOTO_PORT" ;;
     redis) echo "$RUN/redis.conf" ;;
+    toxiproxy) echo "$CACHE/toxiproxy/bin/toxiproxy-server -host $HOST -port $TOXIPROXY_PORT" ;;
   esac
 }
 
-is_service() { case $1 in kafka | mongo | dynalite | moto | redis) return 0 ;; *) return 1 ;; esac; }
+is_service() { case $1 in kafka | mongo | dynalite | moto | redis | toxiproxy) return 0 ;; *) return 1 ;; esac; }
 
 # ---------------------------------------------------------------------------------------------
 # probes
@@ -91,6 +103,13 @@ http_answers() {
   local first
   first=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\nHost: %s\r\n\r\n" "$0" >&3 && head -c 8 <&3' "$1" "$2" 2>/dev/null) || return 1
   [[ $first == HTTP/1.* ]]
+}
+
+# toxiproxy_answers HOST PORT: GET /version answers with Toxiproxy's {"version": ...}
+toxiproxy_answers() {
+  local reply
+  reply=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET /version HTTP/1.0\r\nHost: %s\r\n\r\n" "$0" >&3 && head -c 1024 <&3' "$1" "$2" 2>/dev/null) || return 1
+  [[ $reply == HTTP/1.*'"version"'* ]]
 }
 
 # redis_answers HOST PORT: PING gets +PONG
@@ -108,6 +127,7 @@ answers() {
     dynalite) http_answers "$HOST" "$DYNALITE_PORT" ;;
     moto) http_answers "$HOST" "$MOTO_PORT" ;;
     redis) redis_answers "$HOST" "$REDIS_PORT" ;;
+    toxiproxy) toxiproxy_answers "$HOST" "$TOXIPROXY_PORT" ;;
   esac
 }
 
@@ -277,6 +297,41 @@ provision_redis() {
   die "neither valkey-server nor redis-server is installed (Debian: apt-get install redis-server; or set SERVICES_REDIS_SERVER)"
 }
 
+# The Go toolchain: SERVICES_GO, else `go` on the PATH, else the official tarball's place. Exits 3
+# (not die's 1) when there is none, so that the suites that need Toxiproxy can tell "cannot be
+# built here" (they skip) from a build that failed (they fail).
+go_bin() {
+  local g
+  for g in "${SERVICES_GO:-}" go /usr/local/go/bin/go; do
+    [ -n "$g" ] && command -v "$g" >/dev/null 2>&1 && { command -v "$g"; return 0; }
+  done
+  warn "toxiproxy: Go is needed to build it (go install); install Go 1.23 or newer (https://go.dev/dl/), put it on the PATH or set SERVICES_GO"
+  exit 3
+}
+
+provision_toxiproxy() {
+  local dir="$CACHE/toxiproxy" go stamp t0
+  go=$(go_bin) || exit 3
+  stamp=$( (echo "$TOXIPROXY_VERSION"; "$go" version) | sha256sum | cut -c1-16)
+  [ "$(cat "$dir/bin/.stamp" 2>/dev/null)" = "$stamp" ] && [ -x "$dir/bin/toxiproxy-server" ] && return 0
+  say "toxiproxy: building $TOXIPROXY_VERSION (go install; about a minute on a fresh machine, ~2 s with Go's caches warm)"
+  t0=$(now)
+  rm -rf "$dir/bin.tmp" && mkdir -p "$dir/bin.tmp"
+  # Go's own module and build caches (shared with the user's other Go work); GOTOOLCHAIN=local: build
+  # with this Go, never download another toolchain
+  if ! GOBIN="$dir/bin.tmp" GOTOOLCHAIN=local "$go" install \
+    -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
+    "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" >"$LOGS/provision-toxiproxy.log" 2>&1; then
+    tail -n 40 "$LOGS/provision-toxiproxy.log" >&2
+    die "go install of toxiproxy $TOXIPROXY_VERSION failed (full log: $LOGS/provision-toxiproxy.log)"
+  fi
+  # the package is named `server`: give the binary a name that says what it is (and that the pid check matches)
+  mv "$dir/bin.tmp/server" "$dir/bin.tmp/toxiproxy-server"
+  echo "$stamp" >"$dir/bin.tmp/.stamp"
+  rm -rf "$dir/bin" && mv "$dir/bin.tmp" "$dir/bin"
+  say "toxiproxy: built in $(since "$t0") s"
+}
+
 # ---------------------------------------------------------------------------------------------
 # starting
 
@@ -339,6 +394,12 @@ EOF
   spawn redis "$REDIS_BIN" "$RUN/redis.conf"
 }
 
+start_toxiproxy() {
+  # LOG_LEVEL=error: at info and warn it logs every client connection that opens or closes, and
+  # the benchmarks open many
+  LOG_LEVEL=error spawn toxiproxy "$CACHE/toxiproxy/bin/toxiproxy-server" -host "$HOST" -port "$TOXIPROXY_PORT"
+}
+
 # wait_ready NAME START_TIME: polls until ready; on failure prints the log's tail, stops the process
 wait_ready() {
   local name=$1 t0=$2 limit deadline pid=""
@@ -385,6 +446,7 @@ KAFKA_BROKERS=$HOST:$KAFKA_PORT
 DDB_ENDPOINT=http://$HOST:$DYNALITE_PORT
 DDB_TX_ENDPOINT=http://$HOST:$MOTO_PORT
 REDIS_URL=redis://$HOST:$REDIS_PORT
+TOXIPROXY_URL=http://$HOST:$TOXIPROXY_PORT
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
@@ -530,9 +592,18 @@ main() {
   [ $# -gt 0 ] && shift
   if [ "$cmd" = connect ]; then exec bash "$SPEC/connect/run-connect.sh" "$@"; fi
   local services=("$@") name
-  ((${#services[@]})) || services=("${ALL_SERVICES[@]}")
+  if ((${#services[@]} == 0)); then
+    services=("${ALL_SERVICES[@]}")
+    # `down` and `status` without names also cover the optional services that run (CI's `down`
+    # stops a Toxiproxy the latency tests started)
+    if [ "$cmd" = down ] || [ "$cmd" = status ]; then
+      for name in "${OPTIONAL_SERVICES[@]}"; do
+        if pid_of "$name" >/dev/null; then services+=("$name"); fi
+      done
+    fi
+  fi
   for name in "${services[@]}"; do
-    is_service "$name" || die "unknown service '$name' (known: ${ALL_SERVICES[*]})"
+    is_service "$name" || die "unknown service '$name' (known: ${ALL_SERVICES[*]} ${OPTIONAL_SERVICES[*]})"
   done
   case $cmd in
     up) cmd_up "${services[@]}" ;;

@@ -16,7 +16,9 @@ const KafkaScenario = lazy(() => import("./kafka.ts"))
 const MongoScenario = lazy(() => import("./mongo.ts"))
 const Stores = lazy(() => import("./stores.ts"))
 const Fanout = lazy(() => import("./fanout.ts"))
+const ImportCost = lazy(() => import("./importCost.ts"))
 const Events = lazy(() => import("./events.ts"))
+const Latency = lazy(() => import("./latency.ts"))
 
 export interface Scenario {
   readonly name: string
@@ -26,7 +28,7 @@ export interface Scenario {
   readonly library: (w: WorkloadOptions) => Promise<Sample>
   readonly ceiling: (w: WorkloadOptions) => Promise<Sample>
   /** Servers the scenario needs (started by scripts/bench.sh). */
-  readonly requires?: ReadonlyArray<"kafka" | "mongo" | "dynamodb">
+  readonly requires?: ReadonlyArray<"kafka" | "mongo" | "dynamodb" | "toxiproxy">
   /** Runs once in the parent before the runs (fills a topic...); returns env vars for the children. */
   readonly prepare?: (w: WorkloadOptions) => Promise<Record<string, string>>
   /** Runs once in the parent after the runs, even when one failed (drops tables...); gets what `prepare` returned. */
@@ -68,6 +70,23 @@ const dynamodb = (skew: "uniform" | "zipf"): Scenario => ({
   cleanup: async (env) => (await Stores()).dynamoCleanup(env),
   library: async (w) => (await Stores()).dynamoLibrary(w),
   ceiling: async (w) => (await Stores()).dynamoCeiling(w)
+})
+
+/**
+ * The DynamoDB stores `latencyMs` away: scenario 2's two sides through a Toxiproxy proxy that
+ * holds every answer that long (bench/scenarios/latency.ts), in batches of 500.
+ */
+const dynamodbLatency = (latencyMs: number): Scenario => ({
+  name: `store-dynamodb-latency-${latencyMs}ms`,
+  description: `the fold into the DynamoDB stores on dynalite behind a Toxiproxy proxy that holds every answer ${latencyMs} ms (concurrency ${DYNAMODB_CONCURRENCY}, batches of 500, 250 in quick mode), uniform customers; ceiling: the same items as plain UpdateItem ADD / PutItem at the same latency and concurrency`,
+  quick: { changes: 1_000, docs: 500, customers: 10_000, skew: "uniform", chunk: 250 },
+  full: { changes: 4_000, docs: 2_000, customers: 10_000, skew: "uniform", chunk: 500 },
+  requires: ["dynamodb", "toxiproxy"],
+  compare: "writes",
+  prepare: async () => (await Latency()).prepare(latencyMs)(),
+  cleanup: async (env) => (await Latency()).cleanup(env),
+  library: async (w) => (await Latency()).library(w),
+  ceiling: async (w) => (await Latency()).ceiling(w)
 })
 
 export const scenarios: ReadonlyArray<Scenario> = [
@@ -133,6 +152,8 @@ export const scenarios: ReadonlyArray<Scenario> = [
   embedded("normal", "zipf"),
   dynamodb("uniform"),
   dynamodb("zipf"),
+  dynamodbLatency(5),
+  dynamodbLatency(20),
   {
     name: "mongo-bootstrap",
     description: "MongoSnapshot scan of a pre-filled collection folded by Fold.run into the in-memory store (staged batches, decoding included); ceiling: the raw driver cursor, find().sort({_id: 1}) with the same batch size, no processing",
@@ -143,5 +164,30 @@ export const scenarios: ReadonlyArray<Scenario> = [
     cleanup: async (env) => (await MongoScenario()).cleanup(env),
     library: async (w) => (await MongoScenario()).library(w),
     ceiling: async (w) => (await MongoScenario()).ceiling(w)
+  }
+]
+
+/**
+ * A scenario that is not a rate against a ceiling: it runs its own processes and gives its own
+ * table (`--only` selects it by name like the others).
+ */
+export interface Report {
+  readonly name: string
+  readonly description: string
+  readonly run: (
+    root: string,
+    mode: "quick" | "full"
+  ) => Promise<{ readonly table: ReadonlyArray<ReadonlyArray<string>>; readonly result: unknown }>
+}
+
+export const reports: ReadonlyArray<Report> = [
+  {
+    name: "import-cost",
+    description: "the time a fresh process takes to import each subpath of the package, minus the time it takes to import effect alone (medians); the target is under 50 ms for the core modules",
+    run: async (root, mode) => {
+      const { measure, table } = await ImportCost()
+      const result = measure(root, mode)
+      return { table: table(result), result }
+    }
   }
 ]
