@@ -3,19 +3,26 @@
  * snapshot file and kept exact from a change file (Debezium records as JSON Lines), on the
  * embedded store. `main.js` runs it unless `--services` is given.
  *
- *   main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--state DIR] [--json]
+ *   main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--now INSTANT] [--state DIR] [--json]
  *
  * With no flags it folds the sample data shipped in examples/orderstats/data on a fresh store and
- * prints the tables, then a summary: what the snapshot and the changes did, what the handoff
- * position means, and the first dead letters with their reasons (from the store's `DeadLetters`).
- * `--state DIR` keeps the store there, so a rerun resumes (and a run killed at any moment can
- * simply be run again). `--json` prints exactly one JSON object on stdout.
+ * prints the tables (the totals, the counts, the per-day revenue and customers), then a summary:
+ * what the snapshot and the changes did, what the handoff position means, and the first dead
+ * letters with their reasons (from the store's `DeadLetters`). `--state DIR` keeps the store
+ * there, so a rerun resumes (and a run killed at any moment can simply be run again). `--json`
+ * prints exactly one JSON object on stdout.
+ *
+ * Replaying recorded data: the per-day pipelines keep 90 days and "the last 7 days" ends today,
+ * both by the `Clock`. The sample was recorded in November 2023, so the demo runs on a clock set
+ * back to the end of the recording (`recordedAt` in data/manifest.json; the clock then runs on at
+ * the normal pace): the windows are those of that moment, as on the day it was recorded. `--now
+ * INSTANT` does the same for files of one's own; without it they are folded as of the wall clock.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, isAbsolute, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { ConfigurationError } from "../../src/Errors.ts"
 import * as Handoff from "../../src/Handoff.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
@@ -26,7 +33,9 @@ import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { type DeadLetter, DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Version from "../../src/Version.ts"
-import { ordersPerCustomer, ordersPerStatus, orderTotals, pipelines } from "./pipeline.ts"
+import { isInstant } from "./Order.ts"
+import * as PerDay from "./perDay.ts"
+import { ordersPerCustomer, ordersPerStatus, orderTotals, pipelines, RETENTION_DAYS, revenuePerDay } from "./pipeline.ts"
 import * as Report from "./report.ts"
 import * as Settings from "./config.ts"
 
@@ -35,6 +44,7 @@ export interface Flags {
   readonly snapshot: Option.Option<string>
   readonly changes: Option.Option<string>
   readonly snapshotPosition: Option.Option<string>
+  readonly now: Option.Option<string>
   readonly state: Option.Option<string>
   readonly json: boolean
 }
@@ -48,12 +58,40 @@ const sampleDir = (): string => {
   throw new Error("the sample data folder examples/orderstats/data was not found")
 }
 
+/** The instant the demo folds and reads as of, and why that one. */
+export interface AsOf {
+  readonly ms: number
+  readonly why: string
+}
+
 interface Args {
   readonly snapshot: string | undefined
   readonly changes: string | undefined
   readonly position: Version.Version
+  /** `undefined`: the wall clock. */
+  readonly asOf: AsOf | undefined
   readonly state: string | undefined
   readonly json: boolean
+}
+
+/** What the sample's manifest says. */
+interface Manifest {
+  readonly snapshotPosition: string
+  /** When the recording ended: the demo replays the sample as of then. */
+  readonly recordedAt: string
+}
+
+const readManifest = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Manifest
+
+/** `--now`, else the sample's recording time, else the wall clock (`undefined`). */
+const asOfOf = (now: string | undefined, manifest: Manifest | undefined): AsOf | undefined => {
+  if (now !== undefined) {
+    if (!isInstant(now)) throw new Error(`--now must be an ISO-8601 date and time with its offset, e.g. 2026-05-01T12:00:00Z, got ${JSON.stringify(now)}`)
+    return { ms: Date.parse(now), why: "--now" }
+  }
+  if (manifest === undefined) return undefined
+  if (!isInstant(manifest.recordedAt)) throw new Error(`the sample's manifest.json has no valid recordedAt: ${JSON.stringify(manifest.recordedAt)}`)
+  return { ms: Date.parse(manifest.recordedAt), why: "the end of the sample's recording (--now changes it)" }
 }
 
 /**
@@ -65,12 +103,11 @@ export const resolveFlags = (flags: Flags): Effect.Effect<Args, ConfigurationErr
     try: () => {
       const sample = Option.isNone(flags.snapshot) && Option.isNone(flags.changes)
       const dir = sample ? sampleDir() : undefined
+      const manifest = dir === undefined ? undefined : readManifest(dir)
       const snapshot = dir !== undefined ? join(dir, "snapshot.jsonl") : Option.getOrUndefined(flags.snapshot)
       const changes = dir !== undefined ? join(dir, "changes.jsonl") : Option.getOrUndefined(flags.changes)
       let positionText = Option.getOrUndefined(flags.snapshotPosition)
-      if (positionText === undefined && dir !== undefined) {
-        positionText = (JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { snapshotPosition: string }).snapshotPosition
-      }
+      if (positionText === undefined && manifest !== undefined) positionText = manifest.snapshotPosition
       if (positionText === undefined && snapshot !== undefined) {
         throw new Error("--snapshot needs --snapshot-position TS_MS:ORD, the version of the snapshot (changes at or before it are already in it)")
       }
@@ -83,6 +120,7 @@ export const resolveFlags = (flags: Flags): Effect.Effect<Args, ConfigurationErr
         snapshot: snapshot === undefined ? undefined : resolve(snapshot),
         changes: changes === undefined ? undefined : resolve(changes),
         position,
+        asOf: asOfOf(Option.getOrUndefined(flags.now), manifest),
         state: Option.getOrUndefined(flags.state),
         json: flags.json
       }
@@ -118,23 +156,52 @@ export const describeDeadLetters = (pipeline: string, letters: ReadonlyArray<Dea
 export const describeHandoff = (handoff: Version.Version): string =>
   `handoff:  ${Version.format(handoff)}, the snapshot's version: changes at or before it are already in the snapshot (skipped as stale), later ones are applied`
 
-const summary = (result: Orchestrator.Result, letters: ReadonlyArray<DeadLetter>): string => {
+/**
+ * The dead letters of `pipeline` that are not dead letters of the totals (same record): for the
+ * per-day pipelines, the orders without a valid `created_at`.
+ */
+export const describeOtherDeadLetters = (
+  pipeline: string,
+  letters: ReadonlyArray<DeadLetter>,
+  totalsLetters: ReadonlyArray<DeadLetter>
+): string => {
+  const ofTotals = new Set(totalsLetters.map((l) => `${l.partition}#${l.seq}`))
+  const others = letters.filter((l) => !ofTotals.has(`${l.partition}#${l.seq}`))
+  return others.length === 0
+    ? `dead letters of ${pipeline} besides those: none`
+    : [
+      `dead letters of ${pipeline} besides those: ${others.length}${others.length > SHOWN_DEAD_LETTERS ? `, the first ${SHOWN_DEAD_LETTERS}` : ""}`,
+      ...others.slice(0, SHOWN_DEAD_LETTERS).map((letter) => `  ${origin(letter)}: ${letter.reason}`)
+    ].join("\n")
+}
+
+const summary = (result: Orchestrator.Result, letters: ReadonlyArray<DeadLetter>, dayLetters: ReadonlyArray<DeadLetter>): string => {
   const b = result.bootstrap === undefined ? undefined : Fold.of(result.bootstrap, orderTotals)
   const l = result.live === undefined ? undefined : Fold.of(result.live, orderTotals)
   return [
     `snapshot: ${b === undefined ? "already done" : `${b.upserts} documents, ${b.rejected} dead-lettered`}`,
     `changes:  ${l === undefined ? "none" : `${result.live!.records} records, ${l.upserts + l.deletes} applied, ${l.stale} stale, ${l.skipped} skipped, ${l.rejected} dead-lettered`}`,
+    `per day:  ${expiredRecords(result)} records older than the ${RETENTION_DAYS}-day retention (written to no day)`,
     describeHandoff(result.handoff.version),
-    describeDeadLetters(orderTotals.name, letters)
+    describeDeadLetters(orderTotals.name, letters),
+    describeOtherDeadLetters(revenuePerDay.name, dayLetters, letters)
   ].join("\n")
 }
+
+/** Records of the revenue per day whose day had expired, in both phases. */
+const expiredRecords = (result: Orchestrator.Result): number =>
+  [result.bootstrap, result.live].reduce((n, s) => n + (s === undefined ? 0 : Fold.of(s, revenuePerDay).expired), 0)
+
+/** The instant of the per-day reads, in words. */
+const describeAsOf = (asOf: AsOf | undefined, now: number): string =>
+  `as of ${new Date(now).toISOString().replace(/\.\d+Z$/, "Z")}${asOf === undefined ? " (now)" : `, ${asOf.why}`}`
 
 const program = (args: Args) =>
   Effect.gen(function*() {
     const { snapshot, changes } = args
     const namespace = yield* Settings.namespace
     const keepDocuments = yield* Settings.keepDocuments
-    // one pass over each file feeds the three pipelines
+    // one pass over each file feeds the six pipelines
     const result = yield* Orchestrator.run({
       pipelines,
       handoff: Handoff.at(args.position),
@@ -150,11 +217,16 @@ const program = (args: Args) =>
     const perCustomer = Report.nonZero(yield* aggregates.all(ordersPerCustomer))
     const dead = Report.deadLetters(result.bootstrap, result.live)
     const letters = yield* (yield* DeadLetters).list(orderTotals.name)
+    const dayLetters = yield* (yield* DeadLetters).list(revenuePerDay.name)
+    const perDay = yield* PerDay.read
+    const now = yield* Clock.currentTimeMillis
     const text = args.json
       ? JSON.stringify({
         totals: Object.fromEntries(totals),
         perStatus: Object.fromEntries(perStatus),
         ordersPerCustomer: Object.fromEntries(perCustomer),
+        ...perDay,
+        asOf: new Date(now).toISOString(),
         deadLetters: dead[orderTotals.name] ?? 0,
         deadLettersPerPipeline: dead,
         firstDeadLetters: letters.slice(0, SHOWN_DEAD_LETTERS).map(({ docId, partition, reason, seq }) => ({ partition, seq, docId, reason })),
@@ -162,7 +234,14 @@ const program = (args: Args) =>
         bootstrap: result.bootstrap ?? null,
         live: result.live ?? null
       })
-      : `${Report.table(totals)}\n\n${Report.counts("status", perStatus)}\n\n${Report.counts("customer", perCustomer)}\n\n${summary(result, letters)}`
+      : [
+        Report.table(totals),
+        Report.counts("status", perStatus),
+        Report.counts("customer", perCustomer),
+        `per UTC day of created_at, kept ${RETENTION_DAYS} days, ${describeAsOf(args.asOf, now)}:\n${Report.revenueTable(perDay)}`,
+        Report.dayTable(perDay),
+        summary(result, letters, dayLetters)
+      ].join("\n\n")
     yield* Effect.sync(() => process.stdout.write(`${text}\n`))
   })
 
@@ -176,6 +255,8 @@ export const demo = (flags: Flags) =>
     const stateDir = args.state ?? fresh!
     yield* program(args).pipe(
       Effect.provide(Embedded.layer({ path: join(stateDir, "orderstats.sqlite") })),
+      // recorded data: the whole run (the fold's expiry, the store, the reads) on the recording's clock
+      args.asOf === undefined ? (self) => self : PerDay.asOf(args.asOf.ms),
       Effect.ensuring(Effect.sync(() => fresh !== undefined && rmSync(fresh, { recursive: true, force: true })))
     )
   })

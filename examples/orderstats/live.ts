@@ -69,7 +69,7 @@ export const kafka = Effect.gen(function*() {
     pipelines,
     // only the bootstrap captures the handoff; the live run reads the saved one
     handoff: Effect.fail(new ConfigurationError({ detail: "the Kafka worker does not bootstrap: run the bootstrap first" })),
-    // one consumer group feeds the three pipelines
+    // one consumer group feeds every pipeline
     live: () => kafkaSource(settings, namespace),
     options: { batchSize: 1000, keepDocuments }
   }

@@ -1,11 +1,12 @@
 /**
  * orderstats: per-customer order totals, exact.
  *
- *   main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--state DIR] [--json]
+ *   main.js [--snapshot FILE] [--changes FILE] [--snapshot-position TS_MS:ORD] [--now INSTANT] [--state DIR] [--json]
  *   main.js --services [--json]
  *
  * Without `--services`: the embedded demo (no servers; see files.ts). With no flags it folds the
- * sample data shipped in examples/orderstats/data on a fresh store and prints a table.
+ * sample data shipped in examples/orderstats/data on a fresh store and prints a table (the per-day
+ * windows as of the end of the sample's recording, see files.ts).
  *
  * With `--services`: bootstrap, then live, in one process, on the servers the environment names
  * (MONGO_URI, LIVE_SOURCE, KAFKA_BROKERS, DDB_ENDPOINT..., see config.ts): the bootstrap (or its
@@ -36,6 +37,11 @@ const flags = {
   snapshot: file("snapshot", "the demo's snapshot: a JSON-Lines dump of the orders collection (default: the sample)"),
   changes: file("changes", "the demo's change file: Debezium records as JSON Lines (default: the sample)"),
   snapshotPosition: file("snapshot-position", "the snapshot's version TS_MS:ORD, with --snapshot: changes at or before it are already in it"),
+  now: file(
+    "now",
+    "fold and read the per-day windows as of this instant (ISO-8601, e.g. 2026-05-01T12:00:00Z), for recorded data " +
+      "(default: the end of the sample's recording for the sample, the wall clock for other files)"
+  ),
   state: file("state", "keep the demo's store in this folder, so that a rerun resumes (default: a fresh temporary one)")
 }
 
@@ -77,7 +83,13 @@ const services = (json: boolean) =>
 
 /** The demo's flags given with `--services`, which ignores them. */
 const demoFlagsOf = (options: Options): ReadonlyArray<string> =>
-  ([["--snapshot", options.snapshot], ["--changes", options.changes], ["--snapshot-position", options.snapshotPosition], ["--state", options.state]] as const)
+  ([
+    ["--snapshot", options.snapshot],
+    ["--changes", options.changes],
+    ["--snapshot-position", options.snapshotPosition],
+    ["--now", options.now],
+    ["--state", options.state]
+  ] as const)
     .filter(([, value]) => Option.isSome(value))
     .map(([name]) => name)
 
@@ -93,9 +105,10 @@ const withServices = (section: Settings.Section): Settings.Section => ({ ...sect
 
 const command = Command.make("main.js", flags, program).pipe(
   Cli.describe(
-    "orderstats: per-customer order totals, exact. Without --services, the embedded demo (no servers): it folds a snapshot " +
+    "orderstats: per-customer order totals and per-day revenue, exact. Without --services, the embedded demo (no servers): it folds a snapshot " +
       "and a change file (the sample in examples/orderstats/data when neither is given) into a fresh embedded store and prints the totals, " +
-      "the dead letters with their reasons and the handoff position. With --services: the bootstrap, then the live worker, in one process.",
+      "the revenue per customer and day, the distinct and top customers per day, the dead letters with their reasons and the handoff position. " +
+      "With --services: the bootstrap, then the live worker, in one process.",
     [
       { title: "the orders collection", variables: [Settings.MONGO_DB, Settings.MONGO_COLLECTION] },
       Settings.sections.fold,

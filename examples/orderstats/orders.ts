@@ -4,9 +4,15 @@
  * unicode, Int32, Int64 on both sides of 2^53, Doubles with fractions, Dates, compound documents in
  * both field orders, binary and UUID), a few invalid ones on request, and a writer that keeps
  * changing the collection the way an application would: inserts, amount updates, customer moves,
- * replaces, deletes and re-inserts of deleted ids (a numeric id sometimes as another numeric type
- * of the same value, which MongoDB's `_id` index treats as the same id), and, now and then, an
- * update that makes a valid order invalid (every way an order can be) or an invalid one valid again.
+ * updates of `created_at` that move an order to another day, replaces, deletes and re-inserts of
+ * deleted ids (a numeric id sometimes as another numeric type of the same value, which MongoDB's
+ * `_id` index treats as the same id), and, now and then, an update that makes a valid order invalid
+ * (every way an order can be) or an invalid one valid again.
+ *
+ * Every order the seed and the writer write has a `created_at`: ISO-8601 text in UTC, within the
+ * last {@link RECENT_DAYS} days of the time it is written (well inside the per-day pipelines'
+ * retention). The writer never makes `created_at` invalid: a document the totals count is then
+ * valid for every pipeline, and the dead letters of all pipelines are invalid orders.
  *
  * The writer uses `insertOne`/`updateOne`/`replaceOne`/`deleteOne` only (mongo-java-server writes
  * no change event for `findOneAnd*`) and bumps a `rev` field on every update (an update that
@@ -64,17 +70,28 @@ export const sameIdOtherType = (r: Random, id: unknown): unknown => {
   return id
 }
 
+/** How far back the `created_at` of a new order goes, in days. */
+export const RECENT_DAYS = 5
+
 /**
- * A valid order: a customer and an integer amount in cents (an Int32, now and then an Int64 or a
- * Double holding a whole number, all the same to the pipeline).
+ * A `created_at`: a random instant of the last {@link RECENT_DAYS} days before `now` (ms), as
+ * ISO-8601 text in UTC, to the second (`2026-05-01T12:34:56Z`).
  */
-export const order = (r: Random, id: unknown, who: ReadonlyArray<string>): Document => {
+export const createdAt = (r: Random, now: number): string =>
+  new Date(now - r.int(0, RECENT_DAYS * 86_400 - 1) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")
+
+/**
+ * A valid order: a customer, an integer amount in cents (an Int32, now and then an Int64 or a
+ * Double holding a whole number, all the same to the pipeline) and a recent `created_at`.
+ */
+export const order = (r: Random, id: unknown, who: ReadonlyArray<string>, now: number = Date.now()): Document => {
   const cents = r.int(1, 100_000)
   const roll = r.next()
   return {
     _id: id,
     customer_id: r.pick(who),
     amount: roll < 0.9 ? cents : roll < 0.95 ? Long.fromNumber(cents) : new Double(cents),
+    created_at: createdAt(r, now),
     ...(r.next() < 0.9 ? { status: "new" } : {})
   }
 }
@@ -86,16 +103,17 @@ export const statuses = ["new", "paid", "shipped", "cancelled"] as const
  * Invalid orders the pipeline's schema refuses (dead letters): a fractional amount, an amount as
  * text, a missing customer, an empty customer.
  */
-export const invalidOrder = (r: Random, id: unknown, who: ReadonlyArray<string>, n: number): Document => {
+export const invalidOrder = (r: Random, id: unknown, who: ReadonlyArray<string>, n: number, now: number = Date.now()): Document => {
+  const created_at = createdAt(r, now)
   switch (n % 4) {
     case 0:
-      return { _id: id, customer_id: r.pick(who), amount: r.int(1, 100_000) + 0.5, invalid: true }
+      return { _id: id, customer_id: r.pick(who), amount: r.int(1, 100_000) + 0.5, created_at, invalid: true }
     case 1:
-      return { _id: id, customer_id: r.pick(who), amount: String(r.int(1, 100_000)), invalid: true }
+      return { _id: id, customer_id: r.pick(who), amount: String(r.int(1, 100_000)), created_at, invalid: true }
     case 2:
-      return { _id: id, amount: r.int(1, 100_000), invalid: true }
+      return { _id: id, amount: r.int(1, 100_000), created_at, invalid: true }
     default:
-      return { _id: id, customer_id: "", amount: r.int(1, 100_000), invalid: true }
+      return { _id: id, customer_id: "", amount: r.int(1, 100_000), created_at, invalid: true }
   }
 }
 
@@ -167,6 +185,8 @@ export interface WriterCounts {
   inserts: number
   amountUpdates: number
   moves: number
+  /** Updates of `created_at` (most move the order to another day). */
+  redates: number
   replaces: number
   deletes: number
   reinserts: number
@@ -182,6 +202,7 @@ export const noCounts = (): WriterCounts => ({
   inserts: 0,
   amountUpdates: 0,
   moves: 0,
+  redates: 0,
   replaces: 0,
   deletes: 0,
   reinserts: 0,
@@ -258,19 +279,24 @@ export const write = (
         if (!ok) return
         valid.push(doc._id)
         counts.inserts++
-      } else if (roll < 0.45) {
+      } else if (roll < 0.38) {
         const id = r.pick(valid) as any
         const update = r.next() < 0.5
           ? { $inc: { amount: r.int(-500, 500) }, $set: { rev } }
           : { $set: { amount: r.int(1, 100_000), status: r.pick(statuses), rev } }
         yield* run("update", () => collection.updateOne({ _id: id }, update))
         counts.amountUpdates++
+      } else if (roll < 0.45) {
+        // another recent instant: mostly another day (retracted from one day, added to the other)
+        yield* run("redate", () => collection.updateOne({ _id: r.pick(valid) as any }, { $set: { created_at: createdAt(r, Date.now()), rev } }))
+        counts.redates++
       } else if (roll < 0.65) {
         yield* run("move", () => collection.updateOne({ _id: r.pick(valid) as any }, { $set: { customer_id: r.pick(who), rev } }))
         counts.moves++
       } else if (roll < 0.75) {
         const id = r.pick(valid) as any
-        yield* run("replace", () => collection.replaceOne({ _id: id }, { customer_id: r.pick(who), amount: r.int(1, 100_000), rev }))
+        yield* run("replace", () =>
+          collection.replaceOne({ _id: id }, { customer_id: r.pick(who), amount: r.int(1, 100_000), created_at: createdAt(r, Date.now()), rev }))
         counts.replaces++
       } else if (roll < 0.92) {
         // valid and invalid orders alike are deleted
@@ -281,7 +307,8 @@ export const write = (
         counts.deletes++
       } else if (deleted.length > 0) {
         const id = sameIdOtherType(r, take(deleted)) as any
-        yield* run("re-insert", () => collection.insertOne({ _id: id, customer_id: r.pick(who), amount: r.int(1, 100_000), rev }))
+        yield* run("re-insert", () =>
+          collection.insertOne({ _id: id, customer_id: r.pick(who), amount: r.int(1, 100_000), created_at: createdAt(r, Date.now()), rev }))
         valid.push(id)
         counts.reinserts++
       } else {

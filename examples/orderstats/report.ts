@@ -1,8 +1,9 @@
 /**
  * What the binaries print: per-customer totals as a table of money, the counts of the other
- * pipelines, and one-line summaries.
+ * pipelines, the per-day revenue and customers, and one-line summaries.
  */
 import * as Fold from "../../src/Runtime/Fold.ts"
+import type * as PerDay from "./perDay.ts"
 import { orderTotals } from "./pipeline.ts"
 
 /**
@@ -32,6 +33,44 @@ export const table = (totals: ReadonlyArray<readonly [string, number]>): string 
 export const counts = (title: string, all: ReadonlyArray<readonly [string, number]>): string => {
   const width = Math.max(title.length, ...all.map(([k]) => k.length))
   return [`${title.padEnd(width)}  ${"orders".padStart(8)}`, ...all.map(([k, n]) => `${k.padEnd(width)}  ${String(n).padStart(8)}`)].join("\n")
+}
+
+/** How many days the text tables show (the most recent ones). */
+export const SHOWN_DAYS = 7
+
+/** How many of a day's top customers the text table shows (the JSON has ten). */
+export const SHOWN_TOP = 3
+
+const lastDays = (days: Iterable<string>): Array<string> => Array.from(new Set(days)).sort().slice(-SHOWN_DAYS)
+
+/**
+ * The revenue per customer and day as money, one column per day (the most recent
+ * {@link SHOWN_DAYS} days that have any), then the customer's last 7 days.
+ */
+export const revenueTable = (perDay: PerDay.PerDay): string => {
+  const customers = Array.from(new Set([...Object.keys(perDay.revenuePerDay), ...Object.keys(perDay.revenueLast7Days)])).sort()
+  if (customers.length === 0) return "(no revenue in the retained days)"
+  const days = lastDays(Object.values(perDay.revenuePerDay).flatMap((byDay) => Object.keys(byDay)))
+  const width = Math.max("customer".length, ...customers.map((c) => c.length))
+  const cell = (cents: number | undefined) => (cents === undefined ? "" : money(cents)).padStart(12)
+  const header = `${"customer".padEnd(width)}${days.map((d) => d.padStart(12)).join("")}${"last 7 days".padStart(14)}`
+  const rows = customers.map((c) =>
+    `${c.padEnd(width)}${days.map((d) => cell(perDay.revenuePerDay[c]?.[d])).join("")}${cell(perDay.revenueLast7Days[c]).padStart(14)}`
+  )
+  return [header, ...rows].join("\n")
+}
+
+/**
+ * Per day (the most recent {@link SHOWN_DAYS}): the distinct customers and the top customers by revenue.
+ */
+export const dayTable = (perDay: PerDay.PerDay): string => {
+  const days = lastDays([...Object.keys(perDay.distinctCustomersPerDay), ...Object.keys(perDay.top10PerDay)])
+  const top = (day: string) =>
+    (perDay.top10PerDay[day] ?? []).slice(0, SHOWN_TOP).map(([customer, cents]) => `${customer} ${money(cents)}`).join(", ") || "-"
+  return [
+    `${"day".padEnd(10)}  ${"customers".padStart(9)}  top customers by revenue`,
+    ...days.map((d) => `${d.padEnd(10)}  ${String(perDay.distinctCustomersPerDay[d] ?? 0).padStart(9)}  ${top(d)}`)
+  ].join("\n")
 }
 
 /**

@@ -6,11 +6,12 @@
  *
  * The first form inserts N historical orders (default 10000) for C customers (default 50), plus K
  * invalid ones (default 0; the pipeline dead-letters them), and prints `{"inserted","invalid"}`.
- * The second form keeps inserting, updating amounts, moving orders between customers, replacing,
- * deleting and re-inserting, and (a share P of its operations, default 0.05) making valid orders
- * invalid and invalid ones valid again, at about R operations a second (default 20), until
- * SIGINT/SIGTERM or for SECONDS, then prints what it did as one JSON object. Settings: MONGO_URI, MONGO_DB,
- * MONGO_COLLECTION. See orders.ts.
+ * Each order has a `created_at` of the last 5 days (ISO-8601 text, UTC).
+ * The second form keeps inserting, updating amounts, moving orders between customers, moving them
+ * to another day (a new `created_at`), replacing, deleting and re-inserting, and (a share P of its
+ * operations, default 0.05) making valid orders invalid and invalid ones valid again, at about R
+ * operations a second (default 20), until SIGINT/SIGTERM or for SECONDS, then prints what it did
+ * as one JSON object. Settings: MONGO_URI, MONGO_DB, MONGO_COLLECTION. See orders.ts.
  */
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -33,7 +34,7 @@ const flags = {
   seed: Flag.Int("seed").pipe(atLeastZero, Flag.optional, Flag.withDescription("the random seed (default: from the clock)")),
   writer: Flag.Boolean("writer").pipe(
     Flag.withDefault(false),
-    Flag.withDescription("keep changing the collection (inserts, amount updates, moves, replaces, deletes) instead of seeding it")
+    Flag.withDescription("keep changing the collection (inserts, amount updates, moves, moves to another day, replaces, deletes) instead of seeding it")
   ),
   rate: Flag.Finite("rate").pipe(atLeastZero, Flag.withDefault(20), Flag.withDescription("--writer: about this many changes a second (default 20)")),
   duration: Flag.Finite("duration").pipe(

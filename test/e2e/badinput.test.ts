@@ -15,6 +15,7 @@ import { deadLetterProblems, groupBySum } from "../mongo/support.ts"
 import {
   type BootstrapSummary,
   differences,
+  perDayDifferences,
   quiesce,
   runToEnd,
   scenario,
@@ -114,6 +115,7 @@ describe("orderstats end to end: bad input on the topic", () => {
 
     const reference = await groupBySum(orders)
     expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
+    expect(await perDayDifferences(s.table, orders)).toEqual([])
     for (const w of workers) expect(w.alive(), w.stderr()).toBe(true)
 
     const dlq = await readTopic(k, admin, s.dlq)

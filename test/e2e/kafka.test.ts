@@ -5,7 +5,7 @@
  * 1. relay started first; seed; bootstrap while a writer keeps changing the collection; two Kafka
  *    workers in one group; more writes; at quiescence (a marker order applied, the group committed
  *    to the end of the topic) the totals in DynamoDB equal a group-by-sum over the collection, to
- *    the cent; the invalid orders are on the dead-letter topic; SIGTERM stops everything with exit
+ *    the cent, and the per-day pipelines equal group-bys by customer and UTC day; the invalid orders are on the dead-letter topic; SIGTERM stops everything with exit
  *    code 0 and the group is left empty.
  * 2. the same with faults: the bootstrap SIGKILLed in the middle of its scan and rerun, the relay
  *    SIGKILLed and restarted twice (it republishes what it had not saved), workers SIGKILLed at
@@ -22,6 +22,7 @@ import {
   bootstrapWithKills,
   countDifferences,
   differences,
+  perDayDifferences,
   type Proc,
   quiesce,
   runToEnd,
@@ -91,6 +92,7 @@ describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
     const reference = await groupBySum(orders)
     expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
     expect(await countDifferences(s.table, orders)).toEqual([])
+    expect(await perDayDifferences(s.table, orders)).toEqual([])
     // the scan dead-lettered invalid orders in the store; the workers every invalid state the relay published
     expect(counts.invalidations).toBeGreaterThan(0)
     expect(await deadLetterProblems(orders, await allLetters(s))).toEqual([])
@@ -161,6 +163,7 @@ describe("orderstats end to end: relay + Kafka -> DynamoDB", () => {
     const reference = await groupBySum(orders)
     expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
     expect(await countDifferences(s.table, orders)).toEqual([])
+    expect(await perDayDifferences(s.table, orders)).toEqual([])
     expect(await deadLetterProblems(orders, await allLetters(s))).toEqual([])
     const dlq = await deadLetterTopic(s)
 

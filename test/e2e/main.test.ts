@@ -1,7 +1,8 @@
 /**
  * The orderstats binaries' edges, on the real servers: a live worker started before the bootstrap
  * (both sources) refuses with a clear message and exit code 1; `main.js --services` runs bootstrap
- * then live in one process, here on the embedded store (no DynamoDB configured), and is exact; a
+ * then live in one process, here on the embedded store (no DynamoDB configured), and is exact (the
+ * totals, and the revenue of the last 7 days through `totals.js --days 7`); a
  * MongoDB password in `MONGO_URI` never reaches the output, even when the connection fails.
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -10,7 +11,7 @@ import { join } from "node:path"
 import type { Document } from "mongodb"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { groupBySum } from "../mongo/support.ts"
-import { runToEnd, scenario, sleep, start, stopWriter, useServers, waitFor } from "./support.ts"
+import { lastDays, perDayReference, runToEnd, scenario, sleep, start, stopWriter, useServers, waitFor } from "./support.ts"
 
 const client = useServers(["mongo", "kafka", "dynamodb"])
 let dir = ""
@@ -30,7 +31,9 @@ describe("orderstats binaries", () => {
       const worker = start("worker", { ...s.env, LIVE_SOURCE: source }, [], `worker-${source}`)
       const exit = await worker.exited
       expect(exit.code, worker.stderr()).toBe(1)
-      expect(worker.stderr()).toMatch(/worker: ConfigurationError: pipeline order_totals, orders_per_status, orders_per_customer: the bootstrap has not finished; run it before the live worker/)
+      expect(worker.stderr()).toMatch(
+        /worker: ConfigurationError: pipeline order_totals, orders_per_status, orders_per_customer, revenue_per_day, customers_per_day, top_customers_per_day: the bootstrap has not finished; run it before the live worker/
+      )
     }
   }, 60_000)
 
@@ -57,6 +60,12 @@ describe("orderstats binaries", () => {
     const totals = JSON.parse(await runToEnd("totals", env, ["--json"])).totals as Record<string, number>
     const reference = await groupBySum(orders)
     expect(totals).toEqual(reference.totals)
+    // the per-day revenue of the same pass: the last 7 days of every customer (Window.last on the embedded store)
+    const before = lastDays(await perDayReference(orders), 7)
+    const week = JSON.parse(await runToEnd("totals", env, ["--json", "--days", "7"])) as { totals: Record<string, number>; days: number }
+    expect(week.days).toBe(7)
+    expect([before, lastDays(await perDayReference(orders), 7)]).toContainEqual(week.totals)
+    expect(Object.keys(week.totals).length).toBeGreaterThan(10)
     console.log(
       `e2e main --services (embedded store): ${boot.documents} documents bootstrapped, ${counts.changes} concurrent changes, ` +
         `${live.records} change records folded live, ${reference.documents} final documents, exact`

@@ -17,6 +17,7 @@ import {
   assignments,
   type BootstrapSummary,
   differences,
+  perDayDifferences,
   quiesce,
   runToEnd,
   scenario,
@@ -133,6 +134,7 @@ describe("orderstats end to end: a DynamoDB outage", () => {
       await quiesce(orders, s.table, { kafka: { admin, group: s.group, topic: s.topic } })
       const reference = await groupBySum(orders)
       expect(differences(await storedTotals(s.table), reference.totals)).toEqual([])
+      expect(await perDayDifferences(s.table, orders)).toEqual([])
       // the same member all along: no rebalance, no restart
       expect(assignments(worker)).toBe(1)
       expect(worker.alive()).toBe(true)

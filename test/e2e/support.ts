@@ -4,7 +4,8 @@
  * group), the store read back in-process (the real DynamoDB store over dynalite), the writer's
  * counts, and quiescence: a marker order inserted after the writer stopped, waited for in the store
  * (everything before it in the change stream is applied then) and, on the Kafka path, the group's
- * committed offsets at the end of the topic.
+ * committed offsets at the end of the topic. The per-day pipelines are checked against their own
+ * group-bys over the final collection (by customer and UTC day of `created_at`).
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
@@ -14,8 +15,19 @@ import type { Admin } from "kafkajs"
 import type { Collection, Document, MongoClient } from "mongodb"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import type * as Orders from "../../examples/orderstats/orders.ts"
-import { ordersPerCustomer, ordersPerStatus, orderTotals } from "../../examples/orderstats/pipeline.ts"
+import {
+  ALL,
+  customersPerDay,
+  ordersPerCustomer,
+  ordersPerStatus,
+  orderTotals,
+  RETENTION_DAYS,
+  revenuePerDay,
+  topCustomersPerDay
+} from "../../examples/orderstats/pipeline.ts"
 import type * as Pipeline from "../../src/Pipeline.ts"
+import * as TopK from "../../src/TopK.ts"
+import * as Window from "../../src/Window.ts"
 import * as Source from "../../src/Source.ts"
 import type { DeadLetter } from "../../src/Store/DeadLetters.ts"
 import * as DynamoDbClient from "../../src/DynamoDb/DynamoDbClient.ts"
@@ -266,8 +278,12 @@ export const MARKER_CUSTOMER = "zz-quiescence"
 
 /**
  * Quiescence: inserts a marker order (valid, part of the reference) after the writer stopped and
- * waits until the store holds it; with `kafka`, also until the group has committed the topic to
- * its end (the marker's partition being applied says nothing of the others).
+ * waits until the store holds it in the first pipeline (the totals) and in the last one (the top
+ * customers of its day): the fold writes a batch to its pipelines one after the other, in the
+ * order of `pipelines`, so the marker in the last one means that its batch is in all of them (the
+ * totals alone would let a test read the other pipelines while the worker still writes them).
+ * With `kafka`, also until the group has committed the topic to its end (the marker's partition
+ * being applied says nothing of the others).
  */
 export const quiesce = async (
   collection: Collection<Document>,
@@ -275,18 +291,27 @@ export const quiesce = async (
   options: { readonly kafka?: { readonly admin: Admin; readonly group: string; readonly topic: string }; readonly timeoutMs?: number } = {}
 ): Promise<void> => {
   const amount = 1 + Math.floor(Math.random() * 100_000)
-  const marked = async () =>
-    (await Effect.runPromise(stores(table).aggregates.get(orderTotals, [MARKER_CUSTOMER]))).get(MARKER_CUSTOMER) ?? 0
+  const createdAt = new Date().toISOString()
+  const day = Window.key(ALL, dayOf(Date.parse(createdAt)))
+  const { aggregates } = stores(table)
+  const marked = async () => [
+    (await Effect.runPromise(aggregates.get(orderTotals, [MARKER_CUSTOMER]))).get(MARKER_CUSTOMER) ?? 0,
+    TopK.count((await Effect.runPromise(aggregates.get(topCustomersPerDay, [day]))).get(day) ?? TopK.empty, MARKER_CUSTOMER)
+  ]
   // the markers inserted before are in the store already (each quiescence waited for its own)
-  const expected = (await marked()) + amount
-  await collection.insertOne({ _id: `marker-${Date.now()}` as any, customer_id: MARKER_CUSTOMER, amount })
+  const expected = (await marked()).map((cents) => cents + amount)
+  await collection.insertOne({ _id: `marker-${Date.now()}` as any, customer_id: MARKER_CUSTOMER, amount, created_at: createdAt })
   const timeoutMs = options.timeoutMs ?? 90_000
-  await eventually("the marker order in the store", async () => ((await marked()) === expected ? true : undefined), timeoutMs, 200)
+  const done = async () => {
+    const now = await marked()
+    return now[0] === expected[0] && now[1] === expected[1] ? true : undefined
+  }
+  await eventually("the marker order in the store", done, timeoutMs, 200)
   if (options.kafka !== undefined) await quiescent(options.kafka.admin, options.kafka.group, options.kafka.topic, timeoutMs)
 }
 
 /** How many records of `totals` differ from `expected` (for messages). */
-export const differences = (got: Record<string, number>, expected: Record<string, number>): Array<string> => {
+export const differences = <V extends number | string>(got: Record<string, V>, expected: Record<string, V>): Array<string> => {
   const out: Array<string> = []
   for (const k of new Set([...Object.keys(got), ...Object.keys(expected)])) {
     if (got[k] !== expected[k]) out.push(`${k}: got ${got[k]}, expected ${expected[k]}`)
@@ -303,6 +328,100 @@ export const countDifferences = async (table: string, orders: Collection<Documen
   return [
     ...differences(await storedTotals(table, ordersPerStatus), reference.perStatus).map((d) => `${ordersPerStatus.name} ${d}`),
     ...differences(await storedTotals(table, ordersPerCustomer), reference.perCustomer).map((d) => `${ordersPerCustomer.name} ${d}`)
+  ]
+}
+
+const DAY = 86_400_000
+
+/** The UTC day of an instant, `YYYY-MM-DD`. */
+export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+
+/** What the per-day pipelines must hold, computed from the final collection. */
+export interface PerDayReference {
+  /** `"<customer>|<day>"` -> cents (non-zero). */
+  readonly revenue: Record<string, number>
+  /** day -> distinct customers. */
+  readonly distinct: Record<string, number>
+  /** day -> the top 10 `[customer, cents]`, largest first, ties by customer. */
+  readonly top: Record<string, Array<readonly [string, number]>>
+}
+
+const byKey = <V>(entries: Iterable<readonly [string, V]>): Record<string, V> =>
+  Object.fromEntries(Array.from(entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+
+/**
+ * The per-day group-bys over the collection now, by this file's own rules: an order counts on the
+ * UTC day of its `created_at` (text that `Date.parse` reads) when that day is within the retention
+ * at `now`; its customer is a non-empty string; its revenue needs an amount that is a safe integer
+ * (what the driver gives for Int32, Double and Int64 within 2^53).
+ */
+export const perDayReference = async (collection: Collection<Document>, now: number = Date.now()): Promise<PerDayReference> => {
+  const revenue = new Map<string, Map<string, number>>() // day -> customer -> cents
+  const customers = new Map<string, Set<string>>() // day -> customers
+  for (const doc of await collection.find().toArray()) {
+    const customer: unknown = doc.customer_id
+    const amount: unknown = doc.amount
+    const at = typeof doc.created_at === "string" ? Date.parse(doc.created_at) : Number.NaN
+    if (typeof customer !== "string" || customer.length === 0 || !Number.isFinite(at)) continue
+    const day = dayOf(at)
+    if (Date.parse(`${day}T00:00:00Z`) + DAY + RETENTION_DAYS * DAY <= now) continue
+    if (!customers.has(day)) customers.set(day, new Set())
+    customers.get(day)!.add(customer)
+    if (typeof amount !== "number" || !Number.isSafeInteger(amount)) continue
+    if (!revenue.has(day)) revenue.set(day, new Map())
+    revenue.get(day)!.set(customer, (revenue.get(day)!.get(customer) ?? 0) + amount)
+  }
+  const top = (byCustomer: ReadonlyMap<string, number>) =>
+    Array.from(byCustomer).filter(([, cents]) => cents > 0).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)).slice(0, 10)
+  return {
+    revenue: byKey(Array.from(revenue).flatMap(([day, byCustomer]) =>
+      Array.from(byCustomer).filter(([, cents]) => cents !== 0).map(([c, cents]) => [Window.key(c, day), cents] as const)
+    )),
+    distinct: byKey(Array.from(customers).map(([day, set]) => [day, set.size] as const)),
+    top: byKey(Array.from(revenue).map(([day, byCustomer]) => [day, top(byCustomer)] as const).filter(([, t]) => t.length > 0))
+  }
+}
+
+/** Each customer's revenue over the `days` UTC days up to `now` (today included), from a reference. */
+export const lastDays = (reference: PerDayReference, days: number, now: number = Date.now()): Record<string, number> => {
+  const wanted = new Set(Array.from({ length: days }, (_, i) => dayOf(now - i * DAY)))
+  const out = new Map<string, number>()
+  for (const [key, cents] of Object.entries(reference.revenue)) {
+    const [customer, day] = Window.splitKey(key)!
+    if (wanted.has(day)) out.set(customer, (out.get(customer) ?? 0) + cents)
+  }
+  return byKey(Array.from(out).filter(([, cents]) => cents !== 0))
+}
+
+/** What the per-day pipelines hold in the store (full reads), in the reference's shape. */
+export const storedPerDay = async (table: string): Promise<PerDayReference> => {
+  const { aggregates } = stores(table)
+  const revenue = await Effect.runPromise(aggregates.all(revenuePerDay))
+  const customers = await Effect.runPromise(aggregates.all(customersPerDay))
+  const top = await Effect.runPromise(aggregates.all(topCustomersPerDay))
+  const days = <V, A>(all: ReadonlyMap<string, V>, f: (value: V) => A, keep: (a: A) => boolean) =>
+    byKey(Array.from(all).map(([key, value]) => [Window.splitKey(key)![1], f(value)] as const).filter(([, a]) => keep(a)))
+  return {
+    revenue: byKey(Array.from(revenue).filter(([, cents]) => cents !== 0)),
+    distinct: days(customers, (m) => Array.from(m.values()).filter((n) => n > 0).length, (n) => n > 0),
+    top: days(top, (m) => Array.from(TopK.top(m, 10)), (t) => t.length > 0)
+  }
+}
+
+/**
+ * How the three per-day pipelines folded in the same pass as the totals differ from group-bys over
+ * the final collection (revenue per customer and UTC day to the cent, distinct customers and the
+ * top 10 per day exactly): empty when all are exact. The reference is computed at the same moment
+ * as the read, so a day that expires in between cannot tell them apart.
+ */
+export const perDayDifferences = async (table: string, orders: Collection<Document>): Promise<Array<string>> => {
+  const stored = await storedPerDay(table)
+  const reference = await perDayReference(orders)
+  const json = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, JSON.stringify(v)]))
+  return [
+    ...differences(stored.revenue, reference.revenue).map((d) => `${revenuePerDay.name} ${d}`),
+    ...differences(stored.distinct, reference.distinct).map((d) => `${customersPerDay.name} ${d}`),
+    ...differences(json(stored.top), json(reference.top)).map((d) => `${topCustomersPerDay.name} ${d}`)
   ]
 }
 

@@ -21,12 +21,12 @@ const BINARIES = ["main", "bootstrap", "worker", "relay", "seed", "totals"] as c
 type Binary = typeof BINARIES[number]
 
 const FLAGS: Record<Binary, ReadonlyArray<string>> = {
-  main: ["--services", "--json", "--snapshot", "--changes", "--snapshot-position", "--state"],
+  main: ["--services", "--json", "--snapshot", "--changes", "--snapshot-position", "--now", "--state"],
   bootstrap: ["--json"],
   worker: ["--json"],
   relay: [],
   seed: ["--count", "--invalid", "--customers", "--seed", "--writer", "--rate", "--duration", "--invalidate"],
-  totals: ["--json"]
+  totals: ["--json", "--days"]
 }
 
 // some of each binary's variables, with the default its --help must show
@@ -99,6 +99,15 @@ describe("--help", () => {
     expect(r.code).toBe(0)
     const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }
     expect(r.stdout.trim()).toBe(`totals.js v${version}`)
+  })
+
+  it("totals.js --days takes 1 to 90 days (the retention)", async () => {
+    for (const days of ["0", "91"]) {
+      const r = await run(scripts.totals, ["--days", days], { env: env({}) })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toBe("")
+      expect(r.stderr).toMatch(new RegExp(`^totals: Invalid value for flag --days: "${days}"\\. Expected: a number of days from 1 to 90 \\(the retention\\)$`, "m"))
+    }
   })
 
   it("a bad flag: the error, the usage line and a pointer to --help on stderr, nothing on stdout, exit 1", async () => {
@@ -214,6 +223,9 @@ describe("the demo", () => {
     const r = await run(scripts.main, ["--services", "--state", join(dir, "x")], { env: env({}) })
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^orderstats: ConfigurationError: --state: flags of the embedded demo, not of --services$/m)
+    const now = await run(scripts.main, ["--services", "--now", "2026-05-01T12:00:00Z"], { env: env({}) })
+    expect(now.code).toBe(1)
+    expect(now.stderr).toMatch(/^orderstats: ConfigurationError: --now: flags of the embedded demo, not of --services$/m)
   })
 })
 

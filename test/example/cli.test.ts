@@ -26,11 +26,28 @@ const SAMPLE_TOTALS = { "cust-a": 12000, "cust-c": 9699 }
 // the other two pipelines of the same pass: every final order counts (o5's and o6's amounts are invalid)
 const SAMPLE_PER_STATUS = { cancelled: 1, new: 3, paid: 1, shipped: 1 }
 const SAMPLE_PER_CUSTOMER = { "cust-a": 1, "cust-b": 1, "cust-c": 3, "cust-d": 1 }
+// the per-day pipelines, as of the recording's end (2023-11-14T22:13:30Z), over the final orders:
+// o1 cust-a 12000, moved by its update from 2023-11-12T23:50Z to 2023-11-13T00:10Z (2023-11-12 is
+// left empty); o3 cust-c 2500 has no created_at (in the totals, in no day); o4 cust-c 2999 on
+// 2023-11-02 (12 days before: not in the last 7 days); o7 cust-c 4200 on 2023-11-14; o5 cust-d
+// (amount "7.50") and o6 cust-b (12.5) count as customers of their days, with no revenue; o2 and o8
+// (2023-11-14) are deleted
+const SAMPLE_REVENUE_PER_DAY = { "cust-a": { "2023-11-13": 12000 }, "cust-c": { "2023-11-02": 2999, "2023-11-14": 4200 } }
+const SAMPLE_LAST_7_DAYS = { "cust-a": 12000, "cust-c": 4200 }
+const SAMPLE_DISTINCT_PER_DAY = { "2023-11-02": 1, "2023-11-11": 1, "2023-11-13": 1, "2023-11-14": 2 }
+const SAMPLE_TOP_PER_DAY = { "2023-11-02": [["cust-c", 2999]], "2023-11-13": [["cust-a", 12000]], "2023-11-14": [["cust-c", 4200]] }
 
 interface Output {
   readonly totals: Record<string, number>
   readonly perStatus: Record<string, number>
   readonly ordersPerCustomer: Record<string, number>
+  readonly revenuePerDay: Record<string, Record<string, number>>
+  readonly revenueLast7Days: Record<string, number>
+  readonly distinctCustomersPerDay: Record<string, number>
+  readonly top10PerDay: Record<string, ReadonlyArray<readonly [string, number]>>
+  readonly asOf: string
+  readonly bootstrap: { readonly pipelines: Record<string, { readonly expired: number }> } | null
+  readonly live: { readonly pipelines: Record<string, { readonly expired: number }> } | null
   readonly deadLettersPerPipeline: Record<string, number>
   readonly deadLetters: number
   readonly handoff: string
@@ -51,9 +68,52 @@ describe("orderstats main.js", () => {
     expect(out.perStatus).toEqual(SAMPLE_PER_STATUS)
     expect(out.ordersPerCustomer).toEqual(SAMPLE_PER_CUSTOMER)
     expect(out.deadLetters).toBe(4)
-    // the records without a document state are dead letters of every pipeline; the invalid amounts only of the totals
-    expect(out.deadLettersPerPipeline).toEqual({ order_totals: 4, orders_per_status: 2, orders_per_customer: 2 })
+    // the records without a document state are dead letters of every pipeline; the invalid amounts
+    // of the totals and of the per-day revenue and top customers; o3's three states (snapshot,
+    // move, redelivered move) of every per-day pipeline: it has no created_at
+    expect(out.deadLettersPerPipeline).toEqual({
+      order_totals: 4,
+      orders_per_status: 2,
+      orders_per_customer: 2,
+      revenue_per_day: 7,
+      customers_per_day: 5,
+      top_customers_per_day: 7
+    })
     expect(out.handoff).toBe("1700000000000:5")
+  })
+
+  it("folds the sample's per-day windows in the same pass, as of the end of its recording", async () => {
+    const r = await run(main, ["--json"])
+    expect(r.code, r.stderr).toBe(0)
+    const out = parse(r.stdout)
+    expect(out.revenuePerDay).toEqual(SAMPLE_REVENUE_PER_DAY)
+    expect(out.revenueLast7Days).toEqual(SAMPLE_LAST_7_DAYS)
+    expect(out.distinctCustomersPerDay).toEqual(SAMPLE_DISTINCT_PER_DAY)
+    expect(out.top10PerDay).toEqual(SAMPLE_TOP_PER_DAY)
+    // the clock is set back to the recording's end, and runs on from there
+    const asOf = Date.parse(out.asOf)
+    expect(asOf).toBeGreaterThanOrEqual(Date.parse("2023-11-14T22:13:30Z"))
+    expect(asOf).toBeLessThan(Date.parse("2023-11-14T22:15:00Z"))
+  })
+
+  it("--now: the same files as of another instant (the last 7 days move; a day past the retention is gone)", async () => {
+    // 2023-11-20: the last 7 days are 11-14..11-20, so only o7's 11-14 counts
+    const week = parse((await run(main, ["--json", "--now", "2023-11-20T12:00:00Z"])).stdout)
+    expect(week.revenuePerDay).toEqual(SAMPLE_REVENUE_PER_DAY)
+    expect(week.revenueLast7Days).toEqual({ "cust-c": 4200 })
+    expect(Date.parse(week.asOf)).toBeGreaterThanOrEqual(Date.parse("2023-11-20T12:00:00Z"))
+    // 2024-02-01: 2023-11-02 ended (2023-11-03T00:00Z) 90 days before, its retention is over: o4
+    // is in no day (its snapshot row and its update counted as expired, never written); the totals
+    // are unchanged
+    const later = parse((await run(main, ["--json", "--now", "2024-02-01T00:00:00Z"])).stdout)
+    expect(later.totals).toEqual(SAMPLE_TOTALS)
+    expect(later.revenuePerDay).toEqual({ "cust-a": { "2023-11-13": 12000 }, "cust-c": { "2023-11-14": 4200 } })
+    expect(later.distinctCustomersPerDay).toEqual({ "2023-11-11": 1, "2023-11-13": 1, "2023-11-14": 2 })
+    expect(later.revenueLast7Days).toEqual({})
+    expect([later.bootstrap?.pipelines["revenue_per_day"]?.expired, later.live?.pipelines["revenue_per_day"]?.expired]).toEqual([1, 1])
+    const bad = await run(main, ["--now", "yesterday"])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toMatch(/--now must be an ISO-8601 date and time with its offset/)
   })
 
   it("prints a readable table without --json", async () => {
@@ -64,6 +124,14 @@ describe("orderstats main.js", () => {
     // the totals table (before the counts): cust-b's only order is invalid, so it has no total
     expect(r.stdout.split("\n\n")[0]).not.toMatch(/cust-b/)
     expect(r.stdout).toMatch(/new\s+3/)
+    // the per-day tables: a column per day, the last 7 days; the distinct and top customers per day
+    expect(r.stdout).toMatch(/^per UTC day of created_at, kept 90 days, as of 2023-11-14T22:1\d:\d\dZ, the end of the sample's recording/m)
+    expect(r.stdout).toMatch(/^customer\s+2023-11-02\s+2023-11-13\s+2023-11-14\s+last 7 days$/m)
+    expect(r.stdout).toMatch(/^cust-c\s+29\.99\s+42\.00\s+42\.00$/m)
+    expect(r.stdout).toMatch(/^2023-11-14\s+2\s+cust-c 42\.00$/m)
+    expect(r.stdout).toMatch(/^dead letters of revenue_per_day besides those: 3$/m)
+    expect(r.stdout).toMatch(/snapshot\.jsonl line 3 \(document "o3"\): .*Missing key at \["created_at"\]$/m)
+    expect(r.stdout).toMatch(/changes\.jsonl line 4 \(document "o3"\): .*Missing key at \["created_at"\]$/m)
   })
 
   it("with --state, a second run resumes: same totals, nothing folded twice", async () => {
@@ -74,6 +142,9 @@ describe("orderstats main.js", () => {
     const out = parse(second.stdout)
     expect(first.totals).toEqual(SAMPLE_TOTALS)
     expect(out.totals).toEqual(SAMPLE_TOTALS)
+    expect(out.revenuePerDay).toEqual(SAMPLE_REVENUE_PER_DAY)
+    expect(out.distinctCustomersPerDay).toEqual(SAMPLE_DISTINCT_PER_DAY)
+    expect(out.top10PerDay).toEqual(SAMPLE_TOP_PER_DAY)
     expect(out.deadLetters).toBe(0)
   })
 
@@ -143,6 +214,10 @@ describe("orderstats main.js", () => {
       expect(out.ordersPerCustomer).toEqual(nonZero(perCustomer(history.final)))
       // the change records without a valid state, and the snapshot's invalid documents
       expect(out.deadLetters).toBe(history.malformed + history.snapshot.filter((row) => !row.valid).length)
+      // these orders predate created_at: the per-day pipelines dead-letter every state, and hold nothing
+      expect(out.revenuePerDay).toEqual({})
+      expect(out.distinctCustomersPerDay).toEqual({})
+      expect(out.deadLettersPerPipeline["revenue_per_day"]).toBeGreaterThan(out.deadLetters)
     })
 
     it("killed and rerun with the same --state until it completes: exact", async () => {
