@@ -453,11 +453,14 @@ const sinkWith = <E>(
     // entries it planned stand in for the store's (see `prepare`). Writes and commits stay in
     // order, one batch at a time, so a key never sees a later batch before an earlier one.
     let inFlight: { readonly prepared: Prepared; readonly fiber: Fiber.Fiber<void, E | StoreError | PipelineError> } | undefined
-    const finish = Effect.suspend(() => {
-      const current = inFlight
-      inFlight = undefined
-      return current === undefined ? Effect.void : Fiber.join(current.fiber)
-    })
+    /** Takes the batch being written, if any, and waits for it (`Fiber.join`) or stops it (`Fiber.interrupt`). */
+    const settle = (how: (fiber: Fiber.Fiber<void, E | StoreError | PipelineError>) => Effect.Effect<void, E | StoreError | PipelineError>) =>
+      Effect.suspend(() => {
+        const current = inFlight
+        inFlight = undefined
+        return current === undefined ? Effect.void : how(current.fiber)
+      })
+    const finish = settle(Fiber.join)
     const foldBatch = (batch: ReadonlyArray<Input>) =>
       Effect.gen(function*() {
         const prepared = yield* folder.prepare(batch, inFlight?.prepared)
@@ -473,11 +476,7 @@ const sinkWith = <E>(
         })
     // a sink that fails (or is interrupted) stops the batch being written before it ends: no
     // writer may outlive its run (a restarted run would race it)
-    const stop = Effect.suspend(() => {
-      const current = inFlight
-      inFlight = undefined
-      return current === undefined ? Effect.void : Fiber.interrupt(current.fiber)
-    })
+    const stop = settle(Fiber.interrupt)
     return Sink.forEachArray(foldArray).pipe(
       Sink.mapEffect(() =>
         Effect.andThen(finish, Effect.map(Clock.currentTimeMillis, (now) => {
