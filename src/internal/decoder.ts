@@ -2,8 +2,15 @@
  * A pipeline's schema as the planner's decoder of raw documents, made once per schema. It runs
  * once per record and pipeline, so it returns the decoded document itself, or a {@link Refused}
  * with the reason: no wrapper per record.
+ *
+ * Schemas made only of structs and plain leaves (strings, numbers, booleans, literals, null,
+ * undefined, unions of those, each with its checks; optional keys) get a direct decoder compiled
+ * from their AST, about ten times cheaper than Schema's own parser: it accepts exactly the
+ * documents Schema accepts and builds the same output (declared keys, in declaration order,
+ * excess keys dropped). Whatever it does not accept, and every other schema, goes through
+ * Schema's parser, which also words the reason for a refusal.
  */
-import { Schema } from "effect"
+import { Schema, SchemaAST } from "effect"
 
 /** A document the schema refuses. */
 export class Refused {
@@ -29,11 +36,118 @@ export const of = (schema: Schema.Top): Decode => {
   let decode = cache.get(schema)
   if (decode === undefined) {
     const result = Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)
-    decode = (doc) => {
+    const slow: Decode = (doc) => {
       const r = result(doc)
       return r._tag === "Success" ? r.success : new Refused(reasonOf(r.failure.message))
+    }
+    const fast = direct(schema.ast)
+    decode = fast === undefined ? slow : (doc) => {
+      const out = fast(doc)
+      return out === MISS ? slow(doc) : out
     }
     cache.set(schema, decode)
   }
   return decode
+}
+
+/** What a direct decoder returns for an input it does not accept. */
+const MISS: unique symbol = Symbol("miss")
+
+type Direct = (input: unknown) => unknown
+
+/**
+ * The direct decoder of `ast`, or `undefined` when the AST has a node it does not cover (a
+ * transformation, a declaration, an array, an index signature, a struct-level check...).
+ *
+ * @internal
+ */
+export const direct = (ast: SchemaAST.AST): Direct | undefined => {
+  if (ast.encoding !== undefined) return undefined
+  const accept = ast.checks === undefined ? undefined : checker(ast, ast.checks)
+  if (SchemaAST.isObjects(ast)) return accept === undefined ? struct(ast) : undefined
+  const is = leaf(ast)
+  if (is === undefined) return undefined
+  return accept === undefined
+    ? (input) => (is(input) ? input : MISS)
+    : (input) => (is(input) && accept(input) ? input : MISS)
+}
+
+/** The test of a leaf (or a union of leaves) without its checks: `undefined` when not a leaf. */
+const leaf = (ast: SchemaAST.AST): ((input: unknown) => boolean) | undefined => {
+  switch (ast._tag) {
+    case "String":
+      return (input) => typeof input === "string"
+    case "Number":
+      return (input) => typeof input === "number"
+    case "Boolean":
+      return (input) => typeof input === "boolean"
+    case "Null":
+      return (input) => input === null
+    case "Undefined":
+      return (input) => input === undefined
+    case "Literal": {
+      const literal = ast.literal
+      return (input) => input === literal
+    }
+    case "Union": {
+      const members: Array<Direct> = []
+      for (const member of ast.types) {
+        if (SchemaAST.isObjects(member)) return undefined
+        const d = direct(member)
+        if (d === undefined) return undefined
+        members.push(d)
+      }
+      return (input) => members.some((m) => m(input) !== MISS)
+    }
+    default:
+      return undefined
+  }
+}
+
+/** Runs `checks` as Schema does (stopping at the first failure): `true` when all pass. */
+const checker = (ast: SchemaAST.AST, checks: SchemaAST.Checks) => {
+  const filters: Array<SchemaAST.Filter<any>> = []
+  const flatten = (cs: ReadonlyArray<SchemaAST.Check<any>>) => {
+    for (const c of cs) c._tag === "FilterGroup" ? flatten(c.checks) : filters.push(c)
+  }
+  flatten(checks)
+  const options: SchemaAST.ParseOptions = {}
+  return (input: unknown): boolean => {
+    for (let i = 0; i < filters.length; i++) {
+      if (filters[i]!.run(input, ast, options)) return false
+    }
+    return true
+  }
+}
+
+/** A struct of covered members: a fresh object of the declared keys present, in declaration order. */
+const struct = (ast: SchemaAST.Objects): Direct | undefined => {
+  if (ast.indexSignatures.length > 0 || ast.encodingChecks !== undefined) return undefined
+  const names: Array<PropertyKey> = []
+  const fields: Array<Direct> = []
+  const optional: Array<boolean> = []
+  for (const ps of ast.propertySignatures) {
+    if (ps.name === "__proto__") return undefined
+    const d = direct(ps.type)
+    if (d === undefined) return undefined
+    names.push(ps.name)
+    fields.push(d)
+    optional.push(SchemaAST.isOptional(ps.type))
+  }
+  return (input) => {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) return MISS
+    const record = input as Record<PropertyKey, unknown>
+    const out: Record<PropertyKey, unknown> = {}
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!
+      if (!(name in record)) {
+        if (optional[i]) continue
+        return MISS
+      }
+      const value = fields[i]!(record[name])
+      if (value === MISS) return MISS
+      out[name] = value
+    }
+    return out
+  }
 }
