@@ -272,11 +272,7 @@ const pipelineFolder = (
         if (inFlight === undefined || inFlight.size === 0) return yield* retry(ledger.get(pipeline, ids))
         const toRead = ids.filter((id) => !inFlight.has(id))
         const stored = toRead.length === 0 ? noEntries : yield* retry(ledger.get(pipeline, toRead))
-        const entries = new Map(stored)
-        for (const id of ids) {
-          const entry = inFlight.get(id)
-          if (entry !== undefined) entries.set(id, entry)
-        }
+        const entries: Plan.Entries<any> = { get: (id) => inFlight.get(id) ?? stored.get(id) }
         return entries
       })
     /** Writes a planned batch: dead letters, aggregates, ledger (in that order), and counts it. */

@@ -99,6 +99,17 @@ const sameKeys = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean =
 }
 
 /**
+ * The ledger entries a batch is planned against: a `ReadonlyMap`, or a view over several (the
+ * fold's in-flight entries over the stored ones).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Entries<V> {
+  readonly get: (docId: string) => Entry<V> | undefined
+}
+
+/**
  * Plans one batch. `ledger` holds the stored entries of (at least) every document in the batch.
  * Throws what the pipeline's functions or the monoid throw (an `IntegerOverflowError`, say); the
  * runtime turns that into a typed failure.
@@ -109,7 +120,7 @@ const sameKeys = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean =
 export const plan = <V>(
   pipeline: Pipeline<any, V, Mode>,
   batch: ReadonlyArray<Input>,
-  ledger: ReadonlyMap<string, Entry<V>>,
+  ledger: Entries<V>,
   options: Options = {}
 ): Plan<V> => run(pipeline, batch, ledger, options, undefined)
 
@@ -150,7 +161,7 @@ const PATCH_WITHOUT_STATE =
 const run = <V>(
   pipeline: Pipeline<any, V, Mode>,
   batch: ReadonlyArray<Input>,
-  ledger: ReadonlyMap<string, Entry<V>>,
+  ledger: Entries<V>,
   options: Options,
   log: Log<V> | undefined
 ): Plan<V> => {
@@ -226,12 +237,18 @@ const run = <V>(
 
   // what `evaluate` computed (closure variables: no result object per record)
   let outKeys: ReadonlyArray<string> = noKeys
+  /** The one key of a single-key pipeline (`outKeys` is then built only when `keysArray` is asked). */
+  let outKey: string | undefined = undefined
   let outValue: V = undefined as V
   /** Set by `evaluate` when the document's bucket has expired (it then contributes nothing). */
   let outExpired = false
-  /** A decoded document's keys and value (none when filtered out), or why they cannot be had. */
-  const evaluate = (doc: unknown, previousKeys: ReadonlyArray<string> | undefined): string | undefined => {
+  /**
+   * A decoded document's keys and value (none when filtered out), or why they cannot be had. With
+   * `keysArray` false (the events path, which keeps no ledger), a single key is left in `outKey`.
+   */
+  const evaluate = (doc: unknown, previousKeys: ReadonlyArray<string> | undefined, keysArray: boolean): string | undefined => {
     outKeys = noKeys
+    outKey = undefined
     outValue = undefined as V
     outExpired = false
     try {
@@ -244,8 +261,9 @@ const run = <V>(
           if (bucket === undefined) return undefined
           key = Window.key(key, bucket)
         }
+        outKey = key
         // an update that keeps its key shares the ledger entry's keys array
-        outKeys = previousKeys !== undefined && previousKeys.length === 1 && previousKeys[0] === key ? previousKeys : [key]
+        if (keysArray) outKeys = previousKeys !== undefined && previousKeys.length === 1 && previousKeys[0] === key ? previousKeys : [key]
       } else if (window !== undefined) {
         const bucket = bucketOf(doc)
         if (typeof bucket === "object") return bucket.reason
@@ -256,6 +274,7 @@ const run = <V>(
       return undefined
     } catch (error) {
       outKeys = noKeys
+      outKey = undefined
       outValue = undefined as V
       return `the pipeline's key or value function threw: ${errorText(error)}`
     }
@@ -285,7 +304,7 @@ const run = <V>(
       return
     }
     const decoded = decode(record.doc)
-    const refused = decoded instanceof Decoder.Refused ? decoded.reason : evaluate(decoded, undefined)
+    const refused = decoded instanceof Decoder.Refused ? decoded.reason : evaluate(decoded, undefined, false)
     if (outExpired) counts.expired++
     if (refused !== undefined) {
       counts.rejected++
@@ -294,8 +313,9 @@ const run = <V>(
       return
     }
     counts.upserts++
-    if (outKeys.length === 0) counts.unchanged++
-    for (let k = 0; k < outKeys.length; k++) add(outKeys[k]!, outValue, i, record.partition)
+    if (outKey !== undefined) add(outKey, outValue, i, record.partition)
+    else if (outKeys.length === 0) counts.unchanged++
+    else for (let k = 0; k < outKeys.length; k++) add(outKeys[k]!, outValue, i, record.partition)
   }
 
   // Per partition, the lowest seq of the batch (`first`) and its record of highest seq (`last`):
@@ -384,7 +404,7 @@ const run = <V>(
       // refused already, or deleted
     } else if (decoded instanceof Decoder.Refused) refused = decoded.reason
     else {
-      refused = evaluate(decoded, current?.keys)
+      refused = evaluate(decoded, current?.keys, true)
       keys = outKeys
       value = outValue
       if (outExpired) counts.expired++
