@@ -9,18 +9,16 @@
  * stay exact. The same property also runs, fewer times, on moto (another
  * implementation of the DynamoDB API, with other gaps than dynalite's).
  */
-import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { ScanCommand } from "@aws-sdk/client-dynamodb"
+import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { ordersPerCustomer, ordersPerStatus, orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
-import type { TableNames } from "../../src/DynamoDb/DynamoDbTables.ts"
 import { foldHistory } from "../support/foldHarness.ts"
 import * as DebeziumHistory from "../support/debeziumHistory.ts"
 import { expectExact, foldEvents, generateEvents } from "../support/events.ts"
 import { deadLetterProblems, exactProblems, generate, nonZero, reference } from "../support/history.ts"
-import { ddbTxEndpoint, requireService } from "../support/services.ts"
-import { dropTables, freshTables, testClient } from "./support.ts"
+import { dynamoDbSuite } from "./support.ts"
 
 /** The example's three pipelines, folded from one source in one pass. */
 const three = [orderTotals, ordersPerStatus, ordersPerCustomer]
@@ -33,18 +31,7 @@ const params = fc.record({
 })
 
 describe("fold over generated histories on DynamoDB", () => {
-  let client: DynamoDBClient
-  const created: Array<TableNames> = []
-
-  beforeAll(async () => {
-    await requireService("dynamodb")
-    client = testClient()
-  })
-
-  afterAll(async () => {
-    for (const names of created) await dropTables(client, names)
-    client?.destroy()
-  })
+  const ddb = dynamoDbSuite()
 
   it("exact totals and dead letters under random batching, partitions and crashes", async () => {
     const started = Date.now()
@@ -54,9 +41,8 @@ describe("fold over generated histories on DynamoDB", () => {
     await fc.assert(
       fc.asyncProperty(params, async (p) => {
         const history = generate(p.seed, { docs: 15, ops: 60 })
-        const tables = await freshTables(client, "fold")
-        created.push(tables)
-        const result = await foldHistory(history, { ...p, pipelines: three, store: () => DynamoDbStore.layerFrom(client, tables) })
+        const tables = await ddb.tables("fold")
+        const result = await foldHistory(history, { ...p, pipelines: three, store: () => DynamoDbStore.layerFrom(ddb.client(), tables) })
         runs++
         restarts += result.restarts
         calls += result.calls
@@ -76,8 +62,7 @@ describe("fold over generated histories on DynamoDB", () => {
     let restarts = 0
     for (const seed of [7, 8, 9]) {
       const history = generate(seed, { docs: 80, ops: 500, customers: 12 })
-      const tables = await freshTables(client, "fold-large")
-      created.push(tables)
+      const tables = await ddb.tables("fold-large")
       const result = await foldHistory(history, {
         seed,
         partitions: 4,
@@ -85,7 +70,7 @@ describe("fold over generated histories on DynamoDB", () => {
         crashes: 12,
         crashWindow: 60,
         pipelines: three,
-        store: () => DynamoDbStore.layerFrom(client, tables)
+        store: () => DynamoDbStore.layerFrom(ddb.client(), tables)
       })
       restarts += result.restarts
       expect(exactProblems(history, result.pipelines)).toEqual([])
@@ -101,12 +86,11 @@ describe("fold over generated histories on DynamoDB", () => {
     await fc.assert(
       fc.asyncProperty(params, async (p) => {
         const log = generateEvents(p.seed, 60, p.partitions)
-        const tables = await freshTables(client, "fold-events")
-        created.push(tables)
-        const result = await foldEvents(log, p, () => DynamoDbStore.layerFrom(client, tables))
+        const tables = await ddb.tables("fold-events")
+        const result = await foldEvents(log, p, () => DynamoDbStore.layerFrom(ddb.client(), tables))
         restarts += result.restarts
         expectExact(log, result)
-        const ledger = await client.send(new ScanCommand({ TableName: tables.ledger, Select: "COUNT" }))
+        const ledger = await ddb.client().send(new ScanCommand({ TableName: tables.ledger, Select: "COUNT" }))
         expect(ledger.Count).toBe(0)
       }),
       { numRuns: 15 }
@@ -128,8 +112,7 @@ describe("fold over generated histories on DynamoDB", () => {
     let restarts = 0
     for (const seed of [11, 12, 13, 14]) {
       const history = DebeziumHistory.generate(seed, setting)
-      const tables = await freshTables(client, "fold-patch")
-      created.push(tables)
+      const tables = await ddb.tables("fold-patch")
       const result = await foldHistory(history, {
         seed,
         partitions: 2,
@@ -138,7 +121,7 @@ describe("fold over generated histories on DynamoDB", () => {
         pipelines: [DebeziumHistory.byRegion],
         namespace: { db: DebeziumHistory.DB, collection: DebeziumHistory.COLLECTION },
         keepDocuments: true,
-        store: () => DynamoDbStore.layerFrom(client, tables)
+        store: () => DynamoDbStore.layerFrom(ddb.client(), tables)
       })
       restarts += result.restarts
       expect(nonZero(result.totals)).toEqual(nonZero(DebeziumHistory.reference(history.final)))
@@ -149,18 +132,7 @@ describe("fold over generated histories on DynamoDB", () => {
 })
 
 describe("fold over generated histories on moto", () => {
-  let client: DynamoDBClient
-  const created: Array<TableNames> = []
-
-  beforeAll(async () => {
-    await requireService("dynamodb-tx")
-    client = testClient({ endpoint: ddbTxEndpoint() })
-  })
-
-  afterAll(async () => {
-    for (const names of created) await dropTables(client, names)
-    client?.destroy()
-  })
+  const ddb = dynamoDbSuite("dynamodb-tx")
 
   it("exact totals and dead letters under random batching, partitions and crashes", async () => {
     const started = Date.now()
@@ -168,9 +140,8 @@ describe("fold over generated histories on moto", () => {
     await fc.assert(
       fc.asyncProperty(params, async (p) => {
         const history = generate(p.seed, { docs: 15, ops: 60 })
-        const tables = await freshTables(client, "fold-moto")
-        created.push(tables)
-        const result = await foldHistory(history, { ...p, store: () => DynamoDbStore.layerFrom(client, tables) })
+        const tables = await ddb.tables("fold-moto")
+        const result = await foldHistory(history, { ...p, store: () => DynamoDbStore.layerFrom(ddb.client(), tables) })
         restarts += result.restarts
         expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
         expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])

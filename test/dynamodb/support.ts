@@ -9,10 +9,11 @@ import {
   ProvisionedThroughputExceededException,
   ResourceNotFoundException
 } from "@aws-sdk/client-dynamodb"
+import { afterAll, beforeAll } from "@effect/vitest"
 import { Effect, Layer, References } from "effect"
 import * as Client from "../../src/DynamoDb/DynamoDbClient.ts"
 import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
-import { awsClientConfig, ddbEndpoint, uniqueName } from "../support/services.ts"
+import { awsClientConfig, ddbEndpoint, ddbTxEndpoint, requireService, uniqueName } from "../support/services.ts"
 
 /**
  * The SDK's retry loop with the SDK's own error classification (`errorType`), but a short fixed
@@ -145,4 +146,42 @@ export const injectFaults = (
     { step: "deserialize", name: "testFaults", priority: "high" }
   )
   return Object.assign(stats, { setDecide: (f: (command: string, attempt: number) => Fault | undefined) => { policy = f } })
+}
+
+/** A suite's DynamoDB server (see {@link dynamoDbSuite}). */
+export interface DynamoDbSuite {
+  /** The suite's client, made in `beforeAll`. */
+  readonly client: () => DynamoDBClient
+  /** Fresh tables for one test, dropped after the suite. */
+  readonly tables: (prefix: string) => Promise<Tables.TableNames>
+}
+
+/**
+ * Registers a suite's `beforeAll`/`afterAll`: the server must answer (dynalite, or moto for
+ * `"dynamodb-tx"`), one client for the suite, and every table made with `tables` dropped at the end.
+ */
+export const dynamoDbSuite = (service: "dynamodb" | "dynamodb-tx" = "dynamodb"): DynamoDbSuite => {
+  let client: DynamoDBClient | undefined
+  const created: Array<Tables.TableNames> = []
+  beforeAll(async () => {
+    await requireService(service)
+    client = testClient(service === "dynamodb" ? {} : { endpoint: ddbTxEndpoint() })
+  })
+  afterAll(async () => {
+    if (client === undefined) return
+    for (const names of created) await dropTables(client, names)
+    client.destroy()
+  })
+  const current = (): DynamoDBClient => {
+    if (client === undefined) throw new Error("the DynamoDB suite's client is made in beforeAll")
+    return client
+  }
+  return {
+    client: current,
+    tables: async (prefix) => {
+      const names = await freshTables(current(), prefix)
+      created.push(names)
+      return names
+    }
+  }
 }

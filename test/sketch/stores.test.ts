@@ -9,13 +9,12 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb"
+import { ScanCommand } from "@aws-sdk/client-dynamodb"
 import { Cause, Effect, Exit, Layer, References, Schema, Stream } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as BloomFilter from "../../src/BloomFilter.ts"
 import * as CountMinSketch from "../../src/CountMinSketch.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
-import type { TableNames } from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as HyperLogLog from "../../src/HyperLogLog.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
@@ -24,10 +23,9 @@ import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import type { Tokens } from "../../src/Store/Tokens.ts"
-import { dropTables, freshTables, testClient } from "../dynamodb/support.ts"
+import { dynamoDbSuite } from "../dynamodb/support.ts"
 import type { Services } from "../support/faults.ts"
 import * as Rand from "../support/random.ts"
-import { requireService } from "../support/services.ts"
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
@@ -123,22 +121,12 @@ describe("sketch aggregates on the stores", () => {
   })
 
   describe("DynamoDB (dynalite)", () => {
-    let client: DynamoDBClient
-    const created: Array<TableNames> = []
-    beforeAll(async () => {
-      await requireService("dynamodb")
-      client = testClient()
-    })
-    afterAll(async () => {
-      for (const names of created) await dropTables(client, names)
-      client?.destroy()
-    })
+    const ddb = dynamoDbSuite()
 
     it("compare-and-set writes of sketches, read back equal", async () => {
       for (const seed of [6, 7]) {
-        const tables = await freshTables(client, "sketch")
-        created.push(tables)
-        await foldAndCheck(seed, () => DynamoDbStore.layerFrom(client, tables))
+        const tables = await ddb.tables("sketch")
+        await foldAndCheck(seed, () => DynamoDbStore.layerFrom(ddb.client(), tables))
       }
     })
 
@@ -151,17 +139,16 @@ describe("sketch aggregates on the stores", () => {
         monoid: BloomFilter.monoid(big)
       })
       const source = () => Source.fromIterable("orders", history(8).final.map((o, i) => ({ ...o, _id: i })), { id: (o) => o._id })
-      const tables = await freshTables(client, "sketch-big")
-      created.push(tables)
+      const tables = await ddb.tables("sketch-big")
       const exit = await Effect.runPromiseExit(
-        Fold.run(source(), [seen]).pipe(Effect.provide(DynamoDbStore.layerFrom(client, tables)), Effect.provide(quiet), Effect.scoped)
+        Fold.run(source(), [seen]).pipe(Effect.provide(DynamoDbStore.layerFrom(ddb.client(), tables)), Effect.provide(quiet), Effect.scoped)
       )
       expect(Exit.isFailure(exit)).toBe(true)
       const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
       expect(error).toMatchObject({ _tag: "PipelineError", pipeline: "seen_customers", cause: { _tag: "SketchSizeError" } })
       expect(String((error as Error).message)).toMatch(/cannot fit one item.*more than the \d+ bytes an item allows/)
       for (const table of [tables.aggregates, tables.tokens]) {
-        expect((await client.send(new ScanCommand({ TableName: table, Select: "COUNT" }))).Count, table).toBe(0)
+        expect((await ddb.client().send(new ScanCommand({ TableName: table, Select: "COUNT" }))).Count, table).toBe(0)
       }
       // no item limit in memory: the same pipeline runs
       const state = Memory.makeState()

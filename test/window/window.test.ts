@@ -10,14 +10,13 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb"
+import { ScanCommand } from "@aws-sdk/client-dynamodb"
 import { Effect, Exit, Layer, Redacted, References, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import * as Cache from "../../src/Redis/AggregateCache.ts"
-import type { TableNames } from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
@@ -26,7 +25,7 @@ import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import * as Window from "../../src/Window.ts"
-import { dropTables, freshTables, testClient } from "../dynamodb/support.ts"
+import { dynamoDbSuite } from "../dynamodb/support.ts"
 import { Crash, crashing, type Services } from "../support/faults.ts"
 import * as Rand from "../support/random.ts"
 import { redisUrl, requireService } from "../support/services.ts"
@@ -315,25 +314,15 @@ describe("retention and reads", () => {
   })
 
   describe("DynamoDB (dynalite)", () => {
-    let client: DynamoDBClient
-    const created: Array<TableNames> = []
-    beforeAll(async () => {
-      await requireService("dynamodb")
-      client = testClient()
-    })
-    afterAll(async () => {
-      for (const names of created) await dropTables(client, names)
-      client?.destroy()
-    })
+    const ddb = dynamoDbSuite()
 
     it("through the Valkey cache: a move to another day is read at once (invalidation), expired days never", async () => {
       await requireService("redis")
-      const tables = await freshTables(client, "window-cache")
-      created.push(tables)
+      const tables = await ddb.tables("window-cache")
       const url = new URL(redisUrl())
       url.pathname = "/7"
       const cached = () =>
-        Cache.decorate(DynamoDbStore.layerFrom(client, tables), { prefix: `window-${tables.aggregates}`, ttl: "1 hour" }).pipe(
+        Cache.decorate(DynamoDbStore.layerFrom(ddb.client(), tables), { prefix: `window-${tables.aggregates}`, ttl: "1 hour" }).pipe(
           Layer.provide(Cache.redisLayer({ url: Redacted.make(url.toString()) }))
         )
       const read = Window.range(perDay, ["a", "b"], at("2026-12-03T00:00:00Z"), at("2026-12-05T23:00:00Z"))
@@ -369,22 +358,21 @@ describe("retention and reads", () => {
     })
 
     it("bucket items carry the TTL attribute; reads skip expired items before DynamoDB deletes them", async () => {
-      const tables = await freshTables(client, "window")
-      created.push(tables)
+      const tables = await ddb.tables("window")
       const out = await Effect.runPromise(Effect.gen(function*() {
         yield* TestClock.setTime(NOW)
-        yield* Fold.run(orders(threeDays), [perDay]).pipe(Effect.provide(DynamoDbStore.layerFrom(client, tables)))
-        const before = yield* Aggregates.use((a) => a.all(perDay)).pipe(Effect.provide(DynamoDbStore.layerFrom(client, tables)))
+        yield* Fold.run(orders(threeDays), [perDay]).pipe(Effect.provide(DynamoDbStore.layerFrom(ddb.client(), tables)))
+        const before = yield* Aggregates.use((a) => a.all(perDay)).pipe(Effect.provide(DynamoDbStore.layerFrom(ddb.client(), tables)))
         yield* TestClock.setTime(at("2026-12-10T12:00:00Z"))
         const after = yield* Window.range(perDay, ["a", "b"], at("2026-12-01T00:00:00Z"), at("2026-12-10T12:00:00Z")).pipe(
-          Effect.provide(DynamoDbStore.layerFrom(client, tables))
+          Effect.provide(DynamoDbStore.layerFrom(ddb.client(), tables))
         )
         return { before, after }
       }).pipe(Effect.provide(TestClock.layer()), Effect.provide(quiet), Effect.scoped))
       expect([...out.before].sort()).toEqual([["a|2026-12-03", 1], ["a|2026-12-04", 10], ["a|2026-12-05", 100], ["b|2026-12-05", 5]])
       // 2026-12-03 and 04 (Paris) ended before 2026-12-05 00:00 +01:00, + 5 days: gone by the 10th at noon; the 5th stays
       expect([...out.after]).toEqual([["a", 100], ["b", 5]])
-      const items = (await client.send(new ScanCommand({ TableName: tables.aggregates }))).Items ?? []
+      const items = (await ddb.client().send(new ScanCommand({ TableName: tables.aggregates }))).Items ?? []
       const ttl = items.map((i) => Number(i["expiresAt"]?.N)).sort()
       const dayEnd = (d: string) => Window.bucketOfId(perDay.window!, d)!.end
       expect(ttl).toEqual(["2026-12-03", "2026-12-04", "2026-12-05", "2026-12-05"].map((d) => Math.ceil((dayEnd(d) + 5 * DAY) / 1000)).sort())
