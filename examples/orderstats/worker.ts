@@ -10,20 +10,28 @@
  * the first run. It fails at once, with a message saying so, when the bootstrap has not finished.
  * With `STOP_WHEN_IDLE_MS` (change stream only) it stops after that long without a change and
  * prints what it folded (`--json`: as one JSON object). Settings: see config.ts.
+ *
+ * With `SERVE_PORT` set it also serves the query server (serving.ts): the API, `/metrics`, the
+ * status page at `/status` (phase, progress, throughput, lag and dead letters of its pipelines),
+ * and `/health/ready` for orchestrators. With `OTEL_EXPORTER_OTLP_ENDPOINT` it exports traces,
+ * metrics and logs over OTLP.
  */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { Command } from "effect/cli"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
 import * as Live from "./live.ts"
 import * as Report from "./report.ts"
+import * as Serving from "./serving.ts"
 import * as Stores from "./stores.ts"
 
 const program = (options: { readonly json: boolean }) =>
   Effect.gen(function*() {
     const source = yield* Settings.liveSource
     const stopWhenIdleMs = yield* Settings.stopWhenIdleMs
-    const result = yield* Live.run({ source, stopWhenIdleMs }).pipe(Effect.provide(Stores.layer))
+    const serves = yield* Serving.workerServes
+    const services = serves ? Layer.provideMerge(Serving.server, Stores.layer) : Stores.layer
+    const result = yield* Live.run({ source, stopWhenIdleMs }).pipe(Effect.provide(services), Effect.provide(Serving.telemetry))
     const summary = result.summary
     if (summary === undefined) return
     yield* Effect.sync(() =>
@@ -36,7 +44,15 @@ const command = Command.make("worker.js", { json: Cli.json }, program).pipe(
     "The live worker: folds the changes after the bootstrap's handoff into the store, from the collection's change stream " +
       "(LIVE_SOURCE=changestream) or from Debezium records on Kafka (LIVE_SOURCE=kafka), until SIGINT or SIGTERM (exit code 0). " +
       "It resumes from its last committed position, and refuses to start before the bootstrap has finished.",
-    [Settings.sections.mongo, Settings.sections.live, Settings.sections.kafka, Settings.sections.store, Settings.sections.logging]
+    [
+      Settings.sections.mongo,
+      Settings.sections.live,
+      Settings.sections.kafka,
+      Settings.sections.store,
+      Serving.workerServerSection,
+      Serving.telemetrySection,
+      Settings.sections.logging
+    ]
   )
 )
 

@@ -15,11 +15,19 @@
  * | `GET /v1/pipelines/:pipeline/keys/:key/frequency?item=x` | Count-Min: the estimated count of an item |
  * | `GET /v1/pipelines/:pipeline/keys/:key/contains?item=x` | Bloom filter: whether an item may have been added |
  * | `GET /v1/pipelines/:pipeline/keys/:key/top?n=10` | TopK: the `n` items with the largest counts |
+ * | `GET /v1/pipelines/:pipeline/keys/:key/buckets/:bucket` | windowed: one key in one bucket (`2026-12-05`, see `Window`) |
+ * | `GET /v1/pipelines/:pipeline/keys/:key/range?from=a&to=b` | windowed: one key's buckets `a` to `b` (inclusive), merged |
+ * | `GET /v1/pipelines/:pipeline/keys/:key/last?n=7` | windowed: one key's last `n` buckets up to now, merged ("the last 7 days") |
+ * | `GET /v1/pipelines/:pipeline/buckets/:bucket?key=a&key=b` | windowed: many keys in one bucket |
+ * | `GET /v1/pipelines/:pipeline/range?key=a&key=b&from=..&to=..` | windowed: many keys over a range of buckets |
+ * | `GET /v1/pipelines/:pipeline/last?key=a&key=b&n=7` | windowed: many keys over their last `n` buckets |
+ * | `GET /v1/status` | each pipeline's phase, bootstrap progress, throughput, lag and recent dead letters |
  * | `GET /health/live`, `GET /health/ready` | liveness and readiness (no authentication) |
  *
- * Window reads belong under the same key routes (`/v1/pipelines/:pipeline/keys/:key/range`,
- * `.../last`, and their many-key forms); until they exist, a windowed pipeline is read by its
- * aggregate keys, `"<key>|<bucket id>"` (see `Window.key`).
+ * A windowed pipeline can also be read by its aggregate keys, `"<key>|<bucket id>"` (see
+ * `Window.key`), on the plain key routes. The window routes take the plain key: they read every
+ * bucket of the span in one store call and merge them with the pipeline's monoid (buckets past
+ * the retention count as empty). "Now", for `last`, is the server's `Clock`.
  *
  * **Values.** An aggregate is whatever its pipeline's monoid holds (numbers, bigints, `Option`s,
  * sets, maps, sketches). On the wire it is the JSON form of the stores' value codec: plain JSON
@@ -32,7 +40,10 @@
  * **Errors** are `application/problem+json` bodies (RFC 9457) with a `type` URI under
  * `urn:effect-monoid-streams:problem:` and extension members: an unknown pipeline is a 404, a
  * malformed key or item or too many keys a 400 ({@link InvalidArgument}), an estimate asked of a
- * pipeline whose values are not that sketch a 400 ({@link UnsupportedEstimate}), a request that
+ * pipeline whose values are not that sketch a 400 ({@link UnsupportedEstimate}), a window read
+ * of a pipeline that is not windowed a 400 ({@link NotWindowed}), a malformed bucket id, a range
+ * that ends before it starts, or more buckets than the server reads at once a 400
+ * ({@link InvalidArgument} naming `bucket`, `from`, `to` or `n`), a request that
  * does not decode a 400 (`about:blank`, with `errors` saying where), a missing or wrong token a 401,
  * a path that matches no route a 404 and a body over the server's limit a 413 (both
  * `about:blank`), a store that does not answer a 503. The typed client fails with the matching
@@ -213,6 +224,48 @@ export const KeyValues = Schema.Struct({
  */
 export const KeysRequest = Schema.Struct({ keys: Schema.Array(Schema.String) })
 
+/**
+ * The span of buckets a window read covered: the window's granularity and time zone, the first
+ * and last bucket ids, and how many buckets that is (expired ones included: they count as empty).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const WindowSpan = Schema.Struct({
+  granularity: Schema.Literals(["minute", "hour", "day", "week", "month"]),
+  timeZone: Schema.String,
+  from: Schema.String.annotate({ description: "The first bucket's id" }),
+  to: Schema.String.annotate({ description: "The last bucket's id" }),
+  buckets: Schema.Int.annotate({ description: "Buckets from `from` to `to`, both included" })
+})
+
+/**
+ * One key's buckets merged: `found: false` when none of them holds anything (then `value` is the
+ * identity).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const WindowValue = Schema.Struct({
+  pipeline: Schema.String,
+  key: Schema.String,
+  window: WindowSpan,
+  found: Schema.Boolean,
+  value: AggregateValue
+})
+
+/**
+ * Many keys' buckets merged, in the order of the request's keys (each key once).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const WindowValues = Schema.Struct({
+  pipeline: Schema.String,
+  window: WindowSpan,
+  values: Schema.Array(Schema.Struct({ key: Schema.String, found: Schema.Boolean, value: AggregateValue }))
+})
+
 const EstimateFields = {
   pipeline: Schema.String,
   key: Schema.String,
@@ -300,6 +353,95 @@ export const Live = Schema.Struct({ status: Schema.Literal("live") })
  */
 export const Ready = Schema.Struct({ status: Schema.Literal("ready"), checks: Schema.Array(Check) })
 
+/**
+ * Where a pipeline is: `"not started"` (no bootstrap state in the token store), `"bootstrapping"`
+ * (its snapshot scan has not finished), `"live"` (it has: the change stream or topic follows),
+ * `"unknown"` (no token store to ask, or it did not answer).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const Phase = Schema.Literals(["not started", "bootstrapping", "live", "unknown"])
+
+/**
+ * @category models
+ * @since 0.2.0
+ */
+export type Phase = typeof Phase.Type
+
+/**
+ * The records a pipeline received per second over a recent span (`null` before two samples
+ * exist). `seconds` is the span actually measured (at most `window`).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const Throughput = Schema.Struct({
+  window: Schema.Number.annotate({ description: "The span asked for, in seconds" }),
+  seconds: Schema.Number.annotate({ description: "The span measured, in seconds" }),
+  recordsPerSecond: Schema.NullOr(Schema.Number)
+})
+
+/**
+ * One dead letter as the status shows it: where it came from and why (its raw record is left out).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const DeadLetterSummary = Schema.Struct({
+  at: Schema.Number.annotate({ description: "Milliseconds since the epoch" }),
+  partition: Schema.String,
+  seq: Schema.Number,
+  docId: Schema.NullOr(Schema.String),
+  reason: Schema.String
+})
+
+/**
+ * One pipeline's state, as this process sees it: the phase from the token store; bootstrap
+ * progress, throughput and lag from the metrics of the sources and fold running in this process
+ * (`null` when none runs here); dead letters from the store.
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const PipelineStatus = Schema.Struct({
+  name: Schema.String,
+  phase: Phase,
+  sources: Schema.Array(Schema.String).annotate({ description: "The sources folded into it in this process" }),
+  progress: Schema.NullOr(Schema.Struct({
+    scanned: Schema.Number.annotate({ description: "Documents the snapshot scan has read" }),
+    estimated: Schema.NullOr(Schema.Number).annotate({ description: "The collection's estimated document count" })
+  })),
+  records: Schema.Number.annotate({ description: "Records folded into it by this process" }),
+  throughput: Schema.Array(Throughput),
+  changeStreamLagSeconds: Schema.NullOr(Schema.Number),
+  deadLetters: Schema.Struct({
+    count: Schema.NullOr(Schema.Int),
+    recent: Schema.Array(DeadLetterSummary),
+    error: Schema.optionalKey(Schema.String)
+  })
+})
+
+/**
+ * Consumer lag of one Kafka partition (end offset minus committed), from the Kafka source's gauge.
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const KafkaLag = Schema.Struct({ group: Schema.String, topic: Schema.String, partition: Schema.String, lag: Schema.Number })
+
+/**
+ * The status of the pipelines served (`GET /v1/status`, and the page at `/status`).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const Status = Schema.Struct({
+  at: Schema.Number.annotate({ description: "When it was computed, milliseconds since the epoch" }),
+  pipelines: Schema.Array(PipelineStatus),
+  kafkaLag: Schema.Array(KafkaLag)
+})
+
 // ---------------------------------------------------------------------------------------------
 // problems
 
@@ -341,6 +483,18 @@ export class UnsupportedEstimate extends HttpApiError.Problem<UnsupportedEstimat
   status: 400,
   title: "Estimate not supported by this pipeline"
 }, { pipeline: Schema.String, estimate: Estimate, values: ValueKind }) {}
+
+/**
+ * A window read asked of a pipeline that is not windowed (400).
+ *
+ * @category problems
+ * @since 0.2.0
+ */
+export class NotWindowed extends HttpApiError.Problem<NotWindowed>()("NotWindowed", {
+  type: problemType("not-windowed"),
+  status: 400,
+  title: "Pipeline not windowed"
+}, { pipeline: Schema.String }) {}
 
 /**
  * The store did not answer (503); `retryable` says whether trying again may help.
@@ -465,6 +619,68 @@ export class EstimatesGroup extends HttpApiGroup.make("estimates").add(
   }).annotateMerge(describe("TopK: the n items with the largest counts (default 10)"))
 ).middleware(Authorization).prefix("/v1").annotateMerge(OpenApi.annotations({ title: "estimates" })) {}
 
+const windowErrors = [UnknownPipeline, InvalidArgument, NotWindowed, StoreUnavailable] as const
+const manyKeys = { key: Schema.Array(Schema.String) }
+const rangeQuery = { from: Schema.String, to: Schema.String }
+const lastQuery = { n: Schema.Int }
+
+/**
+ * Reads of windowed pipelines (see `Window`): one bucket, a range of buckets, the last `n` buckets
+ * up to now, each merged with the pipeline's monoid, for one key or many.
+ *
+ * @category api
+ * @since 0.2.0
+ */
+export class WindowsGroup extends HttpApiGroup.make("windows").add(
+  HttpApiEndpoint.get("bucket", "/pipelines/:pipeline/keys/:key/buckets/:bucket", {
+    params: { ...keyParams, bucket: Schema.String },
+    success: WindowValue,
+    error: windowErrors
+  }).annotateMerge(describe("One key in one bucket", "The bucket is its id: 2026-12-05T14:05, 2026-12-05T14, 2026-12-05, 2026-W49, 2026-12.")),
+  HttpApiEndpoint.get("range", "/pipelines/:pipeline/keys/:key/range", {
+    params: keyParams,
+    query: rangeQuery,
+    success: WindowValue,
+    error: windowErrors
+  }).annotateMerge(describe("One key over a range of buckets", "from and to are bucket ids, both included, merged with the monoid.")),
+  HttpApiEndpoint.get("last", "/pipelines/:pipeline/keys/:key/last", {
+    params: keyParams,
+    query: lastQuery,
+    success: WindowValue,
+    error: windowErrors
+  }).annotateMerge(describe("One key over its last n buckets", "The current bucket (by the server's clock) and the n - 1 before it.")),
+  HttpApiEndpoint.get("bucketMany", "/pipelines/:pipeline/buckets/:bucket", {
+    params: { ...params, bucket: Schema.String },
+    query: manyKeys,
+    success: WindowValues,
+    error: windowErrors
+  }).annotateMerge(describe("Many keys in one bucket", "Repeat key=... for each key.")),
+  HttpApiEndpoint.get("rangeMany", "/pipelines/:pipeline/range", {
+    params,
+    query: { ...manyKeys, ...rangeQuery },
+    success: WindowValues,
+    error: windowErrors
+  }).annotateMerge(describe("Many keys over a range of buckets")),
+  HttpApiEndpoint.get("lastMany", "/pipelines/:pipeline/last", {
+    params,
+    query: { ...manyKeys, ...lastQuery },
+    success: WindowValues,
+    error: windowErrors
+  }).annotateMerge(describe("Many keys over their last n buckets"))
+).middleware(Authorization).prefix("/v1").annotateMerge(OpenApi.annotations({ title: "windows" })) {}
+
+/**
+ * The pipelines' status, for tools (the page at `/status` shows the same).
+ *
+ * @category api
+ * @since 0.2.0
+ */
+export class StatusGroup extends HttpApiGroup.make("status").add(
+  HttpApiEndpoint.get("get", "/status", { success: Status }).annotateMerge(
+    describe("Each pipeline's phase, bootstrap progress, throughput, lag and recent dead letters")
+  )
+).middleware(Authorization).prefix("/v1").annotateMerge(OpenApi.annotations({ title: "status" })) {}
+
 /**
  * Liveness and readiness, for Kubernetes probes (no authentication).
  *
@@ -488,6 +704,8 @@ export class HealthGroup extends HttpApiGroup.make("health").add(
 export class QueryApi extends HttpApi.make("effect-monoid-streams")
   .add(PipelinesGroup)
   .add(EstimatesGroup)
+  .add(WindowsGroup)
+  .add(StatusGroup)
   .add(HealthGroup)
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(OpenApi.annotations({
@@ -502,7 +720,7 @@ export class QueryApi extends HttpApi.make("effect-monoid-streams")
 
 /**
  * The typed client: `client.pipelines.get(...)`, `client.estimates.distinct(...)`,
- * `client.health.ready()`.
+ * `client.windows.last(...)`, `client.status.get()`, `client.health.ready()`.
  *
  * @category client
  * @since 0.2.0

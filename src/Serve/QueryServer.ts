@@ -8,6 +8,13 @@
  *   `PrometheusMetrics` renders it): the fold's counters and batch histogram, the sources' and the
  *   cache's counters when they run in this process, the server's requests, and gauges the server
  *   computes (see below);
+ * - `/status`: one server-rendered HTML page of each pipeline's phase (from the token store),
+ *   bootstrap progress (the snapshot gauges), throughput (the fold's `monoid_records_in`, sampled
+ *   every `statusSampleEvery` by the `Clock`, over the last 1, 5 and 15 minutes), change-stream and
+ *   Kafka consumer lag (their gauges), and recent dead letters with their reasons (from the
+ *   store), with a search box that reads a key's aggregate through the API; `GET /v1/status` is
+ *   the same as JSON. Progress, throughput and lag are those of the sources and folds running in
+ *   this process: serve them from the worker (the phase and the dead letters come from the store);
  * - `/health/live` (the process answers) and `/health/ready` (the store answers a read, and the
  *   `readiness` effect, if given, succeeds: say "the bootstrap has finished"), for Kubernetes
  *   probes: 200 when ready, 503 with a problem naming the failed check when not.
@@ -18,8 +25,10 @@
  *
  * **Authentication.** With a `token`, every API route requires `Authorization: Bearer <token>`
  * (compared in constant time); the health routes never do (probes send no token), `/metrics` only
- * with `metricsAuth`, the docs never. **CORS** is closed by default (no CORS headers: browsers
- * refuse cross-origin reads); `cors.allowedOrigins` opens it to those origins.
+ * with `metricsAuth`, the docs never; the status page follows `/metrics` (its JSON, `/v1/status`,
+ * is an API route), and asks for the token in its search box when the API requires one. **CORS**
+ * is closed by default (no CORS headers: browsers refuse cross-origin reads);
+ * `cors.allowedOrigins` opens it to those origins.
  *
  * Gauges computed at each scrape: `monoid_serve_ready` (0 or 1), `monoid_serve_pipeline_info`
  * (1 per pipeline, labelled with its mode and kind of values), and, with `storeGauges`,
@@ -60,6 +69,7 @@ import { PrometheusMetrics } from "effect/observability"
 import type { FileSystem } from "effect/FileSystem"
 import type { Path } from "effect/Path"
 import type * as Pipeline from "../Pipeline.ts"
+import * as Window from "../Window.ts"
 import { Aggregates } from "../Store/Aggregates.ts"
 import type { StoreError } from "../Store/StoreError.ts"
 import * as Args from "./internal/arguments.ts"
@@ -69,8 +79,12 @@ import * as Edge from "./internal/edge.ts"
 import * as Estimates from "./internal/estimates.ts"
 import * as Gauges from "./internal/gauges.ts"
 import * as Health from "./internal/health.ts"
+import * as Status from "./internal/status.ts"
+import * as StatusPage from "./internal/statusPage.ts"
+import * as Windows from "./internal/windows.ts"
 import {
   Authorization,
+  type InvalidArgument,
   NotReady,
   QueryApi,
   StoreUnavailable,
@@ -119,6 +133,10 @@ export interface Options<R = never> {
   readonly readTimeout?: Duration.Input | undefined
   /** The most keys one request may read. Default 1000. */
   readonly maxKeys?: number | undefined
+  /** The most buckets one window read may span (a range, or `last`'s `n`). Default 1000. */
+  readonly maxBuckets?: number | undefined
+  /** The most aggregates (keys × buckets) one window read may read. Default 100,000. */
+  readonly maxWindowReads?: number | undefined
   /** The longest key, in UTF-8 bytes. Default 2048. */
   readonly maxKeyBytes?: number | undefined
   /**
@@ -126,13 +144,18 @@ export interface Options<R = never> {
    * `maxKeyBytes`, at least 1 MiB.
    */
   readonly maxBodyBytes?: number | undefined
-  /** Whether `/metrics` requires the token too. Default `false`. */
+  /** Whether `/metrics` and the status page (`/status`) require the token too. Default `false`. */
   readonly metricsAuth?: boolean | undefined
   /**
    * The store gauges (aggregates and dead letters held per pipeline: full reads of the store):
    * `true` to refresh them at most once a minute, or how often. Default off.
    */
   readonly storeGauges?: boolean | Duration.Input | undefined
+  /**
+   * How often the status samples the fold's counters for its throughput (see `/v1/status`).
+   * Default 5 seconds.
+   */
+  readonly statusSampleEvery?: Duration.Input | undefined
   /** Whether to serve `/openapi.json` and `/docs`. Default `true`. */
   readonly docs?: boolean | undefined
   /** Whether to log each request at Info. Default `false` (probes and scrapes are frequent). */
@@ -160,6 +183,7 @@ export interface ServeOptions<R = never> extends Options<R> {
  */
 export const paths = {
   metrics: "/metrics",
+  status: "/status",
   openapi: "/openapi.json",
   docs: "/docs"
 } as const
@@ -173,6 +197,7 @@ const MAX_PARAM_LENGTH = 16_384
 interface Served {
   readonly catalog: Catalog.Catalog
   readonly limits: Args.Limits
+  readonly windowLimits: Windows.Limits
   readonly readTimeout: Duration.Duration
 }
 
@@ -187,9 +212,9 @@ const lookup = (served: Served, name: string): Effect.Effect<Catalog.Entry, Unkn
 const unavailable = (e: StoreError) =>
   new StoreUnavailable({ retryable: e.retryable, detail: `the store failed to answer (${e.store}.${e.operation})` })
 
-/** The stored values of `keys` (missing keys absent), as the problems the API declares; failures are logged whole. */
-const read = (aggregates: Aggregates["Service"], served: Served, entry: Catalog.Entry, keys: ReadonlyArray<string>) =>
-  aggregates.get(entry.pipeline, keys).pipe(
+/** A store read of `entry`, its failures as the problems the API declares (logged whole), under the read timeout. */
+const guarded = <A>(served: Served, entry: Catalog.Entry, effect: Effect.Effect<A, StoreError>) =>
+  effect.pipe(
     Effect.tapError((e) => Effect.logWarning(`query server: reading pipeline ${entry.info.name} failed`, e)),
     Effect.mapError(unavailable),
     Effect.timeoutOrElse({
@@ -198,6 +223,10 @@ const read = (aggregates: Aggregates["Service"], served: Served, entry: Catalog.
         Effect.fail(new StoreUnavailable({ retryable: true, detail: `the store did not answer within ${Duration.format(served.readTimeout)}` }))
     })
   )
+
+/** The stored values of `keys` (missing keys absent). */
+const read = (aggregates: Aggregates["Service"], served: Served, entry: Catalog.Entry, keys: ReadonlyArray<string>) =>
+  guarded(served, entry, aggregates.get(entry.pipeline, keys))
 
 /** A key's answer: its value, or the identity when it holds nothing. */
 const answer = (entry: Catalog.Entry, values: ReadonlyMap<string, unknown>, key: string) =>
@@ -296,6 +325,60 @@ const estimatesHandlers = (served: Served) =>
           })))
     }))
 
+/** Reads `keys` over the span `spanOf` gives for the window of pipeline `name`: one store call. */
+const readWindow = (
+  aggregates: Aggregates["Service"],
+  served: Served,
+  name: string,
+  requested: ReadonlyArray<string>,
+  parameter: string,
+  spanOf: (window: Window.Window<any>) => Effect.Effect<Windows.Span, InvalidArgument>
+) =>
+  Effect.gen(function*() {
+    const entry = yield* lookup(served, name)
+    const window = yield* Windows.windowOf(entry)
+    const keys = yield* Args.keys(entry, requested, served.limits, parameter, "windowed")
+    const span = yield* spanOf(window)
+    yield* Windows.checkReads(span, keys.length, served.windowLimits, parameter)
+    const values = yield* guarded(served, entry, Effect.provideService(Window.read(entry.pipeline, keys, span.buckets), Aggregates, aggregates))
+    return {
+      pipeline: entry.info.name,
+      window: Windows.describe(span),
+      values: keys.map((key) => ({ key, ...answer(entry, values, key) }))
+    }
+  })
+
+/** {@link readWindow} of one key. */
+const readWindowOne = (
+  aggregates: Aggregates["Service"],
+  served: Served,
+  params: { readonly pipeline: string; readonly key: string },
+  spanOf: (window: Window.Window<any>) => Effect.Effect<Windows.Span, InvalidArgument>
+) =>
+  Effect.map(readWindow(aggregates, served, params.pipeline, [params.key], "key", spanOf), (answer) => ({
+    pipeline: answer.pipeline,
+    window: answer.window,
+    ...answer.values[0]!
+  }))
+
+const windowsHandlers = (served: Served) =>
+  HttpApiBuilder.group(QueryApi, "windows", (handlers) =>
+    Effect.gen(function*() {
+      const aggregates = yield* Aggregates
+      const limits = served.windowLimits
+      return handlers
+        .handle("bucket", ({ params }) => readWindowOne(aggregates, served, params, (w) => Windows.one(w, params.bucket)))
+        .handle("range", ({ params, query }) =>
+          readWindowOne(aggregates, served, params, (w) => Windows.between(w, query.from, query.to, limits)))
+        .handle("last", ({ params, query }) => readWindowOne(aggregates, served, params, (w) => Windows.last(w, query.n, limits)))
+        .handle("bucketMany", ({ params, query }) =>
+          readWindow(aggregates, served, params.pipeline, query.key, "key", (w) => Windows.one(w, params.bucket)))
+        .handle("rangeMany", ({ params, query }) =>
+          readWindow(aggregates, served, params.pipeline, query.key, "key", (w) => Windows.between(w, query.from, query.to, limits)))
+        .handle("lastMany", ({ params, query }) =>
+          readWindow(aggregates, served, params.pipeline, query.key, "key", (w) => Windows.last(w, query.n, limits)))
+    }))
+
 const healthHandlers = (readiness: Health.Readiness) =>
   HttpApiBuilder.group(QueryApi, "health", (handlers) =>
     handlers
@@ -311,6 +394,9 @@ const healthHandlers = (readiness: Health.Readiness) =>
               })
             ))))
 
+const statusHandlers = (status: Status.Status) =>
+  HttpApiBuilder.group(QueryApi, "status", (handlers) => handlers.handle("get", () => status.current))
+
 const authorizationLayer = (check: Auth.Check) =>
   Layer.succeed(Authorization)({
     bearer: (httpEffect, { credential }) => Auth.guard(check, Redacted.value(credential), httpEffect)
@@ -319,18 +405,48 @@ const authorizationLayer = (check: Auth.Check) =>
 // ---------------------------------------------------------------------------------------------
 // routes
 
+/** A route outside the API that requires the token only when `protect` (the same rule as `/metrics`). */
+const guardedRoute = <E, R>(
+  check: Auth.Check,
+  protect: boolean,
+  handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) =>
+  Effect.gen(function*() {
+    if (protect) {
+      const presented = Auth.bearerOf((yield* HttpServerRequest.HttpServerRequest).headers["authorization"])
+      if (!check(presented)) return yield* HttpServerRespondable.toResponse(Auth.unauthorized(presented))
+    }
+    return yield* handler
+  })
+
 const metricsRoute = (check: Auth.Check, protect: boolean, refreshGauges: Effect.Effect<void>) =>
   HttpRouter.add(
     "GET",
     paths.metrics,
-    Effect.gen(function*() {
-      if (protect) {
-        const presented = Auth.bearerOf((yield* HttpServerRequest.HttpServerRequest).headers["authorization"])
-        if (!check(presented)) return yield* HttpServerRespondable.toResponse(Auth.unauthorized(presented))
-      }
-      yield* refreshGauges
-      return HttpServerResponse.text(yield* PrometheusMetrics.format(), { contentType: "text/plain; version=0.0.4; charset=utf-8" })
-    })
+    guardedRoute(
+      check,
+      protect,
+      Effect.gen(function*() {
+        yield* refreshGauges
+        return HttpServerResponse.text(yield* PrometheusMetrics.format(), { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+      })
+    )
+  )
+
+const statusRoute = (check: Auth.Check, protect: boolean, status: Status.Status, catalog: Catalog.Catalog, tokenRequired: boolean) =>
+  HttpRouter.add(
+    "GET",
+    paths.status,
+    guardedRoute(
+      check,
+      protect,
+      Effect.map(status.current, (current) => {
+        const page = StatusPage.render(current, catalog.entries.map((e) => e.info), { tokenRequired })
+        return HttpServerResponse.html(page.html).pipe(
+          HttpServerResponse.setHeaders({ "content-security-policy": page.csp, "cache-control": "no-store" })
+        )
+      })
+    )
   )
 
 const corsLayer = (cors: Cors | undefined) =>
@@ -363,14 +479,21 @@ export const routes = <R = never>(
     const served: Served = {
       catalog,
       limits: { maxKeys: options.maxKeys ?? 1000, maxKeyBytes: options.maxKeyBytes ?? 2048 },
+      windowLimits: { maxBuckets: options.maxBuckets ?? 1000, maxReads: options.maxWindowReads ?? 100_000 },
       readTimeout: Duration.fromInputUnsafe(options.readTimeout ?? Duration.seconds(10))
     }
     const check = Auth.makeCheck(options.token)
     const readiness = yield* Health.make(catalog, options.readiness, Duration.fromInputUnsafe(options.readinessTimeout ?? Duration.seconds(5)))
     const refreshGauges = yield* Gauges.make(catalog, readiness, { storeGaugesEvery: storeGaugesEvery(options.storeGauges) })
+    const status = yield* Status.make(catalog, {
+      sampleEvery: Duration.fromInputUnsafe(options.statusSampleEvery ?? Duration.seconds(5)),
+      spans: [60, 300, 900],
+      recentDeadLetters: 10,
+      readTimeout: served.readTimeout
+    })
     const docs = options.docs ?? true
     const api = HttpApiBuilder.layer(QueryApi, docs ? { openapiPath: paths.openapi } : undefined).pipe(
-      Layer.provide([pipelinesHandlers(served), estimatesHandlers(served), healthHandlers(readiness)]),
+      Layer.provide([pipelinesHandlers(served), estimatesHandlers(served), windowsHandlers(served), statusHandlers(status), healthHandlers(readiness)]),
       Layer.provide([authorizationLayer(check), HttpApiMiddleware.layerProblemDetails({ includeDetails: true })])
     )
     const maxBodyBytes = options.maxBodyBytes ?? Math.max(1024 * 1024, served.limits.maxKeys * (served.limits.maxKeyBytes + 16))
@@ -379,6 +502,7 @@ export const routes = <R = never>(
       corsLayer(options.cors),
       api,
       metricsRoute(check, options.metricsAuth ?? false, refreshGauges),
+      statusRoute(check, options.metricsAuth ?? false, status, catalog, options.token !== undefined),
       docs ? HttpApiScalar.layer(QueryApi, { path: paths.docs }) : Layer.empty,
       options.logRequests === true ? Layer.empty : HttpRouter.disableLogger
     )
@@ -415,7 +539,7 @@ export const layer = <R = never>(
  * | `SERVE_HOST` | `0.0.0.0` | the interface |
  * | `SERVE_TOKEN` | (none: no authentication) | the bearer token of the API (a secret) |
  * | `SERVE_CORS_ORIGINS` | (none: CORS closed) | comma-separated origins allowed to read the API from a browser |
- * | `SERVE_METRICS_AUTH` | `false` | `true`: `/metrics` requires the token too |
+ * | `SERVE_METRICS_AUTH` | `false` | `true`: `/metrics` and `/status` require the token too |
  * | `SERVE_STORE_GAUGES` | `false` | `true`: the store gauges (full reads, once a minute) |
  *
  * @category config

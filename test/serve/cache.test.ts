@@ -55,5 +55,16 @@ describe("QueryServer through AggregateCache", () => {
         const third = yield* call("/v1/pipelines/totals/keys/c5")
         expect(third.json).toMatchObject({ found: true, value: expected + 1 })
       }))
+
+    it.effect("window reads go through the cache too", () =>
+      Effect.gen(function*() {
+        const expected = orders.filter((o) => o.customer === "c4").reduce((sum, o) => sum + o.amount, 0)
+        const first = yield* call("/v1/pipelines/per_day/keys/c4/last?n=1")
+        expect(first.json).toMatchObject({ found: true, value: expected })
+        const before = yield* hitCount
+        const second = yield* call("/v1/pipelines/per_day/keys/c4/last?n=1")
+        expect(second.json).toMatchObject({ found: true, value: expected })
+        expect(yield* hitCount).toBe(before + 1)
+      }))
   })
 })

@@ -80,6 +80,9 @@ describe("examples/orderstats/serve.ts", () => {
       ok: false,
       detail: "the bootstrap of pipeline order_totals has not started"
     })
+    const phaseOf = async (pipeline: string) =>
+      (await get(`${base}/v1/status`, TOKEN)).json.pipelines.find((p: { name: string }) => p.name === pipeline)?.phase
+    expect(await phaseOf("order_totals")).toBe("not started")
 
     const main = await run(mainScript, ["--state", dir, "--json"], { env: env() })
     expect(main.code).toBe(0)
@@ -91,6 +94,12 @@ describe("examples/orderstats/serve.ts", () => {
     expect((await get(`${base}/v1/pipelines/order_totals/keys/${customer}`)).status).toBe(401)
     const read = await get(`${base}/v1/pipelines/order_totals/keys/${customer}`, TOKEN)
     expect(read).toEqual({ status: 200, json: { pipeline: "order_totals", key: customer, found: true, value: total } })
+    // the status: live (the bootstrap ran in another process: no progress or throughput here)
+    expect(await phaseOf("order_totals")).toBe("live")
+    const page = await fetch(`${base}/status`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toContain("text/html")
+    expect(await page.text()).toMatch(/<tr data-pipeline="order_totals">\s*<th scope="row">order_totals<\/th>\s*<td data-field="phase"[^>]*>live</)
     const listed = await get(`${base}/v1/pipelines`, TOKEN)
     expect(listed.json.pipelines.map((p: { name: string }) => p.name)).toContain("top_customers_per_day")
 

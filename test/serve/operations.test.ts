@@ -145,6 +145,26 @@ describe("QueryServer: health and metrics", () => {
         expect(Prometheus.valueOf(m, "monoid_serve_dead_letters", { pipeline: "totals" })).toBe(1)
       }))
 
+    it.effect("the status: its JSON behind the token like the API, its page like /metrics", () =>
+      Effect.gen(function*() {
+        expect((yield* call("/v1/status")).status).toBe(401)
+        const status = yield* call("/v1/status", bearer(TOKEN))
+        expect(status.status).toBe(200)
+        expect(status.json.pipelines.map((p: any) => p.name)).toEqual(pipelines.map((p) => p.name))
+        const totals = status.json.pipelines.find((p: any) => p.name === "totals")
+        // no token store entry: no bootstrap ran; the one dead letter the store holds
+        expect(totals).toMatchObject({ phase: "not started", progress: null, deadLetters: { count: 1 } })
+        expect((yield* call("/status")).status).toBe(401)
+        const page = yield* call("/status", bearer(TOKEN))
+        expect(page.status).toBe(200)
+        expect(page.headers.get("content-type")).toContain("text/html")
+        // the script runs under a nonce, and the page asks for the token for its search box
+        const nonce = /script-src 'nonce-([^']+)'/.exec(page.headers.get("content-security-policy") ?? "")?.[1]
+        expect(nonce).toBeDefined()
+        expect(page.text).toContain(`<script nonce="${nonce}">`)
+        expect(page.text).toContain(`<input id="token" type="password"`)
+      }))
+
     it.effect("the typed client sends the token", () =>
       Effect.gen(function*() {
         const base = yield* Base

@@ -203,12 +203,19 @@ describe("QueryApi", () => {
           "GET /health/ready",
           "GET /v1/pipelines",
           "GET /v1/pipelines/{pipeline}",
+          "GET /v1/pipelines/{pipeline}/buckets/{bucket}",
           "GET /v1/pipelines/{pipeline}/keys",
           "GET /v1/pipelines/{pipeline}/keys/{key}",
+          "GET /v1/pipelines/{pipeline}/keys/{key}/buckets/{bucket}",
           "GET /v1/pipelines/{pipeline}/keys/{key}/contains",
           "GET /v1/pipelines/{pipeline}/keys/{key}/distinct",
           "GET /v1/pipelines/{pipeline}/keys/{key}/frequency",
+          "GET /v1/pipelines/{pipeline}/keys/{key}/last",
+          "GET /v1/pipelines/{pipeline}/keys/{key}/range",
           "GET /v1/pipelines/{pipeline}/keys/{key}/top",
+          "GET /v1/pipelines/{pipeline}/last",
+          "GET /v1/pipelines/{pipeline}/range",
+          "GET /v1/status",
           "POST /v1/pipelines/{pipeline}/keys"
         ])
         const get = doc.json.paths["/v1/pipelines/{pipeline}/keys/{key}"].get

@@ -23,14 +23,20 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 
 const invalid = (parameter: string, detail: string) => Effect.fail(new InvalidArgument({ parameter, detail }))
 
+/**
+ * Whether a key names an aggregate (`"<key>|<bucket id>"` for a windowed pipeline: the plain key
+ * routes) or a key whose buckets the window routes read (the key alone).
+ */
+export type KeyForm = "aggregate" | "windowed"
+
 /** Why `key` is not a key of `entry`'s pipeline, if it is not; `now` for the example of a windowed key. */
-const keyProblem = (entry: Entry, key: string, limits: Limits, now: number): string | undefined => {
+const keyProblem = (entry: Entry, key: string, limits: Limits, now: number, form: KeyForm): string | undefined => {
   if (key.length === 0) return "a key must not be empty"
   if (loneSurrogate.test(key)) return "a key must be well-formed Unicode (it has a lone surrogate)"
   const bytes = Buffer.byteLength(key, "utf8")
   if (bytes > limits.maxKeyBytes) return `a key must be at most ${limits.maxKeyBytes} UTF-8 bytes (this one is ${bytes})`
   const window = entry.pipeline.window
-  if (window !== undefined) {
+  if (window !== undefined && form === "aggregate") {
     const parts = Window.splitKey(key)
     if (parts === undefined || parts[0].length === 0 || Window.bucketOfId(window, parts[1]) === undefined) {
       return `pipeline ${entry.pipeline.name} is windowed by ${window.granularity}: its aggregate keys are <key>|<bucket id>, ` +
@@ -41,9 +47,9 @@ const keyProblem = (entry: Entry, key: string, limits: Limits, now: number): str
 }
 
 /** `key`, when it is a valid key of `entry`'s pipeline. */
-export const key = (entry: Entry, key: string, limits: Limits): Effect.Effect<string, InvalidArgument> =>
+export const key = (entry: Entry, key: string, limits: Limits, form: KeyForm = "aggregate"): Effect.Effect<string, InvalidArgument> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
-    const problem = keyProblem(entry, key, limits, now)
+    const problem = keyProblem(entry, key, limits, now, form)
     return problem === undefined ? Effect.succeed(key) : invalid("key", problem)
   })
 
@@ -52,7 +58,8 @@ export const keys = (
   entry: Entry,
   keys: ReadonlyArray<string>,
   limits: Limits,
-  parameter: string
+  parameter: string,
+  form: KeyForm = "aggregate"
 ): Effect.Effect<ReadonlyArray<string>, InvalidArgument> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
     const unique = Array.from(new Set(keys))
@@ -61,7 +68,7 @@ export const keys = (
       return invalid(parameter, `at most ${limits.maxKeys} keys per request (this one has ${unique.length})`)
     }
     for (const k of unique) {
-      const problem = keyProblem(entry, k, limits, now)
+      const problem = keyProblem(entry, k, limits, now, form)
       if (problem !== undefined) return invalid(parameter, `${problem}: ${JSON.stringify(k.slice(0, 100))}`)
     }
     return Effect.succeed(unique)
