@@ -192,6 +192,9 @@ const docIdsOf = (batch: ReadonlyArray<Input>): Array<string> => {
 
 const noEntries: ReadonlyMap<string, any> = new Map()
 
+/** The partitions a planned batch holds records of, as a span attribute. */
+const partitionsOf = (plan: Plan.Plan<any> | undefined): string => (plan === undefined ? "" : Array.from(plan.last.keys()).join(","))
+
 /** Bytes of a stored item besides its value: keys, attribute names, per-partition marks, TTL. */
 const ITEM_RESERVE = 1024
 
@@ -315,7 +318,9 @@ const pipelineFolder = (
         yield* Metric.update(mIn, c.records)
         if (c.stale > 0) yield* Metric.update(mStale, c.stale)
         if (c.rejected > 0) yield* Metric.update(mDead, c.rejected)
-      })
+      }).pipe(Effect.withSpan("Fold.write", {
+        attributes: { pipeline: pipeline.name, source, partitions: partitionsOf(plan), records: plan.counts.records, keys: plan.updates.length }
+      }))
     return { prepare, write }
   })
 
@@ -378,7 +383,9 @@ export const makeFolder = <K extends Kind, E, R>(
         summary.batches++
         summary.records += batch.length
         yield* Metric.update(mMillis, (yield* Clock.currentTimeMillis) - started)
-      })
+      }).pipe(Effect.withSpan("Fold.batch", {
+        attributes: { source: source.name, partitions: partitionsOf(prepared.plans[0]), records: prepared.batch.length }
+      }))
 
     const fold = (batch: ReadonlyArray<Input>, stage: boolean) => Effect.flatMap(prepare(batch, undefined), (p) => write(p, stage))
 
