@@ -110,8 +110,18 @@ export const scenarios: ReadonlyArray<Scenario> = [
     full: { changes: 500_000, docs: 100_000, customers: 10_000, skew: "zipf" },
     requires: ["kafka"],
     prepare: async (w) => (await KafkaScenario()).prepare(w),
-    library: async () => (await KafkaScenario()).library(),
-    ceiling: async () => (await KafkaScenario()).ceiling()
+    library: async () => (await KafkaScenario()).library("kafkajs"),
+    ceiling: async () => (await KafkaScenario()).ceiling("kafkajs")
+  },
+  {
+    name: "kafka-to-store-platformatic",
+    description: "scenario 3 on the @platformatic/kafka adapter: the same topic consumed by KafkaSource and folded into the in-memory store; ceiling: raw @platformatic/kafka consume (its message stream) of the same topic, no processing",
+    quick: { changes: 30_000, docs: 10_000, customers: 5_000, skew: "zipf" },
+    full: { changes: 500_000, docs: 100_000, customers: 10_000, skew: "zipf" },
+    requires: ["kafka"],
+    prepare: async (w) => (await KafkaScenario()).prepare(w),
+    library: async () => (await KafkaScenario()).library("platformatic"),
+    ceiling: async () => (await KafkaScenario()).ceiling("platformatic")
   },
   {
     name: "fanout-3-pipelines-kafka",

@@ -18,9 +18,10 @@
  *
  * @since 0.1.0
  */
-import { Config, type Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { Config, type Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { type IHeaders, Kafka, type KafkaConfig, logLevel, type LogEntry, Partitioners, type SASLOptions } from "kafkajs"
 import * as KafkaJsConsumer from "./internal/kafkaJsConsumer.ts"
+import * as KafkaSettings from "./internal/kafkaSettings.ts"
 import { toKafkaError } from "./internal/kafkaJsErrors.ts"
 import * as Port from "./KafkaPort.ts"
 
@@ -161,7 +162,23 @@ export const fromKafka = (kafka: Kafka): Context.Service.Shape<typeof Port.Kafka
       catch: toKafkaError(`offsets of ${topic}`)
     })
 
-  return { consumer, producer, topicOffsets }
+  const groupOffsets = (groupId: string, topic: string): Effect.Effect<ReadonlyArray<Port.GroupOffset>, Port.KafkaError> =>
+    Effect.tryPromise({
+      try: async () => {
+        const admin = kafka.admin()
+        await admin.connect()
+        try {
+          const [t] = await admin.fetchOffsets({ groupId, topics: [topic] })
+          return (t?.partitions ?? []).map((p) => ({ partition: p.partition, offset: Number(p.offset) < 0 ? undefined : p.offset }))
+            .sort((a, b) => a.partition - b.partition)
+        } finally {
+          await admin.disconnect().catch(() => undefined)
+        }
+      },
+      catch: toKafkaError(`offsets of group ${groupId} on ${topic}`)
+    })
+
+  return { consumer, producer, topicOffsets, groupOffsets }
 }
 
 /**
@@ -209,24 +226,9 @@ export const layer = (options: Options): Layer.Layer<Port.KafkaClient> =>
  * @since 0.1.0
  */
 export const config: Config.Config<Options> = Config.all({
-  brokers: Config.String("KAFKA_BROKERS").pipe(
-    Config.map((s) => s.split(",").map((b) => b.trim()).filter((b) => b.length > 0))
-  ),
-  clientId: Config.option(Config.String("KAFKA_CLIENT_ID")),
-  ssl: Config.Boolean("KAFKA_SSL").pipe(Config.withDefault(false)),
-  mechanism: Config.option(Config.Literals(["plain", "scram-sha-256", "scram-sha-512"], "KAFKA_SASL_MECHANISM")),
-  username: Config.option(Config.String("KAFKA_SASL_USERNAME")),
-  password: Config.option(Config.Redacted("KAFKA_SASL_PASSWORD")),
+  connection: KafkaSettings.connection,
   logLevel: Config.Literals(["nothing", "error", "warn", "info", "debug"], "KAFKA_LOG_LEVEL").pipe(Config.withDefault("warn" as const))
-}).pipe(Config.map((c): Options => ({
-  brokers: c.brokers,
-  clientId: Option.getOrUndefined(c.clientId),
-  ssl: c.ssl,
-  sasl: Option.isSome(c.mechanism) && Option.isSome(c.username) && Option.isSome(c.password)
-    ? { mechanism: c.mechanism.value, username: c.username.value, password: c.password.value }
-    : undefined,
-  logLevel: c.logLevel
-})))
+}).pipe(Config.map((c): Options => ({ ...c.connection, logLevel: c.logLevel })))
 
 /**
  * {@link layer} configured from the environment (see {@link config}).

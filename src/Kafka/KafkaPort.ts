@@ -1,7 +1,8 @@
 /**
  * The Kafka port: the small consumer/producer interface the library needs, independent of any
- * client library. `KafkaJs` is the adapter over kafkajs; another client (node-rdkafka,
- * `@confluentinc/kafka-javascript`) plugs in by providing the same {@link KafkaClient} service.
+ * client library. `KafkaJs` is the adapter over kafkajs, `KafkaPlatformatic` the one over
+ * `@platformatic/kafka`; another client (node-rdkafka, `@confluentinc/kafka-javascript`) plugs in
+ * by providing the same {@link KafkaClient} service.
  *
  * A consumer is a member of a consumer group. It delivers record batches to one handler, in
  * offset order per partition, and tells the handler about its assignment. Each assignment has a
@@ -242,8 +243,21 @@ export interface PartitionOffsets {
 }
 
 /**
- * The Kafka client service: makes consumers and producers, and answers the one admin question
- * the library asks.
+ * The offset a consumer group has committed for one partition: the next offset it will read, or
+ * `undefined` when the group has committed none for it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface GroupOffset {
+  readonly partition: number
+  readonly offset: string | undefined
+}
+
+/**
+ * The Kafka client service: makes consumers and producers, and answers the two admin questions
+ * the library asks (the offsets of a topic, for the dead letters and the consumer lag; a group's
+ * committed offsets, for the consumer lag).
  *
  * @category services
  * @since 0.1.0
@@ -253,6 +267,8 @@ export class KafkaClient extends Context.Service<KafkaClient, {
   readonly producer: (config?: ProducerConfig) => Effect.Effect<Producer, KafkaError, Scope.Scope>
   /** The first and next offsets of every partition of `topic`. */
   readonly topicOffsets: (topic: string) => Effect.Effect<ReadonlyArray<PartitionOffsets>, KafkaError>
+  /** The offsets `groupId` has committed for every partition of `topic`, by partition. */
+  readonly groupOffsets: (groupId: string, topic: string) => Effect.Effect<ReadonlyArray<GroupOffset>, KafkaError>
 }>()("effect-monoid-streams/KafkaClient") {}
 
 /**

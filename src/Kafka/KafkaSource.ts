@@ -20,6 +20,10 @@
  *   what is older than the documents it knows).
  * - Failures: a consumer that fails with a retryable error (a broker unreachable) is rebuilt on the
  *   `reconnect` schedule; then the stream fails with a `SourceError`.
+ * - Lag: the gauge `monoid_kafka_consumer_lag` (attributes `group`, `topic`, `partition`) holds,
+ *   for every partition of the topic, its end offset minus the group's committed offset (its first
+ *   offset when the group has committed none): the records the group has not committed yet. It is
+ *   read from the broker every `lagIntervalMs`, and soon after a commit.
  * - Shutdown: interrupting the fold closes the stream's scope: the consumer stops fetching,
  *   leaves the group and disconnects. What the fold applied was committed batch by batch; a batch
  *   interrupted half-way is read again by the next owner.
@@ -29,7 +33,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Metric, Queue, Schedule, Stream } from "effect"
+import { Clock, Effect, Metric, Queue, Schedule, Stream } from "effect"
 import type * as Arr from "effect/Array"
 import { ConfigurationError, SourceError } from "../Errors.ts"
 import type { Input, Position } from "../Input.ts"
@@ -100,6 +104,11 @@ export interface Options extends Omit<Port.ConsumerConfig, "topics"> {
   readonly reconnect?: Schedule.Schedule<unknown, SourceError | ConfigurationError> | undefined
   /** Retries a commit that failed with a retryable error (not a refusal). Default: as `reconnect`, for up to 30 s. */
   readonly commitRetry?: Schedule.Schedule<unknown, Port.KafkaError> | undefined
+  /**
+   * How often the consumer lag gauge is read from the broker; after a commit it is read again
+   * within a fifth of this (at most once a second). Default 10 000 ms; `0` turns the gauge off.
+   */
+  readonly lagIntervalMs?: number | undefined
 }
 
 /**
@@ -130,8 +139,34 @@ export const metrics = {
   commits: Metric.counter("monoid_kafka_commits", { description: "partition offsets committed" }),
   refused: Metric.counter("monoid_kafka_commits_refused", { description: "partition offsets not committed (revoked, rebalance, stopping)" }),
   assignments: Metric.counter("monoid_kafka_assignments", { description: "assignments received (one per rebalance this member took part in)" }),
-  pauses: Metric.counter("monoid_kafka_pauses", { description: "partitions paused because the fold is behind" })
+  pauses: Metric.counter("monoid_kafka_pauses", { description: "partitions paused because the fold is behind" }),
+  /** With `group`, `topic` and `partition` attributes (not `source`): the group's lag, as the broker reports it. */
+  lag: Metric.gauge("monoid_kafka_consumer_lag", {
+    description: "records of the partition not committed by the group yet: its end offset minus the group's committed offset"
+  })
 } as const
+
+/**
+ * Reads the end offsets of `topic` and the committed offsets of `groupId` from the broker and sets
+ * the lag gauge of every partition.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const updateLag = (groupId: string, topic: string): Effect.Effect<void, Port.KafkaError, Port.KafkaClient> =>
+  Effect.gen(function*() {
+    const client = yield* Port.KafkaClient
+    const [ends, committed] = yield* Effect.all([client.topicOffsets(topic), client.groupOffsets(groupId, topic)], { concurrency: 2 })
+    const byPartition = new Map(committed.map((c) => [c.partition, c.offset]))
+    for (const end of ends) {
+      const from = byPartition.get(end.partition) ?? end.low
+      const lag = BigInt(end.high) - BigInt(from)
+      yield* Metric.update(
+        Metric.withAttributes(metrics.lag, { group: groupId, topic, partition: String(end.partition) }),
+        Number(lag > 0n ? lag : 0n)
+      )
+    }
+  })
 
 /** One batch of one partition, decoded, waiting in the buffer. */
 interface Delivery {
@@ -271,6 +306,26 @@ export const make: {
     Schedule.while(({ input }) => input.retryable)
   )
 
+  const lagIntervalMs = Math.max(0, options.lagIntervalMs ?? 10_000)
+  /** A commit landed since the lag was last read. */
+  let lagStale = true
+  /** Reads the lag every `lagIntervalMs`, and within a fifth of it (at least a second apart) after a commit. */
+  const lagLoop = Effect.gen(function*() {
+    const soon = Math.min(lagIntervalMs, Math.max(1_000, lagIntervalMs / 5))
+    let last = Number.NEGATIVE_INFINITY
+    while (true) {
+      const now = yield* Clock.currentTimeMillis
+      if (now - last >= lagIntervalMs || (lagStale && now - last >= soon)) {
+        lagStale = false
+        last = now
+        yield* updateLag(options.groupId, options.topic).pipe(
+          Effect.catch((e) => Effect.logDebug(`${name}: reading the consumer lag failed: ${e.message}`))
+        )
+      }
+      yield* Effect.sleep(Math.min(250, lagIntervalMs))
+    }
+  })
+
   /** The consumer of the running stream, for `commit`. */
   let current: Port.Consumer | undefined
   /** The running stream's pipelined committer. */
@@ -281,6 +336,7 @@ export const make: {
     const run = new RunState()
     const commits = yield* Committer.make(commitNow)
     committer = commits
+    if (lagIntervalMs > 0) yield* Effect.forkScoped(lagLoop.pipe(Effect.provideService(Port.KafkaClient, client)))
 
     const session = Stream.callback<Delivery, SourceError | ConfigurationError>((queue) =>
       Effect.gen(function*() {
@@ -406,7 +462,10 @@ export const make: {
         Effect.retry(commitRetry),
         Effect.mapError(sourceError(name, "committing offsets failed"))
       )
-      if (result.committed.length > 0) yield* Metric.update(m.commits, result.committed.length)
+      if (result.committed.length > 0) {
+        lagStale = true
+        yield* Metric.update(m.commits, result.committed.length)
+      }
       if (result.refused.length > 0) {
         yield* Metric.update(m.refused, result.refused.length)
         yield* Effect.logInfo(

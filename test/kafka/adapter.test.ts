@@ -1,27 +1,31 @@
 /**
- * The kafkajs adapter's commit logic and the source's failure handling, against the real broker.
+ * Each adapter's commit logic and the source's failure handling, against the real broker.
  *
  * - Ownership: a commit names the generation its records were fetched in; the adapter commits only
  *   partitions owned in that generation. Two real consumers in one group produce the revocation.
  * - Group refusals and broker failures on commit cannot be produced on demand by a one-node broker,
- *   so there the real kafkajs consumer is wrapped and its `commitOffsets` throws the errors kafkajs
- *   throws (REBALANCE_IN_PROGRESS wrapped in a non-retriable error; a connection error).
+ *   so there the real client is wrapped and its commit throws the errors the client throws
+ *   (kafkajs: REBALANCE_IN_PROGRESS wrapped in a non-retriable error, a connection error;
+ *   @platformatic/kafka: the OffsetCommit API fails with a response error carrying
+ *   REBALANCE_IN_PROGRESS, a network error).
  * - A broker that cannot be reached: the source retries on its schedule, then fails with a
  *   retryable SourceError, and nothing is committed.
  */
 import { createRequire } from "node:module"
 import { Cause, Effect, Exit, Fiber, Layer, References, Schedule, Scope } from "effect"
+import { Consumer as PConsumer, kGetApi, NetworkError, ResponseError } from "@platformatic/kafka"
 import { type Consumer as KConsumer, Kafka as KafkaClass, type Kafka, logLevel } from "kafkajs"
 import { describe, expect, it } from "vitest"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import * as KafkaPlatformatic from "../../src/Kafka/KafkaPlatformatic.ts"
 import * as Port from "../../src/Kafka/KafkaPort.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as KafkaSource from "../../src/Kafka/KafkaSource.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { generate } from "../support/history.ts"
-import { eventually, uniqueName } from "../support/services.ts"
-import { committedOffsets, createTopic, produce, quiescent, useKafka } from "./support.ts"
+import { eventually, kafkaBrokers, uniqueName } from "../support/services.ts"
+import { type Adapter, adapters, committedOffsets, createTopic, produce, quiescent, useKafka } from "./support.ts"
 
 const kafkajs = createRequire(import.meta.url)("kafkajs") as {
   KafkaJSProtocolError: new(e: { message: string; type: string; code: number; retriable: boolean }) => Error
@@ -56,6 +60,46 @@ const rebalanceInProgress = () => {
   return new kafkajs.KafkaJSNonRetriableError(protocol, { cause: protocol })
 }
 
+/** A commit fault: a group refusal, a broker failure, or none (the commit goes through). */
+type Fault = "rebalance" | "connection" | undefined
+
+type Client = Port.KafkaClient["Service"]
+
+/** The OffsetCommit API of a real @platformatic/kafka consumer, failing first with `fault()`. */
+const faultyApi = (api: { async: (...args: Array<unknown>) => Promise<unknown> }, fault: () => Fault) =>
+  Object.assign(() => {
+    throw new Error("the adapter calls OffsetCommit through `async`")
+  }, api, {
+    async: async (...args: Array<unknown>) => {
+      const f = fault()
+      if (f === "rebalance") throw new ResponseError(8, 8, { "/topics/0/partitions/0": [27, null] }, {})
+      if (f === "connection") throw new NetworkError("Connection closed", {})
+      return api.async(...args)
+    }
+  })
+
+/** The adapter's real client whose commits fail with `fault()` (asked once per commit attempt). */
+const faulty = (adapter: Adapter, fault: () => Fault): Client => {
+  if (adapter.name === "kafkajs") {
+    return KafkaJs.fromKafka(wrapCommits(k, (original) => async (offsets) => {
+      const f = fault()
+      if (f === "rebalance") throw rebalanceInProgress()
+      if (f === "connection") throw new kafkajs.KafkaJSConnectionError("Connection error: ECONNREFUSED")
+      return original(offsets)
+    }))
+  }
+  return KafkaPlatformatic.make({ brokers: kafkaBrokers(), clientId: uniqueName("faulty") }, {
+    consumer: (options) => {
+      const c = new PConsumer(options)
+      const getApi = c[kGetApi].bind(c)
+      c[kGetApi] = ((name: string, callback: (error: Error | null, api?: unknown) => void) =>
+        getApi(name, (error, api) =>
+          callback(error, name === "OffsetCommit" && api !== undefined ? faultyApi(api as never, fault) : api))) as typeof c[typeof kGetApi]
+      return c
+    }
+  })
+}
+
 interface Member {
   readonly consumer: Port.Consumer
   readonly assignments: Array<Port.Assignment>
@@ -63,7 +107,7 @@ interface Member {
 }
 
 /** A port consumer in `groupId`, consuming in the scope (no records needed: only assignments matter). */
-const join = (client: Port.KafkaClient["Service"], groupId: string, topic: string) =>
+const join = (client: Client, groupId: string, topic: string) =>
   Effect.gen(function*() {
     const consumer = yield* client.consumer({ groupId, topics: [topic], sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, maxWaitTimeMs: 100 })
     const member: Member = { consumer, assignments: [], revocations: [] }
@@ -75,15 +119,31 @@ const join = (client: Port.KafkaClient["Service"], groupId: string, topic: strin
     return member
   })
 
+/** A kafkajs client of a broker nobody listens at, counting the consumers made. */
+const nowhereKafkaJs = (made: () => void): Client => {
+  const nowhere = new KafkaClass({ brokers: ["127.0.0.1:1"], retry: { retries: 0 }, connectionTimeout: 500, logLevel: logLevel.NOTHING })
+  return KafkaJs.fromKafka(
+    new Proxy(nowhere, {
+      get(target, property, receiver) {
+        if (property !== "consumer") return Reflect.get(target, property, receiver)
+        return (config: Parameters<Kafka["consumer"]>[0]) => {
+          made()
+          return target.consumer(config)
+        }
+      }
+    })
+  )
+}
+
 const latest = (m: Member) => m.assignments[m.assignments.length - 1]
 
-describe("kafkajs adapter: commits (real broker)", () => {
+describe.each(adapters)("$name adapter: commits (real broker)", (adapter) => {
   it("commits only partitions owned in the generation the records came from", async () => {
     const topic = uniqueName("owned")
     const groupId = uniqueName("owned-group")
     await createTopic(admin, topic, 4)
     await producer.send({ topic, acks: -1, messages: [0, 1, 2, 3].flatMap((p) => Array.from({ length: 5 }, (_, i) => ({ value: `v${i}`, partition: p }))) })
-    const client = KafkaJs.fromKafka(k)
+    const client = adapter.client()
     const scope = await Effect.runPromise(Scope.make())
     const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) => Effect.runPromise(effect.pipe(Scope.provide(scope), Effect.provide(quiet)))
     try {
@@ -138,12 +198,8 @@ describe("kafkajs adapter: commits (real broker)", () => {
     const topic = uniqueName("refused")
     const groupId = uniqueName("refused-group")
     await createTopic(admin, topic, 1)
-    let mode: "rebalance" | "connection" | "pass" = "rebalance"
-    const client = KafkaJs.fromKafka(wrapCommits(k, (original) => async (offsets) => {
-      if (mode === "rebalance") throw rebalanceInProgress()
-      if (mode === "connection") throw new kafkajs.KafkaJSConnectionError("Connection error: ECONNREFUSED")
-      return original(offsets)
-    }))
+    let mode: Fault = "rebalance"
+    const client = faulty(adapter, () => mode)
     const scope = await Effect.runPromise(Scope.make())
     const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) => Effect.runPromise(effect.pipe(Scope.provide(scope), Effect.provide(quiet)))
     try {
@@ -159,7 +215,7 @@ describe("kafkajs adapter: commits (real broker)", () => {
       expect(failed._tag).toBe("KafkaError")
       expect(failed.retryable).toBe(true)
 
-      mode = "pass"
+      mode = undefined
       expect((await run(member.consumer.commit([offset]))).committed).toHaveLength(1)
       expect(await committedOffsets(admin, groupId, topic)).toEqual([0])
     } finally {
@@ -168,7 +224,7 @@ describe("kafkajs adapter: commits (real broker)", () => {
   })
 })
 
-describe("KafkaSource: failures (real broker)", () => {
+describe.each(adapters)("KafkaSource on $name: failures (real broker)", (adapter) => {
   it("retries a commit that fails on its schedule, then commits; nothing is lost", async () => {
     const topic = uniqueName("flaky")
     const dlqFree = generate(99, { docs: 10, ops: 200 })
@@ -176,13 +232,11 @@ describe("KafkaSource: failures (real broker)", () => {
     await createTopic(admin, topic, 2)
     await produce(producer, topic, 2, dlqFree.log.filter((r) => !r.deadLetter))
     let failures = 0
-    const client = KafkaJs.fromKafka(wrapCommits(k, (original) => async (offsets) => {
-      if (failures < 3) {
-        failures++
-        throw new kafkajs.KafkaJSConnectionError("Connection error: ECONNRESET")
-      }
-      return original(offsets)
-    }))
+    const client = faulty(adapter, () => {
+      if (failures >= 3) return undefined
+      failures++
+      return "connection"
+    })
     const source = KafkaSource.make({ topic, groupId, maxWaitTimeMs: 100, commitRetry: Schedule.spaced("100 millis") })
     const fiber = Effect.runFork(
       Fold.run(source, [orderTotals]).pipe(Effect.provide(Memory.layer()), Effect.provide(Layer.succeed(Port.KafkaClient, client)), Effect.provide(quiet))
@@ -198,10 +252,10 @@ describe("KafkaSource: failures (real broker)", () => {
     await createTopic(admin, topic, 1)
     await producer.send({ topic, acks: -1, messages: [{ key: "k", value: null }] })
     let attempts = 0
-    const client = KafkaJs.fromKafka(wrapCommits(k, () => async () => {
+    const client = faulty(adapter, () => {
       attempts++
-      throw new kafkajs.KafkaJSConnectionError("Connection error: ECONNREFUSED")
-    }))
+      return "connection"
+    })
     const source = KafkaSource.make({
       topic,
       groupId,
@@ -221,16 +275,15 @@ describe("KafkaSource: failures (real broker)", () => {
   it("fails with a retryable SourceError after its reconnect schedule when no broker answers", async () => {
     const started = Date.now()
     let attempts = 0
-    const nowhere = new KafkaClass({ brokers: ["127.0.0.1:1"], retry: { retries: 0 }, connectionTimeout: 500, logLevel: logLevel.NOTHING })
-    const counting = new Proxy(nowhere, {
-      get(target, property, receiver) {
-        if (property !== "consumer") return Reflect.get(target, property, receiver)
-        return (config: Parameters<Kafka["consumer"]>[0]) => {
+    const counting = adapter.name === "kafkajs" ? nowhereKafkaJs(() => attempts++) : KafkaPlatformatic.make(
+      { brokers: ["127.0.0.1:1"], retries: 0, connectionTimeoutMs: 500 },
+      {
+        consumer: (options) => {
           attempts++
-          return target.consumer(config)
+          return new PConsumer(options)
         }
       }
-    })
+    )
     const source = KafkaSource.make({
       topic: "nowhere",
       groupId: uniqueName("nowhere"),
@@ -239,7 +292,7 @@ describe("KafkaSource: failures (real broker)", () => {
     const exit = await Effect.runPromiseExit(
       Fold.run(source, [orderTotals]).pipe(
         Effect.provide(Memory.layer()),
-        Effect.provide(Layer.succeed(Port.KafkaClient, KafkaJs.fromKafka(counting))),
+        Effect.provide(Layer.succeed(Port.KafkaClient, counting)),
         Effect.provide(quiet)
       )
     )

@@ -11,7 +11,6 @@
  */
 import { Cause, Effect, Exit, Fiber, Layer, References, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
@@ -22,12 +21,11 @@ import * as Memory from "../../src/Store/Memory.ts"
 import * as Dbz from "../support/debezium/index.ts"
 import { COLLECTION, DB, generate, reference } from "../support/debeziumHistory.ts"
 import { nonZero } from "../support/history.ts"
-import { eventually, kafkaBrokers, uniqueName } from "../support/services.ts"
-import { createTopic, members, produce, quiescent, useKafka } from "./support.ts"
+import { eventually, uniqueName } from "../support/services.ts"
+import { adapters, createTopic, members, produce, quiescent, useKafka } from "./support.ts"
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 const { admin, producer } = useKafka()
-const clientLayer = () => KafkaJs.layer({ brokers: kafkaBrokers(), clientId: uniqueName("dbz-worker"), logLevel: "error" })
 
 const Order = Schema.Struct({
   _id: Schema.Unknown,
@@ -37,7 +35,9 @@ const Order = Schema.Struct({
 })
 const byRegion = Pipeline.make("totals_by_region", { schema: Order, key: (o) => `${o.customer_id}|${o.meta.region}`, value: (o) => o.amount, monoid: Monoid.sum })
 
-describe("Debezium's records on the real broker", () => {
+describe.each(adapters)("Debezium's records on the real broker ($name)", (adapter) => {
+  const clientLayer = () => adapter.layer(uniqueName("dbz-worker"))
+
   it("Debezium's snapshot then its stream, as the only bootstrap: two workers, no MongoDB, exact", async () => {
     const history = generate(4242, {
       version: "3.6",

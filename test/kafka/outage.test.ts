@@ -8,7 +8,6 @@
 import { Context, Effect, Fiber, Layer, Metric, References, Schedule } from "effect"
 import { describe, expect, it } from "vitest"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
-import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as KafkaSource from "../../src/Kafka/KafkaSource.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
@@ -18,9 +17,9 @@ import * as Memory from "../../src/Store/Memory.ts"
 import { StoreError } from "../../src/Store/StoreError.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
 import { generate, nonZero, reference } from "../support/history.ts"
-import { kafkaBrokers, uniqueName } from "../support/services.ts"
+import { uniqueName } from "../support/services.ts"
 import { sleep } from "./processes.ts"
-import { committedOffsets, createTopic, endOffsets, members, produce, quiescent, readTopic, useKafka } from "./support.ts"
+import { adapters, committedOffsets, createTopic, endOffsets, members, produce, quiescent, readTopic, useKafka } from "./support.ts"
 
 const { k, admin, producer } = useKafka()
 
@@ -51,7 +50,7 @@ const failing = (state: Memory.State, outage: Outage) =>
     )
   })).pipe(Layer.provide(Memory.layer(state)))
 
-describe("a sink failure (real broker)", () => {
+describe.each(adapters)("a sink failure (real broker, $name)", (adapter) => {
   it("commits nothing while the store is down, applies everything after it recovers, exactly", async () => {
     const partitions = 4
     const history = generate(777, { docs: 1000, ops: 4000, customers: 10 })
@@ -82,7 +81,7 @@ describe("a sink failure (real broker)", () => {
       Fold.run(source, [orderTotals], { retry: Schedule.spaced("200 millis").pipe(Schedule.upTo({ duration: "2 minutes" })) }).pipe(
         Effect.provide(KafkaDeadLetters.layer({ topic: dlq })),
         Effect.provide(failing(state, outage)),
-        Effect.provide(KafkaJs.layer({ brokers: kafkaBrokers(), clientId: uniqueName("worker"), logLevel: "error" })),
+        Effect.provide(adapter.layer(uniqueName("worker"))),
         Effect.provide(Layer.succeed(References.MinimumLogLevel, "Warn"))
       )
     )
@@ -122,7 +121,7 @@ describe("a sink failure (real broker)", () => {
       malformed.map((p) => `${p.partition}/${p.offset} ${p.record.value}`).sort()
     )
     console.log(
-      `sink failure: ${history.log.length} records on ${partitions} partitions (${history.final.size} documents left, ${reference(history.final).size} customers); store down ${upAt - downAt} ms ` +
+      `sink failure (${adapter.name}): ${history.log.length} records on ${partitions} partitions (${history.final.size} documents left, ${reference(history.final).size} customers); store down ${upAt - downAt} ms ` +
         `(${failuresWhileDown} failed store calls, ${polls} checks of the committed offsets: unchanged at ${before.join("/")} while the ends were ${
           after.join("/")
         }; member kept with a 4 s session; ${pauses.count} partition pauses); recovered and committed everything ${recoveredMs} ms after the store came back`

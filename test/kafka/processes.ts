@@ -27,6 +27,8 @@ export interface WorkerSettings {
   readonly dlq: string
   readonly db: string
   readonly sessionTimeoutMs?: number
+  /** The Kafka port adapter the worker uses. Default kafkajs. */
+  readonly adapter?: "kafkajs" | "platformatic"
 }
 
 export const startWorker = (name: string, settings: WorkerSettings): WorkerProcess => {
@@ -37,6 +39,7 @@ export const startWorker = (name: string, settings: WorkerSettings): WorkerProce
       KAFKA_LOG_LEVEL: "error",
       KAFKAJS_NO_PARTITIONER_WARNING: "1",
       WORKER_NAME: name,
+      WORKER_ADAPTER: settings.adapter ?? "kafkajs",
       WORKER_TOPIC: settings.topic,
       WORKER_GROUP: settings.groupId,
       WORKER_DLQ: settings.dlq,

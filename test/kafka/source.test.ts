@@ -9,7 +9,6 @@ import { Effect, Fiber, Layer, Option, References, Schema } from "effect"
 import { Number as NumberOrder } from "effect/Order"
 import { describe, expect, it } from "vitest"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
-import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
@@ -19,16 +18,16 @@ import * as KafkaDeadLetters from "../../src/Kafka/KafkaDeadLetters.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { generate, nonZero, reference } from "../support/history.ts"
-import { kafkaBrokers, uniqueName } from "../support/services.ts"
-import { createTopic, members, produce, quiescent, readTopic, useKafka } from "./support.ts"
+import { uniqueName } from "../support/services.ts"
+import { adapters, createTopic, members, produce, quiescent, readTopic, useKafka } from "./support.ts"
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
 const { k, admin, producer } = useKafka()
 
-const clientLayer = () => KafkaJs.layer({ brokers: kafkaBrokers(), clientId: uniqueName("worker"), logLevel: "error" })
+describe.each(adapters)("KafkaSource on $name (real broker)", (adapter) => {
+  const clientLayer = () => adapter.layer(uniqueName("worker"))
 
-describe("KafkaSource (real broker)", () => {
   it("folds a generated history exactly and dead-letters exactly the malformed records", async () => {
     const started = Date.now()
     const partitions = 4
@@ -87,7 +86,7 @@ describe("KafkaSource (real broker)", () => {
       malformed.map((p) => `${topic}/${p.partition} ${p.offset} ${p.record.value}`).sort()
     )
     console.log(
-      `kafka source: ${history.log.length} records on ${partitions} partitions (${
+      `kafka source (${adapter.name}): ${history.log.length} records on ${partitions} partitions (${
         history.log.filter((r) => r.kind === "redeliver" || r.kind === "stale").length
       } redelivered or out of date, ${history.log.filter((r) => r.kind === "tombstone").length} tombstones), ` +
         `${malformed.length} dead-lettered, ${Object.keys(nonZero(totals as ReadonlyMap<string, number>)).length} customers with a non-zero total (${history.final.size} documents left), folded and committed in ${folded} ms`

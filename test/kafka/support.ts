@@ -1,12 +1,39 @@
 /**
  * Helpers of the Kafka tests, all through the real kafkajs client: topics, producing a generated
  * history keyed by document id with known offsets, waiting until a group has committed everything,
- * and reading a topic back (the dead-letter topic) independently of the library.
+ * and reading a topic back (the dead-letter topic) independently of the library. {@link adapters}
+ * lists the port's adapters: every Kafka test runs once per adapter.
  */
+import type { Context, Layer } from "effect"
 import { type Admin, type IHeaders, Kafka, logLevel, Partitioners, type Producer } from "kafkajs"
 import { afterAll, beforeAll } from "vitest"
+import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import * as KafkaPlatformatic from "../../src/Kafka/KafkaPlatformatic.ts"
+import type * as Port from "../../src/Kafka/KafkaPort.ts"
 import type { LogRecord } from "../support/history.ts"
 import { eventually, kafkaBrokers, requireService, uniqueName } from "../support/services.ts"
+
+/** One adapter of the Kafka port, as the tests make it. */
+export interface Adapter {
+  readonly name: "kafkajs" | "platformatic"
+  /** The client service as a layer, with its own client id. */
+  readonly layer: (clientId: string) => Layer.Layer<Port.KafkaClient>
+  /** The client service itself. */
+  readonly client: () => Context.Service.Shape<typeof Port.KafkaClient>
+}
+
+export const adapters: ReadonlyArray<Adapter> = [
+  {
+    name: "kafkajs",
+    layer: (clientId) => KafkaJs.layer({ brokers: kafkaBrokers(), clientId, logLevel: "error" }),
+    client: () => KafkaJs.fromKafka(kafka())
+  },
+  {
+    name: "platformatic",
+    layer: (clientId) => KafkaPlatformatic.layer({ brokers: kafkaBrokers(), clientId }),
+    client: () => KafkaPlatformatic.make({ brokers: kafkaBrokers(), clientId: uniqueName("test") })
+  }
+]
 
 export const kafka = (clientId = uniqueName("test")): Kafka =>
   new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING })

@@ -40,7 +40,7 @@ describe("exports", () => {
   it("the root re-exports every public module that needs no optional peer", () => {
     // the modules that load a client library (an optional peer) are subpaths only
     const integrations = new Set([
-      "Laws", "KafkaJs", "DynamoDbStore", "DynamoDbClient", "DynamoDbTables", "AggregateCache",
+      "Laws", "KafkaJs", "KafkaPlatformatic", "DynamoDbStore", "DynamoDbClient", "DynamoDbTables", "AggregateCache",
       "Mongo", "MongoHandoff", "MongoSnapshot", "MongoChangeStream", "MongoCollection",
       "QueryApi", "QueryServer", "vitest"
     ])
@@ -53,6 +53,7 @@ describe("exports", () => {
 const clients: ReadonlyArray<readonly [subpath: string, client: string]> = [
   ["Laws", "fast-check"],
   ["KafkaJs", "kafkajs"],
+  ["KafkaPlatformatic", "@platformatic/kafka"],
   ["MongoSnapshot", "mongodb"],
   ["DynamoDbStore", "@aws-sdk/client-dynamodb"],
   ["AggregateCache", "ioredis"],
