@@ -77,6 +77,11 @@ const header = ["scenario", "side", "records/s", "spread", "ns/rec", "trips/rec"
 const rows: Array<Array<string>> = [header]
 mkdirSync(join(root, "bench", "results"), { recursive: true })
 for (const scenario of selected) {
+  const skipped = await scenario.skip?.()
+  if (skipped !== undefined) {
+    console.log(`${scenario.name}: skipped, ${skipped}`)
+    continue
+  }
   const results: Record<string, Summary> = {}
   const env = scenario.prepare === undefined ? {} : await scenario.prepare(scenario[mode])
   try {
@@ -122,7 +127,7 @@ const print = (table: ReadonlyArray<ReadonlyArray<string>>, left: number) => {
   const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => (r[c] ?? "").length)))
   for (const r of table) console.log(r.map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
 }
-if (selected.length > 0) print(rows, 2)
+if (rows.length > 1) print(rows, 2)
 
 for (const report of selectedReports) {
   const { result, table } = await report.run(root, mode)

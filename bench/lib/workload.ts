@@ -20,6 +20,8 @@ export interface WorkloadOptions {
   /** records per emitted chunk */
   readonly chunk?: number
   readonly partition?: string
+  /** the span of the events' times, in days (the windowed scenario; default 365) */
+  readonly days?: number
 }
 
 /** The DynamoDB stores' `aggregateConcurrency` and `ledgerConcurrency` in scenario 2, on both sides. */

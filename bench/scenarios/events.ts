@@ -77,9 +77,18 @@ export const library = async (workload: WorkloadOptions): Promise<Sample> => {
 export const ceiling = async (workload: WorkloadOptions): Promise<Sample> => {
   const s = sampled(workload)
   const start = process.hrtime.bigint()
+  const { records } = sumPerCustomer(s.gen())
+  return report(records, Number(process.hrtime.bigint() - start) / 1e9, s)
+}
+
+/**
+ * The ceiling's work: a sum per customer, by hand (exported for the native ceiling,
+ * bench/scenarios/native.ts, which checks its Go twin's totals against these).
+ */
+export const sumPerCustomer = (chunks: Iterable<ReadonlyArray<Input>>): { records: number; totals: Map<string, number> } => {
   const totals = new Map<string, number>()
   let records = 0
-  for (const chunk of s.gen()) {
+  for (const chunk of chunks) {
     for (const r of chunk) {
       records++
       if (r._tag !== "Event") continue
@@ -87,7 +96,7 @@ export const ceiling = async (workload: WorkloadOptions): Promise<Sample> => {
       totals.set(doc.customer_id, (totals.get(doc.customer_id) ?? 0) + doc.amount)
     }
   }
-  return report(records, Number(process.hrtime.bigint() - start) / 1e9, s)
+  return { records, totals }
 }
 
 const planned = (workload: WorkloadOptions, run: (batch: ReadonlyArray<Input>) => void): Sample => {

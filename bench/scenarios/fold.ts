@@ -44,30 +44,36 @@ interface LedgerRow {
   lo: number
 }
 
+/**
+ * The ceiling's work: a plain loop over the arrays, no library around it (exported for the native
+ * ceiling, bench/scenarios/native.ts, which checks its Go twin's totals against these).
+ */
+export const ledgerAndSum = (chunks: ReadonlyArray<ReadonlyArray<Input>>): { records: number; totals: Map<string, number> } => {
+  const ledger = new Map<string, LedgerRow>()
+  const totals = new Map<string, number>()
+  let records = 0
+  for (const chunk of chunks) {
+    for (const r of chunk) {
+      records++
+      if (r._tag !== "Upsert" && r._tag !== "Delete") continue
+      const cur = ledger.get(r.docId)
+      const version = r.version!
+      if (cur !== undefined && !(version[0] > cur.hi || (version[0] === cur.hi && version[1] > cur.lo))) continue
+      if (cur !== undefined && cur.key !== undefined) totals.set(cur.key, (totals.get(cur.key) ?? 0) - cur.value)
+      if (r._tag === "Upsert") {
+        const doc = r.doc as Order
+        totals.set(doc.customer_id, (totals.get(doc.customer_id) ?? 0) + doc.amount)
+        ledger.set(r.docId, { key: doc.customer_id, value: doc.amount, hi: version[0], lo: version[1] })
+      } else {
+        ledger.set(r.docId, { key: undefined, value: 0, hi: version[0], lo: version[1] })
+      }
+    }
+  }
+  return { records, totals }
+}
+
 /** The ceiling: the same work as a plain loop over arrays, no library around it. */
 export const ceiling = async (workload: WorkloadOptions): Promise<Sample> => {
   const chunks = generateAll(workload)
-  return time(async () => {
-    const ledger = new Map<string, LedgerRow>()
-    const totals = new Map<string, number>()
-    let records = 0
-    for (const chunk of chunks) {
-      for (const r of chunk) {
-        records++
-        if (r._tag !== "Upsert" && r._tag !== "Delete") continue
-        const cur = ledger.get(r.docId)
-        const version = r.version!
-        if (cur !== undefined && !(version[0] > cur.hi || (version[0] === cur.hi && version[1] > cur.lo))) continue
-        if (cur !== undefined && cur.key !== undefined) totals.set(cur.key, (totals.get(cur.key) ?? 0) - cur.value)
-        if (r._tag === "Upsert") {
-          const doc = r.doc as Order
-          totals.set(doc.customer_id, (totals.get(doc.customer_id) ?? 0) + doc.amount)
-          ledger.set(r.docId, { key: doc.customer_id, value: doc.amount, hi: version[0], lo: version[1] })
-        } else {
-          ledger.set(r.docId, { key: undefined, value: 0, hi: version[0], lo: version[1] })
-        }
-      }
-    }
-    return { records, writes: 0 }
-  })
+  return time(async () => ({ records: ledgerAndSum(chunks).records, writes: 0 }))
 }

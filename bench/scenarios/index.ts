@@ -20,6 +20,8 @@ const ImportCost = lazy(() => import("./importCost.ts"))
 const Events = lazy(() => import("./events.ts"))
 const Latency = lazy(() => import("./latency.ts"))
 const EventsProcess = lazy(() => import("./eventsProcess.ts"))
+const Native = lazy(() => import("./native.ts"))
+const WindowScenario = lazy(() => import("./window.ts"))
 
 export interface Scenario {
   readonly name: string
@@ -39,6 +41,8 @@ export interface Scenario {
    * ceilings that measure a store's raw write rate.
    */
   readonly compare?: "records" | "writes"
+  /** Why the scenario cannot run on this machine (bench/run.ts prints it and goes on), or `undefined`. */
+  readonly skip?: () => Promise<string | undefined>
 }
 
 const fold = (name: string, docs: number, skew: "uniform" | "zipf"): Scenario => ({
@@ -90,11 +94,44 @@ const dynamodbLatency = (latencyMs: number): Scenario => ({
   ceiling: async (w) => (await Latency()).ceiling(w)
 })
 
+/**
+ * The JavaScript ceiling of a fold or events scenario (in the library column) against the same
+ * loop in Go (in the ceiling column), over the same workload: bench/scenarios/native.ts.
+ */
+const native = (name: string, kind: "changes" | "events", of: string, w: { quick: WorkloadOptions; full: WorkloadOptions }): Scenario => ({
+  name,
+  description: `the hand-written JavaScript ceiling of ${of} (in the library column) against the same loop in Go, bench/native (in the ceiling column), over the same ${kind}; each times its loop alone and its totals must equal the JavaScript ceiling's`,
+  ...w,
+  skip: async () => (await Native()).skip(),
+  prepare: async (workload) => (await Native()).prepare(kind)(workload),
+  cleanup: async (env) => (await Native()).cleanup(env),
+  library: async (workload) => (await Native()).javascript(kind)(workload),
+  ceiling: async () => (await Native()).native(kind)()
+})
+
+const foldNative = (docs: "10k" | "1m", skew: "uniform" | "zipf"): Scenario => {
+  const n = docs === "10k" ? 10_000 : 1_000_000
+  return native(`fold-native-${docs}-docs-${skew}`, "changes", `fold-${docs}-docs-${skew}`, {
+    quick: { changes: 100_000, docs: Math.min(n, 100_000), customers: 10_000, skew },
+    full: { changes: 1_000_000, docs: n, customers: 10_000, skew }
+  })
+}
+
+const eventsNative = (skew: "uniform" | "zipf"): Scenario =>
+  native(`events-native-1m-${skew}`, "events", `events-10m (a sum per customer; here 1M events, generated before the timed loop)`, {
+    quick: { changes: 100_000, docs: 0, customers: 10_000, skew },
+    full: { changes: 1_000_000, docs: 0, customers: 10_000, skew }
+  })
+
 export const scenarios: ReadonlyArray<Scenario> = [
   fold("fold-10k-docs-uniform", 10_000, "uniform"),
   fold("fold-10k-docs-zipf", 10_000, "zipf"),
   fold("fold-1m-docs-uniform", 1_000_000, "uniform"),
   fold("fold-1m-docs-zipf", 1_000_000, "zipf"),
+  foldNative("10k", "uniform"),
+  foldNative("10k", "zipf"),
+  foldNative("1m", "uniform"),
+  foldNative("1m", "zipf"),
   {
     name: "memory-10m-changes-1m-docs",
     description: "RSS while folding changes over a fixed set of documents, generated lazily: bounded by documents, not by changes",
@@ -166,6 +203,16 @@ export const scenarios: ReadonlyArray<Scenario> = [
     full: { changes: 1_000_000, docs: 0, customers: 10_000, skew: "uniform" },
     library: async (w) => (await Events()).planLibrary(w),
     ceiling: async (w) => (await Events()).planCeiling(w)
+  },
+  eventsNative("uniform"),
+  eventsNative("zipf"),
+  {
+    name: "window-embedded-365-days",
+    description: "order events over 365 days (60 in quick mode; uniform over 1,000 customers) folded by a windowed events pipeline (sum per customer per UTC day, 7-day retention) into the embedded store on a file, the Clock following the event time; aggregate rows and pages in use at 10/50/100%: the rows must stay under (retention + 2 days) x customers (extra rowsBound); ceiling: the same sums per customer and day as plain SQLite upserts, one transaction per batch with a delete of the expired days",
+    quick: { changes: 100_000, docs: 0, customers: 1_000, skew: "uniform", days: 60 },
+    full: { changes: 2_000_000, docs: 0, customers: 1_000, skew: "uniform", days: 365 },
+    library: async (w) => (await WindowScenario()).library(w),
+    ceiling: async (w) => (await WindowScenario()).ceiling(w)
   },
   embedded("full", "uniform"),
   embedded("full", "zipf"),

@@ -1,0 +1,3 @@
+module effect-monoid-streams/bench/native
+
+go 1.22
