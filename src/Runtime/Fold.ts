@@ -320,7 +320,7 @@ const pipelineFolder = (
         if (c.rejected > 0) yield* Metric.update(mDead, c.rejected)
       }).pipe(Effect.withSpan("Fold.write", {
         attributes: { pipeline: pipeline.name, source, partitions: partitionsOf(plan), records: plan.counts.records, keys: plan.updates.length }
-      }))
+      }, { captureStackTrace: false }))
     return { prepare, write }
   })
 
@@ -385,7 +385,7 @@ export const makeFolder = <K extends Kind, E, R>(
         yield* Metric.update(mMillis, (yield* Clock.currentTimeMillis) - started)
       }).pipe(Effect.withSpan("Fold.batch", {
         attributes: { source: source.name, partitions: partitionsOf(prepared.plans[0]), records: prepared.batch.length }
-      }))
+      }, { captureStackTrace: false }))
 
     const fold = (batch: ReadonlyArray<Input>, stage: boolean) => Effect.flatMap(prepare(batch, undefined), (p) => write(p, stage))
 
