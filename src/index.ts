@@ -101,3 +101,10 @@ export * as KafkaPort from "./Kafka/KafkaPort.ts"
 export * as KafkaSource from "./Kafka/KafkaSource.ts"
 /** Dead letters on a Kafka topic, with the original key and value and reason headers. */
 export * as KafkaDeadLetters from "./Kafka/KafkaDeadLetters.ts"
+
+/** Reconciliation: a pipeline's aggregates recomputed from the source of truth, compared with the store. */
+export * as Verify from "./Admin/Verify.ts"
+/** Dead letters with their resolution, and their replay once the documents are fixed, exactly once. */
+export * as DeadLetterReplay from "./Admin/DeadLetterReplay.ts"
+/** A pipeline's phase, aggregates, dead letters, positions and consumer lag, from the store. */
+export * as PipelineStatus from "./Admin/PipelineStatus.ts"

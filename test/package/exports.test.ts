@@ -42,7 +42,7 @@ describe("exports", () => {
     const integrations = new Set([
       "Laws", "KafkaJs", "KafkaPlatformatic", "DynamoDbStore", "DynamoDbClient", "DynamoDbTables", "AggregateCache",
       "Mongo", "MongoHandoff", "MongoSnapshot", "MongoChangeStream", "MongoCollection",
-      "QueryApi", "QueryServer", "vitest"
+      "QueryApi", "QueryServer", "MongoAdmin", "vitest"
     ])
     const core = publicModules().map((module) => subpathOf(module).slice(2)).filter((name) => !integrations.has(name))
     expect([...rootNamespaces().keys()].sort()).toEqual(core.sort())
@@ -55,6 +55,7 @@ const clients: ReadonlyArray<readonly [subpath: string, client: string]> = [
   ["KafkaJs", "kafkajs"],
   ["KafkaPlatformatic", "@platformatic/kafka"],
   ["MongoSnapshot", "mongodb"],
+  ["MongoAdmin", "mongodb"],
   ["DynamoDbStore", "@aws-sdk/client-dynamodb"],
   ["AggregateCache", "ioredis"],
   ["QueryServer", "@effect/platform-node"]

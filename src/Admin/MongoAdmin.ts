@@ -1,0 +1,112 @@
+/**
+ * The MongoDB side of the admin operations: a collection as the source of truth that `Verify`
+ * rescans and `DeadLetterReplay` looks documents up in, the cluster time a replay folds at, and
+ * how far a change-stream position is behind the server.
+ *
+ * Documents are read as the sources read them (`Mongo.readDocument`: exact JSON, ids as the ledger
+ * keys them), so the pipeline decodes the very same values it folds.
+ *
+ * @example
+ * ```ts
+ * import * as MongoAdmin from "effect-monoid-streams/MongoAdmin"
+ * import * as Verify from "effect-monoid-streams/Verify"
+ *
+ * const ns = { db: "shop", collection: "orders" }
+ * const report = Verify.run(orderTotals, MongoAdmin.documents(ns)) // needs Mongo.Client and the store
+ * ```
+ *
+ * @since 0.2.0
+ */
+import { EJSON } from "bson"
+import { Effect, Stream } from "effect"
+import type { Document } from "mongodb"
+import type { SourceError } from "../Errors.ts"
+import * as Mongo from "../MongoDb/Mongo.ts"
+import * as MongoHandoff from "../MongoDb/MongoHandoff.ts"
+import type { Version } from "../Version.ts"
+
+const sourceOf = (ns: Mongo.Namespace): string => `mongodb:${Mongo.formatNamespace(ns)}`
+
+/**
+ * Every document of a collection, in `_id` order, as exact JSON (`Mongo.readDocument`).
+ *
+ * @category reading
+ * @since 0.2.0
+ */
+export const documents = (
+  ns: Mongo.Namespace,
+  options: { readonly batchSize?: number | undefined } = {}
+): Stream.Stream<unknown, SourceError, Mongo.Client> =>
+  Stream.unwrap(Effect.map(Mongo.Client, ({ client }) =>
+    Stream.fromAsyncIterable<Document, SourceError>(
+      client.db(ns.db).collection(ns.collection).find({}, { sort: { _id: 1 }, batchSize: options.batchSize ?? 1000 }),
+      Mongo.sourceError(sourceOf(ns), "rescanning the collection failed")
+    ).pipe(Stream.map((doc): unknown => Mongo.readDocument(doc).doc))))
+
+/**
+ * The `_id` a document id stands for (the inverse of `DocumentId.fromBson`), or `undefined` when
+ * the text is not one.
+ *
+ * @category codecs
+ * @since 0.2.0
+ */
+export const idOf = (docId: string): unknown => {
+  try {
+    return EJSON.parse(docId, { relaxed: false })
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The current state of documents by document id, as exact JSON; a document that is gone (or an id
+ * that is not one) is absent.
+ *
+ * @category reading
+ * @since 0.2.0
+ */
+export const lookup = (ns: Mongo.Namespace) =>
+(docIds: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, unknown>, SourceError, Mongo.Client> =>
+  Effect.gen(function*() {
+    const { client } = yield* Mongo.Client
+    const ids: Array<any> = docIds.map(idOf).filter((id) => id !== undefined)
+    const found = yield* Effect.tryPromise({
+      try: () => client.db(ns.db).collection(ns.collection).find({ _id: { $in: ids } }).toArray(),
+      catch: Mongo.sourceError(sourceOf(ns), "looking documents up failed")
+    })
+    const out = new Map<string, unknown>()
+    for (const doc of found) {
+      const read = Mongo.readDocument(doc)
+      if (read.docId !== undefined) out.set(read.docId, read.doc)
+    }
+    return out
+  })
+
+/**
+ * The server's current cluster time as a version (`Version.fromClusterTime`), found as the
+ * bootstrap's handoff is (`MongoHandoff.capture`): every change after it has a newer version.
+ *
+ * @category positions
+ * @since 0.2.0
+ */
+export const clusterTime = (ns: Mongo.Namespace): Effect.Effect<Version, MongoHandoff.HandoffUnavailable | SourceError, Mongo.Client> =>
+  Effect.map(MongoHandoff.capture(ns), (handoff) => handoff.version)
+
+/**
+ * How far a change stream's committed resume token is behind the server: the server's cluster time
+ * minus the token's, in milliseconds (0 when caught up; `undefined` when the token's format is
+ * unknown).
+ *
+ * @category positions
+ * @since 0.2.0
+ */
+export const changeStreamLag = (
+  ns: Mongo.Namespace,
+  resumeToken: unknown
+): Effect.Effect<number | undefined, MongoHandoff.HandoffUnavailable | SourceError, Mongo.Client> =>
+  Effect.gen(function*() {
+    const at = MongoHandoff.tokenTime(resumeToken)
+    if (at === undefined) return undefined
+    const now = yield* clusterTime(ns)
+    return Math.max(0, now[0] - at.t * 1000)
+  })

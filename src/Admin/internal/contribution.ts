@@ -1,0 +1,48 @@
+/**
+ * What one raw document contributes to a pipeline, computed directly from the pipeline's own
+ * functions (schema, filter, key or keys, value, window), without the planner: the reference the
+ * admin operations check the store and the dead letters against.
+ *
+ * @internal
+ */
+import type { Mode, Pipeline } from "../../Pipeline.ts"
+import * as Window from "../../Window.ts"
+import * as Decoder from "../../internal/decoder.ts"
+
+/** The keys and value of a document (no keys: filtered out, or its bucket has expired). */
+export interface Contribution<V> {
+  readonly keys: ReadonlyArray<string>
+  readonly value: V
+}
+
+/** A document the pipeline refuses, and why. */
+export interface Refusal {
+  readonly reason: string
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/** The contribution of the raw document `doc` (exact JSON) to `pipeline` at `now` (ms), or why it has none. */
+export const of = <In, V>(pipeline: Pipeline<In, V, Mode>, doc: unknown, now: number): Contribution<V> | Refusal => {
+  const decoded = Decoder.of(pipeline.schema)(doc)
+  if (decoded instanceof Decoder.Refused) return { reason: decoded.reason }
+  const input = decoded as In
+  const none: Contribution<V> = { keys: [], value: pipeline.monoid.empty }
+  try {
+    if (pipeline.filter !== undefined && !pipeline.filter(input)) return none
+    const keys = pipeline.key !== undefined ? [pipeline.key(input)] : pipeline.keys(input)
+    const window = pipeline.window
+    if (window === undefined) return { keys, value: pipeline.value(input) }
+    const time = Window.timeOf(window, input)
+    if (typeof time === "string") return { reason: time }
+    const bucket = Window.bucketAt(window, time)
+    const expiry = Window.expiresAt(window, bucket)
+    if (expiry !== undefined && expiry <= now) return none
+    return { keys: keys.map((k) => Window.key(k, bucket.id)), value: pipeline.value(input) }
+  } catch (error) {
+    return { reason: `the pipeline's key or value function threw: ${errorText(error)}` }
+  }
+}
+
+/** `true` for a refusal. */
+export const isRefusal = <V>(c: Contribution<V> | Refusal): c is Refusal => "reason" in c

@@ -1,0 +1,184 @@
+/**
+ * The admin modules as a library, over the in-memory store: `Verify` against a group-by written
+ * here, `DeadLetterReplay` over a source of truth kept in a `Map` (replay exactly once, twice
+ * changes nothing, a replay whose ledger write fails is finished by the next one without counting
+ * twice), and `PipelineStatus` (phase, counts, positions).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Schema, Stream } from "effect"
+import * as DeadLetterReplay from "../../src/Admin/DeadLetterReplay.ts"
+import * as PipelineStatus from "../../src/Admin/PipelineStatus.ts"
+import * as Verify from "../../src/Admin/Verify.ts"
+import * as Handoff from "../../src/Handoff.ts"
+import * as Monoid from "../../src/Monoid.ts"
+import * as Pipeline from "../../src/Pipeline.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
+import * as Source from "../../src/Source.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { Ledger } from "../../src/Store/Ledger.ts"
+import * as Memory from "../../src/Store/Memory.ts"
+import { StoreError } from "../../src/Store/StoreError.ts"
+import type { Version } from "../../src/Version.ts"
+
+const Order = Schema.Struct({ _id: Schema.String, customer: Schema.String.check(Schema.isNonEmpty()), amount: Schema.Int })
+const totals = Pipeline.make("totals", { schema: Order, key: (o) => o.customer, value: (o) => o.amount, monoid: Monoid.sum })
+
+type Doc = { readonly _id: string; readonly customer?: unknown; readonly amount?: unknown }
+
+/** The reference: a plain group-by-sum over the valid documents, non-zero totals only. */
+const groupBy = (docs: Iterable<Doc>): Record<string, number> => {
+  const out = new Map<string, number>()
+  for (const d of docs) {
+    if (typeof d.customer !== "string" || d.customer === "" || !Number.isSafeInteger(d.amount)) continue
+    out.set(d.customer, (out.get(d.customer) ?? 0) + (d.amount as number))
+  }
+  return Object.fromEntries([...out].filter(([, v]) => v !== 0).sort(([a], [b]) => (a < b ? -1 : 1)))
+}
+
+const stored = Effect.map(Effect.flatMap(Aggregates, (a) => a.all(totals)), (all) =>
+  Object.fromEntries([...all].filter(([, v]) => v !== 0).sort(([a], [b]) => (a < b ? -1 : 1))))
+
+const docs: ReadonlyArray<Doc> = [
+  { _id: "o1", customer: "a", amount: 10 },
+  { _id: "o2", customer: "b", amount: 5 },
+  { _id: "o3", customer: "a", amount: 2.5 },
+  { _id: "o4", customer: "", amount: 7 },
+  { _id: "o5", customer: "c", amount: "9" },
+  { _id: "o6", customer: "b", amount: 1 }
+]
+
+/** Folds `docs` as the first states of their documents (a source of changes, versions [1, seq]). */
+const foldAll = (list: ReadonlyArray<Doc>) =>
+  Fold.run(Source.fromStream("orders", Stream.fromIterable(list.map((d) => Source.upsert(d._id, d)))), [totals])
+
+describe("Verify", () => {
+  it.effect("computes the aggregates of a rescan as a group-by does, and reports nothing after a clean fold", () =>
+    Effect.gen(function*() {
+      const expected = yield* Verify.expected(totals, Stream.fromIterable(docs))
+      expect(Object.fromEntries(expected.values)).toEqual(groupBy(docs))
+      expect(expected.refused).toBe(3)
+      yield* foldAll(docs)
+      const report = yield* Verify.run(totals, Stream.fromIterable(docs))
+      expect(report.differences).toEqual([])
+      expect(report.expectedKeys).toBe(2)
+      expect(yield* Verify.check(report)).toBe(report)
+    }).pipe(Effect.provide(Memory.layer())))
+
+  it.effect("finds exactly the keys that differ; an identity value counts as absent", () =>
+    Effect.gen(function*() {
+      yield* foldAll(docs)
+      const aggregates = yield* Aggregates
+      const plant = (key: string, delta: number, seq: number) =>
+        aggregates.apply(totals, [{ key, delta, marks: [{ partition: "planted", first: seq, last: seq }], contributions: [{ partition: "planted", seq, delta }] }])
+      yield* plant("b", 3, 1)
+      yield* plant("zero", 0, 2) // a key whose contributions cancel out: not a difference
+      yield* plant("ghost", -4, 3)
+      const report = yield* Verify.run(totals, Stream.fromIterable(docs))
+      expect(report.differences).toEqual([
+        { key: "b", expected: 6, stored: 9 },
+        { key: "ghost", expected: undefined, stored: -4 }
+      ])
+      const failed = yield* Effect.flip(Verify.check(report))
+      expect(failed._tag).toBe("DifferencesFound")
+      expect(failed.message).toBe("pipeline totals: 2 aggregate keys differ from the source of truth")
+    }).pipe(Effect.provide(Memory.layer())))
+})
+
+/** A source of truth the test edits, and a replay over it at increasing versions. */
+const truth = () => {
+  const current = new Map(docs.map((d) => [JSON.stringify(d._id), d]))
+  let hi = 1000
+  const options: DeadLetterReplay.Options<never, never> = {
+    version: Effect.sync((): Version => [++hi, 0]),
+    lookup: (ids) => Effect.sync(() => new Map(ids.filter((id) => current.has(id)).map((id) => [id, current.get(id)]))),
+    fold: { retry: Fold.defaultRetry }
+  }
+  return { current, options, replay: DeadLetterReplay.replay(totals, options) }
+}
+
+describe("DeadLetterReplay", () => {
+  it.effect("replays fixed documents exactly once; a second replay changes nothing", () =>
+    Effect.gen(function*() {
+      const t = truth()
+      yield* foldAll(docs)
+      const before = yield* DeadLetterReplay.list("totals")
+      expect(before.map((l) => [l.docId, l.resolution])).toEqual([["\"o3\"", undefined], ["\"o4\"", undefined], ["\"o5\"", undefined]])
+      t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 3 })
+      t.current.set("\"o4\"", { _id: "o4", customer: "d", amount: 7 })
+      t.current.delete("\"o5\"")
+      const first = yield* t.replay
+      expect(first.resolved.map((r) => [r.docId, r.outcome])).toEqual([["\"o3\"", "folded"], ["\"o4\"", "folded"], ["\"o5\"", "deleted"]])
+      expect(yield* stored).toEqual(groupBy(t.current.values()))
+      const second = yield* t.replay
+      expect(second.resolved).toEqual([])
+      expect(second.alreadyResolved).toBe(3)
+      expect(yield* stored).toEqual(groupBy(t.current.values()))
+      const found = yield* DeadLetterReplay.find("totals", first.resolved[0]!.id)
+      expect(found.resolution?.outcome).toBe("folded")
+      const missing = yield* Effect.flip(DeadLetterReplay.find("totals", "nope#1"))
+      expect(missing._tag).toBe("DeadLetterNotFound")
+    }).pipe(Effect.provide(Memory.layer())))
+
+  it.effect("leaves a document the pipeline still refuses pending, with the current reason", () =>
+    Effect.gen(function*() {
+      const t = truth()
+      yield* foldAll(docs)
+      t.current.set("\"o5\"", { _id: "o5", customer: "c", amount: "still text" })
+      const report = yield* t.replay
+      // o3 and o4 were not fixed, o5 was changed but is still invalid
+      expect(report.stillFailing.map((f) => f.docId)).toEqual(["\"o3\"", "\"o4\"", "\"o5\""])
+      expect(report.stillFailing[2]!.reason).toMatch(/amount/)
+      expect(report.resolved).toEqual([])
+      const pending = (yield* DeadLetterReplay.list("totals")).filter((l) => l.resolution === undefined)
+      expect(pending.map((l) => l.docId)).toEqual(["\"o3\"", "\"o4\"", "\"o5\""])
+      expect(yield* stored).toEqual(groupBy(t.current.values()))
+    }).pipe(Effect.provide(Memory.layer())))
+
+  it("a replay whose ledger write fails is finished by the next one, without counting twice", async () => {
+    const state = Memory.makeState()
+    const t = truth()
+    await Effect.runPromise(foldAll(docs).pipe(Effect.provide(Memory.layer(state))))
+    t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 30 })
+    t.current.set("\"o4\"", { _id: "o4", customer: "b", amount: 40 })
+    // the aggregates are written, then the ledger write fails: nothing records that they were
+    const failingLedger = Layer.succeed(Ledger, {
+      ...Memory.ledger(state),
+      put: () => Effect.fail(new StoreError({ store: "test", operation: "ledger.put", retryable: false }))
+    })
+    const crashed = await Effect.runPromise(
+      Effect.exit(t.replay.pipe(Effect.provide(Layer.merge(Memory.layer(state), failingLedger))))
+    )
+    expect(crashed._tag).toBe("Failure")
+    // and the document changes again before the next replay: its batch is not the crashed one
+    t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 35 })
+    const replayed = await Effect.runPromise(Effect.gen(function*() {
+      const report = yield* t.replay
+      return { report, totals: yield* stored }
+    }).pipe(Effect.provide(Memory.layer(state))))
+    expect(replayed.report.resolved.map((r) => r.docId)).toEqual(["\"o3\"", "\"o4\""])
+    expect(replayed.totals).toEqual(groupBy(t.current.values()))
+  })
+})
+
+describe("PipelineStatus", () => {
+  it.effect("says new before the bootstrap, live after it, with the counts and positions", () =>
+    Effect.gen(function*() {
+      const before = yield* PipelineStatus.of(totals)
+      expect(before.phase).toBe("new")
+      expect(before.aggregates).toBe(0)
+      yield* Orchestrator.bootstrap({
+        pipelines: [totals],
+        handoff: Effect.succeed(Handoff.atVersion([5, 0])),
+        bootstrap: () => Source.fromIterable("seed", docs, { id: (d) => d._id })
+      })
+      const after = yield* PipelineStatus.of(totals)
+      expect(after.phase).toBe("live")
+      expect(after.handoff?.version).toEqual([5, 0])
+      expect(after.aggregates).toBe(Object.keys(groupBy(docs)).length)
+      expect(after.deadLetters).toEqual({ total: 3, pending: 3 })
+      const positions = yield* PipelineStatus.positions("seed")
+      expect(positions.map((p) => [p.partition, p.seq])).toEqual([["stream:seed", docs.length]])
+      expect(yield* PipelineStatus.positions("unknown")).toEqual([])
+    }).pipe(Effect.provide(Memory.layer())))
+})
