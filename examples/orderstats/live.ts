@@ -17,7 +17,6 @@
 import { Effect } from "effect"
 import { ConfigurationError, type SourceError } from "../../src/Errors.ts"
 import type * as Port from "../../src/Kafka/KafkaPort.ts"
-import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as KafkaSource from "../../src/Kafka/KafkaSource.ts"
 import * as Mongo from "../../src/MongoDb/Mongo.ts"
@@ -26,6 +25,7 @@ import * as Settings from "./config.ts"
 import { pipelines } from "./pipeline.ts"
 import * as Scan from "./scan.ts"
 import * as Topics from "./topics.ts"
+import * as KafkaClient from "./kafkaClient.ts"
 
 /**
  * The live run over the change stream (needs the store services).
@@ -75,7 +75,7 @@ export const kafka = Effect.gen(function*() {
   }
   return yield* Orchestrator.live(spec).pipe(
     Effect.provide(KafkaDeadLetters.layer({ topic: settings.deadLetterTopic })),
-    Effect.provide(KafkaJs.layerConfig)
+    Effect.provide(KafkaClient.layer)
   )
 })
 

@@ -12,7 +12,6 @@
  */
 import { Effect } from "effect"
 import { Command } from "effect/cli"
-import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as ChangeRelay from "./changeRelay.ts"
 import * as Cli from "./cli.ts"
@@ -20,6 +19,7 @@ import * as Settings from "./config.ts"
 import { orderTotals } from "./pipeline.ts"
 import * as Stores from "./stores.ts"
 import * as Topics from "./topics.ts"
+import * as KafkaClient from "./kafkaClient.ts"
 
 const program = Effect.gen(function*() {
   const mongo = yield* Settings.mongo
@@ -32,7 +32,7 @@ const program = Effect.gen(function*() {
     ),
     Effect.provide(Mongo.layer({ uri: mongo.uri }))
   )
-}).pipe(Effect.provide([Stores.layer, KafkaJs.layerConfig]))
+}).pipe(Effect.provide([Stores.layer, KafkaClient.layer]))
 
 const command = Command.make("relay.js", {}, () => program).pipe(
   Cli.describe(
