@@ -62,6 +62,8 @@ export * as SketchError from "./SketchError.ts"
 export * as Fold from "./Runtime/Fold.ts"
 /** Bootstrap, then live. */
 export * as Orchestrator from "./Runtime/Orchestrator.ts"
+/** Rebuilds a pipeline's aggregates beside the live ones and swaps them in atomically. */
+export * as Rebootstrap from "./Runtime/Rebootstrap.ts"
 
 /** The source contract. */
 export * as Source from "./Source.ts"
@@ -90,6 +92,8 @@ export * as Tokens from "./Store/Tokens.ts"
 export * as DeadLetters from "./Store/DeadLetters.ts"
 /** The error of every store. */
 export * as StoreError from "./Store/StoreError.ts"
+/** Generations of a pipeline's aggregates and the pointer readers follow. */
+export * as Generations from "./Store/Generations.ts"
 /** In-memory stores. */
 export * as MemoryStore from "./Store/Memory.ts"
 /** The embedded SQLite store. */

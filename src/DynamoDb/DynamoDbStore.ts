@@ -13,17 +13,25 @@
  * The tables must exist (`DynamoDbTables.create`, or the `createTablesMain` command); a missing
  * table fails the first store call with a non-retryable `StoreError` that says so.
  *
+ * Generations (see `Generations`, `Rebootstrap`): each pipeline's pointer is an item of the tokens
+ * table. Every `get`/`all` reads it (one consistent `GetItem` more per call), the fold reads it
+ * once when it first uses a pipeline and again before each position commit (one `GetItem` more per
+ * batch), and a swap is three conditional writes around a scan of the ledger table (no
+ * transaction needed, so it works on dynalite too).
+ *
  * @since 0.1.0
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { type Config, Context, Effect, Layer } from "effect"
-import { Aggregates } from "../Store/Aggregates.ts"
-import { DeadLetters } from "../Store/DeadLetters.ts"
-import { Ledger } from "../Store/Ledger.ts"
-import { Tokens } from "../Store/Tokens.ts"
+import type { Aggregates } from "../Store/Aggregates.ts"
+import type { DeadLetters } from "../Store/DeadLetters.ts"
+import { Generations } from "../Store/Generations.ts"
+import type { Ledger } from "../Store/Ledger.ts"
+import type { Tokens } from "../Store/Tokens.ts"
 import * as DynamoAggregates from "./internal/aggregates.ts"
 import * as Client from "./DynamoDbClient.ts"
 import * as DynamoDeadLetters from "./internal/deadLetters.ts"
+import * as DynamoGenerations from "./internal/generations.ts"
 import * as DynamoLedger from "./internal/ledger.ts"
 import * as Tables from "./DynamoDbTables.ts"
 import * as DynamoTokens from "./internal/tokens.ts"
@@ -63,18 +71,16 @@ export const make = (client: DynamoDBClient, tables: Tables.TableNames, options:
 })
 
 /**
- * The four services as a context.
+ * The four services as a context, addressing each pipeline's current generation, with the
+ * pipelines' `Generations` (rebuilds swapped in by `Rebootstrap`; the pointers are items of the
+ * tokens table, see the module doc).
  *
  * @category layers
  * @since 0.1.0
  */
 export const context = (client: DynamoDBClient, tables: Tables.TableNames, options: Options = {}) => {
-  const s = make(client, tables, options)
-  return Context.make(Aggregates, s.aggregates).pipe(
-    Context.add(Ledger, s.ledger),
-    Context.add(Tokens, s.tokens),
-    Context.add(DeadLetters, s.deadLetters)
-  )
+  const g = DynamoGenerations.make(client, tables, make(client, tables, options))
+  return Context.add(g.services, Generations, g.generations)
 }
 
 /**
@@ -86,7 +92,7 @@ export const context = (client: DynamoDBClient, tables: Tables.TableNames, optio
 export const layer = (
   tables: Tables.TableNames,
   options: Options = {}
-): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters, never, Client.DynamoDbClient> =>
+): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters | Generations, never, Client.DynamoDbClient> =>
   Layer.effectContext(Effect.map(Client.DynamoDbClient, (client) => context(client, tables, options)))
 
 /**
@@ -99,7 +105,7 @@ export const layerFrom = (
   client: DynamoDBClient,
   tables: Tables.TableNames,
   options: Options = {}
-): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters> => Layer.succeedContext(context(client, tables, options))
+): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters | Generations> => Layer.effectContext(Effect.sync(() => context(client, tables, options)))
 
 /**
  * Every store service from the environment: the client from `DynamoDbClient.config`, the table
@@ -110,5 +116,5 @@ export const layerFrom = (
  */
 export const layerConfig = (
   options: Options = {}
-): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters, Config.ConfigError> =>
+): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters | Generations, Config.ConfigError> =>
   Layer.unwrap(Effect.map(Tables.config, (tables) => layer(tables, options))).pipe(Layer.provide(Client.layerConfig))

@@ -10,6 +10,10 @@
  * commit durable against power loss too; `"normal"` keeps it durable against process crashes only,
  * and is faster.
  *
+ * The layer also provides `Generations` (see `Rebootstrap`): the pointers live in a `generations`
+ * table; a swap is one transaction, every write checks its generation inside its own transaction,
+ * and every aggregate read resolves the pointer inside its read transaction.
+ *
  * @since 0.1.0
  */
 import { mkdirSync } from "node:fs"
@@ -18,10 +22,13 @@ import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Aggregates, type ApplyStats, raiseMarks, resolve } from "./Aggregates.ts"
 import { DeadLetters } from "./DeadLetters.ts"
+import { GenerationBehind, GenerationMoved, Generations, moved, physical, sourcesOf } from "./Generations.ts"
+import * as Binding from "./internal/binding.ts"
 import { type Entry, Ledger } from "./Ledger.ts"
 import { StoreError } from "./StoreError.ts"
 import { Tokens } from "./Tokens.ts"
 import * as ValueCodec from "../internal/valueCodec.ts"
+import * as Version from "../Version.ts"
 
 /**
  * @category models
@@ -49,6 +56,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   pipeline TEXT NOT NULL, partition TEXT NOT NULL, seq INTEGER NOT NULL, doc_id TEXT, raw_key TEXT,
   raw TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (pipeline, partition, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS generations (
+  pipeline TEXT NOT NULL PRIMARY KEY, current INTEGER NOT NULL, building INTEGER, last INTEGER NOT NULL) WITHOUT ROWID;
 `
 
 interface Statements {
@@ -63,6 +72,9 @@ interface Statements {
   readonly tokDel: StatementSync
   readonly dlPut: StatementSync
   readonly dlList: StatementSync
+  readonly genGet: StatementSync
+  readonly ledNewest: StatementSync
+  readonly genPut: StatementSync
 }
 
 const prepare = (db: DatabaseSync): Statements => ({
@@ -91,6 +103,12 @@ const prepare = (db: DatabaseSync): Statements => ({
   ),
   dlList: db.prepare(
     "SELECT partition, seq, doc_id, raw_key, raw, reason, at FROM dead_letters WHERE pipeline = ? ORDER BY partition, seq"
+  ),
+  ledNewest: db.prepare("SELECT v_hi, v_lo FROM ledger WHERE pipeline = ? ORDER BY v_hi DESC, v_lo DESC LIMIT 1"),
+  genGet: db.prepare("SELECT current, building, last FROM generations WHERE pipeline = ?"),
+  genPut: db.prepare(
+    "INSERT INTO generations (pipeline, current, building, last) VALUES (?, ?, ?, ?) " +
+      "ON CONFLICT (pipeline) DO UPDATE SET current = excluded.current, building = excluded.building, last = excluded.last"
   )
 })
 
@@ -98,6 +116,7 @@ const SQLITE_BUSY = 5
 const SQLITE_LOCKED = 6
 
 const toStoreError = (operation: string) => (cause: unknown) => {
+  if (cause instanceof GenerationMoved) return moved("embedded", operation, cause)
   const code = (cause as { errcode?: number } | null)?.errcode
   return new StoreError({
     store: "embedded",
@@ -154,19 +173,31 @@ interface LedgerRow {
   readonly doc: string | null
 }
 
-const services = (db: DatabaseSync) => {
-  const s = prepare(db)
+interface GenRow {
+  readonly current: number
+  readonly building: number | null
+  readonly last: number
+}
+
+const pointerOf = (s: Statements, pipeline: string): { current: number; building: number | undefined; last: number } => {
+  const row = s.genGet.get(pipeline) as GenRow | undefined
+  return row === undefined ? { current: 0, building: undefined, last: 0 } : { current: row.current, building: row.building ?? undefined, last: row.last }
+}
+
+const services = (db: DatabaseSync, s: Statements, binding: Binding.Binding) => {
   const aggregates: Context.Service.Shape<typeof Aggregates> = {
     apply: (target, updates) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => transaction(db, "aggregates.apply", (): ApplyStats => {
         const { monoid } = target
         // expired buckets of windowed pipelines go first (an indexed range: nothing when none is due)
-        s.aggSweep.run(target.name, now)
+        binding.check()
+        const name = binding.name(target.name)
+        s.aggSweep.run(name, now)
         let written = 0
         let skipped = 0
         let partial = 0
         for (const update of updates) {
-          const row = s.aggGet.get(target.name, update.key) as AggRow | undefined
+          const row = s.aggGet.get(name, update.key) as AggRow | undefined
           const hw: Record<string, number> = row === undefined ? Object.create(null) : parseMarks(row.hw)
           const todo = resolve(monoid, update, (p) => hw[p])
           if (todo === undefined) {
@@ -176,7 +207,7 @@ const services = (db: DatabaseSync) => {
           if (!todo.fast) partial++
           const value = row === undefined ? todo.delta : monoid.combine(ValueCodec.decode(row.value), todo.delta)
           const expires = update.expiresAt ?? row?.expires_at ?? null
-          s.aggPut.run(target.name, update.key, ValueCodec.encode(value), JSON.stringify(raiseMarks(hw, update.marks)), expires)
+          s.aggPut.run(name, update.key, ValueCodec.encode(value), JSON.stringify(raiseMarks(hw, update.marks)), expires)
           written++
         }
         return { written, skipped, partial }
@@ -185,16 +216,17 @@ const services = (db: DatabaseSync) => {
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         readMany(db, "aggregates.get", () => {
           const out = new Map<string, any>()
+          const name = binding.readName(target.name)
           for (const key of keys) {
-            const row = s.aggGet.get(target.name, key) as AggRow | undefined
+            const row = s.aggGet.get(name, key) as AggRow | undefined
             if (row !== undefined && (row.expires_at === null || row.expires_at > now)) out.set(key, ValueCodec.decode(row.value))
           }
           return out
         })),
     all: (target) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => read("aggregates.all", () => {
+      Effect.flatMap(Clock.currentTimeMillis, (now) => readMany(db, "aggregates.all", () => {
         const out = new Map<string, any>()
-        for (const row of s.aggAll.all(target.name, now) as Array<{ key: string; value: string }>) {
+        for (const row of s.aggAll.all(binding.readName(target.name), now) as Array<{ key: string; value: string }>) {
           out.set(row.key, ValueCodec.decode(row.value))
         }
         return out
@@ -204,8 +236,9 @@ const services = (db: DatabaseSync) => {
     get: (target, docIds) =>
       readMany(db, "ledger.get", () => {
         const out = new Map<string, Entry<any>>()
+        const name = binding.name(target.name)
         for (const id of docIds) {
-          const row = s.ledGet.get(target.name, id) as LedgerRow | undefined
+          const row = s.ledGet.get(name, id) as LedgerRow | undefined
           if (row !== undefined) {
             const entry: Entry<unknown> = {
               keys: JSON.parse(row.keys) as Array<string>,
@@ -219,9 +252,11 @@ const services = (db: DatabaseSync) => {
       }),
     put: (target, entries) =>
       transaction(db, "ledger.put", () => {
+        binding.check()
+        const name = binding.name(target.name)
         for (const [id, e] of entries) {
           s.ledPut.run(
-            target.name,
+            name,
             id,
             JSON.stringify(e.keys),
             e.keys.length === 0 ? "null" : ValueCodec.encode(e.value),
@@ -235,13 +270,15 @@ const services = (db: DatabaseSync) => {
   const tokens: Context.Service.Shape<typeof Tokens> = {
     get: (pipeline, name) =>
       read("tokens.get", () => {
-        const row = s.tokGet.get(pipeline, name) as { value: string } | undefined
+        const row = s.tokGet.get(binding.readScope(pipeline), name) as { value: string } | undefined
         return row === undefined ? Option.none() : Option.some(JSON.parse(row.value) as unknown)
       }),
     set: (pipeline, name, value) =>
       transaction(db, "tokens.set", () => {
-        if (value === undefined) s.tokDel.run(pipeline, name)
-        else s.tokPut.run(pipeline, name, JSON.stringify(value))
+        binding.check()
+        const scope = binding.scope(pipeline)
+        if (value === undefined) s.tokDel.run(scope, name)
+        else s.tokPut.run(scope, name, JSON.stringify(value))
       })
   }
   const deadLetters: Context.Service.Shape<typeof DeadLetters> = {
@@ -265,6 +302,72 @@ const services = (db: DatabaseSync) => {
         })))
   }
   return { aggregates, ledger, tokens, deadLetters }
+}
+
+const contextOf = (db: DatabaseSync, s: Statements, binding: Binding.Binding) => {
+  const all = services(db, s, binding)
+  return Context.make(Aggregates, all.aggregates).pipe(
+    Context.add(Ledger, all.ledger),
+    Context.add(Tokens, all.tokens),
+    Context.add(DeadLetters, all.deadLetters)
+  )
+}
+
+/** The newest version in a pipeline's ledger (one pass over its entries). */
+const newestOf = (s: Statements, name: string): Version.Version | undefined => {
+  const row = s.ledNewest.get(name) as { v_hi: number | null; v_lo: number | null } | undefined
+  return row === undefined || row.v_hi === null ? undefined : Version.make(row.v_hi, row.v_lo ?? 0)
+}
+
+/** The generations of the pipelines of one database: each pointer change is one transaction. */
+const generations = (db: DatabaseSync, s: Statements): Context.Service.Shape<typeof Generations> => {
+  const status = (pipeline: string) => {
+    const p = pointerOf(s, pipeline)
+    return { pipeline, current: p.current, building: p.building }
+  }
+  const dropNow = (pipeline: string, generation: number) => {
+    const name = physical(pipeline, generation)
+    db.prepare("DELETE FROM aggregates WHERE pipeline = ?").run(name)
+    db.prepare("DELETE FROM ledger WHERE pipeline = ?").run(name)
+    db.prepare("DELETE FROM tokens WHERE pipeline = ? OR pipeline = ?").run(name, sourcesOf(pipeline, generation))
+  }
+  return {
+    status: (pipeline) => read("generations.status", () => status(pipeline)),
+    begin: (pipeline, options) =>
+      transaction(db, "generations.begin", () => {
+        const p = pointerOf(s, pipeline)
+        if (p.building !== undefined && options?.fresh !== true) return status(pipeline)
+        if (p.building !== undefined) dropNow(pipeline, p.building)
+        const next = Math.max(p.last, p.current) + 1
+        dropNow(pipeline, next)
+        s.genPut.run(pipeline, p.current, next, next)
+        return status(pipeline)
+      }),
+    services: (pipeline, generation) =>
+      contextOf(db, s, Binding.make((p) => pointerOf(s, p), { pipeline, generation })),
+    swap: (pipeline, from, to) =>
+      Effect.flatMap(
+        transaction(db, "generations.swap", () => {
+          const p = pointerOf(s, pipeline)
+          if (p.current !== from || p.building !== to) throw new GenerationMoved({ pipeline, bound: to, current: p.current })
+          const live = newestOf(s, physical(pipeline, from))
+          const built = newestOf(s, physical(pipeline, to))
+          if (live !== undefined && (built === undefined || Version.compare(built, live) < 0)) {
+            return new GenerationBehind({ pipeline, live, built })
+          }
+          s.genPut.run(pipeline, to, null, p.last)
+          return undefined
+        }),
+        (behind) => behind === undefined ? Effect.void : Effect.fail(behind)
+      ),
+    drop: (pipeline, generation) =>
+      transaction(db, "generations.drop", () => {
+        const p = pointerOf(s, pipeline)
+        if (p.current === generation) throw new Error(`generation ${generation} of pipeline ${pipeline} is current`)
+        if (p.building === generation) s.genPut.run(pipeline, p.current, null, p.last)
+        dropNow(pipeline, generation)
+      })
+  }
 }
 
 const parseMarks = (text: string): Record<string, number> =>
@@ -307,14 +410,10 @@ export const open = (options: Options) =>
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters, StoreError> =>
+export const layer = (options: Options): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters | Generations, StoreError> =>
   Layer.effectContext(
     Effect.map(open(options), (db) => {
-      const s = services(db)
-      return Context.make(Aggregates, s.aggregates).pipe(
-        Context.add(Ledger, s.ledger),
-        Context.add(Tokens, s.tokens),
-        Context.add(DeadLetters, s.deadLetters)
-      )
+      const s = prepare(db)
+      return contextOf(db, s, Binding.make((p) => pointerOf(s, p))).pipe(Context.add(Generations, generations(db, s)))
     })
   )

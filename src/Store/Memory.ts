@@ -5,14 +5,22 @@
  * The state lives in a {@link State} value that can outlive a layer: build the layer twice from
  * the same state to simulate a worker restart over durable stores.
  *
+ * The layer also provides `Generations` (rebuilds swapped in atomically, see `Rebootstrap`): each
+ * pointer change, and each write with its generation check, is one synchronous step. The services
+ * of one layer share one binding of pipelines to generations (`aggregates`, `ledger` and `tokens`
+ * called on their own each get a binding of their own, or share the one they are given).
+ *
  * @since 0.1.0
  */
-import { Clock, type Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Aggregates, type ApplyStats, resolve } from "./Aggregates.ts"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.ts"
+import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical, sourcesOf } from "./Generations.ts"
+import * as Binding from "./internal/binding.ts"
 import { type Entry, Ledger } from "./Ledger.ts"
 import { StoreError } from "./StoreError.ts"
 import { Tokens } from "./Tokens.ts"
+import * as Version from "../Version.ts"
 
 /**
  * One stored aggregate: its value and its per-partition high-water marks.
@@ -58,6 +66,21 @@ export interface State {
   readonly ledger: Map<string, Map<string, Entry<unknown>>>
   readonly tokens: Map<string, Map<string, string>>
   readonly deadLetters: Map<string, DeadLetter>
+  /** Each rebuilt pipeline's generations (see `Generations`); absent: generation 0, nothing built. */
+  readonly generations: Map<string, Pointer>
+}
+
+/**
+ * A pipeline's generation pointer.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Pointer {
+  readonly current: number
+  readonly building: number | undefined
+  /** The highest generation ever opened (a new one is always past it). */
+  readonly last: number
 }
 
 /**
@@ -70,7 +93,8 @@ export const makeState = (): State => ({
   aggregates: new Map(),
   ledger: new Map(),
   tokens: new Map(),
-  deadLetters: new Map()
+  deadLetters: new Map(),
+  generations: new Map()
 })
 
 const table = <A>(maps: Map<string, Map<string, A>>, pipeline: string): Map<string, A> => {
@@ -85,8 +109,16 @@ const table = <A>(maps: Map<string, Map<string, A>>, pipeline: string): Map<stri
 const attempt = <A>(operation: string, f: () => A) =>
   Effect.try({
     try: f,
-    catch: (cause) => new StoreError({ store: "memory", operation, retryable: false, cause })
+    catch: (cause) =>
+      cause instanceof GenerationMoved ? moved("memory", operation, cause) : new StoreError({ store: "memory", operation, retryable: false, cause })
   })
+
+/** The pointer read of a binding over `state`. */
+const lookup = (state: State) => (pipeline: string): Binding.Pointer => state.generations.get(pipeline) ?? Binding.initial
+
+/** The binding of a layer over `state` (every service of one layer shares it). */
+const bindingOf = (state: State, binding: Binding.Binding | undefined): Binding.Binding =>
+  binding ?? Binding.make(lookup(state))
 
 /**
  * The aggregate store over `state`.
@@ -94,79 +126,83 @@ const attempt = <A>(operation: string, f: () => A) =>
  * @category constructors
  * @since 0.1.0
  */
-export const aggregates = (state: State): Context.Service.Shape<typeof Aggregates> => ({
-  apply: (target, updates) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => attempt("apply", (): ApplyStats => {
-      const cells = table(state.aggregates, target.name)
-      sweep(cells, now)
-      const { monoid } = target
-      let written = 0
-      let skipped = 0
-      let partial = 0
-      // compute every new value first so that a failing combine leaves the state untouched
-      const values: Array<unknown> = new Array(updates.length)
-      const found: Array<Cell | undefined | null> = new Array(updates.length)
-      for (let u = 0; u < updates.length; u++) {
-        const update = updates[u]!
-        const cell = cells.get(update.key)
-        found[u] = cell
-        let fresh = true
-        if (cell !== undefined) {
-          const marks = update.marks
-          for (let m = 0; m < marks.length; m++) {
-            const applied = markOf(cell, marks[m]!.partition)
-            if (applied !== undefined && applied >= marks[m]!.first) {
-              fresh = false
-              break
+export const aggregates = (state: State, shared?: Binding.Binding): Context.Service.Shape<typeof Aggregates> => {
+  const binding = bindingOf(state, shared)
+  return {
+    apply: (target, updates) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => attempt("apply", (): ApplyStats => {
+        binding.check()
+        const cells = table(state.aggregates, binding.name(target.name))
+        sweep(cells, now)
+        const { monoid } = target
+        let written = 0
+        let skipped = 0
+        let partial = 0
+        // compute every new value first so that a failing combine leaves the state untouched
+        const values: Array<unknown> = new Array(updates.length)
+        const found: Array<Cell | undefined | null> = new Array(updates.length)
+        for (let u = 0; u < updates.length; u++) {
+          const update = updates[u]!
+          const cell = cells.get(update.key)
+          found[u] = cell
+          let fresh = true
+          if (cell !== undefined) {
+            const marks = update.marks
+            for (let m = 0; m < marks.length; m++) {
+              const applied = markOf(cell, marks[m]!.partition)
+              if (applied !== undefined && applied >= marks[m]!.first) {
+                fresh = false
+                break
+              }
             }
           }
-        }
-        // the fast path inline; anything partly applied goes through the shared replay rules
-        let delta = update.delta
-        if (!fresh) {
-          const todo = resolve(monoid, update, (p) => markOf(cell!, p))
-          if (todo === undefined) {
-            found[u] = null
-            skipped++
-            continue
+          // the fast path inline; anything partly applied goes through the shared replay rules
+          let delta = update.delta
+          if (!fresh) {
+            const todo = resolve(monoid, update, (p) => markOf(cell!, p))
+            if (todo === undefined) {
+              found[u] = null
+              skipped++
+              continue
+            }
+            partial++
+            delta = todo.delta
           }
-          partial++
-          delta = todo.delta
+          values[u] = cell === undefined ? delta : monoid.combine(cell.value as typeof delta, delta)
+          written++
         }
-        values[u] = cell === undefined ? delta : monoid.combine(cell.value as typeof delta, delta)
-        written++
-      }
-      for (let u = 0; u < updates.length; u++) {
-        let cell = found[u]
-        if (cell === null) continue
-        const update = updates[u]!
-        if (cell === undefined) {
-          cell = { value: values[u], partition: undefined, seq: 0, others: undefined }
-          cells.set(update.key, cell)
-        } else cell.value = values[u]
-        if (update.expiresAt !== undefined) expireAt(cells, cell, update.expiresAt)
-        const marks = update.marks
-        for (let m = 0; m < marks.length; m++) raise(cell, marks[m]!.partition, marks[m]!.last)
-      }
-      return { written, skipped, partial }
-    })),
-  get: (target, keys) =>
-    Effect.map(Clock.currentTimeMillis, (now) => {
-      const cells = table(state.aggregates, target.name)
-      const out = new Map<string, any>()
-      for (const key of keys) {
-        const cell = cells.get(key)
-        if (cell !== undefined && !expired(cell, now)) out.set(key, cell.value)
-      }
-      return out
-    }),
-  all: (target) =>
-    Effect.map(Clock.currentTimeMillis, (now) => {
-      const out = new Map<string, any>()
-      for (const [key, cell] of table(state.aggregates, target.name)) if (!expired(cell, now)) out.set(key, cell.value)
-      return out
-    })
-})
+        for (let u = 0; u < updates.length; u++) {
+          let cell = found[u]
+          if (cell === null) continue
+          const update = updates[u]!
+          if (cell === undefined) {
+            cell = { value: values[u], partition: undefined, seq: 0, others: undefined }
+            cells.set(update.key, cell)
+          } else cell.value = values[u]
+          if (update.expiresAt !== undefined) expireAt(cells, cell, update.expiresAt)
+          const marks = update.marks
+          for (let m = 0; m < marks.length; m++) raise(cell, marks[m]!.partition, marks[m]!.last)
+        }
+        return { written, skipped, partial }
+      })),
+    get: (target, keys) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const cells = table(state.aggregates, binding.readName(target.name))
+        const out = new Map<string, any>()
+        for (const key of keys) {
+          const cell = cells.get(key)
+          if (cell !== undefined && !expired(cell, now)) out.set(key, cell.value)
+        }
+        return out
+      }),
+    all: (target) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const out = new Map<string, any>()
+        for (const [key, cell] of table(state.aggregates, binding.readName(target.name))) if (!expired(cell, now)) out.set(key, cell.value)
+        return out
+      })
+  }
+}
 
 const expired = (cell: Cell, now: number): boolean => cell.expiresAt !== undefined && cell.expiresAt <= now
 
@@ -196,29 +232,33 @@ const sweep = (cells: Map<string, Cell>, now: number): void => {
  * @category constructors
  * @since 0.1.0
  */
-export const ledger = (state: State): Context.Service.Shape<typeof Ledger> => ({
-  get: (target, docIds) =>
-    Effect.sync(() => {
-      const entries = table(state.ledger, target.name)
-      const out = new Map<string, Entry<any>>()
-      for (const id of docIds) {
-        const e = entries.get(id)
-        if (e !== undefined) out.set(id, e)
-      }
-      return out
-    }),
-  put: (target, writes) =>
-    Effect.sync(() => {
-      const entries = table(state.ledger, target.name)
-      writes.forEach((entry, id) => {
-        const current = entries.get(id)
-        if (
-          current === undefined || entry.version[0] > current.version[0] ||
-          (entry.version[0] === current.version[0] && entry.version[1] > current.version[1])
-        ) entries.set(id, entry)
+export const ledger = (state: State, shared?: Binding.Binding): Context.Service.Shape<typeof Ledger> => {
+  const binding = bindingOf(state, shared)
+  return {
+    get: (target, docIds) =>
+      Effect.sync(() => {
+        const entries = table(state.ledger, binding.name(target.name))
+        const out = new Map<string, Entry<any>>()
+        for (const id of docIds) {
+          const e = entries.get(id)
+          if (e !== undefined) out.set(id, e)
+        }
+        return out
+      }),
+    put: (target, writes) =>
+      attempt("ledger.put", () => {
+        binding.check()
+        const entries = table(state.ledger, binding.name(target.name))
+        writes.forEach((entry, id) => {
+          const current = entries.get(id)
+          if (
+            current === undefined || entry.version[0] > current.version[0] ||
+            (entry.version[0] === current.version[0] && entry.version[1] > current.version[1])
+          ) entries.set(id, entry)
+        })
       })
-    })
-})
+  }
+}
 
 /**
  * The token store over `state` (values are kept as JSON text, so callers never share objects).
@@ -226,19 +266,23 @@ export const ledger = (state: State): Context.Service.Shape<typeof Ledger> => ({
  * @category constructors
  * @since 0.1.0
  */
-export const tokens = (state: State): Context.Service.Shape<typeof Tokens> => ({
-  get: (pipeline, name) =>
-    Effect.sync(() => {
-      const text = table(state.tokens, pipeline).get(name)
-      return text === undefined ? Option.none() : Option.some(JSON.parse(text) as unknown)
-    }),
-  set: (pipeline, name, value) =>
-    attempt("tokens.set", () => {
-      const t = table(state.tokens, pipeline)
-      if (value === undefined) t.delete(name)
-      else t.set(name, JSON.stringify(value))
-    })
-})
+export const tokens = (state: State, shared?: Binding.Binding): Context.Service.Shape<typeof Tokens> => {
+  const binding = bindingOf(state, shared)
+  return {
+    get: (pipeline, name) =>
+      Effect.sync(() => {
+        const text = table(state.tokens, binding.readScope(pipeline)).get(name)
+        return text === undefined ? Option.none() : Option.some(JSON.parse(text) as unknown)
+      }),
+    set: (pipeline, name, value) =>
+      attempt("tokens.set", () => {
+        binding.check()
+        const t = table(state.tokens, binding.scope(pipeline))
+        if (value === undefined) t.delete(name)
+        else t.set(name, JSON.stringify(value))
+      })
+  }
+}
 
 /**
  * The dead-letter sink over `state` (idempotent per pipeline, partition and seq).
@@ -264,10 +308,83 @@ export const deadLetters = (state: State): Context.Service.Shape<typeof DeadLett
  * @category layers
  * @since 0.1.0
  */
-export const layer = (state: State = makeState()): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters> =>
-  Layer.mergeAll(
-    Layer.succeed(Aggregates, aggregates(state)),
-    Layer.succeed(Ledger, ledger(state)),
-    Layer.succeed(Tokens, tokens(state)),
-    Layer.succeed(DeadLetters, deadLetters(state))
-  )
+export const layer = (state: State = makeState()): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters | Generations> =>
+  Layer.effectContext(Effect.sync(() => {
+    // one binding per layer: a layer built twice (a restarted worker) binds afresh
+    const binding = Binding.make(lookup(state))
+    return Context.make(Aggregates, aggregates(state, binding)).pipe(
+      Context.add(Ledger, ledger(state, binding)),
+      Context.add(Tokens, tokens(state, binding)),
+      Context.add(DeadLetters, deadLetters(state)),
+      Context.add(Generations, generations(state))
+    )
+  }))
+
+const newestOf = (entries: Map<string, Entry<unknown>> | undefined): Version.Version | undefined => {
+  let out: Version.Version | undefined = undefined
+  if (entries !== undefined) for (const e of entries.values()) out = newest(out, e.version)
+  return out
+}
+
+/**
+ * The generations of the pipelines of `state` (see `Generations`): every change of a pointer is
+ * one synchronous step, so no reader or writer ever sees half of it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const generations = (state: State): Context.Service.Shape<typeof Generations> => {
+  const pointer = (pipeline: string): Pointer => state.generations.get(pipeline) ?? { current: 0, building: undefined, last: 0 }
+  const status = (pipeline: string, p: Pointer) => ({ pipeline, current: p.current, building: p.building })
+  const dropNow = (pipeline: string, generation: number) => {
+    const name = physical(pipeline, generation)
+    state.aggregates.delete(name)
+    state.ledger.delete(name)
+    state.tokens.delete(name)
+    state.tokens.delete(sourcesOf(pipeline, generation))
+  }
+  return {
+    status: (pipeline) => Effect.sync(() => status(pipeline, pointer(pipeline))),
+    begin: (pipeline, options) =>
+      Effect.sync(() => {
+        const p = pointer(pipeline)
+        if (p.building !== undefined && options?.fresh !== true) return status(pipeline, p)
+        if (p.building !== undefined) dropNow(pipeline, p.building)
+        const next = Math.max(p.last, p.current) + 1
+        dropNow(pipeline, next)
+        const opened: Pointer = { current: p.current, building: next, last: next }
+        state.generations.set(pipeline, opened)
+        return status(pipeline, opened)
+      }),
+    services: (pipeline, generation) => {
+      const binding = Binding.make(lookup(state), { pipeline, generation })
+      return Context.make(Aggregates, aggregates(state, binding)).pipe(
+        Context.add(Ledger, ledger(state, binding)),
+        Context.add(Tokens, tokens(state, binding)),
+        Context.add(DeadLetters, deadLetters(state))
+      )
+    },
+    swap: (pipeline, from, to) =>
+      Effect.flatMap(
+        attempt("generations.swap", () => {
+          const p = pointer(pipeline)
+          if (p.current !== from || p.building !== to) throw new GenerationMoved({ pipeline, bound: to, current: p.current })
+          const live = newestOf(state.ledger.get(physical(pipeline, from)))
+          const built = newestOf(state.ledger.get(physical(pipeline, to)))
+          if (live !== undefined && (built === undefined || Version.compare(built, live) < 0)) {
+            return new GenerationBehind({ pipeline, live, built })
+          }
+          state.generations.set(pipeline, { current: to, building: undefined, last: p.last })
+          return undefined
+        }),
+        (behind) => behind === undefined ? Effect.void : Effect.fail(behind)
+      ),
+    drop: (pipeline, generation) =>
+      attempt("generations.drop", () => {
+        const p = pointer(pipeline)
+        if (p.current === generation) throw new Error(`generation ${generation} of pipeline ${pipeline} is current`)
+        if (p.building === generation) state.generations.set(pipeline, { ...p, building: undefined })
+        dropNow(pipeline, generation)
+      })
+  }
+}

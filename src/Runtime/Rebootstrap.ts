@@ -1,0 +1,196 @@
+/**
+ * Rebootstrap: rebuild one pipeline's aggregates afresh beside the live ones, then swap them in
+ * with one atomic step, while the live worker keeps running (see `Generations`).
+ *
+ * 1. Open a new generation of the pipeline (or resume the one an interrupted rebuild left).
+ * 2. Bootstrap it as a fresh worker would (handoff P0', snapshot scan), through store services
+ *    bound to the new generation: its ledger, bootstrap state and source positions are its own,
+ *    and nothing of the live generation is read or written.
+ * 3. Catch up: follow the live source from P0' until it reaches the position captured after the
+ *    scan (or has nothing more to read for `idle`), so that the new generation is not staler
+ *    than the live one by the length of the scan.
+ * 4. Swap the pipeline's pointer in one atomic step (`Generations.swap`): readers see the old
+ *    generation, then the new one, never a mix or a half-built state. The swap is refused while
+ *    the new generation's newest ledger version is older than the live one's (the live worker
+ *    has folded changes the rebuild has not read yet): then it catches up again and retries.
+ *    The live worker's writes to the old generation fail from the swap on, so what it has
+ *    committed is in the new generation, and it resumes after that (or from the new handoff).
+ * 5. Drop the old generation.
+ *
+ * The live worker's next write to the old generation fails (`Generations.isMoved`); run it under
+ * {@link following} and it starts again on the new generation, from that generation's handoff:
+ * the ledger and high-water marks make the replay of what the rebuild already folded harmless,
+ * as after a crash (a worker not run under `following` fails with that error; restarted, it goes on
+ * with the new generation all the same). A rebuild that crashes leaves the live generation
+ * untouched; run it again and it resumes (or starts over with `fresh`).
+ *
+ * The rebuild's sources keep their positions apart from the worker's (see `Generations.sourcesOf`),
+ * but a source that commits outside the store (a Kafka consumer group) must not be shared with
+ * the live worker: give the rebuild a change stream, or a group of its own. One rebuild of a
+ * pipeline at a time.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, Schedule, Stream } from "effect"
+import { ConfigurationError } from "../Errors.ts"
+import type { Handoff } from "../Handoff.ts"
+import type { Kind, Source } from "../Source.ts"
+import * as S from "../Source.ts"
+import { Generations, isMoved } from "../Store/Generations.ts"
+import * as Version from "../Version.ts"
+import type * as Fold from "./Fold.ts"
+import * as Orchestrator from "./Orchestrator.ts"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Drop a generation an interrupted rebuild left and start over (default: resume it). */
+  readonly fresh?: boolean | undefined
+  /**
+   * The catch-up ends when the live source has delivered nothing for this long (it has caught
+   * up), if it has not reached the position captured after the scan before. Default 2 seconds.
+   */
+  readonly idle?: Duration.Input | undefined
+  /**
+   * Catch-ups tried before giving up when the live generation keeps being ahead at the swap
+   * (`GenerationBehind`; the rebuilt generation stays, a rerun resumes it). Default 20.
+   */
+  readonly attempts?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Result {
+  readonly pipeline: string
+  /** The generation replaced (now dropped). */
+  readonly from: number
+  /** The generation built, now current. */
+  readonly to: number
+  /** The rebuild's handoff. */
+  readonly handoff: Handoff
+  /** The scan's totals (`undefined` when a resumed rebuild had finished its scan). */
+  readonly bootstrap: Fold.Summary | undefined
+  /** The catch-up's totals (`undefined` without a live source). */
+  readonly catchUp: Fold.Summary | undefined
+}
+
+/**
+ * `source`, ending after the first chunk that reaches `target` or after `idle` without a record.
+ */
+const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Version, idle: Duration.Duration): Source<K, E, R> =>
+  S.make({
+    name: source.name,
+    kind: source.kind,
+    commit: source.commit,
+    staged: source.staged,
+    records: Stream.unwrap(Effect.gen(function*() {
+      let reached = false
+      let lastAt = yield* Clock.currentTimeMillis
+      const idleMs = Duration.toMillis(idle)
+      const caughtUp = Effect.gen(function*() {
+        while (true) {
+          const now = yield* Clock.currentTimeMillis
+          if (reached || now - lastAt >= idleMs) return
+          yield* Effect.sleep(Duration.millis(Math.min(50, idleMs)))
+        }
+      })
+      return source.records.pipe(
+        Stream.mapArrayEffect((chunk) =>
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            lastAt = now
+            for (const r of chunk) {
+              const v = "version" in r ? r.version : undefined
+              if (v !== undefined && Version.compare(v, target) >= 0) reached = true
+            }
+            return chunk
+          })
+        ),
+        Stream.interruptWhen(caughtUp)
+      )
+    }))
+  })
+
+const add = (a: Fold.Summary | undefined, b: Fold.Summary | undefined): Fold.Summary | undefined =>
+  a === undefined || b === undefined
+    ? a ?? b
+    : { records: a.records + b.records, batches: a.batches + b.batches, elapsedMs: a.elapsedMs + b.elapsedMs, pipelines: b.pipelines }
+
+/**
+ * Rebuilds `pipeline` (one of `spec.pipelines`) beside its live generation and swaps it in (see
+ * the module doc). Needs the store's `Generations` (the memory, embedded and DynamoDB stores provide it).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = <K extends Kind, E, R>(spec: Orchestrator.Spec<K, E, R>, pipeline: string, options: Options = {}) =>
+  Effect.gen(function*() {
+    const target = spec.pipelines.find((p) => p.name === pipeline)
+    if (target === undefined) {
+      return yield* new ConfigurationError({
+        detail: `no pipeline ${pipeline} to rebootstrap (known: ${spec.pipelines.map((p) => p.name).join(", ")})`
+      })
+    }
+    const generations = yield* Generations
+    const opened = yield* generations.begin(pipeline, { fresh: options.fresh })
+    const to = opened.building!
+    yield* Effect.logInfo(`rebootstrap of ${pipeline}: building generation ${to} beside generation ${opened.current}`)
+    const context = generations.services(pipeline, to)
+    const single: Orchestrator.Spec<K, E, R> = { ...spec, pipelines: [target] }
+    const boot = yield* Orchestrator.bootstrap(single).pipe(Effect.provide(context))
+    const handoff = boot.handoffs[pipeline]!
+    const idle = Duration.fromInputUnsafe(options.idle ?? "2 seconds")
+    const attempts = Math.max(1, options.attempts ?? 20)
+    let catchUp: Fold.Summary | undefined = undefined
+    for (let attempt = 1;; attempt++) {
+      if (spec.live !== undefined) {
+        const live = spec.live
+        const head = yield* spec.handoff.pipe(Effect.provide(context))
+        yield* Effect.logInfo(`rebootstrap of ${pipeline}: catching up to ${Version.format(head.version)}`)
+        const followed = yield* Orchestrator.live({ ...single, live: (h) => until(live(h), head.version, idle) }).pipe(
+          Effect.provide(context)
+        )
+        catchUp = add(catchUp, followed.summary)
+      }
+      const swapped = yield* generations.swap(pipeline, opened.current, to).pipe(
+        Effect.as(true),
+        Effect.catchTag("GenerationBehind", (behind) =>
+          attempt < attempts && spec.live !== undefined
+            ? Effect.as(Effect.logInfo(`rebootstrap of ${pipeline}: ${behind.message}; catching up again`), false)
+            : Effect.fail(behind))
+      )
+      if (swapped) break
+    }
+    yield* Effect.logInfo(`rebootstrap of ${pipeline}: generation ${to} is live; dropping generation ${opened.current}`)
+    yield* generations.drop(pipeline, opened.current)
+    const result: Result = { pipeline, from: opened.current, to, handoff, bootstrap: boot.summary, catchUp }
+    return result
+  }).pipe(Effect.withSpan("Rebootstrap.run", { attributes: { pipeline } }))
+
+/**
+ * Runs `effect` (a live worker: `Orchestrator.run`, `Orchestrator.live`) again whenever it fails
+ * because a rebuild swapped one of its pipelines' generations, so that it goes on with the new
+ * generation; other failures pass through.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const following = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(
+    effect.pipe(
+      Effect.tapError((e) => isMoved(e) ? Effect.logInfo("the pipeline's generation moved: starting again on the new one") : Effect.void)
+    ),
+    // spaced: while a swap is sealed (DynamoDB), the worker's commits fail until it is done
+    { while: (e: E) => isMoved(e), schedule: Schedule.spaced("100 millis") }
+  )
+
+/**
+ * The generations of `pipeline` (which one is current, which one a rebuild is building).
+ *
+ * @since 0.1.0
+ * @category state
+ */
+export const status = (pipeline: string) => Generations.use((g) => g.status(pipeline))

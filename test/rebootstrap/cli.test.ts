@@ -1,0 +1,93 @@
+/**
+ * The orderstats `rebootstrap` command as a process, over the embedded store the bootstrap binary
+ * wrote: it swaps in generation 1 of the pipeline, whose totals equal a group-by-sum over the
+ * collection; a second run swaps in generation 2; an unknown pipeline is refused with exit code 1
+ * and a one-line reason. Then the same over DynamoDB.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import type { Document, MongoClient } from "mongodb"
+import { orderTotals } from "../../examples/orderstats/pipeline.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import * as Embedded from "../../src/Store/Embedded.ts"
+import { Generations } from "../../src/Store/Generations.ts"
+import { root, run } from "../support/cli.ts"
+import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
+import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
+import { testClient } from "../dynamodb/support.ts"
+import { ddbEndpoint, mongoUri, requireService, uniqueName } from "../support/services.ts"
+import { connectClient, groupBySum, nonZero } from "../mongo/support.ts"
+import { seedOrders } from "./support.ts"
+
+let client: MongoClient
+let dir = ""
+
+beforeAll(async () => {
+  await requireService("mongo")
+  await requireService("dynamodb")
+  client = await connectClient()
+  dir = mkdtempSync(join(tmpdir(), "rebootstrap-cli-"))
+})
+afterAll(async () => {
+  await client?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const script = (name: string) => join(root, "examples", "orderstats", name)
+
+describe("rebootstrap command", () => {
+  it("swaps in a rebuilt generation of the pipeline (embedded, then DynamoDB); refuses an unknown pipeline", async () => {
+    const db = uniqueName("rbcli")
+    const orders = client.db(db).collection<Document>("orders")
+    await seedOrders(orders, 800, 3)
+    const env = { MONGO_URI: mongoUri(), MONGO_DB: db, MONGO_COLLECTION: "orders", STORE: "embedded", STATE_DIR: dir, LOG_LEVEL: "Warn", REDIS_URL: "" }
+    const boot = await run(script("bootstrap.ts"), ["--json"], { env, killAfterMs: 30_000 })
+    expect(boot.code, boot.stderr).toBe(0)
+
+    const first = await run(script("rebootstrapMain.ts"), ["order_totals", "--json", "--idle-ms", "300"], { env, killAfterMs: 30_000 })
+    expect(first.code, first.stderr).toBe(0)
+    const printed = JSON.parse(first.stdout)
+    expect(printed).toMatchObject({ pipeline: "order_totals", from: 0, to: 1, scanned: 800 })
+
+    await orders.updateOne({ _id: "o-000001" as any }, { $set: { customer_id: "cust-moved" } })
+    const second = await run(script("rebootstrapMain.ts"), ["order_totals", "--idle-ms", "300"], { env, killAfterMs: 30_000 })
+    expect(second.code, second.stderr).toBe(0)
+    expect(second.stdout).toMatch(/^rebootstrap of order_totals: generation 2 is live \(generation 1 dropped\); 800 documents scanned/)
+
+    const store = Embedded.layer({ path: join(dir, "orderstats.sqlite") })
+    const { totals, status } = await Effect.runPromise(Effect.gen(function*() {
+      const all = yield* (yield* Aggregates).all(orderTotals)
+      return { totals: nonZero(all as ReadonlyMap<string, number>), status: yield* (yield* Generations).status(orderTotals.name) }
+    }).pipe(Effect.provide(store)))
+    expect(status).toEqual({ pipeline: "order_totals", current: 2, building: undefined })
+    expect(totals).toEqual((await groupBySum(orders)).totals)
+    expect(totals["cust-moved"]).toBeGreaterThan(0)
+
+    const unknown = await run(script("rebootstrapMain.ts"), ["no_such_pipeline"], { env, killAfterMs: 30_000 })
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain("no pipeline no_such_pipeline")
+
+    // the same on DynamoDB (the bootstrap binary creates the tables)
+    const table = uniqueName("rbcli")
+    const ddbEnv = { ...env, STORE: "dynamodb", DDB_ENDPOINT: ddbEndpoint(), DDB_TABLE: table }
+    const ddbBoot = await run(script("bootstrap.ts"), ["--json"], { env: ddbEnv, killAfterMs: 60_000 })
+    expect(ddbBoot.code, ddbBoot.stderr).toBe(0)
+    const ddbRun = await run(script("rebootstrapMain.ts"), ["order_totals", "--json", "--idle-ms", "300"], { env: ddbEnv, killAfterMs: 60_000 })
+    expect(ddbRun.code, ddbRun.stderr).toBe(0)
+    expect(JSON.parse(ddbRun.stdout)).toMatchObject({ pipeline: "order_totals", from: 0, to: 1, scanned: 800 })
+    const ddb = testClient()
+    try {
+      const onDynamo = await Effect.runPromise(Effect.gen(function*() {
+        const all = yield* (yield* Aggregates).all(orderTotals)
+        return { totals: nonZero(all as ReadonlyMap<string, number>), status: yield* (yield* Generations).status(orderTotals.name) }
+      }).pipe(Effect.provide(DynamoDbStore.layerFrom(ddb, Tables.fromBase(table)))))
+      expect(onDynamo.status).toEqual({ pipeline: "order_totals", current: 1, building: undefined })
+      expect(onDynamo.totals).toEqual((await groupBySum(orders)).totals)
+    } finally {
+      ddb.destroy()
+    }
+  }, 120_000)
+})
