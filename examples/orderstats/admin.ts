@@ -43,6 +43,7 @@ import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
 import { pipelines } from "./pipeline.ts"
 import * as Stores from "./stores.ts"
+import * as Rebootstrap from "./rebootstrap.ts"
 
 const names = pipelines.map((p) => p.name) as unknown as readonly [typeof pipelines[number]["name"], ...Array<typeof pipelines[number]["name"]>]
 /** The example's pipelines, each as the admin operations take any pipeline of changes. */
@@ -370,8 +371,8 @@ const verifyCommand = Command.make("verify", {
 )
 
 const command = Command.make("admin.js").pipe(
-  Command.withSubcommands([statusCommand, deadLetters, verifyCommand]),
-  Cli.describe("Operator commands of the orderstats pipelines: status, dead-letters list|show|replay, verify PIPELINE.", sections)
+  Command.withSubcommands([statusCommand, deadLetters, verifyCommand, Rebootstrap.command]),
+  Cli.describe("Operator commands of the orderstats pipelines: status, dead-letters list|show|replay, verify PIPELINE, rebootstrap PIPELINE.", sections)
 )
 
 Cli.runMain("admin", command)

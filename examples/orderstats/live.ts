@@ -15,6 +15,7 @@
  * Both fail with a `ConfigurationError` when the bootstrap has not finished.
  */
 import { Effect } from "effect"
+import * as Rebootstrap from "../../src/Runtime/Rebootstrap.ts"
 import { ConfigurationError, type SourceError } from "../../src/Errors.ts"
 import type * as Port from "../../src/Kafka/KafkaPort.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
@@ -80,7 +81,8 @@ export const kafka = Effect.gen(function*() {
 })
 
 /**
- * The live run on `source` (`LIVE_SOURCE`).
+ * The live run on `source` (`LIVE_SOURCE`). When `admin.js rebootstrap` swaps a pipeline's
+ * generation, the run stops before committing more and starts again on the new one.
  */
 export const run = (options: { readonly source: Settings.LiveSource; readonly stopWhenIdleMs?: number | undefined }) =>
-  options.source === "kafka" ? kafka : changeStream({ stopWhenIdleMs: options.stopWhenIdleMs })
+  Rebootstrap.following(options.source === "kafka" ? kafka : changeStream({ stopWhenIdleMs: options.stopWhenIdleMs }))

@@ -1,9 +1,12 @@
 /**
  * The orderstats `rebootstrap` command as a process, over the embedded store the bootstrap binary
  * wrote: it swaps in generation 1 of the pipeline, whose totals equal a group-by-sum over the
- * collection; a second run swaps in generation 2; an unknown pipeline is refused with exit code 1
- * and a one-line reason. Then the same over DynamoDB.
+ * collection; a second run (`admin.js rebootstrap`) swaps in generation 2 while the example's
+ * live worker runs, and the worker folds the changes made after the swap into generation 2 and
+ * stops cleanly; an unknown pipeline is refused with exit code 1 and a one-line reason. Then the
+ * same over DynamoDB.
  */
+import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -52,10 +55,35 @@ describe("rebootstrap command", () => {
     const printed = JSON.parse(first.stdout)
     expect(printed).toMatchObject({ pipeline: "order_totals", from: 0, to: 1, scanned: 800 })
 
-    await orders.updateOne({ _id: "o-000001" as any }, { $set: { customer_id: "cust-moved" } })
-    const second = await run(script("rebootstrapMain.ts"), ["order_totals", "--idle-ms", "300"], { env, killAfterMs: 30_000 })
-    expect(second.code, second.stderr).toBe(0)
-    expect(second.stdout).toMatch(/^rebootstrap of order_totals: generation 2 is live \(generation 1 dropped\); 800 documents scanned/)
+    // the example's live worker runs through the second rebuild (admin.js): it moves to generation
+    // 2 at the swap and folds what changes after it there
+    const worker = spawn(process.execPath, [script("worker.ts")], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] })
+    let workerErr = ""
+    worker.stderr.on("data", (d) => (workerErr += d))
+    const exited = new Promise<number | null>((resolve) => worker.on("close", (code) => resolve(code)))
+    try {
+      await orders.updateOne({ _id: "o-000001" as any }, { $set: { customer_id: "cust-moved" } })
+      const second = await run(script("admin.ts"), ["rebootstrap", "order_totals", "--idle-ms", "300"], { env, killAfterMs: 30_000 })
+      expect(second.code, second.stderr).toBe(0)
+      expect(second.stdout).toMatch(/^rebootstrap of order_totals: generation 2 is live \(generation 1 dropped\); 800 documents scanned/)
+      await orders.updateOne({ _id: "o-000002" as any }, { $set: { customer_id: "cust-after-swap" } })
+      await orders.deleteOne({ _id: "o-000003" as any })
+      const expected = (await groupBySum(orders)).totals
+      const deadline = Date.now() + 20_000
+      let seen: Record<string, number> = {}
+      while (Date.now() < deadline) {
+        seen = await Effect.runPromise(Effect.gen(function*() {
+          return nonZero((yield* (yield* Aggregates).all(orderTotals)) as ReadonlyMap<string, number>)
+        }).pipe(Effect.provide(Embedded.layer({ path: join(dir, "orderstats.sqlite") }))))
+        if (Object.keys(expected).length === Object.keys(seen).length && Object.entries(expected).every(([k, v]) => seen[k] === v)) break
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+      expect(seen).toEqual(expected)
+      expect(seen["cust-after-swap"]).toBeGreaterThan(0)
+    } finally {
+      worker.kill("SIGTERM")
+    }
+    expect(await exited, workerErr).toBe(0)
 
     const store = Embedded.layer({ path: join(dir, "orderstats.sqlite") })
     const { totals, status } = await Effect.runPromise(Effect.gen(function*() {
@@ -77,7 +105,8 @@ describe("rebootstrap command", () => {
     expect(ddbBoot.code, ddbBoot.stderr).toBe(0)
     const ddbRun = await run(script("rebootstrapMain.ts"), ["order_totals", "--json", "--idle-ms", "300"], { env: ddbEnv, killAfterMs: 60_000 })
     expect(ddbRun.code, ddbRun.stderr).toBe(0)
-    expect(JSON.parse(ddbRun.stdout)).toMatchObject({ pipeline: "order_totals", from: 0, to: 1, scanned: 800 })
+    // 799: one order was deleted while the worker ran above
+    expect(JSON.parse(ddbRun.stdout)).toMatchObject({ pipeline: "order_totals", from: 0, to: 1, scanned: 799 })
     const ddb = testClient()
     try {
       const onDynamo = await Effect.runPromise(Effect.gen(function*() {
