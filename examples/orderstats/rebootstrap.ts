@@ -13,7 +13,8 @@
  * were; run it again to resume the rebuild, or with `--fresh` to start it over.
  *
  * Works on both stores of the example (embedded, DynamoDB). With the Valkey cache (`REDIS_URL`),
- * cached totals keep their old value until the worker rewrites them or their TTL ends.
+ * the pipeline's cached values are dropped right after the swap (`AggregateCache.flush`): between
+ * the swap and the flush, a reader through the cache may still get a key's old value.
  * `--json` prints `{ pipeline, from, to, scanned, caughtUp, elapsedMs }`.
  */
 import { Effect, Layer } from "effect"
@@ -23,6 +24,7 @@ import * as DynamoDbClient from "../../src/DynamoDb/DynamoDbClient.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
+import * as Cache from "../../src/Redis/AggregateCache.ts"
 import * as Rebootstrap from "../../src/Runtime/Rebootstrap.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Cli from "./cli.ts"
@@ -61,6 +63,12 @@ export const program = (options: Options) =>
       fresh: options.fresh,
       idle: `${options.idleMs} millis`
     }).pipe(Effect.provide([store, Mongo.layer({ uri: mongo.uri })]))
+    // readers through the Valkey cache: drop the pipeline's cached values now rather than as their TTL runs out
+    const cache = yield* Settings.cacheUrl
+    if (cache !== undefined) {
+      const flushed = yield* Cache.flush(options.pipeline).pipe(Effect.provide(Cache.redisLayer({ url: cache })))
+      yield* Effect.logInfo(`rebootstrap of ${options.pipeline}: ${flushed} cached values dropped from Valkey/Redis`)
+    }
     const scanned = Fold.of(result.bootstrap, options.pipeline).records
     const caughtUp = Fold.of(result.catchUp, options.pipeline).records
     const elapsedMs = Date.now() - started

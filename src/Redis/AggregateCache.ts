@@ -215,6 +215,42 @@ export const make = (
 }
 
 /**
+ * Removes every cached value (and fill lease) of `pipeline`: run it right after a rebuilt
+ * generation is swapped in (`Rebootstrap.run`), so that readers through the cache move to the new
+ * aggregates at once rather than key by key as the TTL runs out (a fill that raced the flush is
+ * dropped, as one that raced a write). Returns the number of keys removed. `prefix` is the
+ * cache's (default `"ems"`).
+ *
+ * @category maintenance
+ * @since 0.2.0
+ */
+export const flush = (pipeline: string, options: { readonly prefix?: string | undefined } = {}) =>
+  Effect.gen(function*() {
+    const redis = yield* RedisClient
+    // the cache keys of the pipeline start with `<prefix>:["<pipeline>",`; glob characters escaped
+    const head = `${options.prefix ?? "ems"}:${JSON.stringify([pipeline]).slice(0, -1)},`
+    const pattern = `${head.replace(/[\\*?[\]]/g, (c) => `\\${c}`)}*`
+    let cursor = "0"
+    let removed = 0
+    do {
+      const [next, keys] = yield* Effect.tryPromise({
+        try: () => redis.scan(cursor, "MATCH", pattern, "COUNT", 1000),
+        catch: (cause) => new StoreError({ store: "cache", operation: "flush", retryable: true, cause })
+      })
+      cursor = next
+      const mine = keys.filter((k) => k.startsWith(head))
+      for (let i = 0; i < mine.length; i += DEL_CHUNK) {
+        const chunk = mine.slice(i, i + DEL_CHUNK)
+        removed += yield* Effect.tryPromise({
+          try: () => redis.del(...chunk),
+          catch: (cause) => new StoreError({ store: "cache", operation: "flush", retryable: true, cause })
+        })
+      }
+    } while (cursor !== "0")
+    return removed
+  })
+
+/**
  * A connection for `settings`, closed when the scope ends. Opening waits up to
  * `connectTimeoutMs` for the server and then goes on without it: while it is unreachable, cache
  * commands fail at once (no offline queue), reads use the store, and the client keeps

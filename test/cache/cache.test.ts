@@ -157,6 +157,33 @@ describe("Valkey/Redis read cache", () => {
     })))
   })
 
+  it("flush removes one pipeline's cached values and leases, and no other's (names with glob characters too)", async () => {
+    const target = { name: `${uniqueName("p")}*[x]?`, monoid: Monoid.sum }
+    const sibling = { name: `${target.name}y`, monoid: Monoid.sum }
+    const other = { name: uniqueName("p"), monoid: Monoid.sum }
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const { store, redis, calls } = yield* cached(cacheUrl(), { ttl: "1 minute" })
+      const keys = Array.from({ length: 1200 }, (_, i) => `k${i}`)
+      for (const t of [target, sibling, other]) {
+        yield* store.apply(t, keys.map((k) => update(k, 1, 1)))
+        yield* store.get(t, keys)
+      }
+      const lease = `${prefix}:${JSON.stringify([target.name, "leased"])}`
+      yield* Effect.promise(() => admin.set(lease, "lease-of-a-reader", "PX", 60_000))
+      const removed = yield* Cache.flush(target.name, { prefix }).pipe(Effect.provideService(Cache.RedisClient, redis))
+      expect(removed).toBe(1201)
+      expect(yield* Effect.promise(() => admin.exists(lease))).toBe(0)
+      const count = async (name: string) => (await admin.keys(`${prefix}:*`)).filter((k) => k.startsWith(`${prefix}:${JSON.stringify([name]).slice(0, -1)},`)).length
+      expect(yield* Effect.promise(() => count(target.name))).toBe(0)
+      expect(yield* Effect.promise(() => count(sibling.name))).toBe(1200)
+      expect(yield* Effect.promise(() => count(other.name))).toBe(1200)
+      // the flushed pipeline reads from the store again
+      const before = calls.length
+      yield* store.get(target, ["k1"])
+      expect(calls.slice(before)).toEqual([["k1"]])
+    })))
+  })
+
   it("a fill that raced a write is dropped (the write's DEL removes the reader's lease)", async () => {
     const target = { name: uniqueName("race"), monoid: Monoid.sum }
     await Effect.runPromise(Effect.scoped(Effect.gen(function*() {

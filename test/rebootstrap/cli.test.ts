@@ -12,6 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { Redis } from "ioredis"
 import type { Document, MongoClient } from "mongodb"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
@@ -21,7 +22,7 @@ import { root, run } from "../support/cli.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 import { testClient } from "../dynamodb/support.ts"
-import { ddbEndpoint, mongoUri, requireService, uniqueName } from "../support/services.ts"
+import { ddbEndpoint, mongoUri, redisUrl, requireService, uniqueName } from "../support/services.ts"
 import { connectClient, groupBySum, nonZero } from "../mongo/support.ts"
 import { seedOrders } from "./support.ts"
 
@@ -31,6 +32,7 @@ let dir = ""
 beforeAll(async () => {
   await requireService("mongo")
   await requireService("dynamodb")
+  await requireService("redis")
   client = await connectClient()
   dir = mkdtempSync(join(tmpdir(), "rebootstrap-cli-"))
 })
@@ -63,8 +65,22 @@ describe("rebootstrap command", () => {
     const exited = new Promise<number | null>((resolve) => worker.on("close", (code) => resolve(code)))
     try {
       await orders.updateOne({ _id: "o-000001" as any }, { $set: { customer_id: "cust-moved" } })
-      const second = await run(script("admin.ts"), ["rebootstrap", "order_totals", "--idle-ms", "300"], { env, killAfterMs: 30_000 })
+      // with the cache configured, the swap drops the pipeline's cached values (a stale one is planted here)
+      const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 })
+      await redis.connect()
+      const planted = `ems:${JSON.stringify(["order_totals", "cust-00"])}`
+      const kept = `ems:${JSON.stringify(["orders_per_status", "paid"])}`
+      await redis.set(planted, "v1", "PX", 60_000)
+      await redis.set(kept, "v1", "PX", 60_000)
+      const second = await run(script("admin.ts"), ["rebootstrap", "order_totals", "--idle-ms", "300"], {
+        env: { ...env, REDIS_URL: redisUrl() },
+        killAfterMs: 30_000
+      })
       expect(second.code, second.stderr).toBe(0)
+      expect(await redis.exists(planted)).toBe(0)
+      expect(await redis.exists(kept)).toBe(1)
+      await redis.del(kept)
+      await redis.quit()
       expect(second.stdout).toMatch(/^rebootstrap of order_totals: generation 2 is live \(generation 1 dropped\); 800 documents scanned/)
       await orders.updateOne({ _id: "o-000002" as any }, { $set: { customer_id: "cust-after-swap" } })
       await orders.deleteOne({ _id: "o-000003" as any })
