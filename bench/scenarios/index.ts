@@ -22,6 +22,7 @@ const Latency = lazy(() => import("./latency.ts"))
 const EventsProcess = lazy(() => import("./eventsProcess.ts"))
 const Native = lazy(() => import("./native.ts"))
 const WindowScenario = lazy(() => import("./window.ts"))
+const Query = lazy(() => import("./query.ts"))
 
 export interface Scenario {
   readonly name: string
@@ -31,7 +32,7 @@ export interface Scenario {
   readonly library: (w: WorkloadOptions) => Promise<Sample>
   readonly ceiling: (w: WorkloadOptions) => Promise<Sample>
   /** Servers the scenario needs (started by scripts/bench.sh). */
-  readonly requires?: ReadonlyArray<"kafka" | "mongo" | "dynamodb" | "toxiproxy">
+  readonly requires?: ReadonlyArray<"kafka" | "mongo" | "dynamodb" | "toxiproxy" | "redis">
   /** Runs once in the parent before the runs (fills a topic...); returns env vars for the children. */
   readonly prepare?: (w: WorkloadOptions) => Promise<Record<string, string>>
   /** Runs once in the parent after the runs, even when one failed (drops tables...); gets what `prepare` returned. */
@@ -122,6 +123,27 @@ const eventsNative = (skew: "uniform" | "zipf"): Scenario =>
     quick: { changes: 100_000, docs: 0, customers: 10_000, skew },
     full: { changes: 1_000_000, docs: 0, customers: 10_000, skew }
   })
+
+/**
+ * Query throughput (bench/scenarios/query.ts): keys read a second through the query server (one
+ * key a request, or 100), over the embedded store or through the Valkey/Redis cache, against the
+ * store's raw reads at the same concurrency.
+ */
+const query = (op: "get" | "many", backend: "embedded" | "cached", skew: "uniform" | "zipf"): Scenario => {
+  const cached = backend === "cached"
+  const chunk = op === "get" ? 1 : 100
+  return {
+    name: `query-${op}-${backend}${skew === "zipf" ? "-zipf" : ""}`,
+    description: `the query server (in-process, HTTP on 127.0.0.1) reading ${op === "get" ? "one key a request (GET .../keys/:key)" : "100 keys a request (POST .../keys)"}, 32 requests in flight, ${skew} keys of a sum pipeline pre-filled in the embedded store${cached ? ", through the Valkey/Redis cache (warmed)" : ""}; records = keys read; ceiling: ${cached ? "raw ioredis MGET of the same cache keys" : "Aggregates.get on the embedded store"} for the same keys, ${chunk} a call, 32 in flight, no HTTP`,
+    quick: { changes: op === "get" ? 10_000 : 200_000, docs: 0, customers: 20_000, skew, chunk },
+    full: { changes: op === "get" ? 50_000 : 1_000_000, docs: 0, customers: 100_000, skew, chunk },
+    ...(cached ? { requires: ["redis" as const] } : {}),
+    prepare: async (w) => (await Query()).prepare(w),
+    cleanup: async (env) => (await Query()).cleanup(cached)(env),
+    library: async (w) => (await Query()).library(cached)(w),
+    ceiling: async (w) => (await Query()).ceiling(cached)(w)
+  }
+}
 
 export const scenarios: ReadonlyArray<Scenario> = [
   fold("fold-10k-docs-uniform", 10_000, "uniform"),
@@ -232,7 +254,13 @@ export const scenarios: ReadonlyArray<Scenario> = [
     cleanup: async (env) => (await MongoScenario()).cleanup(env),
     library: async (w) => (await MongoScenario()).library(w),
     ceiling: async (w) => (await MongoScenario()).ceiling(w)
-  }
+  },
+  query("get", "embedded", "uniform"),
+  query("many", "embedded", "uniform"),
+  query("get", "cached", "uniform"),
+  query("many", "cached", "uniform"),
+  query("get", "embedded", "zipf"),
+  query("many", "cached", "zipf")
 ]
 
 /**
