@@ -30,8 +30,8 @@ export const DYNAMODB_CONCURRENCY = 16
 /** The example's seeded PRNG (mulberry32). */
 const mulberry = (seed: number): (() => number) => Seeded.random(seed).next
 
-/** A sampler of customer indexes: uniform, or Zipf with exponent 1.1. */
-const customerSampler = (n: number, skew: "uniform" | "zipf", random: () => number): (() => number) => {
+/** A sampler of indexes below `n` (customers, keys): uniform, or Zipf with exponent 1.1. */
+export const customerSampler = (n: number, skew: "uniform" | "zipf", random: () => number): (() => number) => {
   if (skew === "uniform") return () => Math.floor(random() * n)
   const cdf = new Float64Array(n)
   let sum = 0

@@ -35,7 +35,7 @@ import * as ValueCodec from "../../src/internal/valueCodec.ts"
 import { time, type Sample } from "../lib/measure.ts"
 import { benchPipeline } from "../lib/pipeline.ts"
 import { required } from "../lib/services.ts"
-import type { WorkloadOptions } from "../lib/workload.ts"
+import { customerSampler, type WorkloadOptions } from "../lib/workload.ts"
 
 /** Requests (library) or store calls (ceiling) in flight. */
 export const CONCURRENCY = 32
@@ -96,32 +96,12 @@ export const cleanup = (cached: boolean) => async (env: Record<string, string>):
 // ---------------------------------------------------------------------------------------------
 // the workload: which keys each request reads
 
-/** Index samplers over `n` keys: uniform, or Zipf with exponent 1.1 (as the other scenarios' customers). */
-const sampler = (n: number, skew: "uniform" | "zipf", random: () => number): (() => number) => {
-  if (skew === "uniform") return () => Math.floor(random() * n)
-  const cdf = new Float64Array(n)
-  let sum = 0
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / Math.pow(i + 1, 1.1)
-  for (let i = 0; i < n; i++) cdf[i]! /= sum
-  return () => {
-    const u = random()
-    let lo = 0
-    let hi = n - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (cdf[mid]! < u) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-}
-
 /**
  * `w.changes` key draws in requests of `w.chunk` distinct keys (the server answers a key asked
  * twice once; a repeat within a request is drawn again), the same on both sides, from the seed.
  */
 const requestsOf = (w: WorkloadOptions): Array<Array<string>> => {
-  const draw = sampler(w.customers, w.skew, Seeded.random(w.seed ?? 42).next)
+  const draw = customerSampler(w.customers, w.skew, Seeded.random(w.seed ?? 42).next)
   const size = w.chunk ?? 1
   const out: Array<Array<string>> = []
   for (let n = 0; n < w.changes; n += size) {
