@@ -40,20 +40,7 @@ import * as Port from "./KafkaPort.ts"
  * @category models
  * @since 0.1.0
  */
-export interface Options {
-  readonly brokers: ReadonlyArray<string>
-  readonly clientId?: string | undefined
-  /** TLS to the brokers. Default off. */
-  readonly ssl?: boolean | undefined
-  readonly sasl?: {
-    readonly mechanism: "plain" | "scram-sha-256" | "scram-sha-512"
-    readonly username: string
-    readonly password: Redacted.Redacted<string>
-  } | undefined
-  readonly connectionTimeoutMs?: number | undefined
-  readonly requestTimeoutMs?: number | undefined
-  /** The client's own retries of one request. Default 5. */
-  readonly retries?: number | undefined
+export interface Options extends Port.ConnectionOptions {
   /** Between the client's own retries. Default 300 ms. */
   readonly retryDelayMs?: number | undefined
 }

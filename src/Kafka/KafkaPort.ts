@@ -29,7 +29,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, type Effect, type Scope } from "effect"
+import { Context, Data, type Effect, type Redacted, type Scope } from "effect"
 
 /**
  * @category models
@@ -371,3 +371,33 @@ export const notUtf8Reason = "the record value is not UTF-8 text (raw holds it a
  */
 export const base64Text = (bytes: Uint8Array): string =>
   `base64:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")}`
+
+/**
+ * SASL credentials of a connection.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Sasl {
+  readonly mechanism: "plain" | "scram-sha-256" | "scram-sha-512"
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+}
+
+/**
+ * How an adapter reaches the brokers: the options every adapter takes.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ConnectionOptions {
+  readonly brokers: ReadonlyArray<string>
+  readonly clientId?: string | undefined
+  /** TLS to the brokers. Default off. */
+  readonly ssl?: boolean | undefined
+  readonly sasl?: Sasl | undefined
+  readonly connectionTimeoutMs?: number | undefined
+  readonly requestTimeoutMs?: number | undefined
+  /** The client's own retries of one request. Default 5. */
+  readonly retries?: number | undefined
+}

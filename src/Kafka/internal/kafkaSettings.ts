@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Config, Option, type Redacted } from "effect"
+import { Config, Option } from "effect"
+import type { Sasl } from "../KafkaPort.ts"
 
 /**
  * @since 0.1.0
@@ -15,11 +16,7 @@ export interface Connection {
   readonly brokers: ReadonlyArray<string>
   readonly clientId: string | undefined
   readonly ssl: boolean
-  readonly sasl: {
-    readonly mechanism: "plain" | "scram-sha-256" | "scram-sha-512"
-    readonly username: string
-    readonly password: Redacted.Redacted<string>
-  } | undefined
+  readonly sasl: Sasl | undefined
 }
 
 /**
