@@ -23,6 +23,7 @@ import { Effect, Exit, Option, type Scope } from "effect"
 import type { EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
 import { isStopped, rebalanceErrorType, toKafkaError } from "./kafkaJsErrors.ts"
 import * as Port from "../KafkaPort.ts"
+import { splitOwned } from "./ownership.ts"
 
 const headersOf = (headers: IHeaders | undefined): ReadonlyArray<Port.Header> => {
   if (headers === undefined) return []
@@ -224,20 +225,9 @@ export const make = (
     const commit = (offsets: ReadonlyArray<Port.CommitOffset>): Effect.Effect<Port.CommitResult, Port.KafkaError> =>
       Effect.tryPromise({
         try: async (): Promise<Port.CommitResult> => {
-          const ok: Array<Port.CommitOffset> = []
-          const refused: Array<Port.Refusal> = []
           // the ownership check and the commit request are one synchronous step: kafkajs reads its
           // generation when the request is built, and nothing can change the assignment in between
-          for (const o of offsets) {
-            if (member.stopping) refused.push({ offset: o, reason: "stopped", detail: "the consumer is stopping" })
-            else if (!member.owns(o.topic, o.partition, o.generation)) {
-              refused.push({
-                offset: o,
-                reason: "not-owner",
-                detail: `partition ${o.topic}/${o.partition} is not owned in generation ${o.generation} (current ${member.current.generation})`
-              })
-            } else ok.push(o)
-          }
+          const { ok, refused } = splitOwned(member, offsets)
           if (ok.length === 0) return { committed: [], refused }
           try {
             await kc.commitOffsets(ok.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })))

@@ -36,6 +36,7 @@ import {
 import { Effect, Exit, Option, type Scope } from "effect"
 import * as Port from "../KafkaPort.ts"
 import { hasProtocolError, rebalanceErrorType, toKafkaError } from "./platformaticErrors.ts"
+import { splitOwned } from "./ownership.ts"
 
 type Raw = PConsumer<Buffer, Buffer, Buffer, Buffer>
 type FetchResponse = fetchV17.FetchResponse
@@ -437,18 +438,7 @@ export const make = (
     const commit = (offsets: ReadonlyArray<Port.CommitOffset>): Effect.Effect<Port.CommitResult, Port.KafkaError> =>
       Effect.tryPromise({
         try: async (): Promise<Port.CommitResult> => {
-          const ok: Array<Port.CommitOffset> = []
-          const refused: Array<Port.Refusal> = []
-          for (const o of offsets) {
-            if (member.stopping) refused.push({ offset: o, reason: "stopped", detail: "the consumer is stopping" })
-            else if (!member.owns(o.topic, o.partition, o.generation)) {
-              refused.push({
-                offset: o,
-                reason: "not-owner",
-                detail: `partition ${o.topic}/${o.partition} is not owned in generation ${o.generation} (current ${member.current.generation})`
-              })
-            } else ok.push(o)
-          }
+          const { ok, refused } = splitOwned(member, offsets)
           if (ok.length === 0) return { committed: [], refused }
           try {
             await send(member.broker, ok)
