@@ -123,31 +123,93 @@ const checker = (ast: SchemaAST.AST, checks: SchemaAST.Checks) => {
 /** A struct of covered members: a fresh object of the declared keys present, in declaration order. */
 const struct = (ast: SchemaAST.Objects): Direct | undefined => {
   if (ast.indexSignatures.length > 0 || ast.encodingChecks !== undefined) return undefined
-  const names: Array<PropertyKey> = []
-  const fields: Array<Direct> = []
-  const optional: Array<boolean> = []
+  const members: Array<Member> = []
   for (const ps of ast.propertySignatures) {
     if (ps.name === "__proto__") return undefined
-    const d = direct(ps.type)
-    if (d === undefined) return undefined
-    names.push(ps.name)
-    fields.push(d)
-    optional.push(SchemaAST.isOptional(ps.type))
+    const decode = direct(ps.type)
+    if (decode === undefined) return undefined
+    members.push({ name: ps.name, decode, optional: SchemaAST.isOptional(ps.type), test: inlineTest(ps.type) })
   }
-  return (input) => {
-    if (typeof input !== "object" || input === null || Array.isArray(input)) return MISS
-    const record = input as Record<PropertyKey, unknown>
-    const out: Record<PropertyKey, unknown> = {}
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!
-      if (!(name in record)) {
-        if (optional[i]) continue
-        return MISS
-      }
-      const value = fields[i]!(record[name])
-      if (value === MISS) return MISS
-      out[name] = value
+  return compiled(members) ?? looped(members)
+}
+
+interface Member {
+  readonly name: PropertyKey
+  readonly decode: Direct
+  readonly optional: boolean
+  /** The member's test as a JavaScript expression over `v` when it is a plain leaf without checks. */
+  readonly test: string | undefined
+}
+
+/** A leaf test written out, so that the compiled decoder needs no call for it. */
+const inlineTest = (ast: SchemaAST.AST): string | undefined => {
+  if (ast.checks !== undefined || ast.encoding !== undefined) return undefined
+  switch (ast._tag) {
+    case "String":
+      return `typeof v === "string"`
+    case "Number":
+      return `typeof v === "number"`
+    case "Boolean":
+      return `typeof v === "boolean"`
+    case "Null":
+      return `v === null`
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The struct's decoder as one function written for its keys (`new Function`): each property read
+ * and the output's shape are then fixed where V8 sees them, instead of one generic loop over every
+ * struct's keys. `undefined` where the code cannot be written (a symbol key) or run (a runtime
+ * that forbids `new Function`).
+ */
+const compiled = (members: ReadonlyArray<Member>): Direct | undefined => {
+  if (members.some((m) => typeof m.name !== "string")) return undefined
+  const lines: Array<string> = [
+    `if (typeof input !== "object" || input === null || Array.isArray(input)) return MISS`,
+    `let v`
+  ]
+  const literal = members.every((m) => !m.optional)
+  if (!literal) lines.push(`const out = {}`)
+  members.forEach((m, i) => {
+    const name = JSON.stringify(m.name)
+    lines.push(`v = input[${name}]`)
+    // a missing key reads as undefined: only a member that accepts undefined needs `in`
+    const missing = `v === undefined && !(${name} in input)`
+    if (m.optional) lines.push(`if (!(${missing})) {`)
+    else lines.push(`if (${missing}) return MISS`)
+    if (m.test !== undefined) lines.push(`if (!(${m.test})) return MISS`)
+    else lines.push(`v = decode[${i}](v)`, `if (v === MISS) return MISS`)
+    lines.push(literal ? `const v${i} = v` : `out[${name}] = v`)
+    if (m.optional) lines.push(`}`)
+  })
+  lines.push(literal ? `return {${members.map((m, i) => `${JSON.stringify(m.name)}: v${i}`).join(", ")}}` : `return out`)
+  try {
+    const make = new Function("MISS", "decode", `return (input) => {\n${lines.join("\n")}\n}`) as (
+      miss: typeof MISS,
+      decode: ReadonlyArray<Direct>
+    ) => Direct
+    return make(MISS, members.map((m) => m.decode))
+  } catch {
+    return undefined
+  }
+}
+
+/** The struct's decoder as a loop over its members (where `compiled` cannot be had). */
+const looped = (members: ReadonlyArray<Member>): Direct => (input) => {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return MISS
+  const record = input as Record<PropertyKey, unknown>
+  const out: Record<PropertyKey, unknown> = {}
+  for (let i = 0; i < members.length; i++) {
+    const { decode, name, optional } = members[i]!
+    if (!(name in record)) {
+      if (optional) continue
+      return MISS
     }
-    return out
+    const value = decode(record[name])
+    if (value === MISS) return MISS
+    out[name] = value
   }
+  return out
 }

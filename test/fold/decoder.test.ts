@@ -89,6 +89,19 @@ describe("the planner's decoder", () => {
     expect(nested({ status: 0, inner: { x: 1.5, z: 1 }, more: 1 })).toStrictEqual({ status: 0, inner: { x: 1.5 } })
   })
 
+  it("decodes a struct with a symbol key (the loop, not the written-out decoder) as Schema does", () => {
+    const tag = Symbol.for("tag")
+    const schema = Schema.Struct({ [tag]: Schema.String, amount: Schema.optionalKey(Schema.Int) })
+    const ours = Decoder.of(schema)
+    const theirs = reference(schema)
+    for (const doc of [{ [tag]: "a", amount: 2, extra: 1 }, { [tag]: "a" }, { [tag]: 1 }, { amount: 2 }, { [tag]: "a", amount: 1.5 }]) {
+      const b = theirs(doc)
+      if (b.ok) expect(ours(doc)).toStrictEqual(b.value)
+      else expect(ours(doc)).toBeInstanceOf(Decoder.Refused)
+    }
+    expect(Decoder.direct(schema.ast)!({ [tag]: "a", amount: 2, extra: 1 })).toStrictEqual({ [tag]: "a", amount: 2 })
+  })
+
   it("refuses with Schema's own reason", () => {
     const refused = Decoder.of(covered.order)({ customer_id: "c1", amount: 1.5 })
     expect(refused).toBeInstanceOf(Decoder.Refused)
