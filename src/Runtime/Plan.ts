@@ -168,7 +168,8 @@ const run = <V>(
   const monoid = pipeline.monoid
   const group = pipeline.mode === "changes" ? (monoid as Monoid.Group<V>) : undefined
   const isEmpty = isEmptyFor(monoid)
-  const accs = new Map<string, Update<V>>()
+  const slots = slotsOf(pipeline)
+  const gen = slots.next()
   const accList: Array<Update<V>> = []
   let logged: Log<V> | undefined = undefined
   const contributionsOf = (key: string): ReadonlyArray<Contribution<V>> => {
@@ -212,16 +213,18 @@ const run = <V>(
   const fields = keep ? Projection.fieldsOf(pipeline.schema) : undefined
 
   const add = (key: string, delta: V, record: number, partition: string) => {
-    const acc = accs.get(key)
-    if (acc === undefined) {
+    const slot = slots.of(key)
+    if (slot.gen !== gen) {
       const expiry = window === undefined ? undefined : expiryOfKey(key)
       // a bucket already gone (a retraction from it): nothing to write
       if (expiry !== undefined && expiry <= now) return
       const update = new Update(key, delta, partition, contributionsOf)
       update.expiresAt = expiry
-      accs.set(key, update)
+      slot.gen = gen
+      slot.at = accList.length
       accList.push(update)
     } else {
+      const acc = accList[slot.at]!
       acc.delta = monoid.combine(acc.delta, delta)
       if (partition !== acc.partition) {
         if (acc.others === undefined) acc.others = [partition]
@@ -484,6 +487,46 @@ const run = <V>(
 }
 
 const noKeys: ReadonlyArray<string> = Object.freeze([])
+
+/**
+ * Where each aggregate key's update sits in the batch being planned: `at` in the plan's list of
+ * updates when `gen` is the current run's. One table per pipeline, kept from batch to batch, so
+ * that a key seen before costs one lookup and no insert (a table per batch costs a lookup and an
+ * insert into a growing map for every key of every batch). It holds numbers only, nothing of a
+ * batch, and starts over past {@link SLOTS_LIMIT} keys. Plans are synchronous, so no two runs
+ * share it at once.
+ */
+class Slots {
+  private readonly table = new Map<string, { gen: number; at: number }>()
+  private gen = 0
+  /** A new run's generation (every slot is then free). */
+  next(): number {
+    if (this.table.size > SLOTS_LIMIT) this.table.clear()
+    return ++this.gen
+  }
+  of(key: string): { gen: number; at: number } {
+    let slot = this.table.get(key)
+    if (slot === undefined) {
+      slot = { gen: 0, at: 0 }
+      this.table.set(key, slot)
+    }
+    return slot
+  }
+}
+
+/** Past this many distinct keys, a pipeline's slot table is cleared (bounded memory for unbounded key spaces). */
+const SLOTS_LIMIT = 1 << 16
+
+const slotTables = new WeakMap<object, Slots>()
+
+const slotsOf = (pipeline: object): Slots => {
+  let slots = slotTables.get(pipeline)
+  if (slots === undefined) {
+    slots = new Slots()
+    slotTables.set(pipeline, slots)
+  }
+  return slots
+}
 
 /** No new state to decode (a delete, a patch without a state before it). */
 const NONE: unique symbol = Symbol("none")
