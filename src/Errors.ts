@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * A source cannot be read (a file is missing, a broker or server refuses, a cursor died).

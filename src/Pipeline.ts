@@ -30,7 +30,7 @@
  *
  * @since 0.1.0
  */
-import type { Schema } from "effect"
+import type * as Schema from "effect/Schema"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import type * as Monoid from "./Monoid.ts"
 import * as Window from "./Window.ts"

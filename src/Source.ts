@@ -36,7 +36,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import * as Arr from "effect/Array"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import type { Input } from "./Input.ts"

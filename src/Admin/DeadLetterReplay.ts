@@ -48,7 +48,11 @@
  *
  * @since 0.2.0
  */
-import { Clock, Data, Effect, Option, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { PipelineError } from "../Errors.ts"
 import * as I from "../Input.ts"
 import type { Input } from "../Input.ts"

@@ -18,7 +18,8 @@
  * @since 0.2.0
  */
 import { EJSON } from "bson"
-import { Effect, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import type { Document } from "mongodb"
 import type { SourceError } from "../Errors.ts"
 import * as Mongo from "../MongoDb/Mongo.ts"

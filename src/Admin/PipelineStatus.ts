@@ -20,7 +20,8 @@
  *
  * @since 0.2.0
  */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { ConfigurationError } from "../Errors.ts"
 import { equals } from "../Equal.ts"
 import * as Port from "../Kafka/KafkaPort.ts"

@@ -26,7 +26,10 @@
  *
  * @since 0.2.0
  */
-import { Clock, Data, Effect, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { dual } from "effect/Function"
 import { equals } from "../Equal.ts"
 import type * as Monoid from "../Monoid.ts"

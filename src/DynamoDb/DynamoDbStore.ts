@@ -22,7 +22,10 @@
  * @since 0.1.0
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
-import { type Config, Context, Effect, Layer } from "effect"
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { Aggregates } from "../Store/Aggregates.ts"
 import type { DeadLetters } from "../Store/DeadLetters.ts"
 import { Generations } from "../Store/Generations.ts"

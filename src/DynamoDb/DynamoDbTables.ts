@@ -21,7 +21,12 @@ import {
   type DynamoDBClient,
   UpdateTimeToLiveCommand
 } from "@aws-sdk/client-dynamodb"
-import { Config, Context, Effect, Layer, Option, Schedule } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { StoreError } from "../Store/StoreError.ts"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
 import * as Keys from "./internal/keys.ts"

@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Client from "./DynamoDbClient.ts"
 import * as Tables from "./DynamoDbTables.ts"
 

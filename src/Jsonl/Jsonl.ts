@@ -9,7 +9,8 @@
  * @since 0.1.0
  */
 import { open } from "node:fs/promises"
-import { Effect, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { ConfigurationError, SourceError } from "../Errors.ts"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"

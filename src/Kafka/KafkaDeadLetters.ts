@@ -13,7 +13,9 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
-import { Deferred, Effect, Layer } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Port from "./KafkaPort.ts"
 import { type DeadLetter, DeadLetters } from "../Store/DeadLetters.ts"
 import { StoreError } from "../Store/StoreError.ts"

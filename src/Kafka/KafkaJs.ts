@@ -18,7 +18,12 @@
  *
  * @since 0.1.0
  */
-import { Config, type Context, Effect, Layer, Redacted, type Scope } from "effect"
+import * as Config from "effect/Config"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import { type IHeaders, Kafka, type KafkaConfig, logLevel, type LogEntry, Partitioners, type SASLOptions } from "kafkajs"
 import * as KafkaJsConsumer from "./internal/kafkaJsConsumer.ts"
 import * as KafkaSettings from "./internal/kafkaSettings.ts"

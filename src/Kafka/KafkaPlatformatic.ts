@@ -30,7 +30,12 @@ import {
   Producer,
   type SASLOptions
 } from "@platformatic/kafka"
-import { type Config, type Context, Effect, Layer, Redacted, type Scope } from "effect"
+import type * as Config from "effect/Config"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as KafkaSettings from "./internal/kafkaSettings.ts"
 import * as PlatformaticConsumer from "./internal/platformaticConsumer.ts"
 import { toKafkaError } from "./internal/platformaticErrors.ts"

@@ -29,7 +29,11 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, type Effect, type Redacted, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 
 /**
  * @category models

@@ -33,7 +33,12 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Metric, Queue, Schedule, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import type * as Arr from "effect/Array"
 import { ConfigurationError, SourceError } from "../Errors.ts"
 import type { Input, Position } from "../Input.ts"

@@ -17,7 +17,11 @@
  * @since 0.1.0
  */
 import { EJSON } from "bson"
-import { Config, Context, Effect, Layer, Redacted } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import {
   type Document,
   MongoClient,

@@ -23,7 +23,10 @@
  * @since 0.1.0
  */
 import { EJSON } from "bson"
-import { Clock, Data, Effect, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import type { ChangeStream, Document, MongoClient } from "mongodb"
 import { MongoServerError, Timestamp } from "mongodb"
 import type { SourceError } from "../Errors.ts"

@@ -28,7 +28,13 @@
  * @since 0.1.0
  */
 import { EJSON } from "bson"
-import { Cause, Clock, Duration, Effect, Metric, Schedule, Stream } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import type * as Arr from "effect/Array"
 import type { Collection, Document, Filter, FindCursor } from "mongodb"
 import type { SourceError } from "../Errors.ts"

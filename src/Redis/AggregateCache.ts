@@ -31,7 +31,14 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
-import { Config, Context, Duration, Effect, Layer, Metric, Option, Redacted } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { Redis } from "ioredis"
 import { Aggregates, type Target } from "../Store/Aggregates.ts"
 import { StoreError } from "../Store/StoreError.ts"

@@ -37,7 +37,16 @@
  *
  * @since 0.1.0
  */
-import { Clock, Deferred, Duration, Effect, Fiber, Metric, Option, Schedule, Sink, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
 import { dual } from "effect/Function"
 import { PipelineError } from "../Errors.ts"
 import type { Input } from "../Input.ts"

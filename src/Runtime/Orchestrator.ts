@@ -17,7 +17,9 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { ConfigurationError, type PipelineError } from "../Errors.ts"
 import type { Handoff } from "../Handoff.ts"
 import type { Kind, Source } from "../Source.ts"

@@ -31,7 +31,11 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Schedule, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import { ConfigurationError } from "../Errors.ts"
 import type { Handoff } from "../Handoff.ts"
 import type { Kind, Source } from "../Source.ts"

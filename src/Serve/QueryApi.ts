@@ -67,7 +67,13 @@
  *
  * @since 0.2.0
  */
-import { Context, Effect, Layer, type Redacted, Schema, SchemaIssue, SchemaTransformation } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import {
   HttpApi,

@@ -21,7 +21,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, type Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 import type { Aggregates } from "./Aggregates.ts"
 import type { DeadLetters } from "./DeadLetters.ts"
 import type { Ledger } from "./Ledger.ts"

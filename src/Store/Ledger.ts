@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 import type { Version } from "../Version.ts"
 import type { Target } from "./Aggregates.ts"
 import type { StoreError } from "./StoreError.ts"

@@ -12,7 +12,11 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { Aggregates, type ApplyStats, resolve } from "./Aggregates.ts"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.ts"
 import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical, sourcesOf } from "./Generations.ts"

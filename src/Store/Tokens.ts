@@ -8,7 +8,9 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, type Option } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type { StoreError } from "./StoreError.ts"
 
 /**

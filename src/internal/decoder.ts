@@ -10,7 +10,8 @@
  * excess keys dropped). Whatever it does not accept, and every other schema, goes through
  * Schema's parser, which also words the reason for a refusal.
  */
-import { Schema, SchemaAST } from "effect"
+import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 
 /** A document the schema refuses. */
 export class Refused {

@@ -8,7 +8,8 @@
  * changes, so patching the projection and patching the document then projecting give the same
  * fields.
  */
-import { type Schema, SchemaAST } from "effect"
+import type * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 
 const cache = new WeakMap<object, ReadonlyArray<string> | undefined>()
 

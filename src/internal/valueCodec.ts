@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import { Option, Result } from "effect"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import { decodeStored, encodeStored } from "./sketch.ts"
 
 const TAGS = new Set(["$bigint", "$set", "$map", "$some", "$none", "$undefined", "$number", "$object", "$sketch"])

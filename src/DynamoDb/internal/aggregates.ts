@@ -30,7 +30,10 @@
  * @since 0.1.0
  */
 import { type DynamoDBClient, GetItemCommand, ScanCommand, type ScanCommandOutput, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
-import { Clock, type Context, Effect, Metric } from "effect"
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import type * as Monoid from "../../Monoid.ts"
 import { Aggregates, type KeyUpdate, raiseMarks, resolve, type Target } from "../../Store/Aggregates.ts"
 import { StoreError } from "../../Store/StoreError.ts"

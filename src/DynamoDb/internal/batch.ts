@@ -14,7 +14,8 @@ import {
   type DynamoDBClient,
   type WriteRequest
 } from "@aws-sdk/client-dynamodb"
-import { Duration, Effect } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import { StoreError } from "../../Store/StoreError.ts"
 import type { Item } from "./keys.ts"
 import { send, type Target } from "./send.ts"

@@ -20,7 +20,8 @@
  */
 import { type DynamoDBClient, PutItemCommand, QueryCommand, type QueryCommandOutput, type WriteRequest } from "@aws-sdk/client-dynamodb"
 import { gunzipSync, gzipSync } from "node:zlib"
-import { type Context, Effect } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import { type DeadLetter, DeadLetters } from "../../Store/DeadLetters.ts"
 import type { StoreError } from "../../Store/StoreError.ts"
 import * as Batch from "./batch.ts"

@@ -21,7 +21,8 @@
  * @internal
  */
 import { type DynamoDBClient, GetItemCommand, ScanCommand, type ScanCommandOutput, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
-import { Context, Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import { Aggregates, type Target } from "../../Store/Aggregates.ts"
 import { DeadLetters } from "../../Store/DeadLetters.ts"
 import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical, sourcesOf } from "../../Store/Generations.ts"

@@ -16,7 +16,8 @@
  * @since 0.1.0
  */
 import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb"
-import { type Context, Effect } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import { Ledger, type Entry } from "../../Store/Ledger.ts"
 import type { StoreError } from "../../Store/StoreError.ts"
 import * as ValueCodec from "../../internal/valueCodec.ts"

@@ -16,7 +16,8 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import { StoreError } from "../../Store/StoreError.ts"
 
 /**

@@ -17,7 +17,9 @@
  */
 import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand, type WriteRequest } from "@aws-sdk/client-dynamodb"
 import { randomUUID } from "node:crypto"
-import { type Context, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { StoreError } from "../../Store/StoreError.ts"
 import { Tokens } from "../../Store/Tokens.ts"
 import * as Batch from "./batch.ts"

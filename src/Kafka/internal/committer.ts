@@ -15,7 +15,8 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Effect } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import type { SourceError } from "../../Errors.ts"
 import * as Port from "../KafkaPort.ts"
 

@@ -19,7 +19,10 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, Option, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type { EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
 import { isStopped, rebalanceErrorType, toKafkaError } from "./kafkaJsErrors.ts"
 import * as Port from "../KafkaPort.ts"

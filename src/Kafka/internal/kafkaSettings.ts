@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Config, Option } from "effect"
+import * as Config from "effect/Config"
+import * as Option from "effect/Option"
 import type { Sasl } from "../KafkaPort.ts"
 
 /**

@@ -33,7 +33,10 @@ import {
   ListOffsetTimestamps,
   type offsetCommitV8
 } from "@platformatic/kafka"
-import { Effect, Exit, Option, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Port from "../KafkaPort.ts"
 import { hasProtocolError, rebalanceErrorType, toKafkaError } from "./platformaticErrors.ts"
 import { splitOwned } from "./ownership.ts"

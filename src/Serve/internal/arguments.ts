@@ -5,7 +5,8 @@
  *
  * @internal
  */
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import type * as Hash64 from "../../Hash64.ts"
 import * as Window from "../../Window.ts"
 import { InvalidArgument, type ItemType } from "../QueryApi.ts"

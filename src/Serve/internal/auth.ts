@@ -6,7 +6,8 @@
  * @internal
  */
 import { createHash, timingSafeEqual } from "node:crypto"
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { Unauthorized } from "../QueryApi.ts"
 
 const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()

@@ -16,7 +16,13 @@
  * @internal
  */
 import { STATUS_CODES } from "node:http"
-import { ByteSize, Cause, Clock, Effect, Exit, Metric, Option } from "effect"
+import * as ByteSize from "effect/ByteSize"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import { HttpIncomingMessage, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 
 const requests = Metric.counter("monoid_http_requests", { description: "HTTP requests answered by the query server" })

@@ -13,7 +13,11 @@
  *
  * @internal
  */
-import { Clock, Duration, Effect, Metric, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import { Aggregates } from "../../Store/Aggregates.ts"
 import { DeadLetters } from "../../Store/DeadLetters.ts"
 import type { Catalog } from "./catalog.ts"

@@ -6,7 +6,10 @@
  *
  * @internal
  */
-import { Cause, Duration, Effect, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Monoid from "../../Monoid.ts"
 import { Aggregates, type Target } from "../../Store/Aggregates.ts"
 import { StoreError } from "../../Store/StoreError.ts"

@@ -18,7 +18,12 @@
  *
  * @internal
  */
-import { Clock, Duration, Effect, Metric, Option, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Orchestrator from "../../Runtime/Orchestrator.ts"
 import { DeadLetters } from "../../Store/DeadLetters.ts"
 import { Tokens } from "../../Store/Tokens.ts"

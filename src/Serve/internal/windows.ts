@@ -5,7 +5,8 @@
  *
  * @internal
  */
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import * as Window from "../../Window.ts"
 import { InvalidArgument, NotWindowed } from "../QueryApi.ts"
 import type { Entry } from "./catalog.ts"

@@ -1,0 +1,87 @@
+/**
+ * The whole-process program of `events-1m-process` (bench/scenarios/eventsProcess.ts), on its own
+ * so that a run's time and memory are the program's, not the benchmark runner's:
+ * `node dist/bench/process/events.js library|plain <events.jsonl> <totals.json>`.
+ *
+ * - `library`: reads the file through the JSON-Lines source and folds it with an events pipeline
+ *   (sum per customer) into the in-memory stores, the package as built (dist/src);
+ * - `plain`: reads the file line by line (node:readline), parses each line and sums per customer.
+ *
+ * Both check their totals against the file's (written by the scenario's prepare step), then print
+ * one line of JSON: records, the process's uptime in seconds and its peak RSS in MiB.
+ */
+import { readFileSync } from "node:fs"
+
+const [side, path, totalsPath] = process.argv.slice(2)
+if ((side !== "library" && side !== "plain") || path === undefined || totalsPath === undefined) {
+  process.stderr.write("usage: node dist/bench/process/events.js library|plain <events.jsonl> <totals.json>\n")
+  process.exit(2)
+}
+
+interface Order {
+  readonly _id: string
+  readonly customer_id: string
+  readonly amount: number
+}
+
+const library = async (file: string): Promise<{ records: number; totals: ReadonlyMap<string, unknown> }> => {
+  const [Effect, Schema, I, Jsonl, Fold, Memory, Aggregates, Monoid, Pipeline] = await Promise.all([
+    import("effect/Effect"),
+    import("effect/Schema"),
+    import("../../src/Input.js"),
+    import("../../src/Jsonl/Jsonl.js"),
+    import("../../src/Runtime/Fold.js"),
+    import("../../src/Store/Memory.js"),
+    import("../../src/Store/Aggregates.js"),
+    import("../../src/Monoid.js"),
+    import("../../src/Pipeline.js")
+  ])
+  const totals = Pipeline.make("bench_event_totals", {
+    schema: Schema.Struct({ customer_id: Schema.String, amount: Schema.Int }),
+    key: (o) => o.customer_id,
+    value: (o) => o.amount,
+    monoid: Monoid.sum
+  }).pipe(Pipeline.events)
+  const source = Jsonl.make({
+    name: "bench-events-file",
+    kind: "events",
+    path: file,
+    partition: "events",
+    chunkSize: 2000,
+    decode: (text, position) => {
+      const doc = JSON.parse(text) as Order
+      return I.event(doc._id, doc, position)
+    }
+  })
+  return Effect.runPromise(
+    Effect.gen(function*() {
+      const summary = yield* Fold.run(source, [totals], { batchSize: 2000 })
+      const aggregates = yield* Aggregates.Aggregates
+      return { records: summary.records, totals: yield* aggregates.all(totals) }
+    }).pipe(Effect.provide(Memory.layer()))
+  )
+}
+
+const plain = async (file: string): Promise<{ records: number; totals: ReadonlyMap<string, unknown> }> => {
+  const [{ createReadStream }, { createInterface }] = await Promise.all([import("node:fs"), import("node:readline")])
+  const totals = new Map<string, number>()
+  let records = 0
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    if (line.length === 0) continue
+    const doc = JSON.parse(line) as Order
+    totals.set(doc.customer_id, (totals.get(doc.customer_id) ?? 0) + doc.amount)
+    records++
+  }
+  return { records, totals }
+}
+
+const { records, totals } = await (side === "library" ? library(path) : plain(path))
+const seconds = process.uptime()
+const expected = JSON.parse(readFileSync(totalsPath, "utf8")) as { records: number; totals: Record<string, number> }
+let wrong = Object.keys(expected.totals).length === totals.size ? 0 : 1
+for (const [key, value] of totals) if (expected.totals[key] !== value) wrong++
+if (wrong > 0 || records !== expected.records) {
+  process.stderr.write(`events-1m-process ${side}: ${wrong} totals differ from the file's sums (${records} records folded, ${expected.records} in the file)\n`)
+  process.exit(1)
+}
+process.stdout.write(JSON.stringify({ records, seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n")
