@@ -148,8 +148,6 @@ export interface Skip extends Position {
  */
 export type Input = Upsert | Patch | Delete | Event | Reject | Skip
 
-const at = (position: Position) => ({ partition: position.partition, seq: position.seq, checkpoint: position.checkpoint })
-
 /**
  * @since 0.1.0
  * @category constructors
@@ -159,7 +157,17 @@ export const upsert = (
   doc: unknown,
   position: Position,
   options: { readonly version?: Version | undefined } & Origin = {}
-): Upsert => ({ _tag: "Upsert", docId, doc, version: options.version, raw: options.raw, key: options.key, ...at(position) })
+): Upsert => ({
+  _tag: "Upsert",
+  docId,
+  doc,
+  version: options.version,
+  raw: options.raw,
+  key: options.key,
+  partition: position.partition,
+  seq: position.seq,
+  checkpoint: position.checkpoint
+})
 
 /**
  * @since 0.2.0
@@ -170,7 +178,17 @@ export const patch = (
   description: Description,
   position: Position,
   options: { readonly version?: Version | undefined } & Origin = {}
-): Patch => ({ _tag: "Patch", docId, description, version: options.version, raw: options.raw, key: options.key, ...at(position) })
+): Patch => ({
+  _tag: "Patch",
+  docId,
+  description,
+  version: options.version,
+  raw: options.raw,
+  key: options.key,
+  partition: position.partition,
+  seq: position.seq,
+  checkpoint: position.checkpoint
+})
 
 /**
  * @since 0.1.0
@@ -182,7 +200,9 @@ export const remove = (docId: string, position: Position, options: { readonly ve
   version: options.version,
   raw: options.raw,
   key: options.key,
-  ...at(position)
+  partition: position.partition,
+  seq: position.seq,
+  checkpoint: position.checkpoint
 })
 
 /**
@@ -195,7 +215,9 @@ export const event = (eventId: string, doc: unknown, position: Position, origin:
   doc,
   raw: origin.raw,
   key: origin.key,
-  ...at(position)
+  partition: position.partition,
+  seq: position.seq,
+  checkpoint: position.checkpoint
 })
 
 /**
@@ -208,14 +230,22 @@ export const reject = (raw: string, reason: string, position: Position, docId?: 
   reason,
   docId,
   key,
-  ...at(position)
+  partition: position.partition,
+  seq: position.seq,
+  checkpoint: position.checkpoint
 })
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const skip = (reason: string, position: Position): Skip => ({ _tag: "Skip", reason, ...at(position) })
+export const skip = (reason: string, position: Position): Skip => ({
+  _tag: "Skip",
+  reason,
+  partition: position.partition,
+  seq: position.seq,
+  checkpoint: position.checkpoint
+})
 
 /**
  * The document id a record changes (an event's id for an event), if any.
