@@ -298,7 +298,7 @@ const pipelineFolder = (
             seq: r.seq,
             docId: r.docId,
             key: r.key,
-            raw: r.raw,
+            raw: detached(r.raw),
             reason: r.reason,
             at
           }))))
@@ -447,6 +447,13 @@ export const sink = <K extends Kind, E, R>(
     yield* folder.recover
     return sinkWith(folder, options, yield* Deferred.make<never, E | StoreError | PipelineError>(), started)
   }))
+
+/**
+ * A copy of `text` that shares no memory with it. A source may cut its records' text out of a
+ * larger string (the JSON-Lines source cuts lines out of a block of the file): a dead letter kept
+ * in memory would otherwise keep the whole block alive.
+ */
+const detached = (text: string): string => JSON.parse(JSON.stringify(text)) as string
 
 /**
  * The sink, reporting a failed write into `failed` as soon as it happens: a batch's writes run

@@ -1,0 +1,138 @@
+/**
+ * The lines of a file from a byte offset, in chunks of up to `chunkSize`: each line's text and its
+ * position (the partition given, the 1-based line number as `seq`, the byte offset just after the
+ * line as `checkpoint`). Blank lines are counted, not returned; a line longer than `maxLineBytes`
+ * comes back as its first KiB, its index in `oversized`. The file is read in blocks of
+ * `blockBytes` (default 1 MiB).
+ *
+ * Machinery of the JSON-Lines source (`Jsonl`).
+ */
+import { open } from "node:fs/promises"
+import type { Position } from "../Input.ts"
+
+/** Lines side by side: `texts[i]` is at `positions[i]`. */
+export interface Lines {
+  readonly texts: Array<string>
+  readonly positions: Array<Position>
+  /** The indexes of the oversized lines (their text is their first KiB). */
+  readonly oversized: Array<number>
+}
+
+const empty = (): Lines => ({ texts: [], positions: [], oversized: [] })
+
+const NEWLINE = 0x0a
+/** What an oversized line keeps: its first KiB. */
+const HEAD = 1024
+
+export async function* lines(
+  path: string,
+  partition: string,
+  start: number,
+  firstLine: number,
+  options: { readonly chunkSize?: number | undefined; readonly maxLineBytes?: number | undefined; readonly blockBytes?: number | undefined }
+): AsyncGenerator<Lines> {
+  const chunkSize = Math.max(1, options.chunkSize ?? 1000)
+  const maxLine = options.maxLineBytes ?? 8 * 1024 * 1024
+  const blockSize = options.blockBytes ?? 1 << 20
+  const file = await open(path, "r")
+  try {
+    const { size } = await file.stat()
+    if (start > size) {
+      throw new Error(`the committed offset ${start} is past the end of the file (${size} bytes): the file was replaced or truncated`)
+    }
+    const block = Buffer.allocUnsafe(blockSize)
+    let pending: Array<Buffer> = []
+    let pendingBytes = 0
+    /** The bytes of the pending line held in `pending` (an oversized line's first KiB only). */
+    let kept = 0
+    let oversized = false
+    let offset = start
+    let number = firstLine
+    let out = empty()
+    const push = (text: string, seq: number, checkpoint: number, oversized: boolean) => {
+      if (oversized) out.oversized.push(out.texts.length)
+      out.texts.push(text)
+      out.positions.push({ partition, seq, checkpoint })
+    }
+    const finish = (tail: Buffer, end: number) => {
+      const bytes = pendingBytes + tail.length
+      let text: string
+      if (oversized || bytes > maxLine) {
+        const head = Buffer.concat([...pending, tail]).subarray(0, HEAD)
+        text = head.toString("utf8")
+        push(text, number, end, true)
+      } else {
+        text = (pending.length === 0 ? tail : Buffer.concat([...pending, tail])).toString("utf8")
+        if (text.trim().length > 0) push(text, number, end, false)
+      }
+      number++
+      pending = []
+      pendingBytes = 0
+      kept = 0
+      oversized = false
+    }
+    while (true) {
+      const { bytesRead } = await file.read(block, 0, blockSize, offset)
+      if (bytesRead === 0) break
+      const view = block.subarray(0, bytesRead)
+      let from = 0
+      /** Cleared once the block is found to hold a multi-byte character. */
+      let ascii = true
+      while (from < view.length) {
+        // The block's whole lines at once, as one string cut into lines: much cheaper than a string
+        // per line. Only for ASCII text (a character per byte: a line's end is its byte offset),
+        // and after any line begun in an earlier block has ended.
+        if (ascii && pendingBytes === 0 && !oversized) {
+          const last = view.lastIndexOf(NEWLINE)
+          const text = last < from ? "" : view.toString("utf8", from, last + 1)
+          ascii = text.length === last + 1 - from
+          if (ascii && text.length > 0) {
+            const base = offset + from
+            for (let at = 0; at < text.length;) {
+              const nl = text.indexOf("\n", at)
+              const line = text.slice(at, nl)
+              if (line.length > maxLine) push(line.slice(0, HEAD), number, base + nl + 1, true)
+              else if (line.length > 0 && (line.charCodeAt(0) > 32 || line.trim().length > 0)) {
+                push(line, number, base + nl + 1, false)
+              }
+              number++
+              at = nl + 1
+              if (out.texts.length >= chunkSize) {
+                yield out
+                out = empty()
+              }
+            }
+            from = last + 1
+            continue
+          }
+        }
+        const nl = view.indexOf(NEWLINE, from)
+        if (nl < 0) {
+          const rest = view.subarray(from)
+          if (pendingBytes + rest.length > maxLine) oversized = true
+          // an oversized line keeps only its first KiB (for its dead letter)
+          const room = oversized ? HEAD - kept : rest.length
+          if (room > 0) {
+            const piece = Buffer.from(rest.subarray(0, room))
+            pending.push(piece)
+            kept += piece.length
+          }
+          pendingBytes += rest.length
+          break
+        }
+        finish(view.subarray(from, nl), offset + nl + 1)
+        from = nl + 1
+        if (out.texts.length >= chunkSize) {
+          yield out
+          out = empty()
+        }
+      }
+      offset += bytesRead
+    }
+    // the last line may lack its newline
+    if (pendingBytes > 0 || oversized) finish(Buffer.alloc(0), offset)
+    if (out.texts.length > 0) yield out
+  } finally {
+    await file.close()
+  }
+}
