@@ -4,10 +4,15 @@
 // JavaScript side generated and wrote to a file (bench/scenarios/native.ts).
 //
 //	foldceiling changes|events FILE
+//	foldceiling jsonl FILE
 //
 // It reads the whole file first, then times the fold loop alone, and prints one JSON object:
 // {"records", "seconds", "peakRssMiB", "totals"}. The caller checks the totals against the
 // JavaScript ceiling's.
+//
+// In jsonl mode it is a whole process of the events-1m-process scenario: it reads a JSON-Lines
+// file of events line by line, decodes each line with encoding/json and sums the amount per
+// customer ("seconds" then covers reading, decoding and summing; the caller times the process).
 //
 // The file (little-endian): "FOLDNAT1", u32 string count, each string as u32 length and UTF-8
 // bytes, u32 record count, each record as u8 tag (0 upsert, 1 delete, 2 event, 3 other), u32
@@ -16,6 +21,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -201,9 +207,58 @@ type result struct {
 	Totals     map[string]int64 `json:"totals"`
 }
 
+// event is one line of the jsonl mode's file.
+type event struct {
+	CustomerID string `json:"customer_id"`
+	Amount     int64  `json:"amount"`
+}
+
+// sumLines reads the JSON-Lines file at path and sums the amount per customer.
+func sumLines(path string) (int, map[string]int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	totals := map[string]int64{}
+	n := 0
+	scanner := bufio.NewScanner(bufio.NewReaderSize(f, 1<<20))
+	scanner.Buffer(make([]byte, 1<<20), 8<<20)
+	for scanner.Scan() {
+		line := scanner.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		var e event
+		if err := json.Unmarshal(line, &e); err != nil {
+			return n, nil, fmt.Errorf("line %d: %w", n+1, err)
+		}
+		totals[e.CustomerID] += e.Amount
+		n++
+	}
+	return n, totals, scanner.Err()
+}
+
+func report(n int, seconds float64, totals map[string]int64) error {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return err
+	}
+	// Linux reports maxrss in KiB
+	return json.NewEncoder(os.Stdout).Encode(result{Records: n, Seconds: seconds, PeakRssMiB: float64(usage.Maxrss) / 1024, Totals: totals})
+}
+
 func run() error {
+	if len(os.Args) == 3 && os.Args[1] == "jsonl" {
+		start := time.Now()
+		n, totals, err := sumLines(os.Args[2])
+		if err != nil {
+			return err
+		}
+		return report(n, time.Since(start).Seconds(), totals)
+	}
 	if len(os.Args) != 3 || (os.Args[1] != "changes" && os.Args[1] != "events") {
-		return errors.New("usage: foldceiling changes|events FILE")
+		return errors.New("usage: foldceiling changes|events|jsonl FILE")
 	}
 	b, err := os.ReadFile(os.Args[2])
 	if err != nil {
@@ -220,13 +275,7 @@ func run() error {
 	}
 	start := time.Now()
 	n, totals := fold(records)
-	seconds := time.Since(start).Seconds()
-	var usage syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
-		return err
-	}
-	// Linux reports maxrss in KiB
-	return json.NewEncoder(os.Stdout).Encode(result{Records: n, Seconds: seconds, PeakRssMiB: float64(usage.Maxrss) / 1024, Totals: totals})
+	return report(n, time.Since(start).Seconds(), totals)
 }
 
 func main() {

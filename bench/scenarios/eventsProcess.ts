@@ -1,32 +1,33 @@
 /**
  * `events-1m-process`: the insert-only workload of issue 16 as a whole process. The parent writes
  * 1M order events as a JSON-Lines file (`{"_id":"ev<n>","customer_id":...,"amount":...}`); each
- * run is a fresh process that starts, loads the library, reads the file through the JSON-Lines
- * source, folds it with an events pipeline (sum per customer) into the in-memory stores and checks
- * the totals against the sums the parent computed while writing the file. `seconds` is the process's whole life up to then
- * (`process.uptime()`: Node's start, imports, read, fold, check), and the peak RSS is the
- * process's. Ceiling: a hand-written process that reads the same file line by line, parses each
- * line and sums per customer, with the same check.
+ * run starts a program of its own (bench/process/events.ts, as built in dist/) that loads the
+ * package, reads the file through the JSON-Lines source, folds it with an events pipeline (sum per
+ * customer) into the in-memory stores and checks the totals against the sums the parent computed
+ * while writing the file. `seconds` is that program's wall time from start to exit (Node's start,
+ * imports, read, fold, check) and the peak RSS is its own, not the benchmark runner's. Ceiling: the same program's hand-written side, which reads the file line by line,
+ * parses each line and sums per customer, with the same check. `events-1m-process-native` puts the
+ * same library process against the Go program of bench/native reading the same file.
  */
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createInterface } from "node:readline"
-import { Effect } from "effect"
-import * as I from "../../src/Input.ts"
-import * as Jsonl from "../../src/Jsonl/Jsonl.ts"
-import * as Fold from "../../src/Runtime/Fold.ts"
-import * as Memory from "../../src/Store/Memory.ts"
-import * as Aggregates from "../../src/Store/Aggregates.ts"
+import { fileURLToPath } from "node:url"
 import type { Sample } from "../lib/measure.ts"
 import { type Order, orderEvents, type WorkloadOptions } from "../lib/workload.ts"
-import { eventsPipeline } from "./events.ts"
+
+const here = fileURLToPath(import.meta.url)
+/** The repository (this module runs from bench/scenarios or from dist/bench/scenarios). */
+const root = join(here, "..", "..", "..", here.includes("/dist/") ? ".." : "")
 
 const FILE = "EVENTS_JSONL"
 const TOTALS = "EVENTS_TOTALS"
+/** The Go program (bench/native), for events-1m-process-native. */
+const NATIVE = "EVENTS_NATIVE_BIN"
 
 /** Writes the workload's events to a JSON-Lines file; the file's path and its totals go to the children. */
-export const prepare = async (workload: WorkloadOptions): Promise<Record<string, string>> => {
+export const prepare = async (workload: WorkloadOptions, native?: string): Promise<Record<string, string>> => {
   const dir = mkdtempSync(join(tmpdir(), "bench-events-"))
   const path = join(dir, "events.jsonl")
   const lines: Array<string> = []
@@ -41,7 +42,7 @@ export const prepare = async (workload: WorkloadOptions): Promise<Record<string,
   }
   writeFileSync(path, lines.join("\n") + "\n")
   writeFileSync(join(dir, "totals.json"), JSON.stringify({ records: lines.length, totals }))
-  return { [FILE]: path, [TOTALS]: join(dir, "totals.json") }
+  return { [FILE]: path, [TOTALS]: join(dir, "totals.json"), ...(native === undefined ? {} : { [NATIVE]: native }) }
 }
 
 export const cleanup = async (env: Record<string, string>): Promise<void> => {
@@ -55,64 +56,36 @@ const envOf = (name: string): string => {
   return path
 }
 
-/** Fails unless `totals` are the sums the parent computed while writing the file. */
-const check = (side: string, records: number, totals: ReadonlyMap<string, number>): void => {
+/** The whole-process program (bench/process/events.ts), as built. */
+const program = join(root, "dist", "bench", "process", "events.js")
+
+/** Runs `command` to its exit: its wall time, and the figures it printed (its last line, JSON). */
+const timed = (command: string, args: ReadonlyArray<string>) => {
+  const start = process.hrtime.bigint()
+  const out = execFileSync(command, args, { encoding: "utf8", maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "inherit"] })
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  return { seconds, printed: JSON.parse(out.trim().split("\n").at(-1)!) as { records: number; peakRssMiB: number; totals?: Record<string, number> } }
+}
+
+/** Runs the program on the file for `side` (it checks its own totals). */
+const run = (side: "library" | "plain"): Sample => {
+  if (!existsSync(program)) throw new Error(`${program} is missing: run npm run build (npm run bench does)`)
+  const { printed, seconds } = timed(process.execPath, [program, side, envOf(FILE), envOf(TOTALS)])
+  return { records: printed.records, seconds, roundTrips: 0, writes: 0, peakRssMiB: printed.peakRssMiB }
+}
+
+export const library = async (): Promise<Sample> => run("library")
+
+export const ceiling = async (): Promise<Sample> => run("plain")
+
+/** The Go program in jsonl mode over the file, its totals checked against the file's. */
+export const native = async (): Promise<Sample> => {
+  const { printed, seconds } = timed(envOf(NATIVE), ["jsonl", envOf(FILE)])
   const expected = JSON.parse(readFileSync(envOf(TOTALS), "utf8")) as { records: number; totals: Record<string, number> }
-  let wrong = Object.keys(expected.totals).length === totals.size ? 0 : 1
-  for (const [key, value] of totals) if (expected.totals[key] !== value) wrong++
-  if (wrong > 0 || records !== expected.records) {
-    throw new Error(`events-1m-process ${side}: ${wrong} totals differ from the file's sums (${records} records folded, ${expected.records} in the file)`)
+  const got = printed.totals ?? {}
+  const wrong = Object.keys(expected.totals).filter((k) => got[k] !== expected.totals[k])
+  if (wrong.length > 0 || Object.keys(got).length !== Object.keys(expected.totals).length || printed.records !== expected.records) {
+    throw new Error(`events-1m-process-native: Go's totals differ from the file's (${wrong.length} customers differ; ${printed.records} records against ${expected.records})`)
   }
-}
-
-/** The per-customer sums of the file, read plainly (the ceiling's work). */
-const plainTotals = async (path: string): Promise<{ records: number; totals: Map<string, number> }> => {
-  const totals = new Map<string, number>()
-  let records = 0
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-    if (line.length === 0) continue
-    const doc = JSON.parse(line) as Order
-    totals.set(doc.customer_id, (totals.get(doc.customer_id) ?? 0) + doc.amount)
-    records++
-  }
-  return { records, totals }
-}
-
-const sample = (records: number): Sample => ({
-  records,
-  seconds: process.uptime(),
-  roundTrips: 0,
-  writes: 0,
-  peakRssMiB: process.resourceUsage().maxRSS / 1024
-})
-
-export const library = async (): Promise<Sample> => {
-  const path = envOf(FILE)
-  const source = Jsonl.make({
-    name: "bench-events-file",
-    kind: "events",
-    path,
-    partition: "events",
-    chunkSize: 2000,
-    decode: (text, position) => {
-      const doc = JSON.parse(text) as { readonly _id: string }
-      return I.event(doc._id, doc, position)
-    }
-  })
-  const { summary, totals } = await Effect.runPromise(
-    Effect.gen(function*() {
-      const summary = yield* Fold.run(source, [eventsPipeline], { batchSize: 2000 })
-      const aggregates = yield* Aggregates.Aggregates
-      const totals = yield* aggregates.all(eventsPipeline)
-      return { summary, totals }
-    }).pipe(Effect.provide(Memory.layer()))
-  )
-  check("library", summary.records, totals as ReadonlyMap<string, number>)
-  return sample(summary.records)
-}
-
-export const ceiling = async (): Promise<Sample> => {
-  const { records, totals } = await plainTotals(envOf(FILE))
-  check("ceiling", records, totals)
-  return sample(records)
+  return { records: printed.records, seconds, roundTrips: 0, writes: 0, peakRssMiB: printed.peakRssMiB }
 }

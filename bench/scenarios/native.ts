@@ -110,10 +110,15 @@ const envOf = (name: string): string => {
   return v
 }
 
-export const prepare = (kind: Kind) => async (w: WorkloadOptions): Promise<Record<string, string>> => {
+/** Builds the Go program (bench/native); returns its path. Fails when there is no Go toolchain. */
+export const buildNative = (): string => {
   const go = findGo()
   if (go === undefined) throw new Error(skip())
-  const bin = build(go)
+  return build(go)
+}
+
+export const prepare = (kind: Kind) => async (w: WorkloadOptions): Promise<Record<string, string>> => {
+  const bin = buildNative()
   const dir = mkdtempSync(join(tmpdir(), "bench-native-"))
   const chunks = generate(kind, w)
   writeFileSync(join(dir, "workload.bin"), encode(chunks))
