@@ -284,7 +284,9 @@ const pipelineFolder = (
         if (inFlight === undefined || inFlight.size === 0) return yield* retry(ledger.get(pipeline, ids))
         const toRead = ids.filter((id) => !inFlight.has(id))
         const stored = toRead.length === 0 ? noEntries : yield* retry(ledger.get(pipeline, toRead))
-        const entries: Plan.Entries<any> = { get: (id) => inFlight.get(id) ?? stored.get(id) }
+        // no document is in both (`toRead` left out the in-flight ones): the stored entries, the
+        // more often hit, are looked up first
+        const entries: Plan.Entries<any> = { get: (id) => stored.get(id) ?? inFlight.get(id) }
         return entries
       })
     /** Writes a planned batch: dead letters, aggregates, ledger (in that order), and counts it. */
