@@ -10,7 +10,8 @@
  * Both check their totals against the file's (written by the scenario's prepare step), then print
  * one line of JSON: records, the process's uptime in seconds and its peak RSS in MiB.
  */
-import { readFileSync } from "node:fs"
+import { mismatch } from "../lib/fileTotals.ts"
+import { peakRssMiB } from "../lib/measure.ts"
 
 const [side, path, totalsPath] = process.argv.slice(2)
 if ((side !== "library" && side !== "plain") || path === undefined || totalsPath === undefined) {
@@ -77,11 +78,9 @@ const plain = async (file: string): Promise<{ records: number; totals: ReadonlyM
 
 const { records, totals } = await (side === "library" ? library(path) : plain(path))
 const seconds = process.uptime()
-const expected = JSON.parse(readFileSync(totalsPath, "utf8")) as { records: number; totals: Record<string, number> }
-let wrong = Object.keys(expected.totals).length === totals.size ? 0 : 1
-for (const [key, value] of totals) if (expected.totals[key] !== value) wrong++
-if (wrong > 0 || records !== expected.records) {
-  process.stderr.write(`events-1m-process ${side}: ${wrong} totals differ from the file's sums (${records} records folded, ${expected.records} in the file)\n`)
+const wrong = mismatch(totalsPath, records, totals)
+if (wrong !== undefined) {
+  process.stderr.write(`events-1m-process ${side}: ${wrong}\n`)
   process.exit(1)
 }
-process.stdout.write(JSON.stringify({ records, seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n")
+process.stdout.write(JSON.stringify({ records, seconds, peakRssMiB: peakRssMiB() }) + "\n")

@@ -19,7 +19,7 @@ import * as Plan from "../../src/Runtime/Plan.ts"
 import * as Source from "../../src/Source.ts"
 import { commitToTokens } from "../../src/Source.ts"
 import * as Memory from "../../src/Store/Memory.ts"
-import type { Sample } from "../lib/measure.ts"
+import { peakRssMiB, type Sample } from "../lib/measure.ts"
 import { benchPipeline } from "../lib/pipeline.ts"
 import { type Order, orderEvents, type WorkloadOptions } from "../lib/workload.ts"
 
@@ -54,7 +54,7 @@ const report = (records: number, seconds: number, s: ReturnType<typeof sampled>)
     seconds,
     roundTrips: 0,
     writes: 0,
-    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    peakRssMiB: peakRssMiB(),
     extra: { heapAt10pctMiB: a!, heapAt50pctMiB: b!, heapAt100pctMiB: c!, heapGrowth10to100pctMiB: c! - a! }
   }
 }
@@ -124,7 +124,7 @@ const planned = (workload: WorkloadOptions, run: (batch: ReadonlyArray<Input>) =
     seconds,
     roundTrips: 0,
     writes: 0,
-    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    peakRssMiB: peakRssMiB(),
     extra: { nsPerRecord: Math.round((seconds * 1e9) / records), nsPerRecordCold: Math.round((cold.seconds * 1e9) / cold.records) }
   }
 }

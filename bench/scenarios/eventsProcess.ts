@@ -10,10 +10,11 @@
  * same library process against the Go program of bench/native reading the same file.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { mismatch } from "../lib/fileTotals.ts"
 import type { Sample } from "../lib/measure.ts"
 import { type Order, orderEvents, type WorkloadOptions } from "../lib/workload.ts"
 
@@ -81,11 +82,7 @@ export const ceiling = async (): Promise<Sample> => run("plain")
 /** The Go program in jsonl mode over the file, its totals checked against the file's. */
 export const native = async (): Promise<Sample> => {
   const { printed, seconds } = timed(envOf(NATIVE), ["jsonl", envOf(FILE)])
-  const expected = JSON.parse(readFileSync(envOf(TOTALS), "utf8")) as { records: number; totals: Record<string, number> }
-  const got = printed.totals ?? {}
-  const wrong = Object.keys(expected.totals).filter((k) => got[k] !== expected.totals[k])
-  if (wrong.length > 0 || Object.keys(got).length !== Object.keys(expected.totals).length || printed.records !== expected.records) {
-    throw new Error(`events-1m-process-native: Go's totals differ from the file's (${wrong.length} customers differ; ${printed.records} records against ${expected.records})`)
-  }
+  const wrong = mismatch(envOf(TOTALS), printed.records, new Map(Object.entries(printed.totals ?? {})))
+  if (wrong !== undefined) throw new Error(`events-1m-process-native, Go: ${wrong}`)
   return { records: printed.records, seconds, roundTrips: 0, writes: 0, peakRssMiB: printed.peakRssMiB }
 }

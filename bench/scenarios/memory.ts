@@ -8,7 +8,7 @@ import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Source from "../../src/Source.ts"
 import { commitToTokens } from "../../src/Source.ts"
 import * as Memory from "../../src/Store/Memory.ts"
-import type { Sample } from "../lib/measure.ts"
+import { peakRssMiB, type Sample } from "../lib/measure.ts"
 import { benchPipeline } from "../lib/pipeline.ts"
 import type { Input } from "../../src/Input.ts"
 import { changes, type Order, type WorkloadOptions } from "../lib/workload.ts"
@@ -44,7 +44,7 @@ const report = (records: number, seconds: number, marks: ReadonlyArray<{ readonl
   seconds,
   roundTrips: 0,
   writes: 0,
-  peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  peakRssMiB: peakRssMiB(),
   extra: {
     heapAt10pctMiB: Math.round(marks[0]?.heap ?? 0),
     heapAt50pctMiB: Math.round(marks[4]?.heap ?? 0),
