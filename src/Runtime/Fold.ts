@@ -50,7 +50,6 @@ import * as Stream from "effect/Stream"
 import { dual } from "effect/Function"
 import { PipelineError } from "../Errors.ts"
 import type { Input } from "../Input.ts"
-import * as I from "../Input.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import * as TokenKeys from "../internal/tokenKeys.ts"
 import type { Kind, Source } from "../Source.ts"
@@ -190,16 +189,7 @@ const batchMillis = Metric.histogram("monoid_batch_ms", {
   boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 14 })
 })
 
-const docIdsOf = (batch: ReadonlyArray<Input>): Array<string> => {
-  const seen = new Set<string>()
-  for (const r of batch) {
-    const id = I.idOf(r)
-    if (id !== undefined) seen.add(id)
-  }
-  return Array.from(seen)
-}
-
-const noEntries: ReadonlyMap<string, any> = new Map()
+const noPrior: ReadonlyArray<any> = []
 
 /** The partitions a planned batch holds records of, as a span attribute. */
 const partitionsOf = (plan: Plan.Plan<any> | undefined): string => (plan === undefined ? "" : Array.from(plan.last.keys()).join(","))
@@ -226,7 +216,7 @@ const checkItemSizes = (pipelines: ReadonlyArray<Pipeline<any, any, Mode>>, item
       })
     )
   }, { discard: true })
-const noIds: ReadonlyArray<string> = []
+const noDocuments: Plan.Documents = { ids: [], at: new Int32Array(0) }
 
 /** What the sink needs of `makeFolder`'s folder. */
 interface Folder<E> {
@@ -269,25 +259,40 @@ const pipelineFolder = (
      * planned for the previous batch, whose writes may still be under way: they win over what the
      * store answers, and their documents are not read.
      */
-    const prepare = (batch: ReadonlyArray<Input>, ids: ReadonlyArray<string>, inFlight: ReadonlyMap<string, Entry<any>> | undefined) =>
+    const prepare = (batch: ReadonlyArray<Input>, documents: Plan.Documents, inFlight: ReadonlyMap<string, Entry<any>> | undefined) =>
       Effect.gen(function*() {
         const now = windowed ? yield* Clock.currentTimeMillis : 0
         // an "events" pipeline keeps no ledger: nothing to read (and its plan has nothing to write)
-        const entries = ids.length === 0 || ledgerFree ? noEntries : yield* readLedger(ids, inFlight)
+        const prior = documents.ids.length === 0 || ledgerFree ? noPrior : yield* readLedger(documents.ids, inFlight)
         return yield* Effect.try({
-          try: () => Plan.plan(pipeline, batch, entries, windowed ? { ...versions, now } : versions),
+          try: () => Plan.planDocuments(pipeline, batch, documents, prior, windowed ? { ...versions, now } : versions),
           catch: (cause) => new PipelineError({ pipeline: pipeline.name, detail: `folding a batch of ${batch.length} records failed`, cause })
         })
       })
+    /** The entry of each of `ids` (`undefined`: none), the in-flight ones instead of the store's. */
     const readLedger = (ids: ReadonlyArray<string>, inFlight: ReadonlyMap<string, Entry<any>> | undefined) =>
       Effect.gen(function*() {
-        if (inFlight === undefined || inFlight.size === 0) return yield* retry(ledger.get(pipeline, ids))
-        const toRead = ids.filter((id) => !inFlight.has(id))
-        const stored = toRead.length === 0 ? noEntries : yield* retry(ledger.get(pipeline, toRead))
-        // no document is in both (`toRead` left out the in-flight ones): the stored entries, the
-        // more often hit, are looked up first
-        const entries: Plan.Entries<any> = { get: (id) => stored.get(id) ?? inFlight.get(id) }
-        return entries
+        const prior = new Array<Entry<any> | undefined>(ids.length)
+        let toRead = ids
+        /** Where each of `toRead` goes in `prior` (none: `toRead` is `ids`). */
+        let into: Array<number> | undefined = undefined
+        if (inFlight !== undefined && inFlight.size > 0) {
+          const rest: Array<string> = []
+          into = []
+          for (let j = 0; j < ids.length; j++) {
+            const entry = inFlight.get(ids[j]!)
+            if (entry !== undefined) prior[j] = entry
+            else {
+              rest.push(ids[j]!)
+              into.push(j)
+            }
+          }
+          toRead = rest
+        }
+        if (toRead.length === 0) return prior
+        const stored = yield* retry(ledger.get(pipeline, toRead))
+        for (let t = 0; t < toRead.length; t++) prior[into === undefined ? t : into[t]!] = stored.get(toRead[t]!)
+        return prior
       })
     /** Writes a planned batch: dead letters, aggregates, ledger (in that order), and counts it. */
     const write = (plan: Plan.Plan<any>) =>
@@ -375,9 +380,9 @@ export const makeFolder = <K extends Kind, E, R>(
     const prepare = (batch: ReadonlyArray<Input>, inFlight: Prepared | undefined) =>
       Effect.gen(function*() {
         const started = yield* Clock.currentTimeMillis
-        const ids = everyLedgerFree ? noIds : docIdsOf(batch)
+        const documents = everyLedgerFree ? noDocuments : Plan.documentsOf(batch)
         const plans: Array<Plan.Plan<any>> = []
-        for (let i = 0; i < folders.length; i++) plans.push(yield* folders[i]!.prepare(batch, ids, inFlight?.plans[i]!.ledger))
+        for (let i = 0; i < folders.length; i++) plans.push(yield* folders[i]!.prepare(batch, documents, inFlight?.plans[i]!.ledger))
         return { batch, plans, started }
       })
 

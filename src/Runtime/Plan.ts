@@ -122,7 +122,68 @@ export const plan = <V>(
   batch: ReadonlyArray<Input>,
   ledger: Entries<V>,
   options: Options = {}
-): Plan<V> => run(pipeline, batch, ledger, options, undefined)
+): Plan<V> => {
+  const documents = documentsOf(batch)
+  const prior = new Array<Entry<V> | undefined>(documents.ids.length)
+  for (let j = 0; j < prior.length; j++) prior[j] = ledger.get(documents.ids[j]!)
+  return run(pipeline, batch, documents, prior, options, undefined)
+}
+
+/**
+ * The documents of a batch: each distinct id once, in order of first sight (`ids`), and for each
+ * record the index of its document in `ids` (`at`; -1 for a record without one). Computed once
+ * per batch and shared by every pipeline the batch is planned for.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface Documents {
+  readonly ids: ReadonlyArray<string>
+  readonly at: Int32Array
+}
+
+/**
+ * The documents of `batch` (see {@link Documents}).
+ *
+ * @category planning
+ * @since 0.3.0
+ */
+export const documentsOf = (batch: ReadonlyArray<Input>): Documents => {
+  const index = new Map<string, number>()
+  const ids: Array<string> = []
+  const at = new Int32Array(batch.length)
+  for (let i = 0; i < batch.length; i++) {
+    const id = I.idOf(batch[i]!)
+    if (id === undefined) {
+      at[i] = -1
+      continue
+    }
+    let j = index.get(id)
+    if (j === undefined) {
+      j = ids.length
+      index.set(id, j)
+      ids.push(id)
+    }
+    at[i] = j
+  }
+  return { ids, at }
+}
+
+/**
+ * Plans one batch given its documents and their stored entries, `prior[j]` being the entry of
+ * `documents.ids[j]` (what {@link plan} looks up in its `ledger` first): the fold's form, with
+ * no look-up by id per record.
+ *
+ * @category planning
+ * @since 0.3.0
+ */
+export const planDocuments = <V>(
+  pipeline: Pipeline<any, V, Mode>,
+  batch: ReadonlyArray<Input>,
+  documents: Documents,
+  prior: ReadonlyArray<Entry<V> | undefined>,
+  options: Options = {}
+): Plan<V> => run(pipeline, batch, documents, prior, options, undefined)
 
 /**
  * @since 0.2.0
@@ -161,7 +222,8 @@ const PATCH_WITHOUT_STATE =
 const run = <V>(
   pipeline: Pipeline<any, V, Mode>,
   batch: ReadonlyArray<Input>,
-  ledger: Entries<V>,
+  documents: Documents,
+  prior: ReadonlyArray<Entry<V> | undefined>,
   options: Options,
   log: Log<V> | undefined
 ): Plan<V> => {
@@ -175,7 +237,7 @@ const run = <V>(
   const contributionsOf = (key: string): ReadonlyArray<Contribution<V>> => {
     if (logged === undefined) {
       logged = { key: [], record: [], delta: [] }
-      run(pipeline, batch, ledger, options, logged)
+      run(pipeline, batch, documents, prior, options, logged)
     }
     const out: Array<Contribution<V>> = []
     for (let j = 0; j < logged.key.length; j++) {
@@ -185,7 +247,9 @@ const run = <V>(
     }
     return out
   }
-  const overlay = new Map<string, Entry<V>>()
+  /** The new entry of each document the batch changed so far, by its index in `documents.ids`. */
+  const states = new Array<Entry<V> | undefined>(documents.ids.length)
+  const at = documents.at
   const rejects: Array<Reject> = []
   const last = new Map<string, Input>()
   /** The seq of the first record of each partition in the batch. */
@@ -365,13 +429,13 @@ const run = <V>(
       else append(record, i)
       continue
     }
-    const id = record._tag === "Event" ? record.eventId : record.docId
+    const j = at[i]!
     const version: Version = record._tag !== "Event" && record.version !== undefined
       ? record.version
       : options.at !== undefined
       ? options.at
       : [base, record.seq]
-    const current = overlay.get(id) ?? ledger.get(id)
+    const current = states[j] ?? prior[j]
     const newer = current === undefined ||
       version[0] > current.version[0] || (version[0] === current.version[0] && version[1] > current.version[1])
     /** The document's new state (none for a delete, or a patch without the state before). */
@@ -438,7 +502,7 @@ const run = <V>(
       rejects.push(deadLetter(record, refused))
     } else if (record._tag === "Delete") counts.deletes++
     else counts.upserts++
-    overlay.set(id, keep ? { keys, value, version, doc: doc === undefined ? undefined : Projection.project(doc, fields) } : { keys, value, version })
+    states[j] = keep ? { keys, value, version, doc: doc === undefined ? undefined : Projection.project(doc, fields) } : { keys, value, version }
     const oldKeys = current === undefined ? noKeys : current.keys
     if (group === undefined) {
       if (keys.length === 0 && refused === undefined) counts.unchanged++
@@ -483,7 +547,12 @@ const run = <V>(
       update.marks = marks
     }
   }
-  return { updates: accList, ledger: overlay, rejects, last, counts }
+  const ledger = new Map<string, Entry<V>>()
+  for (let d = 0; d < states.length; d++) {
+    const state = states[d]
+    if (state !== undefined) ledger.set(documents.ids[d]!, state)
+  }
+  return { updates: accList, ledger, rejects, last, counts }
 }
 
 const noKeys: ReadonlyArray<string> = Object.freeze([])
