@@ -135,7 +135,7 @@ export const plan = <V>(
  * per batch and shared by every pipeline the batch is planned for.
  *
  * @category models
- * @since 0.3.0
+ * @since 0.2.0
  */
 export interface Documents {
   readonly ids: ReadonlyArray<string>
@@ -146,7 +146,7 @@ export interface Documents {
  * The documents of `batch` (see {@link Documents}).
  *
  * @category planning
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const documentsOf = (batch: ReadonlyArray<Input>): Documents => {
   const index = new Map<string, number>()
@@ -175,7 +175,7 @@ export const documentsOf = (batch: ReadonlyArray<Input>): Documents => {
  * no look-up by id per record.
  *
  * @category planning
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const planDocuments = <V>(
   pipeline: Pipeline<any, V, Mode>,
