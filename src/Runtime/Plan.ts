@@ -123,6 +123,8 @@ export const plan = <V>(
   ledger: Entries<V>,
   options: Options = {}
 ): Plan<V> => {
+  // an "events" pipeline keeps no ledger: its records are never looked up by document
+  if (pipeline.mode === "events") return run(pipeline, batch, noDocuments, noPrior, options, undefined)
   const documents = documentsOf(batch)
   const prior = new Array<Entry<V> | undefined>(documents.ids.length)
   for (let j = 0; j < prior.length; j++) prior[j] = ledger.get(documents.ids[j]!)
@@ -556,6 +558,8 @@ const run = <V>(
 }
 
 const noKeys: ReadonlyArray<string> = Object.freeze([])
+const noDocuments: Documents = { ids: [], at: new Int32Array(0) }
+const noPrior: ReadonlyArray<undefined> = []
 
 /**
  * Where each aggregate key's update sits in the batch being planned: `at` in the plan's list of
