@@ -12,7 +12,12 @@
  * 4. Swap the pipeline's pointer in one atomic step (`Generations.swap`): readers see the old
  *    generation, then the new one, never a mix or a half-built state. The swap is refused while
  *    the new generation's newest ledger version is older than the live one's (the live worker
- *    has folded changes the rebuild has not read yet): then it catches up again and retries.
+ *    has folded changes the rebuild has not read yet). Then the live generation is sealed
+ *    (`Generations.seal`: the live worker's writes fail, as they do after a swap, so it stops
+ *    moving), the rebuild catches up to the newest version the live one holds, and swaps, which
+ *    lifts the seal. A rebuild that only caught up to a head captured before could chase a busy
+ *    live worker forever; the seal makes the chase end. The live worker waits for the length of
+ *    that last catch-up.
  *    The live worker's writes to the old generation fail from the swap on, so what it has
  *    committed is in the new generation, and it resumes after that (or from the new handoff).
  * 5. Drop the old generation.
@@ -22,7 +27,8 @@
  * the ledger and high-water marks make the replay of what the rebuild already folded harmless,
  * as after a crash (a worker not run under `following` fails with that error; restarted, it goes on
  * with the new generation all the same). A rebuild that crashes leaves the live generation
- * untouched; run it again and it resumes (or starts over with `fresh`).
+ * untouched (a seal it held is lifted when it fails, and by its rerun); run it again and it
+ * resumes (or starts over with `fresh`).
  *
  * The rebuild's sources keep their positions apart from the worker's (see `Generations.sourcesOf`),
  * but a source that commits outside the store (a Kafka consumer group) must not be shared with
@@ -58,8 +64,9 @@ export interface Options {
    */
   readonly idle?: Duration.Input | undefined
   /**
-   * Catch-ups tried before giving up when the live generation keeps being ahead at the swap
-   * (`GenerationBehind`; the rebuilt generation stays, a rerun resumes it). Default 20.
+   * Swaps tried before giving up when the live generation keeps being ahead (`GenerationBehind`;
+   * the rebuilt generation stays, a rerun resumes it). The first follows the live worker; every
+   * later one seals it first. Default 20.
    */
   readonly attempts?: number | undefined
 }
@@ -149,24 +156,34 @@ export const run = <K extends Kind, E, R>(spec: Orchestrator.Spec<K, E, R>, pipe
     const idle = Duration.fromInputUnsafe(options.idle ?? "2 seconds")
     const attempts = Math.max(1, options.attempts ?? 20)
     let catchUp: Fold.Summary | undefined = undefined
-    for (let attempt = 1;; attempt++) {
-      if (spec.live !== undefined) {
-        const live = spec.live
-        const head = yield* spec.handoff.pipe(Effect.provide(context))
-        yield* Effect.logInfo(`rebootstrap of ${pipeline}: catching up to ${Version.format(head.version)}`)
-        const followed = yield* Orchestrator.live({ ...single, live: (h) => until(live(h), head.version, idle) }).pipe(
+    const follow = (target: Version.Version) =>
+      Effect.gen(function*() {
+        const live = spec.live!
+        yield* Effect.logInfo(`rebootstrap of ${pipeline}: catching up to ${Version.format(target)}`)
+        const followed = yield* Orchestrator.live({ ...single, live: (h) => until(live(h), target, idle) }).pipe(
           Effect.provide(context)
         )
         catchUp = add(catchUp, followed.summary)
-      }
-      const swapped = yield* generations.swap(pipeline, opened.current, to).pipe(
-        Effect.as(true),
-        Effect.catchTag("GenerationBehind", (behind) =>
-          attempt < attempts && spec.live !== undefined
-            ? Effect.as(Effect.logInfo(`rebootstrap of ${pipeline}: ${behind.message}; catching up again`), false)
-            : Effect.fail(behind))
+      })
+    // the swap, or why it was refused
+    const swap = generations.swap(pipeline, opened.current, to).pipe(
+      Effect.as(undefined),
+      Effect.catchTag("GenerationBehind", (behind) => Effect.succeed(behind))
+    )
+    // first beside the live worker, to the head of the source as it is now
+    if (spec.live !== undefined) yield* follow((yield* spec.handoff.pipe(Effect.provide(context))).version)
+    let behind = yield* swap
+    // the live worker went on meanwhile: seal it so that it stops moving, catch up to where it
+    // stopped and swap (the swap lifts the seal); a worker that moved again (DynamoDB fences only
+    // its commits) is caught up to again
+    for (let attempt = 2; behind !== undefined; attempt++) {
+      if (attempt > attempts || spec.live === undefined) return yield* behind
+      yield* Effect.logInfo(`rebootstrap of ${pipeline}: ${behind.message}; sealing it to catch up`)
+      behind = yield* generations.seal(pipeline, opened.current, to).pipe(
+        Effect.flatMap((frozen) => frozen === undefined ? Effect.void : follow(frozen)),
+        Effect.andThen(swap),
+        Effect.onError(() => Effect.ignore(generations.unseal(pipeline)))
       )
-      if (swapped) break
     }
     yield* Effect.logInfo(`rebootstrap of ${pipeline}: generation ${to} is live; dropping generation ${opened.current}`)
     yield* generations.drop(pipeline, opened.current)

@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   raw TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (pipeline, partition, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS generations (
-  pipeline TEXT NOT NULL PRIMARY KEY, current INTEGER NOT NULL, building INTEGER, last INTEGER NOT NULL) WITHOUT ROWID;
+  pipeline TEXT NOT NULL PRIMARY KEY, current INTEGER NOT NULL, building INTEGER, last INTEGER NOT NULL, seal INTEGER) WITHOUT ROWID;
 `
 
 interface Statements {
@@ -109,10 +109,10 @@ const prepare = (db: DatabaseSync): Statements => ({
     "SELECT partition, seq, doc_id, raw_key, raw, reason, at FROM dead_letters WHERE pipeline = ? ORDER BY partition, seq"
   ),
   ledNewest: db.prepare("SELECT v_hi, v_lo FROM ledger WHERE pipeline = ? ORDER BY v_hi DESC, v_lo DESC LIMIT 1"),
-  genGet: db.prepare("SELECT current, building, last FROM generations WHERE pipeline = ?"),
+  genGet: db.prepare("SELECT current, building, last, seal FROM generations WHERE pipeline = ?"),
   genPut: db.prepare(
-    "INSERT INTO generations (pipeline, current, building, last) VALUES (?, ?, ?, ?) " +
-      "ON CONFLICT (pipeline) DO UPDATE SET current = excluded.current, building = excluded.building, last = excluded.last"
+    "INSERT INTO generations (pipeline, current, building, last, seal) VALUES (?, ?, ?, ?, ?) " +
+      "ON CONFLICT (pipeline) DO UPDATE SET current = excluded.current, building = excluded.building, last = excluded.last, seal = excluded.seal"
   )
 })
 
@@ -181,12 +181,24 @@ interface GenRow {
   readonly current: number
   readonly building: number | null
   readonly last: number
+  readonly seal: number | null
 }
 
-const pointerOf = (s: Statements, pipeline: string): { current: number; building: number | undefined; last: number } => {
-  const row = s.genGet.get(pipeline) as GenRow | undefined
-  return row === undefined ? { current: 0, building: undefined, last: 0 } : { current: row.current, building: row.building ?? undefined, last: row.last }
+interface Pointer {
+  readonly current: number
+  readonly building: number | undefined
+  readonly last: number
+  readonly seal: number | undefined
 }
+
+const pointerOf = (s: Statements, pipeline: string): Pointer => {
+  const row = s.genGet.get(pipeline) as GenRow | undefined
+  return row === undefined
+    ? { current: 0, building: undefined, last: 0, seal: undefined }
+    : { current: row.current, building: row.building ?? undefined, last: row.last, seal: row.seal ?? undefined }
+}
+
+const putPointer = (s: Statements, pipeline: string, p: Pointer) => s.genPut.run(pipeline, p.current, p.building ?? null, p.last, p.seal ?? null)
 
 const services = (db: DatabaseSync, s: Statements, binding: Binding.Binding) => {
   const aggregates: Context.Service.Shape<typeof Aggregates> = {
@@ -340,11 +352,15 @@ const generations = (db: DatabaseSync, s: Statements): Context.Service.Shape<typ
     begin: (pipeline, options) =>
       transaction(db, "generations.begin", () => {
         const p = pointerOf(s, pipeline)
-        if (p.building !== undefined && options?.fresh !== true) return status(pipeline)
+        // resuming lifts a seal an interrupted swap left (the live worker may commit again)
+        if (p.building !== undefined && options?.fresh !== true) {
+          if (p.seal !== undefined) putPointer(s, pipeline, { ...p, seal: undefined })
+          return status(pipeline)
+        }
         if (p.building !== undefined) dropNow(pipeline, p.building)
         const next = Math.max(p.last, p.current) + 1
         dropNow(pipeline, next)
-        s.genPut.run(pipeline, p.current, next, next)
+        putPointer(s, pipeline, { current: p.current, building: next, last: next, seal: undefined })
         return status(pipeline)
       }),
     services: (pipeline, generation) =>
@@ -357,18 +373,31 @@ const generations = (db: DatabaseSync, s: Statements): Context.Service.Shape<typ
           const live = newestOf(s, physical(pipeline, from))
           const built = newestOf(s, physical(pipeline, to))
           if (live !== undefined && (built === undefined || Version.compare(built, live) < 0)) {
+            putPointer(s, pipeline, { ...p, seal: undefined })
             return new GenerationBehind({ pipeline, live, built })
           }
-          s.genPut.run(pipeline, to, null, p.last)
+          putPointer(s, pipeline, { current: to, building: undefined, last: p.last, seal: undefined })
           return undefined
         }),
         (behind) => behind === undefined ? Effect.void : Effect.fail(behind)
       ),
+    seal: (pipeline, from, to) =>
+      transaction(db, "generations.seal", () => {
+        const p = pointerOf(s, pipeline)
+        if (p.current !== from || p.building !== to) throw new GenerationMoved({ pipeline, bound: to, current: p.current })
+        putPointer(s, pipeline, { ...p, seal: to })
+        return newestOf(s, physical(pipeline, from))
+      }),
+    unseal: (pipeline) =>
+      transaction(db, "generations.unseal", () => {
+        const p = pointerOf(s, pipeline)
+        if (p.seal !== undefined) putPointer(s, pipeline, { ...p, seal: undefined })
+      }),
     drop: (pipeline, generation) =>
       transaction(db, "generations.drop", () => {
         const p = pointerOf(s, pipeline)
         if (p.current === generation) throw new Error(`generation ${generation} of pipeline ${pipeline} is current`)
-        if (p.building === generation) s.genPut.run(pipeline, p.current, null, p.last)
+        if (p.building === generation) putPointer(s, pipeline, { ...p, building: undefined, seal: undefined })
         dropNow(pipeline, generation)
       })
   }
@@ -399,6 +428,9 @@ export const open = (options: Options) =>
         // and before windows (aggregates that expire)
         const aggColumns = db.prepare("PRAGMA table_info(aggregates)").all() as Array<{ name: string }>
         if (!aggColumns.some((c) => c.name === "expires_at")) db.exec("ALTER TABLE aggregates ADD COLUMN expires_at INTEGER")
+        // and before rebuilds sealed the live generation for their last catch-up
+        const genColumns = db.prepare("PRAGMA table_info(generations)").all() as Array<{ name: string }>
+        if (!genColumns.some((c) => c.name === "seal")) db.exec("ALTER TABLE generations ADD COLUMN seal INTEGER")
         db.exec("CREATE INDEX IF NOT EXISTS aggregates_expiry ON aggregates (pipeline, expires_at) WHERE expires_at IS NOT NULL")
         return db
       },

@@ -18,6 +18,9 @@
  *   is a {@link GenerationMoved}, and the layer forgets the binding: the fold's run fails before
  *   it commits anything more, and a new run (see `Rebootstrap.following`) binds the new generation
  *   and resumes from its bootstrap state, as a worker does after a crash.
+ * - a rebuild about to swap may *seal* the current generation (`seal`): the layers bound to it
+ *   fail their writes the same way until the seal is lifted (by the swap, `unseal` or `begin`),
+ *   so that the live generation stops moving while the rebuild catches up to it.
  *
  * @since 0.1.0
  */
@@ -57,9 +60,13 @@ export class GenerationMoved extends Data.TaggedError("GenerationMoved")<{
   readonly pipeline: string
   readonly bound: number
   readonly current: number
+  /** The generation is still current but sealed: a rebuild is about to swap (see `Generations.seal`). */
+  readonly sealed?: boolean | undefined
 }> {
   override get message(): string {
-    return `pipeline ${this.pipeline}: generation ${this.bound} is no longer current (now ${this.current})`
+    return this.sealed === true
+      ? `pipeline ${this.pipeline}: generation ${this.bound} is sealed while a rebuild swaps`
+      : `pipeline ${this.pipeline}: generation ${this.bound} is no longer current (now ${this.current})`
   }
 }
 
@@ -167,6 +174,16 @@ export class Generations extends Context.Service<Generations, {
    * when the pointer is not as expected, a {@link GenerationBehind} when `to` must catch up first.
    */
   readonly swap: (pipeline: string, from: number, to: number) => Effect.Effect<void, StoreError | GenerationBehind>
+  /**
+   * Seals the current generation `from` for the swap to `to` (which must be being built): from
+   * then on the layers bound to `from` may not commit (their writes fail with a
+   * {@link GenerationMoved}, as after a swap), so its ledger stops moving and a rebuild can catch
+   * up to it. Returns the newest version in `from`'s ledger. The seal is lifted by `swap` (whether
+   * it swaps or not), by {@link unseal} and by `begin`.
+   */
+  readonly seal: (pipeline: string, from: number, to: number) => Effect.Effect<Version | undefined, StoreError>
+  /** Lifts a seal (see {@link seal}); nothing when there is none. */
+  readonly unseal: (pipeline: string) => Effect.Effect<void, StoreError>
   /** Deletes every aggregate, ledger entry and token of a generation that is not current. */
   readonly drop: (pipeline: string, generation: number) => Effect.Effect<void, StoreError>
 }>()("effect-monoid-streams/Generations") {}

@@ -85,6 +85,8 @@ export interface Pointer {
   readonly building: number | undefined
   /** The highest generation ever opened (a new one is always past it). */
   readonly last: number
+  /** While the current generation is sealed for a swap: the generation it swaps to (see `Generations.seal`). */
+  readonly seal?: number | undefined
 }
 
 /**
@@ -352,7 +354,11 @@ export const generations = (state: State): Context.Service.Shape<typeof Generati
     begin: (pipeline, options) =>
       Effect.sync(() => {
         const p = pointer(pipeline)
-        if (p.building !== undefined && options?.fresh !== true) return status(pipeline, p)
+        // resuming lifts a seal an interrupted swap left (the live worker may commit again)
+        if (p.building !== undefined && options?.fresh !== true) {
+          if (p.seal !== undefined) state.generations.set(pipeline, { ...p, seal: undefined })
+          return status(pipeline, p)
+        }
         if (p.building !== undefined) dropNow(pipeline, p.building)
         const next = Math.max(p.last, p.current) + 1
         dropNow(pipeline, next)
@@ -376,6 +382,7 @@ export const generations = (state: State): Context.Service.Shape<typeof Generati
           const live = newestOf(state.ledger.get(physical(pipeline, from)))
           const built = newestOf(state.ledger.get(physical(pipeline, to)))
           if (live !== undefined && (built === undefined || Version.compare(built, live) < 0)) {
+            state.generations.set(pipeline, { ...p, seal: undefined })
             return new GenerationBehind({ pipeline, live, built })
           }
           state.generations.set(pipeline, { current: to, building: undefined, last: p.last })
@@ -383,11 +390,23 @@ export const generations = (state: State): Context.Service.Shape<typeof Generati
         }),
         (behind) => behind === undefined ? Effect.void : Effect.fail(behind)
       ),
+    seal: (pipeline, from, to) =>
+      attempt("generations.seal", () => {
+        const p = pointer(pipeline)
+        if (p.current !== from || p.building !== to) throw new GenerationMoved({ pipeline, bound: to, current: p.current })
+        state.generations.set(pipeline, { ...p, seal: to })
+        return newestOf(state.ledger.get(physical(pipeline, from)))
+      }),
+    unseal: (pipeline) =>
+      Effect.sync(() => {
+        const p = state.generations.get(pipeline)
+        if (p?.seal !== undefined) state.generations.set(pipeline, { ...p, seal: undefined })
+      }),
     drop: (pipeline, generation) =>
       attempt("generations.drop", () => {
         const p = pointer(pipeline)
         if (p.current === generation) throw new Error(`generation ${generation} of pipeline ${pipeline} is current`)
-        if (p.building === generation) state.generations.set(pipeline, { ...p, building: undefined })
+        if (p.building === generation) state.generations.set(pipeline, { ...p, building: undefined, seal: undefined })
         dropNow(pipeline, generation)
       })
   }

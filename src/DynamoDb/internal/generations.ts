@@ -194,7 +194,7 @@ export const make = (client: DynamoDBClient, tables: TableNames, base: Base) => 
           const ok = isFixed(pipeline) ? p.current === g || p.building === g : p.current === g && p.seal === undefined
           if (ok) return Effect.void
           if (!isFixed(pipeline)) bound.delete(pipeline)
-          return Effect.fail(moved("dynamodb", operation, new GenerationMoved({ pipeline, bound: g, current: p.current })))
+          return Effect.fail(moved("dynamodb", operation, new GenerationMoved({ pipeline, bound: g, current: p.current, sealed: p.current === g })))
         }), { discard: true })
     const scopeOf = (scope: string, write: boolean) => {
       if (scope === sourcesScope) return Effect.succeed(fixed === undefined ? scope : sourcesOf(fixed.pipeline, fixed.generation))
@@ -260,6 +260,15 @@ export const make = (client: DynamoDBClient, tables: TableNames, base: Base) => 
           Effect.as(expect(p), [behind ? { ...p, seal: undefined } : { current: to, building: undefined, last: p.last, seal: undefined }, undefined] as const))
         if (behind) return yield* new GenerationBehind({ pipeline, live: live!, built })
       }),
+    seal: (pipeline, from, to) =>
+      Effect.gen(function*() {
+        yield* change(pipeline, (p) =>
+          p.current === from && p.building === to
+            ? Effect.succeed([{ ...p, seal: to }, undefined] as const)
+            : Effect.fail(moved("dynamodb", "generations.seal", new GenerationMoved({ pipeline, bound: to, current: p.current }))))
+        return yield* newestOf(pipeline, from)
+      }),
+    unseal: (pipeline) => change(pipeline, (p) => Effect.succeed([p.seal === undefined ? undefined : { ...p, seal: undefined }, undefined] as const)),
     drop: (pipeline, generation) =>
       Effect.gen(function*() {
         const p = yield* read(pipeline)
@@ -267,7 +276,7 @@ export const make = (client: DynamoDBClient, tables: TableNames, base: Base) => 
           return yield* moved("dynamodb", "generations.drop", new GenerationMoved({ pipeline, bound: generation, current: p.current }))
         }
         if (p.building === generation) {
-          yield* change(pipeline, (q) => Effect.succeed([q.building === generation ? { ...q, building: undefined } : undefined, undefined] as const))
+          yield* change(pipeline, (q) => Effect.succeed([q.building === generation ? { ...q, building: undefined, seal: undefined } : undefined, undefined] as const))
         }
         yield* dropNow(pipeline, generation)
       })

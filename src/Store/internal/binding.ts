@@ -11,6 +11,8 @@ import { sourcesScope } from "../../internal/tokenKeys.ts"
 export interface Pointer {
   readonly current: number
   readonly building: number | undefined
+  /** The generation a swap is about to make current while the current one is sealed (see `Generations.seal`). */
+  readonly seal?: number | undefined
 }
 
 /** No pointer record: generation 0, nothing being built. */
@@ -69,11 +71,10 @@ export const make = (
   const check = () => {
     for (const [pipeline, g] of bound) {
       const pointer = lookup(pipeline)
-      if (pointer.current === g) continue
       const isFixed = fixed !== undefined && fixed.pipeline === pipeline
-      if (isFixed && pointer.building === g) continue
+      if (isFixed ? pointer.current === g || pointer.building === g : pointer.current === g && pointer.seal === undefined) continue
       if (!isFixed) bound.delete(pipeline)
-      throw new GenerationMoved({ pipeline, bound: g, current: pointer.current })
+      throw new GenerationMoved({ pipeline, bound: g, current: pointer.current, sealed: pointer.current === g })
     }
   }
   return { name, readName, scope, readScope, check }

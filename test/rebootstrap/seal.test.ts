@@ -1,0 +1,144 @@
+/**
+ * The seal of `Generations` on each store that has generations: a sealed current generation
+ * refuses the writes of the layers bound to it (as a swapped one does) while the generation
+ * being built goes on, and the seal is lifted by a refused swap, by `unseal`, by `begin`
+ * resuming, and by the swap itself. This is what lets `Rebootstrap.run` stop a busy live worker
+ * long enough to catch up to it.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { orderTotals } from "../../examples/orderstats/pipeline.ts"
+import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
+import * as Embedded from "../../src/Store/Embedded.ts"
+import { GenerationMoved, Generations, isMoved } from "../../src/Store/Generations.ts"
+import { type Entry, Ledger } from "../../src/Store/Ledger.ts"
+import * as Memory from "../../src/Store/Memory.ts"
+import { Tokens } from "../../src/Store/Tokens.ts"
+import * as Version from "../../src/Version.ts"
+import { freshTables, testClient } from "../dynamodb/support.ts"
+import { requireService, uniqueName } from "../support/services.ts"
+import { quiet } from "../mongo/support.ts"
+
+let dir = ""
+let ddb: DynamoDBClient | undefined
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "seal-"))
+})
+afterAll(() => {
+  ddb?.destroy()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+type Store = readonly [name: string, make: () => Promise<() => Layer.Layer<any, any>>]
+const stores: ReadonlyArray<Store> = [
+  ["memory", async () => {
+    const state = Memory.makeState()
+    return () => Memory.layer(state)
+  }],
+  ["embedded", async () => {
+    const path = join(dir, `${uniqueName("seal")}.sqlite`)
+    return () => Embedded.layer({ path, durability: "normal" })
+  }],
+  ["dynamodb", async () => {
+    await requireService("dynamodb")
+    ddb ??= testClient()
+    const tables = await freshTables(ddb, "seal")
+    return () => DynamoDbStore.layerFrom(ddb!, tables)
+  }]
+]
+
+const entry = (customer: string, amount: number, version: Version.Version): Entry<number> => ({
+  keys: [customer],
+  value: amount,
+  version
+})
+
+/** What a live worker's batch does to the pipeline: a ledger entry, then its position commit. */
+const liveBatch = (id: string, version: Version.Version) =>
+  Effect.gen(function*() {
+    yield* Ledger.use((l) => l.put(orderTotals, new Map([[id, entry("c1", 5, version)]])))
+    yield* Tokens.use((t) => t.set("@sources", "position:orders", { at: Version.format(version) }))
+  })
+
+/** The `GenerationMoved` a failed exit carries, if any. */
+const movedOf = (exit: Exit.Exit<unknown, unknown>): GenerationMoved | undefined => {
+  if (Exit.isSuccess(exit)) return undefined
+  let found: GenerationMoved | undefined
+  const visit = (u: unknown, depth: number) => {
+    if (u instanceof GenerationMoved) found = u
+    else if (u !== null && typeof u === "object" && depth < 5) visit((u as { cause?: unknown }).cause, depth + 1)
+  }
+  for (const reason of exit.cause.reasons) if (reason._tag === "Fail") visit(reason.error, 0)
+  return found
+}
+
+describe.each(stores)("Generations.seal on the %s store", (_name, makeStore) => {
+  it("stops the live generation's writes until a swap, unseal or resumed begin lifts it", async () => {
+    const layer = await makeStore()
+    const run = <A, E>(rt: ManagedRuntime.ManagedRuntime<any, any>, e: Effect.Effect<A, E, any>) => rt.runPromiseExit(e)
+    const live = ManagedRuntime.make(Layer.merge(layer(), quiet))
+    const admin = ManagedRuntime.make(Layer.merge(layer(), quiet))
+    const generations = await admin.runPromise(Generations.use((g) => Effect.succeed(g)))
+    const pipeline = orderTotals.name
+
+    expect(Exit.isSuccess(await run(live, liveBatch("o-1", Version.make(10, 1))))).toBe(true)
+    const opened = await admin.runPromise(generations.begin(pipeline))
+    expect(opened).toEqual({ pipeline, current: 0, building: 1 })
+    const built = generations.services(pipeline, 1)
+    const rebuild = (id: string, version: Version.Version) =>
+      Ledger.use((l) => l.put(orderTotals, new Map([[id, entry("c1", 5, version)]]))).pipe(Effect.provide(built))
+
+    // the live worker is ahead: a swap is refused and leaves the live generation writable
+    expect(Exit.isSuccess(await run(admin, rebuild("o-1", Version.make(10, 1))))).toBe(true)
+    expect(Exit.isSuccess(await run(live, liveBatch("o-2", Version.make(11, 1))))).toBe(true)
+    const refused = await run(admin, generations.swap(pipeline, 0, 1))
+    expect(Exit.isFailure(refused) && JSON.stringify(refused.cause)).toContain("GenerationBehind")
+    expect(Exit.isSuccess(await run(live, liveBatch("o-3", Version.make(12, 1))))).toBe(true)
+
+    // sealed: the newest live version comes back, and the live worker's next batch fails
+    const frozen = await admin.runPromise(generations.seal(pipeline, 0, 1))
+    expect(frozen).toEqual(Version.make(12, 1))
+    const stopped = movedOf(await run(live, liveBatch("o-4", Version.make(13, 1))))
+    expect(stopped).toBeDefined()
+    expect(stopped!.sealed).toBe(true)
+    expect(stopped!.message).toContain("sealed")
+    expect(isMoved(stopped)).toBe(true)
+    // the generation being built is not sealed
+    expect(Exit.isSuccess(await run(admin, rebuild("o-3", Version.make(12, 1))))).toBe(true)
+    expect(await admin.runPromise(generations.status(pipeline))).toEqual({ pipeline, current: 0, building: 1 })
+
+    // unseal lifts it; so does a resumed begin
+    await admin.runPromise(generations.unseal(pipeline))
+    expect(Exit.isSuccess(await run(live, liveBatch("o-4", Version.make(13, 1))))).toBe(true)
+    await admin.runPromise(generations.seal(pipeline, 0, 1))
+    expect(movedOf(await run(live, liveBatch("o-5", Version.make(14, 1))))?.sealed).toBe(true)
+    expect(await admin.runPromise(generations.begin(pipeline))).toEqual({ pipeline, current: 0, building: 1 })
+    expect(Exit.isSuccess(await run(live, liveBatch("o-5", Version.make(14, 1))))).toBe(true)
+
+    // sealed while behind: the refused swap lifts the seal
+    await admin.runPromise(generations.seal(pipeline, 0, 1))
+    const behind = await run(admin, generations.swap(pipeline, 0, 1))
+    expect(Exit.isFailure(behind) && JSON.stringify(behind.cause)).toContain("GenerationBehind")
+    expect(Exit.isSuccess(await run(live, liveBatch("o-6", Version.make(15, 1))))).toBe(true)
+
+    // sealed, caught up, swapped: the live worker's old binding is moved for good
+    const last = await admin.runPromise(generations.seal(pipeline, 0, 1))
+    expect(last).toEqual(Version.make(15, 1))
+    expect(Exit.isSuccess(await run(admin, rebuild("o-6", last!)))).toBe(true)
+    expect(Exit.isSuccess(await run(admin, generations.swap(pipeline, 0, 1)))).toBe(true)
+    const after = movedOf(await run(live, liveBatch("o-7", Version.make(16, 1))))
+    expect(after?.sealed).toBe(false)
+    expect(after?.current).toBe(1)
+    // a fresh layer binds generation 1, which nothing seals
+    const next = ManagedRuntime.make(Layer.merge(layer(), quiet))
+    expect(Exit.isSuccess(await run(next, liveBatch("o-7", Version.make(16, 1))))).toBe(true)
+    // sealing needs the pointer as given
+    const wrong = await run(admin, generations.seal(pipeline, 0, 1))
+    expect(isMoved(Exit.isFailure(wrong) ? wrong.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined)).toBe(true)
+    await Promise.all([live, admin, next].map((rt) => rt.dispose()))
+  }, 60_000)
+})
