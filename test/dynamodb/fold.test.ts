@@ -49,6 +49,7 @@ describe("fold over generated histories on DynamoDB", () => {
         expect(exactProblems(history, result.pipelines)).toEqual([])
         expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
         expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
+        await ddb.drop(tables)
       }),
       { numRuns: 50 }
     )
@@ -77,6 +78,7 @@ describe("fold over generated histories on DynamoDB", () => {
       expect(exactProblems(history, result.pipelines)).toEqual([])
       expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
       expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
+      await ddb.drop(tables)
     }
     console.log(`DynamoDB fold (large): 3 histories of 500 changes, ${restarts} restarts, ${Date.now() - started} ms`)
     expect(restarts).toBeGreaterThan(0)
@@ -93,6 +95,7 @@ describe("fold over generated histories on DynamoDB", () => {
         expectExact(log, result)
         const ledger = await ddb.client().send(new ScanCommand({ TableName: tables.ledger, Select: "COUNT" }))
         expect(ledger.Count).toBe(0)
+        await ddb.drop(tables)
       }),
       { numRuns: 15 }
     )
@@ -127,6 +130,7 @@ describe("fold over generated histories on DynamoDB", () => {
       restarts += result.restarts
       expect(nonZero(result.totals)).toEqual(nonZero(DebeziumHistory.reference(history.final)))
       expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
+      await ddb.drop(tables)
     }
     expect(restarts).toBeGreaterThan(0)
   })
@@ -146,6 +150,7 @@ describe("fold over generated histories on moto", () => {
         restarts += result.restarts
         expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
         expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
+        await ddb.drop(tables)
       }),
       { numRuns: 5 }
     )

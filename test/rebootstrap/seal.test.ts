@@ -13,22 +13,26 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, ManagedRuntime } from "effect"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
+import type * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import { GenerationMoved, Generations, isMoved } from "../../src/Store/Generations.ts"
 import { type Entry, Ledger } from "../../src/Store/Ledger.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
 import * as Version from "../../src/Version.ts"
-import { freshTables, testClient } from "../dynamodb/support.ts"
+import { dropTables, freshTables, testClient } from "../dynamodb/support.ts"
 import { requireService, uniqueName } from "../support/services.ts"
 import { quiet } from "../mongo/support.ts"
 
 let dir = ""
+/** The DynamoDB tables made, dropped at the end (dynalite's DeleteTable reads every key it holds: leave it small). */
+const made: Array<Tables.TableNames> = []
 let ddb: DynamoDBClient | undefined
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "seal-"))
 })
-afterAll(() => {
+afterAll(async () => {
+  if (ddb !== undefined) for (const names of made) await dropTables(ddb, names)
   ddb?.destroy()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -47,6 +51,7 @@ const stores: ReadonlyArray<Store> = [
     await requireService("dynamodb")
     ddb ??= testClient()
     const tables = await freshTables(ddb, "seal")
+    made.push(tables)
     return () => DynamoDbStore.layerFrom(ddb!, tables)
   }]
 ]
