@@ -13,6 +13,9 @@
  * 3. when the rebuilt one is not behind, move `cur` and lift the seal in one conditional write;
  *    otherwise lift the seal only (`GenerationBehind`: catch up and swap again).
  *
+ * `seal` is step 1 on its own (with the newest version of the live ledger), for a rebuild that
+ * catches up to a live generation that no longer commits before it swaps; step 3 lifts it.
+ *
  * A commit that read the pointer before the seal wrote its ledger entries before that read, so the
  * comparison of step 2 sees them. Aggregate and ledger writes of a worker still bound to the old
  * generation after the swap land in that generation only, which readers no longer read (they read
