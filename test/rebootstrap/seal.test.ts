@@ -3,16 +3,20 @@
  * refuses the writes of the layers bound to it (as a swapped one does) while the generation
  * being built goes on, and the seal is lifted by a refused swap, by `unseal`, by `begin`
  * resuming, and by the swap itself. This is what lets `Rebootstrap.run` stop a busy live worker
- * long enough to catch up to it.
+ * long enough to catch up to it; a rebuild interrupted while it holds the seal lifts it.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { Effect, Exit, Fiber, Layer, ManagedRuntime, Stream } from "effect"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
+import * as Handoff from "../../src/Handoff.ts"
+import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
+import * as Rebootstrap from "../../src/Runtime/Rebootstrap.ts"
+import * as Source from "../../src/Source.ts"
 import type * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import { GenerationMoved, Generations, isMoved } from "../../src/Store/Generations.ts"
@@ -22,7 +26,7 @@ import { Tokens } from "../../src/Store/Tokens.ts"
 import * as Version from "../../src/Version.ts"
 import { dropTables, freshTables, testClient } from "../dynamodb/support.ts"
 import { requireService, uniqueName } from "../support/services.ts"
-import { quiet } from "../mongo/support.ts"
+import { quiet, sleep } from "../mongo/support.ts"
 
 let dir = ""
 /** The DynamoDB tables made, dropped at the end (dynalite's DeleteTable reads every key it holds: leave it small). */
@@ -146,4 +150,42 @@ describe.each(stores)("Generations.seal on the %s store", (_name, makeStore) => 
     expect(isMoved(Exit.isFailure(wrong) ? wrong.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined)).toBe(true)
     await Promise.all([live, admin, next].map((rt) => rt.dispose()))
   }, 60_000)
+})
+
+describe("Rebootstrap.run holding the seal", () => {
+  it("lifts the seal when it is interrupted during its sealed catch-up", async () => {
+    const state = Memory.makeState()
+    const layer = () => Layer.merge(Memory.layer(state), quiet)
+    const worker = ManagedRuntime.make(layer())
+    const rebuilder = ManagedRuntime.make(layer())
+    const docs = [
+      { _id: "o-1", customer_id: "c1", amount: 5 },
+      { _id: "o-2", customer_id: "c2", amount: 7 }
+    ]
+    const spec: Orchestrator.Spec<"changes", unknown, any> = {
+      pipelines: [orderTotals],
+      handoff: Effect.succeed(Handoff.atVersion(Version.make(5, 0))),
+      bootstrap: () => Source.fromIterable("seed", docs, { id: (d) => d._id }),
+      // a live source with nothing to say: each catch-up ends after `idle`
+      live: () => Source.fromStream("live", Stream.never)
+    }
+    await worker.runPromise(Orchestrator.bootstrap(spec))
+    // the live worker has folded a change the rebuild will not find before it is sealed
+    expect(Exit.isSuccess(await worker.runPromiseExit(liveBatch("o-3", Version.make(100, 1))))).toBe(true)
+
+    const rebuild = rebuilder.runFork(Rebootstrap.run(spec, orderTotals.name, { idle: "1 second", attempts: 3 }))
+    let sealed: GenerationMoved | undefined
+    for (let tries = 0; sealed === undefined && tries < 200; tries++) {
+      await sleep(25)
+      const seen = movedOf(await worker.runPromiseExit(liveBatch("o-4", Version.make(101, 1))))
+      if (seen?.sealed === true) sealed = seen
+    }
+    expect(sealed).toBeDefined()
+    await rebuilder.runPromise(Fiber.interrupt(rebuild))
+
+    // the live generation is current and writable again; the rebuilt one stays for a rerun
+    expect(Exit.isSuccess(await worker.runPromiseExit(liveBatch("o-4", Version.make(101, 1))))).toBe(true)
+    expect(await rebuilder.runPromise(Rebootstrap.status(orderTotals.name))).toEqual({ pipeline: orderTotals.name, current: 0, building: 1 })
+    await Promise.all([worker, rebuilder].map((rt) => rt.dispose()))
+  }, 30_000)
 })
