@@ -66,17 +66,64 @@ export const fromBson = (value: unknown): unknown => convert(value)
 
 const INT64_MIN = -(2n ** 63n)
 const INT64_MAX = 2n ** 63n - 1n
-const integerLiteral = /^-?[0-9]+$/
 /** A run of 16 digits: the shortest integer literal that can lie beyond 2^53. */
 const longDigits = /[0-9]{16}/
 
-/** `JSON.parse`'s reviver with the source text of each value (Node >= 21; ES2025 JSON.parse source text access). */
-const keepInt64 = (_key: string, value: unknown, context?: { readonly source?: string }): unknown => {
-  if (typeof value !== "number" || Number.isSafeInteger(value) || !Number.isInteger(value)) return value
-  const source = context?.source
-  if (source === undefined || !integerLiteral.test(source)) return value
-  const exact = BigInt(source)
-  return exact >= INT64_MIN && exact <= INT64_MAX ? { $numberLong: exact.toString() } : value
+const isDigit = (c: number): boolean => c >= 48 && c <= 57
+
+/**
+ * `text` with every bare integer literal beyond ±2^53 that fits an `Int64` written as
+ * `{"$numberLong":"<digits>"}` (the text itself when there is none). Strings are skipped whole
+ * (`indexOf` to their closing quote); only the text between them is read character by character.
+ * Malformed text comes back as it is, for `JSON.parse` to refuse.
+ */
+const exactIntegers = (text: string): string => {
+  let out = ""
+  let copied = 0
+  const n = text.length
+  for (let pos = 0; pos < n;) {
+    const quote = text.indexOf("\"", pos)
+    const end = quote < 0 ? n : quote
+    // the number literals between two strings (a 16-digit literal needs 16 characters)
+    for (let i = pos; end - pos >= 16 && i < end;) {
+      const c = text.charCodeAt(i)
+      if (c !== 45 && !isDigit(c)) {
+        i++
+        continue
+      }
+      const start = i
+      if (c === 45) i++
+      while (i < end && isDigit(text.charCodeAt(i))) i++
+      let integer = true
+      while (i < end) {
+        const d = text.charCodeAt(i)
+        if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45 || isDigit(d)) {
+          integer = false
+          i++
+        } else break
+      }
+      if (!integer || i - start < 16) continue
+      const literal = text.slice(start, i)
+      if (Number.isSafeInteger(Number(literal))) continue
+      const exact = BigInt(literal)
+      if (exact < INT64_MIN || exact > INT64_MAX) continue
+      out += text.slice(copied, start) + `{"$numberLong":"${exact.toString()}"}`
+      copied = i
+    }
+    if (quote < 0) break
+    // past the string: its closing quote is the first one not escaped by an odd run of backslashes
+    let close = quote + 1
+    for (;;) {
+      close = text.indexOf("\"", close)
+      if (close < 0) return text
+      let slashes = 0
+      while (text.charCodeAt(close - 1 - slashes) === 92) slashes++
+      if (slashes % 2 === 0) break
+      close++
+    }
+    pos = close + 1
+  }
+  return copied === 0 ? text : out + text.slice(copied)
 }
 
 /**
@@ -89,7 +136,7 @@ const keepInt64 = (_key: string, value: unknown, context?: { readonly source?: s
  */
 export const parseJson = (text: string): unknown => {
   try {
-    return longDigits.test(text) ? JSON.parse(text, keepInt64 as (key: string, value: unknown) => unknown) : JSON.parse(text)
+    return JSON.parse(exactIntegers(text))
   } catch (error) {
     // MongoDB's Java driver writes a non-finite Double bare in its strict (v1) mode: `NaN`, `-Infinity`
     const repaired = nonFinite.test(text) ? quoteNonFinite(text) : undefined

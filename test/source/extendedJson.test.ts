@@ -115,6 +115,54 @@ describe("ExtendedJson.parse", () => {
     expect(ExtendedJson.parse(`{"n": 9007199254740993.0, "m": 9.007199254740993E15}`)).toStrictEqual({ n: 9007199254740992, m: 9007199254740992 })
   })
 
+  it("parseJson gives what JSON.parse with a source-text reviver gives, on any JSON with long digit runs anywhere", () => {
+    // the reference: every integer-valued number beyond 2^53 whose literal is an integer, read
+    // from its source text by JSON.parse's reviver (ES2025 source text access)
+    const INT64 = [-(2n ** 63n), 2n ** 63n - 1n] as const
+    const reference = (t: string): unknown =>
+      JSON.parse(t, ((_k: string, v: unknown, ctx?: { source?: string }) => {
+        if (typeof v !== "number" || Number.isSafeInteger(v) || !Number.isInteger(v)) return v
+        const src = ctx?.source
+        if (src === undefined || !/^-?[0-9]+$/.test(src)) return v
+        const exact = BigInt(src)
+        return exact >= INT64[0] && exact <= INT64[1] ? { $numberLong: exact.toString() } : v
+      }) as (k: string, v: unknown) => unknown)
+    const longInt = fc.bigInt({ min: -(2n ** 66n), max: 2n ** 66n }).map(String)
+    const literal = fc.oneof(
+      longInt,
+      fc.integer().map(String),
+      fc.tuple(longInt, fc.constantFrom(".0", ".5", "e3", "E-2", "e+1", ".25e2")).map(([a, b]) => a + b),
+      fc.constantFrom("9007199254740993", "-9007199254740993", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "1796399332000000000", "1796399332000000", "0", "-0")
+    )
+    // strings holding digit runs, quotes and backslashes (escaped as JSON writes them)
+    const str = fc.string({ unit: fc.constantFrom("1", "2", "9", "0", "-", "\"", "\\", "a", " ", ":", ",") , maxLength: 40 }).map((x) => JSON.stringify(x))
+    const node: fc.Arbitrary<string> = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        literal,
+        str,
+        fc.constantFrom("true", "null", "false"),
+        fc.array(tie("node") as fc.Arbitrary<string>, { maxLength: 4 }).map((xs) => `[${xs.join(",")}]`),
+        fc.array(fc.tuple(str, tie("node") as fc.Arbitrary<string>), { maxLength: 4 })
+          .map((kv) => `{${kv.map(([k, v]) => `${k}:${v}`).join(", ")}}`)
+      )
+    })).node
+    fc.assert(
+      fc.property(node, fc.constantFrom("", " ", "\n"), (t, pad) => {
+        const text = pad + t + pad
+        expect(ExtendedJson.parseJson(text)).toStrictEqual(reference(text))
+      }),
+      { numRuns: 3000, seed: 20261206 }
+    )
+    // a real Debezium envelope: ts_ns is past 2^53 and kept exact; the strings are untouched
+    const envelope = `{"after":"{\\"big\\": 9007199254740993}","source":{"ts_ms":1796399332000,"ts_us":1796399332000000,"ts_ns":1796399332000000000},"op":"c"}`
+    expect(ExtendedJson.parseJson(envelope)).toStrictEqual({
+      after: "{\"big\": 9007199254740993}",
+      source: { ts_ms: 1796399332000, ts_us: 1796399332000000, ts_ns: { $numberLong: "1796399332000000000" } },
+      op: "c"
+    })
+  })
+
   it("writes relaxed Extended JSON as the Java driver does: an Int64 as its exact literal", () => {
     const doc = { _id: Long.fromString("9007199254740993"), small: Long.fromString("42"), n: 1.5, d: new Date(0), s: "x\"y" }
     const text = ExtendedJson.stringifyRelaxed(doc)
