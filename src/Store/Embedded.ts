@@ -369,7 +369,7 @@ const generations = (db: DatabaseSync, s: Statements): Context.Service.Shape<typ
       Effect.flatMap(
         transaction(db, "generations.swap", () => {
           const p = pointerOf(s, pipeline)
-          if (p.current !== from || p.building !== to) throw new GenerationMoved({ pipeline, bound: to, current: p.current })
+          Binding.expectSwappable(pipeline, p, from, to)
           const live = newestOf(s, physical(pipeline, from))
           const built = newestOf(s, physical(pipeline, to))
           if (live !== undefined && (built === undefined || Version.compare(built, live) < 0)) {
@@ -384,7 +384,7 @@ const generations = (db: DatabaseSync, s: Statements): Context.Service.Shape<typ
     seal: (pipeline, from, to) =>
       transaction(db, "generations.seal", () => {
         const p = pointerOf(s, pipeline)
-        if (p.current !== from || p.building !== to) throw new GenerationMoved({ pipeline, bound: to, current: p.current })
+        Binding.expectSwappable(pipeline, p, from, to)
         putPointer(s, pipeline, { ...p, seal: to })
         return newestOf(s, physical(pipeline, from))
       }),

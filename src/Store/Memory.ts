@@ -378,7 +378,7 @@ export const generations = (state: State): Context.Service.Shape<typeof Generati
       Effect.flatMap(
         attempt("generations.swap", () => {
           const p = pointer(pipeline)
-          if (p.current !== from || p.building !== to) throw new GenerationMoved({ pipeline, bound: to, current: p.current })
+          Binding.expectSwappable(pipeline, p, from, to)
           const live = newestOf(state.ledger.get(physical(pipeline, from)))
           const built = newestOf(state.ledger.get(physical(pipeline, to)))
           if (live !== undefined && (built === undefined || Version.compare(built, live) < 0)) {
@@ -393,7 +393,7 @@ export const generations = (state: State): Context.Service.Shape<typeof Generati
     seal: (pipeline, from, to) =>
       attempt("generations.seal", () => {
         const p = pointer(pipeline)
-        if (p.current !== from || p.building !== to) throw new GenerationMoved({ pipeline, bound: to, current: p.current })
+        Binding.expectSwappable(pipeline, p, from, to)
         state.generations.set(pipeline, { ...p, seal: to })
         return newestOf(state.ledger.get(physical(pipeline, from)))
       }),

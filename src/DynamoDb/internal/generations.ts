@@ -232,6 +232,12 @@ export const make = (client: DynamoDBClient, tables: TableNames, base: Base) => 
     )
   }
 
+  /** Fails (moved) unless `from` is current and `to` being built: what a swap and a seal both require. */
+  const expectSwappable = (pipeline: string, from: number, to: number, operation: string) => (p: Pointer) =>
+    p.current === from && p.building === to
+      ? Effect.void
+      : Effect.fail(moved("dynamodb", operation, new GenerationMoved({ pipeline, bound: to, current: p.current })))
+
   const generations: Context.Service.Shape<typeof Generations> = {
     status: (pipeline) => Effect.map(read(pipeline), (p) => status(pipeline, p)),
     begin: (pipeline, options) =>
@@ -251,10 +257,7 @@ export const make = (client: DynamoDBClient, tables: TableNames, base: Base) => 
     services: (pipeline, generation) => services({ pipeline, generation }),
     swap: (pipeline, from, to) =>
       Effect.gen(function*() {
-        const expect = (p: Pointer) =>
-          p.current === from && p.building === to
-            ? Effect.void
-            : Effect.fail(moved("dynamodb", "generations.swap", new GenerationMoved({ pipeline, bound: to, current: p.current })))
+        const expect = expectSwappable(pipeline, from, to, "generations.swap")
         yield* change(pipeline, (p) => Effect.as(expect(p), [{ ...p, seal: to }, undefined] as const))
         const live = yield* newestOf(pipeline, from)
         const built = yield* newestOf(pipeline, to)
@@ -265,10 +268,8 @@ export const make = (client: DynamoDBClient, tables: TableNames, base: Base) => 
       }),
     seal: (pipeline, from, to) =>
       Effect.gen(function*() {
-        yield* change(pipeline, (p) =>
-          p.current === from && p.building === to
-            ? Effect.succeed([{ ...p, seal: to }, undefined] as const)
-            : Effect.fail(moved("dynamodb", "generations.seal", new GenerationMoved({ pipeline, bound: to, current: p.current }))))
+        const expect = expectSwappable(pipeline, from, to, "generations.seal")
+        yield* change(pipeline, (p) => Effect.as(expect(p), [{ ...p, seal: to }, undefined] as const))
         return yield* newestOf(pipeline, from)
       }),
     unseal: (pipeline) => change(pipeline, (p) => Effect.succeed([p.seal === undefined ? undefined : { ...p, seal: undefined }, undefined] as const)),

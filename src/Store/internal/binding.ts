@@ -18,6 +18,14 @@ export interface Pointer {
 /** No pointer record: generation 0, nothing being built. */
 export const initial: Pointer = { current: 0, building: undefined }
 
+/**
+ * Throws a {@link GenerationMoved} unless `from` is the current generation and `to` the one being
+ * built: what a swap and a seal both require.
+ */
+export const expectSwappable = (pipeline: string, pointer: Pointer, from: number, to: number): void => {
+  if (pointer.current !== from || pointer.building !== to) throw new GenerationMoved({ pipeline, bound: to, current: pointer.current })
+}
+
 export interface Binding {
   /** The stored name of the pipeline's data the fold of this layer uses (binds the current generation at first use). */
   readonly name: (pipeline: string) => string
