@@ -164,27 +164,35 @@ export interface DynamoDbSuite {
 /**
  * Registers a suite's `beforeAll`/`afterAll`: the server must answer (dynalite, or moto for
  * `"dynamodb-tx"`), one client for the suite, and every table made with `tables` dropped at the end.
+ * With `onDemand`, the server is required (and the client made) at the first `tables` instead: for a
+ * file whose other cases need no DynamoDB.
  */
-export const dynamoDbSuite = (service: "dynamodb" | "dynamodb-tx" = "dynamodb"): DynamoDbSuite => {
+export const dynamoDbSuite = (
+  service: "dynamodb" | "dynamodb-tx" = "dynamodb",
+  options: { readonly onDemand?: boolean } = {}
+): DynamoDbSuite => {
   let client: DynamoDBClient | undefined
   const created: Array<Tables.TableNames> = []
-  beforeAll(async () => {
+  const connect = async () => {
+    if (client !== undefined) return client
     await requireService(service)
-    client = testClient(service === "dynamodb" ? {} : { endpoint: ddbTxEndpoint() })
-  })
+    client ??= testClient(service === "dynamodb" ? {} : { endpoint: ddbTxEndpoint() })
+    return client
+  }
+  if (options.onDemand !== true) beforeAll(async () => void (await connect()))
   afterAll(async () => {
     if (client === undefined) return
     for (const names of created) await dropTables(client, names)
     client.destroy()
   })
   const current = (): DynamoDBClient => {
-    if (client === undefined) throw new Error("the DynamoDB suite's client is made in beforeAll")
+    if (client === undefined) throw new Error("the DynamoDB suite's client is made in beforeAll (or by the first tables, on demand)")
     return client
   }
   return {
     client: current,
     tables: async (prefix) => {
-      const names = await freshTables(current(), prefix)
+      const names = await freshTables(await connect(), prefix)
       created.push(names)
       return names
     },

@@ -11,28 +11,25 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
 import type { Document, MongoClient } from "mongodb"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
-import type * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as Rebootstrap from "../../src/Runtime/Rebootstrap.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import { isMoved } from "../../src/Store/Generations.ts"
 import * as Memory from "../../src/Store/Memory.ts"
-import { dropTables, freshTables, testClient } from "../dynamodb/support.ts"
+import { dynamoDbSuite } from "../dynamodb/support.ts"
 import { connectClient, groupBySum, orderSpec, quiet, sleep } from "../mongo/support.ts"
 import { requireService, uniqueName } from "../support/services.ts"
 import { eventually, seedOrders, startWriter, totals } from "./support.ts"
 
 let client: MongoClient
 let dir = ""
-/** The DynamoDB tables made, dropped at the end (dynalite's DeleteTable reads every key it holds: leave it small). */
-const made: Array<Tables.TableNames> = []
-let ddb: DynamoDBClient | undefined
+/** Tables made on demand (the memory and embedded cases need no DynamoDB), dropped at the end. */
+const ddb = dynamoDbSuite("dynamodb", { onDemand: true })
 
 beforeAll(async () => {
   await requireService("mongo")
@@ -40,9 +37,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "busy-"))
 })
 afterAll(async () => {
-  if (ddb !== undefined) for (const names of made) await dropTables(ddb, names)
   await client?.close()
-  ddb?.destroy()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -60,11 +55,8 @@ const cases: ReadonlyArray<Case> = [
   // ledger entries after the seal, which one more sealed catch-up takes in. Two writers are
   // enough to keep a worker on dynalite busy
   ["dynamodb", async () => {
-    await requireService("dynamodb")
-    ddb ??= testClient()
-    const tables = await freshTables(ddb, "busy")
-    made.push(tables)
-    return () => DynamoDbStore.layerFrom(ddb!, tables)
+    const tables = await ddb.tables("busy")
+    return () => DynamoDbStore.layerFrom(ddb.client(), tables)
   }, 4, 2]
 ]
 

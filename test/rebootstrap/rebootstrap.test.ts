@@ -24,29 +24,23 @@ import * as Embedded from "../../src/Store/Embedded.ts"
 import { Generations, isMoved } from "../../src/Store/Generations.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
-import type * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
-import { dropTables, freshTables, testClient } from "../dynamodb/support.ts"
+import { dynamoDbSuite } from "../dynamodb/support.ts"
 import { requireService, uniqueName } from "../support/services.ts"
 import { connectClient, groupByCount, groupBySum, nonZero, orderSpec, quiet, sleep } from "../mongo/support.ts"
 import { eventually, seedOrders, startReader, startWriter, sumOf, totals } from "./support.ts"
 
 let client: MongoClient
 let dir = ""
-/** The DynamoDB tables made, dropped at the end (dynalite's DeleteTable reads every key it holds: leave it small). */
-const made: Array<Tables.TableNames> = []
-let ddb: DynamoDBClient
+/** Tables made on demand (the memory and embedded cases need no DynamoDB), dropped at the end. */
+const ddb = dynamoDbSuite("dynamodb", { onDemand: true })
 
 beforeAll(async () => {
   await requireService("mongo")
   client = await connectClient()
   dir = mkdtempSync(join(tmpdir(), "rebootstrap-"))
-  ddb = testClient()
 })
 afterAll(async () => {
-  if (ddb !== undefined) for (const names of made) await dropTables(ddb, names)
   await client?.close()
-  ddb?.destroy()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -71,10 +65,8 @@ const embedded = async () => {
   return () => Embedded.layer({ path, durability: "normal" })
 }
 const dynamodb = async () => {
-  await requireService("dynamodb")
-  const tables = await freshTables(ddb, "rb")
-  made.push(tables)
-  return () => DynamoDbStore.layerFrom(ddb, tables)
+  const tables = await ddb.tables("rb")
+  return () => DynamoDbStore.layerFrom(ddb.client(), tables)
 }
 const stores: ReadonlyArray<Case> = [
   ["memory", memory, false, 0],

@@ -8,7 +8,6 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, ManagedRuntime, Stream } from "effect"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
@@ -17,27 +16,23 @@ import * as Handoff from "../../src/Handoff.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as Rebootstrap from "../../src/Runtime/Rebootstrap.ts"
 import * as Source from "../../src/Source.ts"
-import type * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import { GenerationMoved, Generations, isMoved } from "../../src/Store/Generations.ts"
 import { type Entry, Ledger } from "../../src/Store/Ledger.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
 import * as Version from "../../src/Version.ts"
-import { dropTables, freshTables, testClient } from "../dynamodb/support.ts"
-import { requireService, uniqueName } from "../support/services.ts"
+import { dynamoDbSuite } from "../dynamodb/support.ts"
+import { uniqueName } from "../support/services.ts"
 import { quiet, sleep } from "../mongo/support.ts"
 
 let dir = ""
-/** The DynamoDB tables made, dropped at the end (dynalite's DeleteTable reads every key it holds: leave it small). */
-const made: Array<Tables.TableNames> = []
-let ddb: DynamoDBClient | undefined
+/** Tables made on demand (the memory and embedded cases need no DynamoDB), dropped at the end. */
+const ddb = dynamoDbSuite("dynamodb", { onDemand: true })
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "seal-"))
 })
-afterAll(async () => {
-  if (ddb !== undefined) for (const names of made) await dropTables(ddb, names)
-  ddb?.destroy()
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -52,11 +47,8 @@ const stores: ReadonlyArray<Store> = [
     return () => Embedded.layer({ path, durability: "normal" })
   }],
   ["dynamodb", async () => {
-    await requireService("dynamodb")
-    ddb ??= testClient()
-    const tables = await freshTables(ddb, "seal")
-    made.push(tables)
-    return () => DynamoDbStore.layerFrom(ddb!, tables)
+    const tables = await ddb.tables("seal")
+    return () => DynamoDbStore.layerFrom(ddb.client(), tables)
   }]
 ]
 
