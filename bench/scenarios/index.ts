@@ -23,6 +23,7 @@ const EventsProcess = lazy(() => import("./eventsProcess.ts"))
 const Native = lazy(() => import("./native.ts"))
 const WindowScenario = lazy(() => import("./window.ts"))
 const Query = lazy(() => import("./query.ts"))
+const Parse = lazy(() => import("./parse.ts"))
 
 export interface Scenario {
   readonly name: string
@@ -228,6 +229,14 @@ export const scenarios: ReadonlyArray<Scenario> = [
     cleanup: async (env) => (await EventsProcess()).cleanup(env),
     library: async () => (await EventsProcess()).library(),
     ceiling: async () => (await EventsProcess()).native()
+  },
+  {
+    name: "debezium-parse",
+    description: "parsing the values of records captured from the real Debezium MongoDB connector (test/fixtures/debezium-real, schemas.enable=false; source.ts_ns is an integer literal past 2^53 in each) with ExtendedJson.parseJson, which keeps such literals exact; ceiling: a plain JSON.parse of the same texts, which rounds them",
+    quick: { changes: 200_000, docs: 0, customers: 0, skew: "uniform" },
+    full: { changes: 1_000_000, docs: 0, customers: 0, skew: "uniform" },
+    library: async (w) => (await Parse()).library(w),
+    ceiling: async (w) => (await Parse()).ceiling(w)
   },
   {
     name: "events-plan",
