@@ -18,6 +18,18 @@ export interface Lines {
   readonly oversized: Array<number>
 }
 
+/** A line's position: a class, not a literal (see the record classes of `Input`: no pretenuring). */
+class LinePosition implements Position {
+  readonly partition: string
+  readonly seq: number
+  readonly checkpoint: number
+  constructor(partition: string, seq: number, checkpoint: number) {
+    this.partition = partition
+    this.seq = seq
+    this.checkpoint = checkpoint
+  }
+}
+
 const empty = (): Lines => ({ texts: [], positions: [], oversized: [] })
 
 const NEWLINE = 0x0a
@@ -52,7 +64,7 @@ export async function* lines(
     const push = (text: string, seq: number, checkpoint: number, oversized: boolean) => {
       if (oversized) out.oversized.push(out.texts.length)
       out.texts.push(text)
-      out.positions.push({ partition, seq, checkpoint })
+      out.positions.push(new LinePosition(partition, seq, checkpoint))
     }
     const finish = (tail: Buffer, end: number) => {
       const bytes = pendingBytes + tail.length
