@@ -130,17 +130,19 @@ export const positionToken = (sourceName: string): string => TokenKeys.position(
 export const commitToTokens = (sourceName: string) => {
   const key = TokenKeys.position(sourceName)
   let known: Record<string, unknown> | undefined
+  // combinators, not `Effect.gen`, on this once-per-batch path (see the fold's `write`)
   return (last: ReadonlyMap<string, Input>): Effect.Effect<void, StoreError, Tokens> =>
-    Effect.gen(function*() {
-      const tokens = yield* Tokens
-      if (known === undefined) {
-        const saved = yield* tokens.get(key.scope, key.name)
-        known = TokenKeys.decodePositions(saved._tag === "Some" ? saved.value : undefined)
-      }
-      const next: Record<string, unknown> = Object.assign(Object.create(null), known)
-      for (const [partition, record] of last) next[partition] = { seq: record.seq, checkpoint: record.checkpoint ?? null }
-      yield* tokens.set(key.scope, key.name, next)
-      known = next
+    Tokens.use((tokens) => {
+      const saved = known !== undefined
+        ? Effect.succeed(known)
+        : Effect.map(tokens.get(key.scope, key.name), (value) => TokenKeys.decodePositions(value._tag === "Some" ? value.value : undefined))
+      return Effect.flatMap(saved, (before) => {
+        const next: Record<string, unknown> = Object.assign(Object.create(null), before)
+        for (const [partition, record] of last) next[partition] = { seq: record.seq, checkpoint: record.checkpoint ?? null }
+        return Effect.map(tokens.set(key.scope, key.name, next), () => {
+          known = next
+        })
+      })
     })
 }
 
