@@ -153,123 +153,101 @@ export type Input = Upsert | Patch | Delete | Event | Reject | Skip
 // the old generation, where each keeps its (young) document alive until a full collection. A
 // source builds one record per line or message, most of which die with their batch, so that
 // pretenuring costs a process about a third of its peak memory (bench: events-1m-process). The
-// instances have the same own fields, in the same order, as the interfaces above.
+// instances have the fields of the interfaces above as own fields.
 
-class UpsertRecord implements Upsert {
-  readonly _tag = "Upsert"
-  readonly docId: string
-  readonly doc: unknown
-  readonly version: Version | undefined
-  readonly raw: string | undefined
-  readonly key: string | undefined
+/** What every record has: its tag and its position. */
+abstract class Located<Tag extends Input["_tag"]> implements Position {
+  readonly _tag: Tag
   readonly partition: string
   readonly seq: number
   readonly checkpoint: unknown
-  constructor(docId: string, doc: unknown, position: Position, options: { readonly version?: Version | undefined } & Origin) {
-    this.docId = docId
-    this.doc = doc
-    this.version = options.version
-    this.raw = options.raw
-    this.key = options.key
+  constructor(tag: Tag, position: Position) {
+    this._tag = tag
     this.partition = position.partition
     this.seq = position.seq
     this.checkpoint = position.checkpoint
   }
 }
 
-class PatchRecord implements Patch {
-  readonly _tag = "Patch"
+class UpsertRecord extends Located<"Upsert"> implements Upsert {
+  readonly docId: string
+  readonly doc: unknown
+  readonly version: Version | undefined
+  readonly raw: string | undefined
+  readonly key: string | undefined
+  constructor(docId: string, doc: unknown, position: Position, options: { readonly version?: Version | undefined } & Origin) {
+    super("Upsert", position)
+    this.docId = docId
+    this.doc = doc
+    this.version = options.version
+    this.raw = options.raw
+    this.key = options.key
+  }
+}
+
+class PatchRecord extends Located<"Patch"> implements Patch {
   readonly docId: string
   readonly description: Description
   readonly version: Version | undefined
   readonly raw: string | undefined
   readonly key: string | undefined
-  readonly partition: string
-  readonly seq: number
-  readonly checkpoint: unknown
   constructor(docId: string, description: Description, position: Position, options: { readonly version?: Version | undefined } & Origin) {
+    super("Patch", position)
     this.docId = docId
     this.description = description
     this.version = options.version
     this.raw = options.raw
     this.key = options.key
-    this.partition = position.partition
-    this.seq = position.seq
-    this.checkpoint = position.checkpoint
   }
 }
 
-class DeleteRecord implements Delete {
-  readonly _tag = "Delete"
+class DeleteRecord extends Located<"Delete"> implements Delete {
   readonly docId: string
   readonly version: Version | undefined
   readonly raw: string | undefined
   readonly key: string | undefined
-  readonly partition: string
-  readonly seq: number
-  readonly checkpoint: unknown
   constructor(docId: string, position: Position, options: { readonly version?: Version | undefined } & Origin) {
+    super("Delete", position)
     this.docId = docId
     this.version = options.version
     this.raw = options.raw
     this.key = options.key
-    this.partition = position.partition
-    this.seq = position.seq
-    this.checkpoint = position.checkpoint
   }
 }
 
-class EventRecord implements Event {
-  readonly _tag = "Event"
+class EventRecord extends Located<"Event"> implements Event {
   readonly eventId: string
   readonly doc: unknown
   readonly raw: string | undefined
   readonly key: string | undefined
-  readonly partition: string
-  readonly seq: number
-  readonly checkpoint: unknown
   constructor(eventId: string, doc: unknown, position: Position, origin: Origin) {
+    super("Event", position)
     this.eventId = eventId
     this.doc = doc
     this.raw = origin.raw
     this.key = origin.key
-    this.partition = position.partition
-    this.seq = position.seq
-    this.checkpoint = position.checkpoint
   }
 }
 
-class RejectRecord implements Reject {
-  readonly _tag = "Reject"
+class RejectRecord extends Located<"Reject"> implements Reject {
   readonly raw: string
   readonly reason: string
   readonly docId: string | undefined
   readonly key: string | undefined
-  readonly partition: string
-  readonly seq: number
-  readonly checkpoint: unknown
   constructor(raw: string, reason: string, position: Position, docId: string | undefined, key: string | undefined) {
+    super("Reject", position)
     this.raw = raw
     this.reason = reason
     this.docId = docId
     this.key = key
-    this.partition = position.partition
-    this.seq = position.seq
-    this.checkpoint = position.checkpoint
   }
 }
 
-class SkipRecord implements Skip {
-  readonly _tag = "Skip"
+class SkipRecord extends Located<"Skip"> implements Skip {
   readonly reason: string
-  readonly partition: string
-  readonly seq: number
-  readonly checkpoint: unknown
   constructor(reason: string, position: Position) {
+    super("Skip", position)
     this.reason = reason
-    this.partition = position.partition
-    this.seq = position.seq
-    this.checkpoint = position.checkpoint
   }
 }
 

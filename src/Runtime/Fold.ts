@@ -332,9 +332,7 @@ const pipelineFolder = (
         summary.skipped += c.skipped
         summary.rejected += c.rejected
         summary.invalid += c.invalid
-        const metrics = [Metric.update(mIn, c.records)]
-        if (c.stale > 0) metrics.push(Metric.update(mStale, c.stale))
-        if (c.rejected > 0) metrics.push(Metric.update(mDead, c.rejected))
+        const metrics: Array<Effect.Effect<void>> = []
         if (c.expired > 0) {
           summary.expired += c.expired
           metrics.push(
@@ -342,6 +340,9 @@ const pipelineFolder = (
             Effect.logInfo(`${c.expired} records older than the retention of pipeline ${pipeline.name} dropped (their buckets have expired)`)
           )
         }
+        metrics.push(Metric.update(mIn, c.records))
+        if (c.stale > 0) metrics.push(Metric.update(mStale, c.stale))
+        if (c.rejected > 0) metrics.push(Metric.update(mDead, c.rejected))
         return Effect.all(metrics, { discard: true })
       })
     /** Writes a planned batch: dead letters, aggregates, ledger (in that order), and counts it. */
@@ -517,17 +518,17 @@ const sinkWith = <E>(
       })
     const finish = settle(Fiber.join)
     const foldBatch = (batch: ReadonlyArray<Input>) =>
-      Effect.flatMap(Effect.suspend(() => folder.prepare(batch, inFlight?.prepared)), (prepared) =>
-        Effect.andThen(
-          finish,
-          Effect.flatMap(
+      Effect.suspend(() => folder.prepare(batch, inFlight?.prepared)).pipe(
+        Effect.tap(() => finish),
+        Effect.flatMap((prepared) =>
+          Effect.map(
             Effect.forkChild(folder.write(prepared).pipe(Effect.onError((cause) => Deferred.failCause(failed, cause)))),
-            (fiber) =>
-              Effect.sync(() => {
-                inFlight = { prepared, fiber }
-              })
+            (fiber) => {
+              inFlight = { prepared, fiber }
+            }
           )
-        ))
+        )
+      )
     const foldArray = (chunk: ReadonlyArray<Input>) => {
       if (chunk.length <= size) return foldBatch(chunk)
       const batches: Array<ReadonlyArray<Input>> = []
