@@ -280,17 +280,17 @@ const run = <V>(
 
   const add = (key: string, delta: V, record: number, partition: string) => {
     const slot = slots.of(key)
-    if (slot.gen !== gen) {
+    if (slots.gens[slot] !== gen) {
       const expiry = window === undefined ? undefined : expiryOfKey(key)
       // a bucket already gone (a retraction from it): nothing to write
       if (expiry !== undefined && expiry <= now) return
       const update = new Update(key, delta, partition, contributionsOf)
       update.expiresAt = expiry
-      slot.gen = gen
-      slot.at = accList.length
+      slots.gens[slot] = gen
+      slots.ats[slot] = accList.length
       accList.push(update)
     } else {
-      const acc = accList[slot.at]!
+      const acc = accList[slots.ats[slot]!]!
       acc.delta = monoid.combine(acc.delta, delta)
       if (partition !== acc.partition) {
         if (acc.others === undefined) acc.others = [partition]
@@ -534,15 +534,22 @@ const run = <V>(
   // partition's array.
   const shared = new Map<string, ReadonlyArray<Mark>>()
   const markOf = (partition: string): Mark => ({ partition, first: first.get(partition)!, last: last.get(partition)!.seq })
+  // the previous update's partition and marks: most batches have one partition, so no look-up per key
+  let lastPartition: string | undefined = undefined
+  let lastMarks: ReadonlyArray<Mark> = noMarks
   for (let a = 0; a < accList.length; a++) {
     const update = accList[a]!
     if (update.others === undefined) {
-      let marks = shared.get(update.partition)
-      if (marks === undefined) {
-        marks = [markOf(update.partition)]
-        shared.set(update.partition, marks)
+      if (update.partition !== lastPartition) {
+        let marks = shared.get(update.partition)
+        if (marks === undefined) {
+          marks = [markOf(update.partition)]
+          shared.set(update.partition, marks)
+        }
+        lastPartition = update.partition
+        lastMarks = marks
       }
-      update.marks = marks
+      update.marks = lastMarks
     } else {
       const marks = [markOf(update.partition)]
       for (let o = 0; o < update.others.length; o++) marks.push(markOf(update.others[o]!))
@@ -562,30 +569,49 @@ const noDocuments: Documents = { ids: [], at: new Int32Array(0) }
 const noPrior: ReadonlyArray<undefined> = []
 
 /**
- * Where each aggregate key's update sits in the batch being planned: `at` in the plan's list of
- * updates when `gen` is the current run's. One table per pipeline, kept from batch to batch, so
- * that a key seen before costs one lookup and no insert (a table per batch costs a lookup and an
- * insert into a growing map for every key of every batch). It holds numbers only, nothing of a
- * batch, and starts over past {@link SLOTS_LIMIT} keys. Plans are synchronous, so no two runs
- * share it at once.
+ * Where each aggregate key's update sits in the batch being planned: `ats[slot]` in the plan's
+ * list of updates when `gens[slot]` is the current run's, `slot` being the key's number in `index`.
+ * One table per pipeline, kept from batch to batch, so that a key seen before costs one lookup and
+ * no insert (a table per batch costs a lookup and an insert into a growing map for every key of
+ * every batch). The map's values are small integers and the slots two typed arrays, so a look-up
+ * reaches no object of its own. It holds numbers only, nothing of a batch, and starts over past
+ * {@link SLOTS_LIMIT} keys. Plans are synchronous, so no two runs share it at once.
  */
 class Slots {
-  private readonly table = new Map<string, { gen: number; at: number }>()
+  private readonly index = new Map<string, number>()
+  gens = new Int32Array(1024)
+  ats = new Int32Array(1024)
   private gen = 0
   /** A new run's generation (every slot is then free). */
   next(): number {
-    if (this.table.size > SLOTS_LIMIT) this.table.clear()
+    if (this.index.size > SLOTS_LIMIT || this.gen === MAX_GEN) {
+      this.index.clear()
+      this.gens.fill(0)
+      this.gen = 0
+    }
     return ++this.gen
   }
-  of(key: string): { gen: number; at: number } {
-    let slot = this.table.get(key)
+  /** The slot of `key` (a new one is free: its generation is 0, older than every run's). */
+  of(key: string): number {
+    let slot = this.index.get(key)
     if (slot === undefined) {
-      slot = { gen: 0, at: 0 }
-      this.table.set(key, slot)
+      slot = this.index.size
+      this.index.set(key, slot)
+      if (slot === this.gens.length) {
+        const gens = new Int32Array(slot * 2)
+        gens.set(this.gens)
+        this.gens = gens
+        const ats = new Int32Array(slot * 2)
+        ats.set(this.ats)
+        this.ats = ats
+      }
     }
     return slot
   }
 }
+
+/** The last generation before a slot table starts over (the typed arrays hold 32-bit integers). */
+const MAX_GEN = 0x7fffffff
 
 /** Past this many distinct keys, a pipeline's slot table is cleared (bounded memory for unbounded key spaces). */
 const SLOTS_LIMIT = 1 << 16

@@ -76,6 +76,34 @@ describe("the planner, for an events pipeline", () => {
     expect(plan.last.get("p")!.seq).toBe(9)
   })
 
+  it("coalesces per key in batch after batch while the per-key table grows past its limit and starts over", () => {
+    // 70,000 distinct keys: the planner's table of keys grows from its first size, passes its limit
+    // (65,536) and is cleared; every batch must still come out as a plain group-by of its own records
+    const keys = 70_000
+    let seq = 0
+    const batchOf = (ks: ReadonlyArray<number>) => ks.map((k) => I.event(`e${seq}`, { k: `k${k}`, n: k % 7 + 1 }, at(++seq)))
+    const expected = (batch: ReadonlyArray<I.Input>) => {
+      const out = new Map<string, number>()
+      for (const r of batch) {
+        const d = (r as I.Event).doc as { k: string; n: number }
+        out.set(d.k, (out.get(d.k) ?? 0) + d.n)
+      }
+      return out
+    }
+    const all = Array.from({ length: keys }, (_, k) => k)
+    const batches = [
+      batchOf([...all, ...all.slice(0, 5000)]),
+      batchOf(all.slice(0, 3000).reverse()),
+      batchOf([3, 1, 3, 69_999, 1, 2]),
+      batchOf(all.filter((k) => k % 3 === 0))
+    ]
+    for (const batch of batches) {
+      const plan = Plan.plan(sumEvents, batch, new Map())
+      expect(new Map(plan.updates.map((u) => [u.key, u.delta]))).toEqual(expected(batch))
+      expect(plan.updates.length).toBe(expected(batch).size)
+    }
+  })
+
   it("the types keep an events pipeline off a source of changes", () => {
     const changes = Source.fromStream("c", Stream.make(Source.upsert("d", { k: "a", n: 1 })))
     const events = Source.events("e", Stream.make({ id: 1, k: "a", n: 1 }), { id: (e) => e.id })
