@@ -408,7 +408,11 @@ export const makeFolder = <K extends Kind, E, R>(
     const commit = (batch: ReadonlyArray<Input>) =>
       Effect.suspend(() => {
         const last = new Map<string, Input>()
-        for (const r of batch) last.set(r.partition, r)
+        // a partition's records come in runs: one insert at the end of each run, not one per record
+        for (let i = 0; i < batch.length; i++) {
+          const r = batch[i]!
+          if (i + 1 === batch.length || batch[i + 1]!.partition !== r.partition) last.set(r.partition, r)
+        }
         return retry(source.commit(last).pipe(Effect.provideContext(context)))
       })
 
