@@ -43,6 +43,18 @@ export interface Cell {
   expiresAt?: number | undefined
 }
 
+/** The cells the store makes: one shape from the start (an expiry set later adds no property). */
+class StoredCell implements Cell {
+  value: unknown
+  partition: string | undefined = undefined
+  seq = 0
+  others: Map<string, number> | undefined = undefined
+  expiresAt: number | undefined = undefined
+  constructor(value: unknown) {
+    this.value = value
+  }
+}
+
 const markOf = (cell: Cell, partition: string): number | undefined =>
   cell.partition === partition ? cell.seq : cell.others?.get(partition)
 
@@ -182,7 +194,7 @@ export const aggregates = (state: State, shared?: Binding.Binding): Context.Serv
           if (cell === null) continue
           const update = updates[u]!
           if (cell === undefined) {
-            cell = { value: values[u], partition: undefined, seq: 0, others: undefined }
+            cell = new StoredCell(values[u])
             cells.set(update.key, cell)
           } else cell.value = values[u]
           if (update.expiresAt !== undefined) expireAt(cells, cell, update.expiresAt)
