@@ -41,6 +41,7 @@ import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
 import type { Entry } from "../Store/Ledger.ts"
 import * as Decoder from "../internal/decoder.ts"
+import * as PlannedEntries from "../internal/entry.ts"
 import * as Projection from "../internal/projection.ts"
 import * as Window from "../Window.ts"
 import * as UpdateDescription from "../UpdateDescription.ts"
@@ -438,8 +439,7 @@ const run = <V>(
       ? options.at
       : [base, record.seq]
     const current = states[j] ?? prior[j]
-    const newer = current === undefined ||
-      version[0] > current.version[0] || (version[0] === current.version[0] && version[1] > current.version[1])
+    const newer = current === undefined || PlannedEntries.isNewer(version, current)
     /** The document's new state (none for a delete, or a patch without the state before). */
     let doc: unknown = undefined
     /** Set when the new state is refused: it contributes nothing, and is dead-lettered. */
@@ -504,7 +504,9 @@ const run = <V>(
       rejects.push(deadLetter(record, refused))
     } else if (record._tag === "Delete") counts.deletes++
     else counts.upserts++
-    states[j] = keep ? { keys, value, version, doc: doc === undefined ? undefined : Projection.project(doc, fields) } : { keys, value, version }
+    states[j] = keep
+      ? new PlannedEntries.PlannedEntryWithDoc(keys, value, version, doc === undefined ? undefined : Projection.project(doc, fields))
+      : new PlannedEntries.PlannedEntry(keys, value, version)
     const oldKeys = current === undefined ? noKeys : current.keys
     if (group === undefined) {
       if (keys.length === 0 && refused === undefined) counts.unchanged++

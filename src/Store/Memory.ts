@@ -21,6 +21,7 @@ import { Aggregates, type ApplyStats, resolve } from "./Aggregates.ts"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.ts"
 import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical, sourcesOf } from "./Generations.ts"
 import * as Binding from "./internal/binding.ts"
+import { isNewer } from "../internal/entry.ts"
 import { type Entry, Ledger } from "./Ledger.ts"
 import { StoreError } from "./StoreError.ts"
 import { Tokens } from "./Tokens.ts"
@@ -269,10 +270,7 @@ export const ledger = (state: State, shared?: Binding.Binding): Context.Service.
         const entries = table(state.ledger, binding.name(target.name))
         writes.forEach((entry, id) => {
           const current = entries.get(id)
-          if (
-            current === undefined || entry.version[0] > current.version[0] ||
-            (entry.version[0] === current.version[0] && entry.version[1] > current.version[1])
-          ) entries.set(id, entry)
+          if (current === undefined || isNewer(entry.version, current)) entries.set(id, entry)
         })
       })
   }
