@@ -285,7 +285,7 @@ const run = <V>(
       const expiry = window === undefined ? undefined : expiryOfKey(key)
       // a bucket already gone (a retraction from it): nothing to write
       if (expiry !== undefined && expiry <= now) return
-      const update = new Update(key, delta, partition, contributionsOf)
+      const update = new Update(slots.keys[slot]!, delta, partition, contributionsOf)
       update.expiresAt = expiry
       slots.gens[slot] = gen
       slots.ats[slot] = accList.length
@@ -581,6 +581,11 @@ const noPrior: ReadonlyArray<undefined> = []
  */
 class Slots {
   private readonly index = new Map<string, number>()
+  /**
+   * Each slot's key as first seen: updates carry it, so that a store that keeps it finds the same
+   * string on the next batch (equal by identity) instead of an equal one it must compare.
+   */
+  readonly keys: Array<string> = []
   gens = new Int32Array(1024)
   ats = new Int32Array(1024)
   private gen = 0
@@ -588,6 +593,7 @@ class Slots {
   next(): number {
     if (this.index.size > SLOTS_LIMIT || this.gen === MAX_GEN) {
       this.index.clear()
+      this.keys.length = 0
       this.gens.fill(0)
       this.gen = 0
     }
@@ -599,6 +605,7 @@ class Slots {
     if (slot === undefined) {
       slot = this.index.size
       this.index.set(key, slot)
+      this.keys.push(key)
       if (slot === this.gens.length) {
         const gens = new Int32Array(slot * 2)
         gens.set(this.gens)
