@@ -576,8 +576,8 @@ const noPrior: ReadonlyArray<undefined> = []
  * One table per pipeline, kept from batch to batch, so that a key seen before costs one lookup and
  * no insert (a table per batch costs a lookup and an insert into a growing map for every key of
  * every batch). The map's values are small integers and the slots two typed arrays, so a look-up
- * reaches no object of its own. It holds numbers only, nothing of a batch, and starts over past
- * {@link SLOTS_LIMIT} keys. Plans are synchronous, so no two runs share it at once.
+ * reaches no object of its own. It holds the keys and numbers, nothing else of a batch, and starts
+ * over past {@link SLOTS_LIMIT} keys. Plans are synchronous, so no two runs share it at once.
  */
 class Slots {
   private readonly index = new Map<string, number>()
