@@ -169,51 +169,41 @@ abstract class Located<Tag extends Input["_tag"]> implements Position {
   }
 }
 
-class UpsertRecord extends Located<"Upsert"> implements Upsert {
+/** The options of a change: its version, and where it came from. */
+type ChangeOptions = { readonly version?: Version | undefined } & Origin
+
+/** What every change of a document has: its id, its version if any, and its origin. */
+abstract class ChangeRecord<Tag extends "Upsert" | "Patch" | "Delete"> extends Located<Tag> {
   readonly docId: string
+  readonly version: Version | undefined
+  readonly raw: string | undefined
+  readonly key: string | undefined
+  constructor(tag: Tag, docId: string, position: Position, options: ChangeOptions) {
+    super(tag, position)
+    this.docId = docId
+    this.version = options.version
+    this.raw = options.raw
+    this.key = options.key
+  }
+}
+
+class UpsertRecord extends ChangeRecord<"Upsert"> implements Upsert {
   readonly doc: unknown
-  readonly version: Version | undefined
-  readonly raw: string | undefined
-  readonly key: string | undefined
-  constructor(docId: string, doc: unknown, position: Position, options: { readonly version?: Version | undefined } & Origin) {
-    super("Upsert", position)
-    this.docId = docId
+  constructor(docId: string, doc: unknown, position: Position, options: ChangeOptions) {
+    super("Upsert", docId, position, options)
     this.doc = doc
-    this.version = options.version
-    this.raw = options.raw
-    this.key = options.key
   }
 }
 
-class PatchRecord extends Located<"Patch"> implements Patch {
-  readonly docId: string
+class PatchRecord extends ChangeRecord<"Patch"> implements Patch {
   readonly description: Description
-  readonly version: Version | undefined
-  readonly raw: string | undefined
-  readonly key: string | undefined
-  constructor(docId: string, description: Description, position: Position, options: { readonly version?: Version | undefined } & Origin) {
-    super("Patch", position)
-    this.docId = docId
+  constructor(docId: string, description: Description, position: Position, options: ChangeOptions) {
+    super("Patch", docId, position, options)
     this.description = description
-    this.version = options.version
-    this.raw = options.raw
-    this.key = options.key
   }
 }
 
-class DeleteRecord extends Located<"Delete"> implements Delete {
-  readonly docId: string
-  readonly version: Version | undefined
-  readonly raw: string | undefined
-  readonly key: string | undefined
-  constructor(docId: string, position: Position, options: { readonly version?: Version | undefined } & Origin) {
-    super("Delete", position)
-    this.docId = docId
-    this.version = options.version
-    this.raw = options.raw
-    this.key = options.key
-  }
-}
+class DeleteRecord extends ChangeRecord<"Delete"> implements Delete {}
 
 class EventRecord extends Located<"Event"> implements Event {
   readonly eventId: string
@@ -261,7 +251,7 @@ export const upsert = (
   docId: string,
   doc: unknown,
   position: Position,
-  options: { readonly version?: Version | undefined } & Origin = noOptions
+  options: ChangeOptions = noOptions
 ): Upsert => new UpsertRecord(docId, doc, position, options)
 
 /**
@@ -272,15 +262,15 @@ export const patch = (
   docId: string,
   description: Description,
   position: Position,
-  options: { readonly version?: Version | undefined } & Origin = noOptions
+  options: ChangeOptions = noOptions
 ): Patch => new PatchRecord(docId, description, position, options)
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const remove = (docId: string, position: Position, options: { readonly version?: Version | undefined } & Origin = noOptions): Delete =>
-  new DeleteRecord(docId, position, options)
+export const remove = (docId: string, position: Position, options: ChangeOptions = noOptions): Delete =>
+  new DeleteRecord("Delete", docId, position, options)
 
 /**
  * @since 0.2.0
