@@ -8,16 +8,16 @@
  * Machinery of the planner and the in-memory store.
  */
 import type { Entry } from "../Store/Ledger.ts"
-import type { Version } from "../Version.ts"
+import * as Version from "../Version.ts"
 
 /** An entry whose version is also held inline. */
 export class PlannedEntry<V> implements Entry<V> {
   readonly keys: ReadonlyArray<string>
   readonly value: V
-  readonly version: Version
+  readonly version: Version.Version
   readonly #hi: number
   readonly #lo: number
-  constructor(keys: ReadonlyArray<string>, value: V, version: Version) {
+  constructor(keys: ReadonlyArray<string>, value: V, version: Version.Version) {
     this.keys = keys
     this.value = value
     this.version = version
@@ -25,24 +25,23 @@ export class PlannedEntry<V> implements Entry<V> {
     this.#lo = version[1]
   }
   /** Whether `version` is newer than `entry`'s. */
-  static isNewer(version: Version, entry: Entry<unknown>): boolean {
+  static isNewer(version: Version.Version, entry: Entry<unknown>): boolean {
     if (#hi in entry) {
       const hi = entry.#hi
       return version[0] > hi || (version[0] === hi && version[1] > entry.#lo)
     }
-    const v = entry.version
-    return version[0] > v[0] || (version[0] === v[0] && version[1] > v[1])
+    return Version.isNewer(version, entry.version)
   }
 }
 
 /** An entry that keeps the fields of its document (the fold's `keepDocuments`). */
 export class PlannedEntryWithDoc<V> extends PlannedEntry<V> {
   readonly doc: unknown
-  constructor(keys: ReadonlyArray<string>, value: V, version: Version, doc: unknown) {
+  constructor(keys: ReadonlyArray<string>, value: V, version: Version.Version, doc: unknown) {
     super(keys, value, version)
     this.doc = doc
   }
 }
 
 /** Whether `version` is newer than `entry`'s. */
-export const isNewer: (version: Version, entry: Entry<unknown>) => boolean = PlannedEntry.isNewer
+export const isNewer: (version: Version.Version, entry: Entry<unknown>) => boolean = PlannedEntry.isNewer
