@@ -12,7 +12,6 @@
  * (strict invalidation: a batch whose invalidation failed is not committed and is retried), so a
  * reader that goes through the cache never sees a total older than the last committed batch.
  */
-import { DescribeTableCommand } from "@aws-sdk/client-dynamodb"
 import { type Config, Effect, Layer, Schedule } from "effect"
 import { ConfigurationError } from "../../src/Errors.ts"
 import type { Aggregates } from "../../src/Store/Aggregates.ts"
@@ -49,7 +48,7 @@ export const missingTables = (names: Tables.TableNames): Effect.Effect<Array<str
     const absent: Array<string> = []
     for (const table of [names.aggregates, names.ledger, names.tokens, names.deadLetters]) {
       const found = yield* send({ operation: "tables.describe", table }, (signal) =>
-        client.send(new DescribeTableCommand({ TableName: table }), { abortSignal: signal })).pipe(
+        client.send("DescribeTable", { TableName: table }, signal)).pipe(
           Effect.as(true),
           Effect.catchIf((e) => errorName(e) === "ResourceNotFoundException", () => Effect.succeed(false)),
           Effect.retry({ schedule: startupRetry, while: (e) => e.retryable })

@@ -62,16 +62,19 @@ export interface Options {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (client: DynamoDBClient, tables: Tables.TableNames, options: Options = {}) => ({
-  aggregates: DynamoAggregates.make(client, tables.aggregates, {
-    consistentReads: options.consistentReads,
-    concurrency: options.aggregateConcurrency,
-    contentionAttempts: options.contentionAttempts
-  }),
-  ledger: DynamoLedger.make(client, tables.ledger, { concurrency: options.ledgerConcurrency }),
-  tokens: DynamoTokens.make(client, tables.tokens),
-  deadLetters: DynamoDeadLetters.make(client, tables.deadLetters)
-})
+export const make = (sender: Client.Client | DynamoDBClient, tables: Tables.TableNames, options: Options = {}) => {
+  const client = Client.toClient(sender)
+  return {
+    aggregates: DynamoAggregates.make(client, tables.aggregates, {
+      consistentReads: options.consistentReads,
+      concurrency: options.aggregateConcurrency,
+      contentionAttempts: options.contentionAttempts
+    }),
+    ledger: DynamoLedger.make(client, tables.ledger, { concurrency: options.ledgerConcurrency }),
+    tokens: DynamoTokens.make(client, tables.tokens),
+    deadLetters: DynamoDeadLetters.make(client, tables.deadLetters)
+  }
+}
 
 /**
  * The four services as a context, addressing each pipeline's current generation, with the
@@ -81,7 +84,8 @@ export const make = (client: DynamoDBClient, tables: Tables.TableNames, options:
  * @category layers
  * @since 0.1.0
  */
-export const context = (client: DynamoDBClient, tables: Tables.TableNames, options: Options = {}) => {
+export const context = (sender: Client.Client | DynamoDBClient, tables: Tables.TableNames, options: Options = {}) => {
+  const client = Client.toClient(sender)
   const g = DynamoGenerations.make(client, tables, make(client, tables, options))
   return Context.add(g.services, Generations, g.generations)
 }
@@ -105,7 +109,7 @@ export const layer = (
  * @since 0.1.0
  */
 export const layerFrom = (
-  client: DynamoDBClient,
+  client: Client.Client | DynamoDBClient,
   tables: Tables.TableNames,
   options: Options = {}
 ): Layer.Layer<Aggregates | Ledger | Tokens | DeadLetters | Generations> => Layer.effectContext(Effect.sync(() => context(client, tables, options)))

@@ -13,14 +13,7 @@
  *
  * @since 0.1.0
  */
-import {
-  type CreateTableCommandInput,
-  CreateTableCommand,
-  DeleteTableCommand,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  UpdateTimeToLiveCommand
-} from "@aws-sdk/client-dynamodb"
+import type { CreateTableInput } from "@aws-sdk/client-dynamodb"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -28,7 +21,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { StoreError } from "../Store/StoreError.ts"
-import { DynamoDbClient } from "./DynamoDbClient.ts"
+import { type Client, DynamoDbClient } from "./DynamoDbClient.ts"
 import * as Keys from "./internal/keys.ts"
 import { send } from "./internal/send.ts"
 
@@ -124,14 +117,14 @@ const S = "S" as const
  * @category tables
  * @since 0.1.0
  */
-export const definitions = (names: TableNames): Array<CreateTableCommandInput> => {
-  const hashOnly = (TableName: string): CreateTableCommandInput => ({
+export const definitions = (names: TableNames): Array<CreateTableInput> => {
+  const hashOnly = (TableName: string): CreateTableInput => ({
     TableName,
     BillingMode: "PAY_PER_REQUEST",
     AttributeDefinitions: [{ AttributeName: "pk", AttributeType: S }],
     KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }]
   })
-  const withSort = (TableName: string): CreateTableCommandInput => ({
+  const withSort = (TableName: string): CreateTableInput => ({
     TableName,
     BillingMode: "PAY_PER_REQUEST",
     AttributeDefinitions: [{ AttributeName: "pk", AttributeType: S }, { AttributeName: "sk", AttributeType: S }],
@@ -142,9 +135,9 @@ export const definitions = (names: TableNames): Array<CreateTableCommandInput> =
 
 const errorName = (e: StoreError): string => String((e.cause as { name?: unknown } | undefined)?.name ?? "")
 
-const waitActive = (client: DynamoDBClient, table: string) =>
+const waitActive = (client: Client, table: string) =>
   send({ operation: "tables.describe", table }, (signal) =>
-    client.send(new DescribeTableCommand({ TableName: table }), { abortSignal: signal })).pipe(
+    client.send("DescribeTable", { TableName: table }, signal)).pipe(
       Effect.flatMap((d) =>
         d.Table?.TableStatus === "ACTIVE"
           ? Effect.void
@@ -172,7 +165,7 @@ export const create = (names: TableNames): Effect.Effect<void, StoreError, Dynam
     for (const definition of definitions(names)) {
       const table = definition.TableName!
       const created = yield* send({ operation: "tables.create", table }, (signal) =>
-        client.send(new CreateTableCommand(definition), { abortSignal: signal })).pipe(
+        client.send("CreateTable", definition, signal)).pipe(
           Effect.as(true),
           Effect.catchIf((e) => errorName(e) === "ResourceInUseException", () => Effect.succeed(false))
         )
@@ -180,13 +173,10 @@ export const create = (names: TableNames): Effect.Effect<void, StoreError, Dynam
       yield* Effect.logInfo(created ? `created table ${table}` : `table ${table} exists`)
     }
     yield* send({ operation: "tables.ttl", table: names.aggregates }, (signal) =>
-      client.send(
-        new UpdateTimeToLiveCommand({
-          TableName: names.aggregates,
-          TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true }
-        }),
-        { abortSignal: signal }
-      )).pipe(
+      client.send("UpdateTimeToLive", {
+        TableName: names.aggregates,
+        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true }
+      }, signal)).pipe(
         Effect.tap(() => Effect.logInfo(`TTL on ${names.aggregates}.${TTL_ATTRIBUTE} enabled`)),
         Effect.catchIf(
           (e) =>
@@ -211,7 +201,7 @@ export const drop = (names: TableNames): Effect.Effect<void, StoreError, DynamoD
     const client = yield* DynamoDbClient
     for (const table of [names.aggregates, names.ledger, names.tokens, names.deadLetters]) {
       yield* send({ operation: "tables.drop", table }, (signal) =>
-        client.send(new DeleteTableCommand({ TableName: table }), { abortSignal: signal })).pipe(
+        client.send("DeleteTable", { TableName: table }, signal)).pipe(
           Effect.catchIf((e) => errorName(e) === "ResourceNotFoundException", () => Effect.void)
         )
     }

@@ -6,7 +6,8 @@
  * aggregates of the example's three pipelines, folded from one source in one pass, read back from
  * DynamoDB equal plain group-bys over the final documents, and exactly the malformed records are
  * dead-lettered; ledger-free events pipelines over generated event logs write no ledger item and
- * stay exact. The same property also runs, fewer times, on moto (another
+ * stay exact. The random histories go through the default transport (DynamoDB's JSON protocol over
+ * Node's HTTP agent), the larger ones through the SDK client. The same property also runs, fewer times, on moto (another
  * implementation of the DynamoDB API, with other gaps than dynalite's).
  */
 import { ScanCommand } from "@aws-sdk/client-dynamodb"
@@ -42,7 +43,8 @@ describe("fold over generated histories on DynamoDB", () => {
       fc.asyncProperty(params, async (p) => {
         const history = generate(p.seed, { docs: 15, ops: 60 })
         const tables = await ddb.tables("fold")
-        const result = await foldHistory(history, { ...p, pipelines: three, store: () => DynamoDbStore.layerFrom(ddb.client(), tables) })
+        // the default transport (the JSON protocol over Node's HTTP agent); the larger histories below go through the SDK client
+        const result = await foldHistory(history, { ...p, pipelines: three, store: () => DynamoDbStore.layerFrom(ddb.http(), tables) })
         runs++
         restarts += result.restarts
         calls += result.calls

@@ -13,6 +13,7 @@ import { afterAll, beforeAll } from "@effect/vitest"
 import { Effect, Layer, References } from "effect"
 import * as Client from "../../src/DynamoDb/DynamoDbClient.ts"
 import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
+import * as Http from "../../src/DynamoDb/internal/http.ts"
 import { awsClientConfig, ddbEndpoint, ddbTxEndpoint, requireService, uniqueName } from "../support/services.ts"
 
 /**
@@ -152,6 +153,8 @@ export const injectFaults = (
 export interface DynamoDbSuite {
   /** The suite's client, made in `beforeAll`. */
   readonly client: () => DynamoDBClient
+  /** The suite's client on the default transport (DynamoDB's JSON protocol over Node's HTTP agent), made at first use. */
+  readonly http: () => Client.Client
   /** Fresh tables for one test, dropped after the suite. */
   readonly tables: (prefix: string) => Promise<Tables.TableNames>
   /**
@@ -172,6 +175,7 @@ export const dynamoDbSuite = (
   options: { readonly onDemand?: boolean } = {}
 ): DynamoDbSuite => {
   let client: DynamoDBClient | undefined
+  let http: Http.Transport | undefined
   const created: Array<Tables.TableNames> = []
   const connect = async () => {
     if (client !== undefined) return client
@@ -184,6 +188,7 @@ export const dynamoDbSuite = (
     if (client === undefined) return
     for (const names of created) await dropTables(client, names)
     client.destroy()
+    http?.close()
   })
   const current = (): DynamoDBClient => {
     if (client === undefined) throw new Error("the DynamoDB suite's client is made in beforeAll (or by the first tables, on demand)")
@@ -191,6 +196,18 @@ export const dynamoDbSuite = (
   }
   return {
     client: current,
+    http: () => {
+      const config = awsClientConfig(service === "dynamodb" ? ddbEndpoint() : ddbTxEndpoint())
+      http ??= Http.make({
+        endpoint: new URL(config.endpoint),
+        region: config.region,
+        credentials: config.credentials,
+        maxAttempts: 3,
+        requestTimeoutMs: 10_000,
+        connectTimeoutMs: 3_000
+      })
+      return http
+    },
     tables: async (prefix) => {
       const names = await freshTables(await connect(), prefix)
       created.push(names)

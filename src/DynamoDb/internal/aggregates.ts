@@ -29,11 +29,12 @@
  *
  * @since 0.1.0
  */
-import { type DynamoDBClient, GetItemCommand, ScanCommand, type ScanCommandOutput, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
+import type { DynamoDBClient, ScanOutput } from "@aws-sdk/client-dynamodb"
 import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
+import { type Client, toClient } from "../DynamoDbClient.ts"
 import type * as Monoid from "../../Monoid.ts"
 import { Aggregates, type KeyUpdate, raiseMarks, resolve, type Target } from "../../Store/Aggregates.ts"
 import { StoreError } from "../../Store/StoreError.ts"
@@ -96,10 +97,11 @@ const conditionRetries = Metric.counter("monoid_dynamodb_condition_failed", {
  * @since 0.1.0
  */
 export const make = (
-  client: DynamoDBClient,
+  sender: Client | DynamoDBClient,
   table: string,
   options: Options = {}
 ): Context.Service.Shape<typeof Aggregates> => {
+  const client = toClient(sender)
   const consistentReads = options.consistentReads ?? true
   const concurrency = Math.max(1, options.concurrency ?? 16)
   const contentionAttempts = Math.max(1, options.contentionAttempts ?? 8)
@@ -127,10 +129,7 @@ export const make = (
 
   const readItem = (info: KeyInfo): Effect.Effect<Keys.Item | undefined, StoreError> =>
     send(applyTarget, (signal) =>
-      client.send(
-        new GetItemCommand({ TableName: table, Key: { pk: { S: info.pk }, sk: { S: info.sk } }, ConsistentRead: true }),
-        { abortSignal: signal }
-      )).pipe(
+      client.send("GetItem", { TableName: table, Key: { pk: { S: info.pk }, sk: { S: info.sk } }, ConsistentRead: true }, signal)).pipe(
         Effect.map((r) => r.Item),
         Effect.tap((item) => checkIdentity(info, item, "aggregates.apply"))
       )
@@ -190,19 +189,16 @@ export const make = (
     parts: { names: Record<string, string>; values: Keys.Item; update: string; condition: string; returnSum?: boolean }
   ) =>
     sendConditional(applyTarget, (signal) =>
-      client.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: { pk: { S: info.pk }, sk: { S: info.sk } },
-          UpdateExpression: parts.update,
-          ConditionExpression: parts.condition,
-          ExpressionAttributeNames: parts.names,
-          ExpressionAttributeValues: parts.values,
-          // a sum's new value is checked for overflow; a compare-and-set value is not needed back
-          ReturnValues: parts.returnSum === true ? "UPDATED_NEW" : "NONE"
-        }),
-        { abortSignal: signal }
-      ))
+      client.send("UpdateItem", {
+        TableName: table,
+        Key: { pk: { S: info.pk }, sk: { S: info.sk } },
+        UpdateExpression: parts.update,
+        ConditionExpression: parts.condition,
+        ExpressionAttributeNames: parts.names,
+        ExpressionAttributeValues: parts.values,
+        // a sum's new value is checked for overflow; a compare-and-set value is not needed back
+        ReturnValues: parts.returnSum === true ? "UPDATED_NEW" : "NONE"
+      }, signal))
 
   /** A sum's conditional `ADD #v :d` with `sets`; the new value is read back and checked for overflow. */
   const add = (
@@ -407,18 +403,15 @@ export const make = (
       let start: Keys.Item | undefined = undefined
       do {
         const from = start
-        const page: ScanCommandOutput = yield* send({ operation: "aggregates.all", table }, (signal) =>
-          client.send(
-            new ScanCommand({
-              TableName: table,
-              ConsistentRead: consistentReads,
-              FilterExpression: "#p = :p AND #sk = :sk",
-              ExpressionAttributeNames: { "#p": "p", "#sk": "sk" },
-              ExpressionAttributeValues: { ":p": { S: target.name }, ":sk": { S: ALL_TIME } },
-              ...(from === undefined ? {} : { ExclusiveStartKey: from })
-            }),
-            { abortSignal: signal }
-          ))
+        const page: ScanOutput = yield* send({ operation: "aggregates.all", table }, (signal) =>
+          client.send("Scan", {
+            TableName: table,
+            ConsistentRead: consistentReads,
+            FilterExpression: "#p = :p AND #sk = :sk",
+            ExpressionAttributeNames: { "#p": "p", "#sk": "sk" },
+            ExpressionAttributeValues: { ":p": { S: target.name }, ":sk": { S: ALL_TIME } },
+            ...(from === undefined ? {} : { ExclusiveStartKey: from })
+          }, signal))
         for (const item of page.Items ?? []) {
           if (expired(item, now)) continue
           const id = item["id"]?.S ?? item["pk"]?.S

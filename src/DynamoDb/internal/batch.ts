@@ -7,16 +7,11 @@
  *
  * @since 0.1.0
  */
-import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  BatchWriteItemCommand,
-  type DynamoDBClient,
-  type WriteRequest
-} from "@aws-sdk/client-dynamodb"
+import type { BatchGetItemOutput, WriteRequest } from "@aws-sdk/client-dynamodb"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { StoreError } from "../../Store/StoreError.ts"
+import type { Client } from "../DynamoDbClient.ts"
 import type { Item } from "./keys.ts"
 import { send, type Target } from "./send.ts"
 
@@ -58,7 +53,7 @@ const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray
  * @since 0.1.0
  */
 export const get = (
-  client: DynamoDBClient,
+  client: Client,
   target: Target,
   keys: ReadonlyArray<Item>,
   options: { readonly consistent: boolean; readonly concurrency?: number; readonly projection?: ProjectionOptions }
@@ -69,22 +64,19 @@ export const get = (
       untilProcessed(target, "keys", chunk, (request) =>
         Effect.map(
           send(target, (signal) =>
-            client.send(
-              new BatchGetItemCommand({
-                RequestItems: {
-                  [target.table]: {
-                    Keys: request,
-                    ConsistentRead: options.consistent,
-                    ...(options.projection === undefined ? {} : {
-                      ProjectionExpression: options.projection.expression,
-                      ExpressionAttributeNames: options.projection.names
-                    })
-                  }
+            client.send("BatchGetItem", {
+              RequestItems: {
+                [target.table]: {
+                  Keys: request,
+                  ConsistentRead: options.consistent,
+                  ...(options.projection === undefined ? {} : {
+                    ProjectionExpression: options.projection.expression,
+                    ExpressionAttributeNames: options.projection.names
+                  })
                 }
-              }),
-              { abortSignal: signal }
-            )),
-          (answer: BatchGetItemCommandOutput) => {
+              }
+            }, signal)),
+          (answer: BatchGetItemOutput) => {
             for (const item of answer.Responses?.[target.table] ?? []) out.push(item)
             return (answer.UnprocessedKeys?.[target.table]?.Keys ?? []) as Array<Item>
           }
@@ -136,7 +128,7 @@ export interface ProjectionOptions {
  * @since 0.1.0
  */
 export const write = (
-  client: DynamoDBClient,
+  client: Client,
   target: Target,
   requests: ReadonlyArray<WriteRequest>,
   options: { readonly concurrency?: number } = {}
@@ -145,6 +137,6 @@ export const write = (
     untilProcessed(target, "writes", chunk, (request) =>
       Effect.map(
         send(target, (signal) =>
-          client.send(new BatchWriteItemCommand({ RequestItems: { [target.table]: request } }), { abortSignal: signal })),
+          client.send("BatchWriteItem", { RequestItems: { [target.table]: request } }, signal)),
         (answer) => answer.UnprocessedItems?.[target.table] ?? []
       )), { concurrency: options.concurrency ?? 4, discard: true })

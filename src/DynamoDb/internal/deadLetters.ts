@@ -18,10 +18,11 @@
  *
  * @since 0.1.0
  */
-import { type DynamoDBClient, PutItemCommand, QueryCommand, type QueryCommandOutput, type WriteRequest } from "@aws-sdk/client-dynamodb"
+import type { DynamoDBClient, QueryOutput, WriteRequest } from "@aws-sdk/client-dynamodb"
 import { gunzipSync, gzipSync } from "node:zlib"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { type Client, toClient } from "../DynamoDbClient.ts"
 import { type DeadLetter, DeadLetters } from "../../Store/DeadLetters.ts"
 import type { StoreError } from "../../Store/StoreError.ts"
 import * as Batch from "./batch.ts"
@@ -53,7 +54,8 @@ interface Body {
  *
  * @since 0.1.0
  */
-export const make = (client: DynamoDBClient, table: string, options: Options = {}): Context.Service.Shape<typeof DeadLetters> => {
+export const make = (sender: Client | DynamoDBClient, table: string, options: Options = {}): Context.Service.Shape<typeof DeadLetters> => {
+  const client = toClient(sender)
   const concurrency = Math.max(1, options.concurrency ?? 8)
 
   const writeOne = (r: DeadLetter) =>
@@ -106,15 +108,12 @@ export const make = (client: DynamoDBClient, table: string, options: Options = {
         }
       }
       yield* sendConditional(target, (signal) =>
-        client.send(
-          new PutItemCommand({
-            TableName: table,
-            Item: item,
-            ConditionExpression: "attribute_not_exists(#pk)",
-            ExpressionAttributeNames: { "#pk": "pk" }
-          }),
-          { abortSignal: signal }
-        )).pipe(Effect.catchTag("ConditionFailed", () => Effect.void))
+        client.send("PutItem", {
+          TableName: table,
+          Item: item,
+          ConditionExpression: "attribute_not_exists(#pk)",
+          ExpressionAttributeNames: { "#pk": "pk" }
+        }, signal)).pipe(Effect.catchTag("ConditionFailed", () => Effect.void))
     })
 
   const write = (records: ReadonlyArray<DeadLetter>): Effect.Effect<void, StoreError> =>
@@ -129,18 +128,15 @@ export const make = (client: DynamoDBClient, table: string, options: Options = {
       let start: Keys.Item | undefined = undefined
       do {
         const from = start
-        const page: QueryCommandOutput = yield* send(target, (signal) =>
-          client.send(
-            new QueryCommand({
-              TableName: table,
-              ConsistentRead: true,
-              KeyConditionExpression: "#pk = :pk",
-              ExpressionAttributeNames: { "#pk": "pk" },
-              ExpressionAttributeValues: { ":pk": { S: pk } },
-              ...(from === undefined ? {} : { ExclusiveStartKey: from })
-            }),
-            { abortSignal: signal }
-          ))
+        const page: QueryOutput = yield* send(target, (signal) =>
+          client.send("Query", {
+            TableName: table,
+            ConsistentRead: true,
+            KeyConditionExpression: "#pk = :pk",
+            ExpressionAttributeNames: { "#pk": "pk" },
+            ExpressionAttributeValues: { ":pk": { S: pk } },
+            ...(from === undefined ? {} : { ExclusiveStartKey: from })
+          }, signal))
         for (const item of page.Items ?? []) {
           if (item["p"]?.S !== undefined) {
             if (item["p"].S === pipeline) heads.push(item)

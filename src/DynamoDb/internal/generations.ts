@@ -23,9 +23,10 @@
  *
  * @internal
  */
-import { type DynamoDBClient, GetItemCommand, ScanCommand, type ScanCommandOutput, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
+import type { DynamoDBClient, ScanOutput } from "@aws-sdk/client-dynamodb"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { type Client, toClient } from "../DynamoDbClient.ts"
 import { Aggregates, type Target } from "../../Store/Aggregates.ts"
 import { DeadLetters } from "../../Store/DeadLetters.ts"
 import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical, sourcesOf } from "../../Store/Generations.ts"
@@ -62,14 +63,15 @@ export interface TableNames {
 const num = (item: Keys.Item | undefined, name: string): number | undefined =>
   item?.[name]?.N === undefined ? undefined : Number(item[name].N)
 
-export const make = (client: DynamoDBClient, tables: TableNames, base: Base) => {
+export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: Base) => {
+  const client = toClient(sender)
   const target = (operation: string, table = tables.tokens) => ({ operation, table })
   const key = (pipeline: string) => ({ pk: { S: Keys.partitionKey(Keys.identity(["@generations", pipeline, "pointer"])) } })
 
   const read = (pipeline: string): Effect.Effect<Pointer, StoreError> =>
     Effect.map(
       send(target("generations.read"), (signal) =>
-        client.send(new GetItemCommand({ TableName: tables.tokens, Key: key(pipeline), ConsistentRead: true }), { abortSignal: signal })),
+        client.send("GetItem", { TableName: tables.tokens, Key: key(pipeline), ConsistentRead: true }, signal)),
       (answer) => ({
         current: num(answer.Item, "cur") ?? 0,
         building: num(answer.Item, "bld"),
@@ -100,17 +102,14 @@ export const make = (client: DynamoDBClient, tables: TableNames, base: Base) => 
       condition = "ver = :ver0"
     }
     return sendConditional(target("generations.write"), (signal) =>
-      client.send(
-        new UpdateItemCommand({
-          TableName: tables.tokens,
-          Key: key(pipeline),
-          UpdateExpression: `SET ${sets.join(", ")}${removes.length === 0 ? "" : ` REMOVE ${removes.join(", ")}`}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: { "#last": "last" },
-          ExpressionAttributeValues: values
-        }),
-        { abortSignal: signal }
-      )).pipe(Effect.as(true), Effect.catchTag("ConditionFailed", () => Effect.succeed(false)))
+      client.send("UpdateItem", {
+        TableName: tables.tokens,
+        Key: key(pipeline),
+        UpdateExpression: `SET ${sets.join(", ")}${removes.length === 0 ? "" : ` REMOVE ${removes.join(", ")}`}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { "#last": "last" },
+        ExpressionAttributeValues: values
+      }, signal)).pipe(Effect.as(true), Effect.catchTag("ConditionFailed", () => Effect.succeed(false)))
   }
 
   /** Applies `f` to the pointer until its conditional write holds. */
@@ -135,19 +134,16 @@ export const make = (client: DynamoDBClient, tables: TableNames, base: Base) => 
       const values: Keys.Item = {}
       names.forEach((n, i) => (values[`:n${i}`] = { S: n }))
       do {
-        const page: ScanCommandOutput = yield* send(target("generations.scan", table), (signal) =>
-          client.send(
-            new ScanCommand({
-              TableName: table,
-              FilterExpression: names.map((_, i) => `#p = :n${i}`).join(" OR "),
-              ProjectionExpression: projection,
-              ExpressionAttributeNames: { "#p": "p" },
-              ExpressionAttributeValues: values,
-              ConsistentRead: true,
-              ...(start === undefined ? {} : { ExclusiveStartKey: start })
-            }),
-            { abortSignal: signal }
-          ))
+        const page: ScanOutput = yield* send(target("generations.scan", table), (signal) =>
+          client.send("Scan", {
+            TableName: table,
+            FilterExpression: names.map((_, i) => `#p = :n${i}`).join(" OR "),
+            ProjectionExpression: projection,
+            ExpressionAttributeNames: { "#p": "p" },
+            ExpressionAttributeValues: values,
+            ConsistentRead: true,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start })
+          }, signal))
         items.push(...(page.Items ?? []))
         start = page.LastEvaluatedKey
       } while (start !== undefined)

@@ -15,9 +15,10 @@
  *
  * @since 0.1.0
  */
-import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb"
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { type Client, toClient } from "../DynamoDbClient.ts"
 import { Ledger, type Entry } from "../../Store/Ledger.ts"
 import type { StoreError } from "../../Store/StoreError.ts"
 import * as ValueCodec from "../../internal/valueCodec.ts"
@@ -51,7 +52,8 @@ const docInfo = (pipeline: string, docId: string): DocInfo => {
  *
  * @since 0.1.0
  */
-export const make = (client: DynamoDBClient, table: string, options: Options = {}): Context.Service.Shape<typeof Ledger> => {
+export const make = (sender: Client | DynamoDBClient, table: string, options: Options = {}): Context.Service.Shape<typeof Ledger> => {
+  const client = toClient(sender)
   const concurrency = Math.max(1, options.concurrency ?? 16)
 
   const get = <V>(target: { readonly name: string }, docIds: ReadonlyArray<string>) =>
@@ -126,16 +128,13 @@ export const make = (client: DynamoDBClient, table: string, options: Options = {
           )
         }
         yield* sendConditional(target_, (signal) =>
-          client.send(
-            new PutItemCommand({
-              TableName: table,
-              Item: item,
-              ConditionExpression: "attribute_not_exists(#pk) OR #vh < :hi OR (#vh = :hi AND #vl < :lo)",
-              ExpressionAttributeNames: { "#pk": "pk", "#vh": "vh", "#vl": "vl" },
-              ExpressionAttributeValues: { ":hi": { N: String(entry.version[0]) }, ":lo": { N: String(entry.version[1]) } }
-            }),
-            { abortSignal: signal }
-          )).pipe(Effect.catchTag("ConditionFailed", () => Effect.void))
+          client.send("PutItem", {
+            TableName: table,
+            Item: item,
+            ConditionExpression: "attribute_not_exists(#pk) OR #vh < :hi OR (#vh = :hi AND #vl < :lo)",
+            ExpressionAttributeNames: { "#pk": "pk", "#vh": "vh", "#vl": "vl" },
+            ExpressionAttributeValues: { ":hi": { N: String(entry.version[0]) }, ":lo": { N: String(entry.version[1]) } }
+          }, signal)).pipe(Effect.catchTag("ConditionFailed", () => Effect.void))
       }), { concurrency, discard: true }) as Effect.Effect<void, StoreError>
 
   return { get, put }

@@ -15,11 +15,12 @@
  *
  * @since 0.1.0
  */
-import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand, type WriteRequest } from "@aws-sdk/client-dynamodb"
+import type { DynamoDBClient, WriteRequest } from "@aws-sdk/client-dynamodb"
 import { randomUUID } from "node:crypto"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { type Client, toClient } from "../DynamoDbClient.ts"
 import type { StoreError } from "../../Store/StoreError.ts"
 import { Tokens } from "../../Store/Tokens.ts"
 import * as Batch from "./batch.ts"
@@ -54,7 +55,8 @@ const chunkKey = (pipeline: string, name: string, gen: string, index: number): s
  *
  * @since 0.1.0
  */
-export const make = (client: DynamoDBClient, table: string): Context.Service.Shape<typeof Tokens> => {
+export const make = (sender: Client | DynamoDBClient, table: string): Context.Service.Shape<typeof Tokens> => {
+  const client = toClient(sender)
   const chunkKeys = (pipeline: string, name: string, head: Keys.Item | undefined): Array<string> => {
     const gen = head?.["gen"]?.S
     const parts = Number(head?.["parts"]?.N ?? "0")
@@ -82,7 +84,7 @@ export const make = (client: DynamoDBClient, table: string): Context.Service.Sha
       const key = headKey(pipeline, name)
       const target = { operation: "tokens.get", table }
       const answer = yield* send(target, (signal) =>
-        client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key.pk } }, ConsistentRead: true }), { abortSignal: signal }))
+        client.send("GetItem", { TableName: table, Key: { pk: { S: key.pk } }, ConsistentRead: true }, signal))
       const item = answer.Item
       if (item !== undefined && key.hashed && item["id"]?.S !== key.id) {
         return yield* invalid(target, `two token names hash to the same item ${key.pk} (SHA-256 collision?)`)
@@ -129,7 +131,7 @@ export const make = (client: DynamoDBClient, table: string): Context.Service.Sha
       const key = headKey(pipeline, name)
       if (value === undefined) {
         const removed = yield* send(target, (signal) =>
-          client.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: key.pk } }, ReturnValues: "ALL_OLD" }), { abortSignal: signal }))
+          client.send("DeleteItem", { TableName: table, Key: { pk: { S: key.pk } }, ReturnValues: "ALL_OLD" }, signal))
         yield* dropChunks(pipeline, name, removed.Attributes)
         return
       }
@@ -160,7 +162,7 @@ export const make = (client: DynamoDBClient, table: string): Context.Service.Sha
         head["bytes"] = { N: String(bytes) }
       }
       const replaced = yield* send(target, (signal) =>
-        client.send(new PutItemCommand({ TableName: table, Item: head, ReturnValues: "ALL_OLD" }), { abortSignal: signal }))
+        client.send("PutItem", { TableName: table, Item: head, ReturnValues: "ALL_OLD" }, signal))
       yield* dropChunks(pipeline, name, replaced.Attributes, head["gen"]?.S)
     })
 
