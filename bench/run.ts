@@ -115,8 +115,10 @@ for (const scenario of selected) {
       side === "library" ? `${fmt(ratio * 100, 1)}%` : ""
     ])
   }
-  const extra = lib.extra === undefined ? "" : `  ${Object.entries(lib.extra).map(([k, v]) => `${k}=${v}`).join(" ")}`
-  if (extra !== "") rows.push([scenario.name, "library:", extra, "", "", "", "", "", "", ""])
+  for (const [side, s] of [["library:", lib], ["ceiling:", ceil]] as const) {
+    const extra = s.extra === undefined ? "" : `  ${Object.entries(s.extra).map(([k, v]) => `${k}=${v}`).join(" ")}`
+    if (extra !== "") rows.push([scenario.name, side, extra, "", "", "", "", "", "", ""])
+  }
   writeFileSync(
     join(root, "bench", "results", `${scenario.name}.json`),
     JSON.stringify({ scenario: scenario.name, description: scenario.description, mode, params: scenario[mode], machine, load: loadavg(), compare: scenario.compare ?? "records", library: lib, ceiling: ceil, ratio }, null, 2) + "\n"

@@ -55,6 +55,10 @@ export const median = (xs: ReadonlyArray<number>): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
+/** Each `extra` figure's median over the samples that report it. */
+const medianExtra = (samples: ReadonlyArray<Sample>, keys: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.keys(keys).map((k) => [k, median(samples.flatMap((s) => s.extra?.[k] === undefined ? [] : [s.extra[k]]))]))
+
 export const summarise = (samples: ReadonlyArray<Sample>): Summary => {
   const rates = samples.map((s) => s.records / s.seconds)
   const med = median(rates)
@@ -72,6 +76,6 @@ export const summarise = (samples: ReadonlyArray<Sample>): Summary => {
         return { storeWritesPerSecond: { median: median(w), min: Math.min(...w), max: Math.max(...w) } }
       })()
       : {}),
-    ...(first.extra === undefined ? {} : { extra: first.extra })
+    ...(first.extra === undefined ? {} : { extra: medianExtra(samples, first.extra) })
   }
 }

@@ -19,6 +19,7 @@ const Fanout = lazy(() => import("./fanout.ts"))
 const ImportCost = lazy(() => import("./importCost.ts"))
 const Events = lazy(() => import("./events.ts"))
 const Latency = lazy(() => import("./latency.ts"))
+const DdbClient = lazy(() => import("./ddbClient.ts"))
 const EventsProcess = lazy(() => import("./eventsProcess.ts"))
 const Native = lazy(() => import("./native.ts"))
 const WindowScenario = lazy(() => import("./window.ts"))
@@ -78,6 +79,19 @@ const dynamodb = (skew: "uniform" | "zipf"): Scenario => ({
   library: async (w) => (await Stores()).dynamoLibrary(w),
   ceiling: async (w) => (await Stores()).dynamoCeiling(w)
 })
+
+/** The CPU a DynamoDB request costs: the library's default transport against the SDK client. */
+const dynamodbClient: Scenario = {
+  name: "dynamodb-client",
+  description: `conditional ledger PutItems to dynalite, ${DYNAMODB_CONCURRENCY} in flight, through the library's default transport (DynamoDB's JSON protocol over Node's HTTP agent); ceiling: the same requests through the SDK client (@aws-sdk/client-dynamodb)`,
+  quick: { changes: 2_000, docs: 2_000, customers: 1_000, skew: "uniform" },
+  full: { changes: 20_000, docs: 20_000, customers: 1_000, skew: "uniform" },
+  requires: ["dynamodb"],
+  prepare: async () => (await DdbClient()).prepare(),
+  cleanup: async (env) => (await DdbClient()).cleanup(env),
+  library: async (w) => (await DdbClient()).library(w),
+  ceiling: async (w) => (await DdbClient()).ceiling(w)
+}
 
 /**
  * The DynamoDB stores `latencyMs` away: scenario 2's two sides through a Toxiproxy proxy that
@@ -262,6 +276,7 @@ export const scenarios: ReadonlyArray<Scenario> = [
   embedded("normal", "zipf"),
   dynamodb("uniform"),
   dynamodb("zipf"),
+  dynamodbClient,
   dynamodbLatency(5),
   dynamodbLatency(20),
   {

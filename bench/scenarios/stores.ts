@@ -15,7 +15,7 @@
  * `PutItem` (ledger) at the store's default concurrency. Both sides write the same rows for the
  * same records, so records/s and store writes/s compare directly.
  */
-import { DynamoDBClient, PutItemCommand, type PutItemCommandInput, UpdateItemCommand, type UpdateItemCommandInput } from "@aws-sdk/client-dynamodb"
+import { DynamoDBClient, type PutItemCommandInput, type UpdateItemCommandInput } from "@aws-sdk/client-dynamodb"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -28,6 +28,7 @@ import * as Plan from "../../src/Runtime/Plan.ts"
 import * as Source from "../../src/Source.ts"
 import { commitToTokens } from "../../src/Source.ts"
 import * as DynamoDbClient from "../../src/DynamoDb/DynamoDbClient.ts"
+import * as Http from "../../src/DynamoDb/internal/http.ts"
 import * as Keys from "../../src/DynamoDb/internal/keys.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import * as DynamoDbTables from "../../src/DynamoDb/DynamoDbTables.ts"
@@ -196,16 +197,19 @@ export const embeddedCeiling = (durability: "full" | "normal") => (workload: Wor
 // DynamoDB (dynalite)
 // ---------------------------------------------------------------------------------------------
 
-/** A client that counts the HTTP requests it sends (every attempt, retries included) in `requests.sent`. */
-const ddbClient = (requests: { sent: number }) => {
-  const client = new DynamoDBClient(DynamoDbClient.clientConfig({
-    endpoint: required("DDB_ENDPOINT"),
-    region: setting("AWS_REGION") ?? "us-east-1",
-    credentials: {
-      accessKeyId: setting("AWS_ACCESS_KEY_ID") ?? "test",
-      secretAccessKey: Redacted.make(setting("AWS_SECRET_ACCESS_KEY") ?? "test")
-    }
-  }))
+/** Where stores.ts's DynamoDB clients send: DDB_ENDPOINT, AWS_REGION, the static test credentials. */
+export const ddbSettings = (): DynamoDbClient.Settings => ({
+  endpoint: required("DDB_ENDPOINT"),
+  region: setting("AWS_REGION") ?? "us-east-1",
+  credentials: {
+    accessKeyId: setting("AWS_ACCESS_KEY_ID") ?? "test",
+    secretAccessKey: Redacted.make(setting("AWS_SECRET_ACCESS_KEY") ?? "test")
+  }
+})
+
+/** An SDK client that counts the HTTP requests it sends (every attempt, retries included) in `requests.sent`. */
+export const sdkClient = (requests: { sent: number }): DynamoDBClient => {
+  const client = new DynamoDBClient(DynamoDbClient.clientConfig(ddbSettings()))
   // after the SDK's retry middleware (same step, higher priority): runs once per attempt
   client.middlewareStack.add((next) => (args) => {
     requests.sent++
@@ -214,13 +218,45 @@ const ddbClient = (requests: { sent: number }) => {
   return client
 }
 
-const withClient = async <A>(f: (client: DynamoDBClient, requests: { sent: number }) => Promise<A>): Promise<A> => {
+/** The library's default transport, counting its requests (retries inside it not counted) in `requests.sent`. */
+export const httpClient = (requests: { sent: number }): Http.Transport => {
+  const settings = ddbSettings()
+  const transport = Http.make({
+    endpoint: new URL(settings.endpoint!),
+    region: settings.region,
+    credentials: { accessKeyId: settings.credentials!.accessKeyId, secretAccessKey: Redacted.value(settings.credentials!.secretAccessKey) },
+    maxAttempts: 3,
+    requestTimeoutMs: 10_000,
+    connectTimeoutMs: 3_000
+  })
+  return {
+    send: (operation, input, signal) => {
+      requests.sent++
+      return transport.send(operation, input, signal)
+    },
+    close: transport.close
+  }
+}
+
+/**
+ * Both sides of the DynamoDB scenarios send through the same transport: the library's default
+ * (DynamoDB's JSON protocol over Node's HTTP agent), or the SDK client with BENCH_DDB_TRANSPORT=sdk.
+ */
+const withClient = async <A>(f: (client: DynamoDbClient.Client, requests: { sent: number }) => Promise<A>): Promise<A> => {
   const requests = { sent: 0 }
-  const client = ddbClient(requests)
+  if (setting("BENCH_DDB_TRANSPORT") === "sdk") {
+    const sdk = sdkClient(requests)
+    try {
+      return await f(DynamoDbClient.fromSdk(sdk), requests)
+    } finally {
+      sdk.destroy()
+    }
+  }
+  const http = httpClient(requests)
   try {
-    return await f(client, requests)
+    return await f(http, requests)
   } finally {
-    client.destroy()
+    http.close()
   }
 }
 
@@ -298,8 +334,8 @@ export const dynamoCeiling = (workload: WorkloadOptions): Promise<Sample> =>
     return time(async () => {
       for (const b of batches) {
         await pool([
-          ...b.updates.map((input) => () => client.send(new UpdateItemCommand(input))),
-          ...b.puts.map((input) => () => client.send(new PutItemCommand(input)))
+          ...b.updates.map((input) => () => client.send("UpdateItem", input)),
+          ...b.puts.map((input) => () => client.send("PutItem", input))
         ], DYNAMODB_CONCURRENCY)
       }
       return rowsWritten(records, requests.sent, counts.aggregates, counts.ledger, workload)
