@@ -244,7 +244,8 @@ export const dynamoDbVariables: ReadonlyArray<Variable> = [
   variable("DDB_DEAD_LETTER_TABLE", "<DDB_TABLE>_dead_letters", "the dead letters' table"),
   variable("DDB_MAX_ATTEMPTS", "3", "the attempts per DynamoDB request, an integer"),
   variable("DDB_REQUEST_TIMEOUT_MS", "10000", "the time limit of one DynamoDB request, in milliseconds"),
-  variable("DDB_CONNECT_TIMEOUT_MS", "3000", "the time limit to open a connection to DynamoDB, in milliseconds")
+  variable("DDB_CONNECT_TIMEOUT_MS", "3000", "the time limit to open a connection to DynamoDB, in milliseconds"),
+  variable("DDB_TRANSPORT", "http", "http (DynamoDB's JSON protocol over Node's HTTP agent) or sdk (the AWS SDK client)")
 ]
 
 export const REDIS_URL: Setting<Redacted.Redacted<string> | undefined> = {
