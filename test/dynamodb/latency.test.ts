@@ -4,8 +4,9 @@
  * answer, requests of a batch are in flight together and finish out of order (jitter), and the
  * fold's reads and writes of consecutive batches overlap in time as they would against a store a
  * few milliseconds away; and with the connection cut in the middle of a batch, some of the batch's
- * writes are applied and their answers lost, others never arrive. The totals of the three pipelines
- * and the dead letters must be exact either way.
+ * writes are applied and their answers lost, others never arrive (each kind of cut once through the
+ * SDK client, once through the default transport). The totals of the three pipelines and the dead
+ * letters must be exact either way.
  *
  * Toxiproxy is an optional service: the suite starts it (`bash scripts/services.sh up toxiproxy`,
  * about a minute the first time on a fresh machine, to build it) and skips, saying why, only when
@@ -15,11 +16,13 @@ import { type DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { ordersPerCustomer, ordersPerStatus, orderTotals } from "../../examples/orderstats/pipeline.ts"
+import type { Client } from "../../src/DynamoDb/DynamoDbClient.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
+import * as Http from "../../src/DynamoDb/internal/http.ts"
 import type { TableNames } from "../../src/DynamoDb/DynamoDbTables.ts"
 import { foldHistory, type HarnessResult } from "../support/foldHarness.ts"
 import { deadLetterProblems, exactProblems, generate, type History, nonZero, reference } from "../support/history.ts"
-import { ddbEndpoint, requireService } from "../support/services.ts"
+import { awsClientConfig, ddbEndpoint, requireService } from "../support/services.ts"
 import { type Availability, createProxy, type Cut, ensureToxiproxy, type Proxy } from "../support/toxiproxy.ts"
 import { dropTables, freshTables, testClient } from "./support.ts"
 
@@ -58,6 +61,37 @@ const countAttempts = (client: DynamoDBClient, before?: (command: string, attemp
   return counts
 }
 
+const transports: Array<Http.Transport> = []
+
+/** The default transport on `endpoint`, one attempt per request, counted as {@link countAttempts} counts. */
+const countHttpAttempts = (endpoint: string, before: (command: string, attempt: number) => Promise<void>) => {
+  const config = awsClientConfig(endpoint)
+  const transport = Http.make({
+    endpoint: new URL(endpoint),
+    region: config.region,
+    credentials: config.credentials,
+    maxAttempts: 1,
+    requestTimeoutMs: 2_000,
+    connectTimeoutMs: 1_000
+  })
+  transports.push(transport)
+  const counts = { attempts: 0, updates: 0, failed: 0 }
+  const client: Client = {
+    send: async (operation, input, signal) => {
+      counts.attempts++
+      if (operation === "UpdateItem") counts.updates++
+      await before(`${operation}Command`, counts.updates)
+      try {
+        return await transport.send(operation, input, signal)
+      } catch (error) {
+        counts.failed++
+        throw error
+      }
+    }
+  }
+  return { client, counts }
+}
+
 describe("fold over generated histories on DynamoDB through a latency proxy", () => {
   let direct: DynamoDBClient
   let toxiproxy: Availability
@@ -75,6 +109,7 @@ describe("fold over generated histories on DynamoDB through a latency proxy", ()
 
   afterAll(async () => {
     for (const c of clients) c.destroy()
+    for (const t of transports) t.close()
     for (const names of created) await dropTables(direct, names)
     direct?.destroy()
     // last: a proxy that cannot be deleted fails the hook (it would stay on the shared server)
@@ -135,7 +170,7 @@ describe("fold over generated histories on DynamoDB through a latency proxy", ()
     const started = Date.now()
     const kinds: ReadonlyArray<Cut> = ["refuse", "reset", "hang", "refuse", "reset", "hang"]
     for (const [i, how] of kinds.entries()) {
-      const { proxy, client } = await slowStore()
+      const { proxy, client: sdk } = await slowStore()
       const tables = await tablesFor("latency-cut")
       // the cut falls on the `cutAt`-th aggregate write: that write (and whatever else of its batch is
       // in flight) meets a cut connection; it lasts `outageMs`, longer than the SDK's three attempts
@@ -143,11 +178,15 @@ describe("fold over generated histories on DynamoDB through a latency proxy", ()
       const cutAt = 8 + 7 * i
       const outageMs = 400
       let restored: Promise<void> | undefined
-      const counts = countAttempts(client, async (command, updates) => {
+      const cut = async (command: string, updates: number) => {
         if (command !== "UpdateItemCommand" || updates !== cutAt || restored !== undefined) return
         const restore = await proxy.cut(how, { hangMs: 150 })
         restored = new Promise((resolve) => setTimeout(resolve, outageMs)).then(restore)
-      })
+      }
+      // each kind of cut once through the SDK client, once through the default transport (one
+      // attempt per request there, so that every failed request reaches the fold's own retry)
+      const viaHttp = i >= kinds.length / 2
+      const { client, counts } = viaHttp ? countHttpAttempts(proxy.endpoint, cut) : { client: sdk, counts: countAttempts(sdk, cut) }
       const history = generate(100 + i, { docs: 20, ops: 80 })
       const result = await foldHistory(history, {
         seed: 100 + i,
@@ -162,7 +201,7 @@ describe("fold over generated histories on DynamoDB through a latency proxy", ()
       // requests really failed on the cut connection, and the fold got past them
       expect(counts.failed, how).toBeGreaterThan(0)
       expectExact(history, result)
-      console.log(`cut "${how}" at aggregate write ${cutAt}: ${counts.failed} of ${counts.attempts} requests failed, exact`)
+      console.log(`cut "${how}" at aggregate write ${cutAt} (${viaHttp ? "HTTP transport" : "SDK client"}): ${counts.failed} of ${counts.attempts} requests failed, exact`)
     }
     console.log(`cuts: ${kinds.length} runs, ${Date.now() - started} ms`)
   })
