@@ -24,7 +24,7 @@ import { isConditionFailed, isRetryable } from "../../src/DynamoDb/internal/send
 import { awsRegion, ddbEndpoint } from "../support/services.ts"
 import { dynamoDbSuite } from "./support.ts"
 
-type Mode = "forward" | "unavailable" | "hold" | "cut"
+type Mode = "forward" | "unavailable" | "hold" | "cut" | "truncated"
 
 interface Seen {
   readonly headers: Http.IncomingHttpHeaders
@@ -48,6 +48,12 @@ const startProxy = async (target: URL) => {
       }
       if (mode === "hold") return // the answer never comes
       if (mode === "cut") return req.socket.destroy()
+      if (mode === "truncated") {
+        // the status and the start of a body, then the connection goes
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.0", "content-length": "200" })
+        res.write("{\"Item\":{\"pk\":")
+        return void setTimeout(() => req.socket.destroy(), 20)
+      }
       const forward = Http.request(
         { host: target.hostname, port: target.port, path: "/", method: "POST", headers: req.headers },
         (answer) => {
@@ -185,6 +191,19 @@ describe("the HTTP transport of DynamoDB", () => {
       let before = proxy.seen.length
       await http.send("PutItem", { TableName: table, Item: { pk: { S: "after two faults" } } })
       expect(proxy.seen.length - before).toBe(3)
+
+      // an answer cut after its status line: a retryable failure, then the retry reads it whole
+      const truncatedThenWhole: Array<Mode> = ["truncated", "forward"]
+      proxy.setNext(() => truncatedThenWhole.shift() ?? "forward")
+      before = proxy.seen.length
+      const read = (await http.send("GetItem", { TableName: table, Key: { pk: { S: "after two faults" } }, ConsistentRead: true })) as {
+        Item?: Record<string, AttributeValue>
+      }
+      expect(read.Item?.["pk"]?.S).toBe("after two faults")
+      expect(proxy.seen.length - before).toBe(2)
+      proxy.setNext(() => "truncated")
+      const truncated = await http.send("GetItem", { TableName: table, Key: { pk: { S: "x" } } }).then(() => undefined, (e: unknown) => e)
+      expect(isRetryable(truncated), String(truncated)).toBe(true)
       const stored = await ddb.client().send(new GetItemCommand({ TableName: table, Key: { pk: { S: "after two faults" } }, ConsistentRead: true }))
       expect(stored.Item?.["pk"]?.S).toBe("after two faults")
 

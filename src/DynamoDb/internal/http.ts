@@ -235,6 +235,12 @@ export const make = (options: Options): Transport => {
           settle()
           reject(error)
         })
+        // a connection closed before the body's end, whatever Node reports on `res`, fails the attempt
+        res.once("close", () => {
+          if (res.complete) return
+          settle()
+          reject(Object.assign(new Error(`DynamoDB ${operation}: the connection closed before the answer's end`), { code: "ECONNRESET" }))
+        })
         res.once("end", () => {
           settle()
           const text = Buffer.concat(chunks).toString("utf8")
