@@ -7,8 +7,8 @@
  *
  * - the default, DynamoDB's JSON protocol over Node's HTTP agent, signed by the SDK's own SigV4
  *   signer, with the SDK's credential chain when no static credentials are set. It costs the
- *   worker a fifth to a seventh of the SDK client's CPU per request (bench/README.md, "The
- *   DynamoDB client's CPU"), which on a busy worker is most of its CPU;
+ *   worker about a third of the SDK client's CPU per request (bench/README.md, "The DynamoDB
+ *   client's CPU"), and the SDK client was most of a busy worker's CPU;
  * - {@link fromSdk}, any `DynamoDBClient` of `@aws-sdk/client-dynamodb` (its middleware, retry
  *   strategy and handlers included), chosen with `DDB_TRANSPORT=sdk` or by passing an SDK client
  *   to {@link layerFrom} or to `DynamoDbStore.layerFrom`.

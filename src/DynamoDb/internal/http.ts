@@ -8,10 +8,10 @@
  * values: base64 text on the wire, `Uint8Array` here, converted both ways. Timestamps (only in
  * `DescribeTable` answers) stay the wire's epoch seconds.
  *
- * Why not the SDK client: against dynalite on loopback, 3,000 conditional `PutItem`s 16 at a
- * time cost the SDK client 640-1,010 µs of CPU each (its middleware stack, schema serde and
- * endpoint rules run per request) and this 120-165 µs. A worker folding into DynamoDB spends most
- * of its CPU there (see bench/README.md, "The DynamoDB client's CPU").
+ * Why not the SDK client: against dynalite on loopback, conditional `PutItem`s 16 at a time cost
+ * the SDK client 828 µs of CPU each (its middleware stack, schema serde and endpoint rules run per
+ * request) and this 271 µs (`dynamodb-client` in the benchmark). A worker folding into DynamoDB
+ * spent most of its CPU there (see bench/README.md, "The DynamoDB client's CPU").
  *
  * Retries follow the SDK's standard mode: up to `maxAttempts` attempts of a request that failed
  * retryably (`isRetryable`: throttling, 5xx, timeouts, network errors), a full-jitter exponential
