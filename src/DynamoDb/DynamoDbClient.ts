@@ -25,9 +25,9 @@
  * | `DDB_CONNECT_TIMEOUT_MS` | `3000` | time limit to open a connection |
 | `DDB_TRANSPORT` | `http` | `http` (the JSON protocol over Node's HTTP agent) or `sdk` (the SDK client) |
  *
- * Why a small `maxAttempts` and an explicit request timeout: both transports retry throttling, 5xx
- * answers, timeouts and network errors with the SDK's standard jittered backoff, which rides out short blips
- * within one store call. Longer outages are the fold's business: it retries retryable
+ * Why a small `maxAttempts` and an explicit request timeout: both transports retry throttling,
+ * 5xx answers, timeouts and network errors with the SDK's standard jittered backoff, which rides
+ * out short blips within one store call. Longer outages are the fold's business: it retries retryable
  * `StoreError`s on its `Schedule` and then fails the run. A request timeout makes a hung
  * connection a retryable error instead of a stuck fiber (the SDK sets none by default). A
  * timed-out write may have been applied: every write of the stores is conditional, so retrying
@@ -61,9 +61,6 @@ import {
   type GetItemInput,
   GetItemCommand,
   type GetItemOutput,
-  type ListTablesInput,
-  ListTablesCommand,
-  type ListTablesOutput,
   type PutItemInput,
   PutItemCommand,
   type PutItemOutput,
@@ -102,7 +99,6 @@ export interface Operations {
   readonly DeleteTable: { readonly input: DeleteTableInput; readonly output: DeleteTableOutput }
   readonly DescribeTable: { readonly input: DescribeTableInput; readonly output: DescribeTableOutput }
   readonly GetItem: { readonly input: GetItemInput; readonly output: GetItemOutput }
-  readonly ListTables: { readonly input: ListTablesInput; readonly output: ListTablesOutput }
   readonly PutItem: { readonly input: PutItemInput; readonly output: PutItemOutput }
   readonly Query: { readonly input: QueryInput; readonly output: QueryOutput }
   readonly Scan: { readonly input: ScanInput; readonly output: ScanOutput }
@@ -120,7 +116,9 @@ export type Operation = keyof Operations
 
 /**
  * What the stores send their requests with. A refused request rejects with an error shaped as the
- * SDK's (`name` the error type, `$metadata.httpStatusCode`); an aborted `signal` cancels it.
+ * SDK's (`name` the error type, `$metadata.httpStatusCode`); an aborted `signal` cancels it. Through
+ * the default transport, the timestamps of a `DescribeTable` answer are the wire's epoch seconds,
+ * not `Date`s (the stores read none of them).
  *
  * @category models
  * @since 0.2.0
@@ -151,7 +149,6 @@ const COMMANDS: { readonly [O in Operation]: new(input: Operations[O]["input"]) 
   DeleteTable: DeleteTableCommand,
   DescribeTable: DescribeTableCommand,
   GetItem: GetItemCommand,
-  ListTables: ListTablesCommand,
   PutItem: PutItemCommand,
   Query: QueryCommand,
   Scan: ScanCommand,

@@ -65,8 +65,8 @@ export const make = (sender: Client | DynamoDBClient, table: string): Context.Se
   }
 
   /**
-   * Deletes the chunks of a replaced head; failures only leave unreferenced items behind. The SDK
-   * may resend a head whose answer was lost, and then the "replaced" head is the new one itself:
+   * Deletes the chunks of a replaced head; failures only leave unreferenced items behind. The
+   * transport may resend a head whose answer was lost, and then the "replaced" head is the new one itself:
    * its chunks (generation `current`) are kept.
    */
   const dropChunks = (pipeline: string, name: string, old: Keys.Item | undefined, current?: string) => {
