@@ -60,7 +60,7 @@ export const library = async (w: WorkloadOptions): Promise<Sample> => {
   const requests = entries(w.changes)
   const http = Stores.httpClient({ sent: 0 })
   try {
-    return await sendAll(http, requests)
+    return await sendAll(http.client, requests)
   } finally {
     http.close()
   }

@@ -28,7 +28,6 @@ import * as Plan from "../../src/Runtime/Plan.ts"
 import * as Source from "../../src/Source.ts"
 import { commitToTokens } from "../../src/Source.ts"
 import * as DynamoDbClient from "../../src/DynamoDb/DynamoDbClient.ts"
-import * as Http from "../../src/DynamoDb/internal/http.ts"
 import * as Keys from "../../src/DynamoDb/internal/keys.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import * as DynamoDbTables from "../../src/DynamoDb/DynamoDbTables.ts"
@@ -219,22 +218,16 @@ export const sdkClient = (requests: { sent: number }): DynamoDBClient => {
 }
 
 /** The library's default transport, counting its requests (retries inside it not counted) in `requests.sent`. */
-export const httpClient = (requests: { sent: number }): Http.Transport => {
-  const settings = ddbSettings()
-  const transport = Http.make({
-    endpoint: new URL(settings.endpoint!),
-    region: settings.region,
-    credentials: { accessKeyId: settings.credentials!.accessKeyId, secretAccessKey: Redacted.value(settings.credentials!.secretAccessKey) },
-    maxAttempts: 3,
-    requestTimeoutMs: 10_000,
-    connectTimeoutMs: 3_000
-  })
+export const httpClient = (requests: { sent: number }): { readonly client: DynamoDbClient.Client; readonly close: () => void } => {
+  const opened = DynamoDbClient.open(ddbSettings())
   return {
-    send: (operation, input, signal) => {
-      requests.sent++
-      return transport.send(operation, input, signal)
+    client: {
+      send: (operation, input, signal) => {
+        requests.sent++
+        return opened.client.send(operation, input, signal)
+      }
     },
-    close: transport.close
+    close: opened.close
   }
 }
 
@@ -254,7 +247,7 @@ const withClient = async <A>(f: (client: DynamoDbClient.Client, requests: { sent
   }
   const http = httpClient(requests)
   try {
-    return await f(http, requests)
+    return await f(http.client, requests)
   } finally {
     http.close()
   }

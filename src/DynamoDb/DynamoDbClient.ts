@@ -274,7 +274,14 @@ export const clientConfig = (settings: Settings): DynamoDBClientConfig => {
 const regionalEndpoint = (region: string): URL =>
   new URL(`https://dynamodb.${region}.${region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com"}`)
 
-const open = (settings: Settings): { readonly client: Client; readonly close: () => void } => {
+/**
+ * A client for `settings` and the function that closes it, outside an `Effect` scope (for
+ * Promise code, tests and benchmarks); {@link make} is the same inside one.
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const open = (settings: Settings): { readonly client: Client; readonly close: () => void } => {
   if (settings.transport === "sdk") {
     const sdk = new DynamoDBClient(clientConfig(settings))
     return { client: fromSdk(sdk), close: () => sdk.destroy() }

@@ -14,11 +14,11 @@
  */
 import { type DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Redacted } from "effect"
 import fc from "fast-check"
 import { ordersPerCustomer, ordersPerStatus, orderTotals } from "../../examples/orderstats/pipeline.ts"
-import type { Client } from "../../src/DynamoDb/DynamoDbClient.ts"
+import { type Client, open } from "../../src/DynamoDb/DynamoDbClient.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
-import * as Http from "../../src/DynamoDb/internal/http.ts"
 import type { TableNames } from "../../src/DynamoDb/DynamoDbTables.ts"
 import { foldHistory, type HarnessResult } from "../support/foldHarness.ts"
 import { deadLetterProblems, exactProblems, generate, type History, nonZero, reference } from "../support/history.ts"
@@ -61,15 +61,15 @@ const countAttempts = (client: DynamoDBClient, before?: (command: string, attemp
   return counts
 }
 
-const transports: Array<Http.Transport> = []
+const transports: Array<{ readonly close: () => void }> = []
 
 /** The default transport on `endpoint`, one attempt per request, counted as {@link countAttempts} counts. */
 const countHttpAttempts = (endpoint: string, before: (command: string, attempt: number) => Promise<void>) => {
   const config = awsClientConfig(endpoint)
-  const transport = Http.make({
-    endpoint: new URL(endpoint),
+  const transport = open({
+    endpoint,
     region: config.region,
-    credentials: config.credentials,
+    credentials: { accessKeyId: config.credentials.accessKeyId, secretAccessKey: Redacted.make(config.credentials.secretAccessKey) },
     maxAttempts: 1,
     requestTimeoutMs: 2_000,
     connectTimeoutMs: 1_000
@@ -82,7 +82,7 @@ const countHttpAttempts = (endpoint: string, before: (command: string, attempt: 
       if (operation === "UpdateItem") counts.updates++
       await before(`${operation}Command`, counts.updates)
       try {
-        return await transport.send(operation, input, signal)
+        return await transport.client.send(operation, input, signal)
       } catch (error) {
         counts.failed++
         throw error

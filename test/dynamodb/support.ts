@@ -10,10 +10,9 @@ import {
   ResourceNotFoundException
 } from "@aws-sdk/client-dynamodb"
 import { afterAll, beforeAll } from "@effect/vitest"
-import { Effect, Layer, References } from "effect"
+import { Effect, Layer, Redacted, References } from "effect"
 import * as Client from "../../src/DynamoDb/DynamoDbClient.ts"
 import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
-import * as Http from "../../src/DynamoDb/internal/http.ts"
 import { awsClientConfig, ddbEndpoint, ddbTxEndpoint, requireService, uniqueName } from "../support/services.ts"
 
 /**
@@ -175,7 +174,7 @@ export const dynamoDbSuite = (
   options: { readonly onDemand?: boolean } = {}
 ): DynamoDbSuite => {
   let client: DynamoDBClient | undefined
-  let http: Http.Transport | undefined
+  let http: ReturnType<typeof Client.open> | undefined
   const created: Array<Tables.TableNames> = []
   const connect = async () => {
     if (client !== undefined) return client
@@ -198,15 +197,12 @@ export const dynamoDbSuite = (
     client: current,
     http: () => {
       const config = awsClientConfig(service === "dynamodb" ? ddbEndpoint() : ddbTxEndpoint())
-      http ??= Http.make({
-        endpoint: new URL(config.endpoint),
+      http ??= Client.open({
+        endpoint: config.endpoint,
         region: config.region,
-        credentials: config.credentials,
-        maxAttempts: 3,
-        requestTimeoutMs: 10_000,
-        connectTimeoutMs: 3_000
+        credentials: { accessKeyId: config.credentials.accessKeyId, secretAccessKey: Redacted.make(config.credentials.secretAccessKey) }
       })
-      return http
+      return http.client
     },
     tables: async (prefix) => {
       const names = await freshTables(await connect(), prefix)
