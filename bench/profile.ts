@@ -1,8 +1,9 @@
 /**
  * Self time per function of a V8 CPU profile (`--cpu-prof`):
- * `node dist/bench/profile.js <file.cpuprofile> [top=30]`. Prints the heaviest functions (name,
- * file and line), each with its milliseconds and share of the profile; `(idle)`,
- * `(garbage collector)` and `(program)` are V8's own entries.
+ * `node dist/bench/profile.js <file.cpuprofile> [top=30] [--packages]`. Prints the heaviest
+ * functions (name, file and line), each with its milliseconds and share of the profile; `(idle)`,
+ * `(garbage collector)` and `(program)` are V8's own entries. With `--packages`, the self time per
+ * npm package (`nm:<name>`), Node module (`node:...`) or file of this project instead.
  */
 import { readFileSync } from "node:fs"
 
@@ -16,19 +17,30 @@ interface Profile {
   readonly timeDeltas: ReadonlyArray<number>
 }
 
-const [file, topText = "30"] = process.argv.slice(2)
+const args = process.argv.slice(2)
+const byPackage = args.includes("--packages")
+const [file, topText = "30"] = args.filter((a) => a !== "--packages")
 if (file === undefined) {
-  process.stderr.write("usage: node dist/bench/profile.js <file.cpuprofile> [top]\n")
+  process.stderr.write("usage: node dist/bench/profile.js <file.cpuprofile> [top] [--packages]\n")
   process.exit(2)
 }
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+
+/** The npm package, Node module or project file a frame's code is in (V8's own entries as they are). */
+const packageOf = (frame: Node["callFrame"]): string => {
+  if (frame.url === "") return frame.functionName
+  const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url)
+  if (inModules !== null) return `nm:${inModules[1]}`
+  return frame.url.startsWith("file://") ? frame.url.replace(/^file:\/\/.*?\/(dist|src|bench|examples|test)\//, "$1/") : frame.url
+}
+
 const self = new Map<string, number>()
 let total = 0
 profile.samples.forEach((id, i) => {
   const frame = byId.get(id)!.callFrame
   const where = frame.url === "" ? "" : ` ${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`
-  const name = `${frame.functionName === "" ? "(anonymous)" : frame.functionName}${where}`
+  const name = byPackage ? packageOf(frame) : `${frame.functionName === "" ? "(anonymous)" : frame.functionName}${where}`
   const micros = profile.timeDeltas[i] ?? 0
   self.set(name, (self.get(name) ?? 0) + micros)
   total += micros
