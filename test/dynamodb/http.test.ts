@@ -43,8 +43,11 @@ const startProxy = async (target: URL) => {
       seen.push({ headers: req.headers, body: body.toString("utf8") })
       const mode = next()
       if (mode === "unavailable") {
+        // an error answer as DynamoDB's developer guide shows one ("Error handling with DynamoDB",
+        // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html):
+        // the JSON content type, `__type` = "com.amazonaws.dynamodb.v20120810#<exception>", `message`
         res.writeHead(503, { "content-type": "application/x-amz-json-1.0" })
-        return res.end(JSON.stringify({ __type: "com.amazon.coral.availability#ServiceUnavailableException", message: "proxy: unavailable" }))
+        return res.end(JSON.stringify({ __type: "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", message: "proxy: unavailable" }))
       }
       if (mode === "hold") return // the answer never comes
       if (mode === "cut") return req.socket.destroy()
@@ -210,7 +213,7 @@ describe("the HTTP transport of DynamoDB", () => {
       proxy.setNext(() => "unavailable")
       before = proxy.seen.length
       const failed = await http.send("GetItem", { TableName: table, Key: { pk: { S: "x" } } }).then(() => undefined, (e: unknown) => e)
-      expect(failed).toMatchObject({ name: "ServiceUnavailableException", $metadata: { httpStatusCode: 503 } })
+      expect(failed).toMatchObject({ name: "ServiceUnavailable", $metadata: { httpStatusCode: 503 } })
       expect(isRetryable(failed)).toBe(true)
       expect(proxy.seen.length - before).toBe(3)
     } finally {
