@@ -56,6 +56,9 @@ class StoredCell implements Cell {
   }
 }
 
+/** Where the read-ahead of `apply` leaves its sum, so that the compiler keeps its reads. */
+const readAhead = { sum: 0 }
+
 const markOf = (cell: Cell, partition: string): number | undefined =>
   cell.partition === partition ? cell.seq : cell.others?.get(partition)
 
@@ -160,10 +163,16 @@ export const aggregates = (state: State, shared?: Binding.Binding): Context.Serv
         // compute every new value first so that a failing combine leaves the state untouched
         const values: Array<unknown> = new Array(updates.length)
         const found: Array<Cell | undefined | null> = new Array(updates.length)
+        // Look every cell up, and read one field of each, before any is used: a cell is seldom in
+        // the CPU's caches, and independent reads in a short loop wait for memory together rather
+        // than one at a time (1.1x the events fold's rate, bench/README.md).
+        for (let u = 0; u < updates.length; u++) found[u] = cells.get(updates[u]!.key)
+        let touched = 0
+        for (let u = 0; u < updates.length; u++) touched += (found[u] as Cell | undefined)?.seq ?? 0
+        readAhead.sum = touched
         for (let u = 0; u < updates.length; u++) {
           const update = updates[u]!
-          const cell = cells.get(update.key)
-          found[u] = cell
+          const cell = found[u] as Cell | undefined
           let fresh = true
           if (cell !== undefined) {
             const marks = update.marks
