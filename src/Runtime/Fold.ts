@@ -229,7 +229,23 @@ interface Folder<E> {
 interface Prepared {
   readonly batch: ReadonlyArray<Input>
   readonly plans: ReadonlyArray<Plan.Plan<any>>
+  /** What the batch commits: the last record of each of its partitions (see `lastOfEach`). */
+  readonly last: ReadonlyMap<string, Input>
   readonly started: number
+}
+
+/**
+ * The last record of each partition of a batch, found while the batch is planned (its records are
+ * then in the CPU's caches; after its writes they seldom are). A partition's records come in runs:
+ * one insert at the end of each run, not one per record.
+ */
+const lastOfEach = (batch: ReadonlyArray<Input>): Map<string, Input> => {
+  const last = new Map<string, Input>()
+  for (let i = 0; i < batch.length; i++) {
+    const r = batch[i]!
+    if (i + 1 === batch.length || batch[i + 1]!.partition !== r.partition) last.set(r.partition, r)
+  }
+  return last
 }
 
 type Services = Aggregates | Ledger | Tokens | DeadLetters
@@ -398,23 +414,15 @@ export const makeFolder = <K extends Kind, E, R>(
     const prepare = (batch: ReadonlyArray<Input>, inFlight: Prepared | undefined): Effect.Effect<Prepared, StoreError | PipelineError> =>
       Effect.flatMap(Clock.currentTimeMillis, (started) => {
         const documents = everyLedgerFree ? noDocuments : Plan.documentsOf(batch)
+        const last = lastOfEach(batch)
         return Effect.map(
           Effect.forEach(folders, (folder, i) => folder.prepare(batch, documents, inFlight?.plans[i]!.ledger)),
-          (plans) => ({ batch, plans, started })
+          (plans) => ({ batch, plans, last, started })
         )
       })
 
     /** Commits a batch through the source: the last record of each of its partitions. */
-    const commit = (batch: ReadonlyArray<Input>) =>
-      Effect.suspend(() => {
-        const last = new Map<string, Input>()
-        // a partition's records come in runs: one insert at the end of each run, not one per record
-        for (let i = 0; i < batch.length; i++) {
-          const r = batch[i]!
-          if (i + 1 === batch.length || batch[i + 1]!.partition !== r.partition) last.set(r.partition, r)
-        }
-        return retry(source.commit(last).pipe(Effect.provideContext(context)))
-      })
+    const commit = (last: ReadonlyMap<string, Input>) => Effect.suspend(() => retry(source.commit(last).pipe(Effect.provideContext(context))))
 
     /** Writes a prepared batch to every pipeline, then commits it (staged first, for sources that stage). */
     const write = (prepared: Prepared, stage: boolean) => {
@@ -423,7 +431,7 @@ export const makeFolder = <K extends Kind, E, R>(
       const unstage = stage ? Effect.suspend(() => retry(tokens.set(staged.scope, staged.name, undefined))) : Effect.void
       return stageIt.pipe(
         Effect.andThen(Effect.forEach(folders, (folder, i) => folder.write(plans[i]!), { discard: true })),
-        Effect.andThen(commit(batch)),
+        Effect.andThen(commit(prepared.last)),
         Effect.andThen(unstage),
         Effect.andThen(Clock.currentTimeMillis),
         Effect.flatMap((now) => {
