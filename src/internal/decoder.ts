@@ -142,9 +142,19 @@ interface Member {
   readonly test: string | undefined
 }
 
+/**
+ * `Schema.Int`'s check, recognized by identity (the check object itself, not a look-alike): its
+ * predicate is `Number.isSafeInteger`, so it can be written out like a plain leaf's test.
+ */
+const intCheck = Schema.Int.ast.checks?.[0]
+
 /** A leaf test written out, so that the compiled decoder needs no call for it. */
 const inlineTest = (ast: SchemaAST.AST): string | undefined => {
-  if (ast.checks !== undefined || ast.encoding !== undefined) return undefined
+  if (ast.encoding !== undefined) return undefined
+  if (ast.checks !== undefined) {
+    const only = ast.checks.length === 1 ? ast.checks[0] : undefined
+    return ast._tag === "Number" && only !== undefined && only === intCheck ? `Number.isSafeInteger(v)` : undefined
+  }
   switch (ast._tag) {
     case "String":
       return `typeof v === "string"`
