@@ -10,6 +10,10 @@
 _setup_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/ensure-node.sh
 source "$_setup_root/scripts/ensure-node.sh" || return 1 2>/dev/null || exit 1
+# Node's compile cache (V8's code for every module loaded, kept on disk and checked against each
+# file's contents): the binaries and the processes the tests start skip compiling what has not
+# changed, about 0.2 s a start here. A NODE_COMPILE_CACHE of your own wins; empty turns it off.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$_setup_root/.cache/compile}"
 (
   set -euo pipefail
   cd "$_setup_root"
