@@ -43,6 +43,7 @@ import type { Entry } from "../Store/Ledger.ts"
 import * as Decoder from "../internal/decoder.ts"
 import * as PlannedEntries from "../internal/entry.ts"
 import * as Projection from "../internal/projection.ts"
+import * as ReadAhead from "../internal/readAhead.ts"
 import * as Window from "../Window.ts"
 import * as UpdateDescription from "../UpdateDescription.ts"
 
@@ -567,13 +568,9 @@ const run = <V>(
   return { updates: accList, ledger, rejects, last, counts }
 }
 
-/** Where `readAhead` leaves its sum, so that the compiler keeps its reads. */
-const touched = { sum: 0 }
-
 /**
- * Reads each stored entry and its first key before the batch is planned: entries are seldom in
- * the CPU's caches (a document comes round again thousands of changes later), and independent
- * reads in a short loop wait for memory together rather than one record at a time.
+ * Reads each stored entry and its first key before the batch is planned (see `ReadAhead`): a
+ * document comes round again thousands of changes later, when its entry has left the caches.
  */
 const readAhead = (prior: ReadonlyArray<Entry<unknown> | undefined>): void => {
   let sum = 0
@@ -585,7 +582,7 @@ const readAhead = (prior: ReadonlyArray<Entry<unknown> | undefined>): void => {
     const entry = prior[j]
     if (entry !== undefined && entry.keys.length > 0) sum += entry.keys[0]!.length
   }
-  touched.sum = sum
+  ReadAhead.keep(sum)
 }
 
 const noKeys: ReadonlyArray<string> = Object.freeze([])

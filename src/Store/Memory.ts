@@ -21,6 +21,7 @@ import { Aggregates, type ApplyStats, resolve } from "./Aggregates.ts"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.ts"
 import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical, sourcesOf } from "./Generations.ts"
 import * as Binding from "./internal/binding.ts"
+import * as ReadAhead from "../internal/readAhead.ts"
 import { isNewer } from "../internal/entry.ts"
 import { type Entry, Ledger } from "./Ledger.ts"
 import { StoreError } from "./StoreError.ts"
@@ -55,9 +56,6 @@ class StoredCell implements Cell {
     this.value = value
   }
 }
-
-/** Where the read-ahead of `apply` leaves its sum, so that the compiler keeps its reads. */
-const readAhead = { sum: 0 }
 
 const markOf = (cell: Cell, partition: string): number | undefined =>
   cell.partition === partition ? cell.seq : cell.others?.get(partition)
@@ -163,13 +161,12 @@ export const aggregates = (state: State, shared?: Binding.Binding): Context.Serv
         // compute every new value first so that a failing combine leaves the state untouched
         const values: Array<unknown> = new Array(updates.length)
         const found: Array<Cell | undefined | null> = new Array(updates.length)
-        // Look every cell up, and read one field of each, before any is used: a cell is seldom in
-        // the CPU's caches, and independent reads in a short loop wait for memory together rather
-        // than one at a time (1.1x the events fold's rate, bench/README.md).
+        // every cell looked up, and one field of each read, before any is used (see ReadAhead:
+        // 1.1x the events fold's rate, bench/README.md)
         for (let u = 0; u < updates.length; u++) found[u] = cells.get(updates[u]!.key)
         let touched = 0
         for (let u = 0; u < updates.length; u++) touched += (found[u] as Cell | undefined)?.seq ?? 0
-        readAhead.sum = touched
+        ReadAhead.keep(touched)
         for (let u = 0; u < updates.length; u++) {
           const update = updates[u]!
           const cell = found[u] as Cell | undefined
