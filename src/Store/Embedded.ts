@@ -24,6 +24,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import { Aggregates, type ApplyStats, raiseMarks, resolve } from "./Aggregates.ts"
 import { DeadLetters } from "./DeadLetters.ts"
 import { GenerationBehind, GenerationMoved, Generations, moved, physical, sourcesOf } from "./Generations.ts"
@@ -43,7 +44,16 @@ export interface Options {
   readonly path: string
   /** `"full"` (default): durable against power loss. `"normal"`: durable against process crashes. */
   readonly durability?: "full" | "normal"
+  /**
+   * SQLite's page cache for the connection, in MiB (`PRAGMA cache_size`). Default 64: the ledger's
+   * and the aggregates' pages a batch reads stay in memory instead of being read again from the
+   * file (SQLite's own default is 2 MiB). The cache fills only as pages are read.
+   */
+  readonly cacheMiB?: number
 }
+
+/** The default page cache (see `Options.cacheMiB`; its effect on the fold: bench/README.md, "The embedded store's page cache"). */
+const CACHE_MIB = 64
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS aggregates (
@@ -413,14 +423,22 @@ const parseMarks = (text: string): Record<string, number> =>
  * @category constructors
  * @since 0.1.0
  */
-export const open = (options: Options) =>
-  Effect.acquireRelease(
+export const open = (options: Options): Effect.Effect<DatabaseSync, StoreError, Scope.Scope> => {
+  const cacheMiB = options.cacheMiB ?? CACHE_MIB
+  if (!(Number.isFinite(cacheMiB) && cacheMiB > 0)) {
+    return Effect.fail(
+      new StoreError({ store: "embedded", operation: "open", retryable: false, detail: `cacheMiB must be a positive number of MiB, not ${cacheMiB}` })
+    )
+  }
+  return Effect.acquireRelease(
     Effect.try({
       try: () => {
         if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true })
         const db = new DatabaseSync(options.path, { timeout: 10_000 })
         db.exec("PRAGMA journal_mode = WAL")
         db.exec(`PRAGMA synchronous = ${options.durability === "normal" ? "NORMAL" : "FULL"}`)
+        // a negative size is in KiB
+        db.exec(`PRAGMA cache_size = ${-Math.max(1, Math.round((options.cacheMiB ?? CACHE_MIB) * 1024))}`)
         db.exec(SCHEMA)
         // databases made before the ledger kept documents (keepDocuments)
         const columns = db.prepare("PRAGMA table_info(ledger)").all() as Array<{ name: string }>
@@ -439,6 +457,7 @@ export const open = (options: Options) =>
     }),
     (db) => Effect.sync(() => db.isOpen && db.close())
   )
+}
 
 /**
  * Every store service in one SQLite file.
