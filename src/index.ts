@@ -90,6 +90,8 @@ export * as Ledger from "./Store/Ledger.ts"
 export * as Tokens from "./Store/Tokens.ts"
 /** The dead-letter sink service. */
 export * as DeadLetters from "./Store/DeadLetters.ts"
+/** Store transactions: a batch's writes as one atomic unit, where a store can. */
+export * as Transactions from "./Store/Transactions.ts"
 /** The error of every store. */
 export * as StoreError from "./Store/StoreError.ts"
 /** Generations of a pipeline's aggregates and the pointer readers follow. */

@@ -11,6 +11,9 @@
  * 3. commit the source position, once every pipeline has applied the batch; (staged sources)
  *    clear the staged batch.
  *
+ * Where the store provides `Transactions` (the embedded store), steps 1 and 2 of a batch are one
+ * transaction: a crash leaves the batch applied to every pipeline or to none.
+ *
  * Step 2's reads and planning of the next batch overlap the writes and commit of the previous one
  * (its planned ledger entries stand in for the store's), so a store some milliseconds away is kept
  * busy; writes and commits still go one batch at a time, in order.
@@ -58,6 +61,7 @@ import { DeadLetters } from "../Store/DeadLetters.ts"
 import { type Entry, Ledger } from "../Store/Ledger.ts"
 import type { StoreError } from "../Store/StoreError.ts"
 import { Tokens } from "../Store/Tokens.ts"
+import { Transactions } from "../Store/Transactions.ts"
 import { SketchSizeError } from "../SketchError.ts"
 import type { Version } from "../Version.ts"
 import * as Plan from "./Plan.ts"
@@ -391,6 +395,7 @@ export const makeFolder = <K extends Kind, E, R>(
 ) =>
   Effect.gen(function*() {
     const tokens = yield* Tokens
+    const transactions = yield* Effect.serviceOption(Transactions)
     yield* checkItemSizes(pipelines, (yield* Aggregates).itemLimit)
     const context = yield* Effect.context<R>()
     const retry = retrying(options.retry)
@@ -424,13 +429,16 @@ export const makeFolder = <K extends Kind, E, R>(
     /** Commits a batch through the source: the last record of each of its partitions. */
     const commit = (last: ReadonlyMap<string, Input>) => Effect.suspend(() => retry(source.commit(last).pipe(Effect.provideContext(context))))
 
-    /** Writes a prepared batch to every pipeline, then commits it (staged first, for sources that stage). */
+    /**
+     * Writes a prepared batch to every pipeline (staged first, for sources that stage), in one
+     * transaction where the store has them, then commits it.
+     */
     const write = (prepared: Prepared, stage: boolean) => {
       const { batch, plans, started } = prepared
       const stageIt = stage ? Effect.suspend(() => retry(tokens.set(staged.scope, staged.name, Staging.encode(batch)))) : Effect.void
       const unstage = stage ? Effect.suspend(() => retry(tokens.set(staged.scope, staged.name, undefined))) : Effect.void
-      return stageIt.pipe(
-        Effect.andThen(Effect.forEach(folders, (folder, i) => folder.write(plans[i]!), { discard: true })),
+      const writes = Effect.andThen(stageIt, Effect.forEach(folders, (folder, i) => folder.write(plans[i]!), { discard: true }))
+      return (Option.isSome(transactions) ? transactions.value.withTransaction(writes) : writes).pipe(
         Effect.andThen(commit(prepared.last)),
         Effect.andThen(unstage),
         Effect.andThen(Clock.currentTimeMillis),

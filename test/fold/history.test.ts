@@ -67,28 +67,36 @@ describe("fold over generated histories", () => {
     expect(restarts).toBeGreaterThan(50)
   })
 
-  it("embedded SQLite store: three pipelines exact across crashes and reopened databases", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "fold-embedded-"))
-    let run = 0
-    let restarts = 0
-    try {
-      await fc.assert(
-        fc.asyncProperty(params, async (p) => {
-          const history = generate(p.seed, { docs: 20, ops: 80 })
-          const path = join(dir, `run-${run++}.sqlite`)
-          const result = await foldHistory(history, { ...p, pipelines: three, crashWindow: 90, store: () => Embedded.layer({ path, durability: "normal" }) })
-          restarts += result.restarts
-          expect(exactProblems(history, result.pipelines)).toEqual([])
-          expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
-          expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
-        }),
-        { numRuns: 40 }
-      )
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-    expect(restarts).toBeGreaterThan(10)
-  })
+  for (const transactions of [true, false]) {
+    it(`embedded SQLite store${transactions ? " (a transaction a batch)" : " (a transaction a call)"}: three pipelines exact across crashes and reopened databases`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "fold-embedded-"))
+      let run = 0
+      let restarts = 0
+      try {
+        await fc.assert(
+          fc.asyncProperty(params, async (p) => {
+            const history = generate(p.seed, { docs: 20, ops: 80 })
+            const path = join(dir, `run-${run++}.sqlite`)
+            const result = await foldHistory(history, {
+              ...p,
+              pipelines: three,
+              crashWindow: 90,
+              transactions,
+              store: () => Embedded.layer({ path, durability: "normal" })
+            })
+            restarts += result.restarts
+            expect(exactProblems(history, result.pipelines)).toEqual([])
+            expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
+            expect(deadLetterProblems(history, result.deadLetters, { logPartition: (p) => p.startsWith("log/") })).toEqual([])
+          }),
+          { numRuns: 40 }
+        )
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+      expect(restarts).toBeGreaterThan(10)
+    })
+  }
 
   it("ordered by source time (Debezium 2.x cluster times): any earlier record again, out-of-date states late (memory)", async () => {
     await fc.assert(

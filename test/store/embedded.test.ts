@@ -1,13 +1,24 @@
 /**
- * The embedded store's connection settings: its page cache (`cacheMiB`) and durability, read back
- * from SQLite itself.
+ * The embedded store: its connection settings (page cache, durability) read back from SQLite
+ * itself, and its transactions (a batch's writes as one unit: rolled back whole, invisible to other
+ * callers until committed).
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Fiber, Layer, References, Stream } from "effect"
+import { ordersPerStatus, orderTotals } from "../../examples/orderstats/pipeline.ts"
+import type * as Monoid from "../../src/Monoid.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import * as Source from "../../src/Source.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
+import { Ledger } from "../../src/Store/Ledger.ts"
+import { Transactions } from "../../src/Store/Transactions.ts"
+import { crashing } from "../support/faults.ts"
+
+const quiet = Layer.succeed(References.MinimumLogLevel, "Error")
 
 const dir = mkdtempSync(join(tmpdir(), "embedded-options-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -37,5 +48,97 @@ describe("embedded store connection", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       expect(JSON.stringify(exit)).toContain("cacheMiB must be a positive number")
     }
+  })
+})
+
+const order = (id: string, customer: string, amount: number, status: string) => ({ _id: id, customer_id: customer, amount, status })
+
+/** Two batches of two changes each (the fold's `batchSize: 2`), for two pipelines. */
+const changes = [
+  Source.upsert("o1", order("o1", "c1", 100, "paid")),
+  Source.upsert("o2", order("o2", "c2", 5, "paid")),
+  Source.upsert("o1", order("o1", "c1", 150, "shipped")),
+  Source.upsert("o3", order("o3", "c2", 7, "paid"))
+]
+
+const totalsOf = (layer: Layer.Layer<Aggregates, unknown>, pipeline: { readonly name: string; readonly monoid: Monoid.Monoid<any> }) =>
+  Effect.runPromise(
+    Aggregates.use((a) => a.all(pipeline)).pipe(
+      Effect.map((all) => Object.fromEntries(all as ReadonlyMap<string, number>)),
+      Effect.provide(layer)
+    )
+  )
+
+describe("embedded store transactions", () => {
+  for (const transactions of [true, false]) {
+    it(`a batch crashed in its second pipeline's write leaves ${transactions ? "no write of the batch (one transaction a batch)" : "the first pipeline's write (a transaction a call)"}`, async () => {
+      const path = join(dir, `crash-${transactions}.sqlite`)
+      const source = Source.fromStream("orders", Stream.fromIterable(changes))
+      // the 4th aggregate write is the second pipeline's in the second batch; it is applied, then the process dies
+      const crashed = crashing(Embedded.layer({ path }), { at: 4, operation: "aggregates.apply", mode: "after" }, { n: 0 }, { transactions })
+      const exit = await Effect.runPromiseExit(Fold.run(source, [orderTotals, ordersPerStatus], { batchSize: 2 }).pipe(Effect.provide(crashed), Effect.provide(quiet)))
+      expect(Exit.isFailure(exit) && JSON.stringify(exit.cause).includes("Crash")).toBe(true)
+      const after = Embedded.layer({ path })
+      const batchOne = { c1: 100, c2: 5 }
+      const both = { c1: 150, c2: 12 }
+      expect(await totalsOf(after, orderTotals)).toEqual(transactions ? batchOne : both)
+      expect(await totalsOf(after, ordersPerStatus)).toEqual(transactions ? { paid: 2 } : { paid: 2, shipped: 1 })
+      // a restart finishes the batch either way
+      await Effect.runPromise(Fold.run(source, [orderTotals, ordersPerStatus], { batchSize: 2 }).pipe(Effect.provide(after), Effect.provide(quiet)))
+      expect(await totalsOf(after, orderTotals)).toEqual(both)
+      expect(await totalsOf(after, ordersPerStatus)).toEqual({ paid: 2, shipped: 1 })
+    })
+  }
+
+  const update = (key: string, delta: number, seq: number) => ({ key, delta, marks: [{ partition: "p", first: seq, last: seq }], contributions: [] })
+
+  it("rolls back what a failed, dead or interrupted transaction wrote, and the store stays usable", async () => {
+    const program = Effect.gen(function*() {
+      const tx = yield* Transactions
+      const aggregates = yield* Aggregates
+      const ledger = yield* Ledger
+      const write = (seq: number) =>
+        Effect.andThen(
+          aggregates.apply(orderTotals, [update("c1", 10, seq)]),
+          ledger.put(orderTotals, new Map([[`o${seq}`, { keys: ["c1"], value: 10, version: [1, seq] as const }]]))
+        )
+      const failed = yield* Effect.exit(tx.withTransaction(Effect.andThen(write(1), Effect.fail("no"))))
+      const died = yield* Effect.exit(tx.withTransaction(Effect.andThen(write(2), Effect.die("dead"))))
+      const fiber = yield* Effect.forkChild(tx.withTransaction(Effect.andThen(write(3), Effect.never)))
+      yield* Effect.sleep(20)
+      yield* Fiber.interrupt(fiber)
+      const none = { total: yield* aggregates.get(orderTotals, ["c1"]), ledger: yield* ledger.get(orderTotals, ["o1", "o2", "o3"]) }
+      yield* tx.withTransaction(write(4))
+      const committed = { total: yield* aggregates.get(orderTotals, ["c1"]), ledger: yield* ledger.get(orderTotals, ["o4"]) }
+      return { failed, died, none, committed }
+    })
+    const result = await Effect.runPromise(program.pipe(Effect.provide(Embedded.layer({ path: join(dir, "rollback.sqlite") }))))
+    expect(Exit.isFailure(result.failed) && Exit.isFailure(result.died)).toBe(true)
+    expect(result.none.total.size).toBe(0)
+    expect(result.none.ledger.size).toBe(0)
+    expect(result.committed.total.get("c1")).toBe(10)
+    expect(result.committed.ledger.get("o4")?.version).toEqual([1, 4])
+  })
+
+  it("other callers wait for a transaction: they never read its writes before it commits", async () => {
+    const program = Effect.gen(function*() {
+      const tx = yield* Transactions
+      const aggregates = yield* Aggregates
+      const events: Array<string> = []
+      const writer = yield* Effect.forkChild(tx.withTransaction(Effect.gen(function*() {
+        yield* aggregates.apply(orderTotals, [update("c1", 5, 1)])
+        events.push("first write")
+        yield* Effect.sleep(50)
+        yield* aggregates.apply(orderTotals, [update("c1", 7, 2)])
+        events.push("second write")
+      })))
+      yield* Effect.sleep(10)
+      const read = yield* aggregates.get(orderTotals, ["c1"])
+      events.push(`read ${read.get("c1")}`)
+      yield* Fiber.join(writer)
+      return events
+    })
+    const events = await Effect.runPromise(program.pipe(Effect.provide(Embedded.layer({ path: join(dir, "isolation.sqlite") }))))
+    expect(events).toEqual(["first write", "second write", "read 12"])
   })
 })

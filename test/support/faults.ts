@@ -5,11 +5,12 @@
  * or ledger entries is written, then the process dies), as a store that writes item by item
  * (DynamoDB) leaves it. The wrapped services are the real ones; only the crash is injected.
  */
-import { Context, Data, Effect, Layer } from "effect"
+import { Context, Data, Effect, Layer, Option } from "effect"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import { Ledger } from "../../src/Store/Ledger.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
+import { Transactions } from "../../src/Store/Transactions.ts"
 
 export class Crash extends Data.TaggedError("Crash")<{ readonly call: number; readonly mode: CrashPlan["mode"]; readonly operation: string }> {}
 
@@ -23,14 +24,24 @@ export interface CrashPlan {
 
 export type Services = Aggregates | Ledger | Tokens | DeadLetters
 
-/** Wraps every store call; `plan` undefined = no crash. `calls` counts the calls made. */
-export const crashing = <E, R>(base: Layer.Layer<Services, E, R>, plan: CrashPlan | undefined, calls: { n: number } = { n: 0 }) =>
+/**
+ * Wraps every store call; `plan` undefined = no crash. `calls` counts the calls made. The store's
+ * `Transactions`, if it has them, are passed on unless `transactions` is false (each call is then
+ * its own unit, as on a store without them).
+ */
+export const crashing = <E, R>(
+  base: Layer.Layer<Services, E, R>,
+  plan: CrashPlan | undefined,
+  calls: { n: number } = { n: 0 },
+  options: { readonly transactions?: boolean | undefined } = {}
+) =>
   Layer.effectContext(
     Effect.gen(function*() {
       const agg = yield* Aggregates
       const led = yield* Ledger
       const tok = yield* Tokens
       const dl = yield* DeadLetters
+      const tx = options.transactions === false ? Option.none() : yield* Effect.serviceOption(Transactions)
       const ops = { n: 0 }
       /** `half` writes part of the call's items (a partial crash); calls without items crash before. */
       const guard = <A, E2>(operation: string, effect: Effect.Effect<A, E2>, half?: Effect.Effect<unknown, E2>): Effect.Effect<A, E2> =>
@@ -63,7 +74,8 @@ export const crashing = <E, R>(base: Layer.Layer<Services, E, R>, plan: CrashPla
         Context.add(DeadLetters, {
           write: (r) => guard("deadLetters.write", dl.write(r)),
           list: (p) => dl.list(p)
-        })
+        }),
+        (context) => Option.isSome(tx) ? Context.add(context, Transactions, tx.value) : context
       )
     })
   ).pipe(Layer.provide(base))

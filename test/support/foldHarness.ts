@@ -36,6 +36,8 @@ export interface HarnessOptions {
   readonly namespace?: { readonly db: string; readonly collection: string }
   /** The fold's `keepDocuments` (bootstrap and live). */
   readonly keepDocuments?: boolean | undefined
+  /** Use the store's `Transactions` when it has them (default true). */
+  readonly transactions?: boolean
 }
 
 export interface HarnessResult {
@@ -79,7 +81,7 @@ export const foldHistory = (history: History, options: HarnessOptions): Promise<
         ? { at: calls.n + r.int(1, options.crashWindow ?? 40), mode: r.pick(["before", "after", "partial"] as const) }
         : undefined
       const exit = yield* Effect.exit(Orchestrator.run(spec).pipe(
-        Effect.provide(crashing(options.store(), plan, calls)),
+        Effect.provide(crashing(options.store(), plan, calls, { transactions: options.transactions })),
         Effect.provide(quiet)
       ))
       attempt++
