@@ -1,9 +1,13 @@
-/** Store layers that count round trips (calls) while delegating to the real services. */
-import { Context, Effect, Layer } from "effect"
+/**
+ * Store layers that count round trips (calls) while delegating to the real services (and passing
+ * on the store's `Transactions`, if it has them).
+ */
+import { Context, Effect, Layer, Option } from "effect"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import { Ledger } from "../../src/Store/Ledger.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
+import { Transactions } from "../../src/Store/Transactions.ts"
 
 export interface Counter {
   calls: number
@@ -21,6 +25,7 @@ export const counting = <E, R>(base: Layer.Layer<Services, E, R>, counter: Count
       const led = yield* Ledger
       const tok = yield* Tokens
       const dl = yield* DeadLetters
+      const tx = yield* Effect.serviceOption(Transactions)
       const count = <A, E2>(e: Effect.Effect<A, E2>) => Effect.suspend(() => (counter.calls++, e))
       return Context.make(Aggregates, {
         apply: (t, u) => count(agg.apply(t, u)).pipe(Effect.tap((s) => Effect.sync(() => (counter.keysWritten += s.written)))),
@@ -34,7 +39,8 @@ export const counting = <E, R>(base: Layer.Layer<Services, E, R>, counter: Count
           })))
         }),
         Context.add(Tokens, { get: (p, n) => count(tok.get(p, n)), set: (p, n, v) => count(tok.set(p, n, v)) }),
-        Context.add(DeadLetters, { write: (r) => count(dl.write(r)), list: (p) => count(dl.list(p)) })
+        Context.add(DeadLetters, { write: (r) => count(dl.write(r)), list: (p) => count(dl.list(p)) }),
+        (context) => Option.isSome(tx) ? Context.add(context, Transactions, tx.value) : context
       )
     })
   ).pipe(Layer.provide(base))

@@ -67,6 +67,15 @@ const embedded = (durability: "full" | "normal", skew: "uniform" | "zipf"): Scen
   ceiling: async (w) => (await Stores()).embeddedCeiling(durability)(w)
 })
 
+const embeddedSmallBatches: Scenario = {
+  name: "store-embedded-small-batches",
+  description: "three pipelines folded into the embedded SQLite store (synchronous=FULL) in batches of 20 records, as a live source delivers them, one transaction a batch (the store's Transactions); in the ceiling column, the baseline: the same fold with one transaction a store call (vs ceiling = how many times faster)",
+  quick: { changes: 4_000, docs: 2_000, customers: 1_000, skew: "uniform", chunk: 20 },
+  full: { changes: 20_000, docs: 20_000, customers: 2_000, skew: "uniform", chunk: 20 },
+  library: async (w) => (await Stores()).embeddedSmallBatches(true)(w),
+  ceiling: async (w) => (await Stores()).embeddedSmallBatches(false)(w)
+}
+
 const dynamodb = (skew: "uniform" | "zipf"): Scenario => ({
   name: `store-dynamodb-${skew}`,
   description: `the fold into the DynamoDB stores on dynalite (concurrency ${DYNAMODB_CONCURRENCY}), ${skew} customers; ceiling: the same items as plain UpdateItem ADD / PutItem at the same concurrency`,
@@ -274,6 +283,7 @@ export const scenarios: ReadonlyArray<Scenario> = [
   embedded("full", "zipf"),
   embedded("normal", "uniform"),
   embedded("normal", "zipf"),
+  embeddedSmallBatches,
   dynamodb("uniform"),
   dynamodb("zipf"),
   dynamodbClient,

@@ -20,7 +20,7 @@ import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer, Redacted, References, Stream } from "effect"
+import { Context, Effect, Layer, Redacted, References, Stream } from "effect"
 import type { Input } from "../../src/Input.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
@@ -32,12 +32,14 @@ import * as Keys from "../../src/DynamoDb/internal/keys.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import * as DynamoDbTables from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
-import type { Entry } from "../../src/Store/Ledger.ts"
-import type { Tokens } from "../../src/Store/Tokens.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { DeadLetters } from "../../src/Store/DeadLetters.ts"
+import { type Entry, Ledger } from "../../src/Store/Ledger.ts"
+import { Tokens } from "../../src/Store/Tokens.ts"
 import * as ValueCodec from "../../src/internal/valueCodec.ts"
 import { type Counter, counting, type Services } from "../lib/counting.ts"
 import { time, type Sample } from "../lib/measure.ts"
-import { benchPipeline } from "../lib/pipeline.ts"
+import { benchPipeline, ordersPerAmountBand, ordersPerCustomer } from "../lib/pipeline.ts"
 import { required, setting } from "../lib/services.ts"
 import { DYNAMODB_CONCURRENCY, generateAll, type Order, type WorkloadOptions } from "../lib/workload.ts"
 
@@ -151,6 +153,32 @@ export const embeddedLibrary = (durability: "full" | "normal") => (workload: Wor
   withTempDir((dir) =>
     foldInto(benchPipeline, workload, (counter) => counting(Embedded.layer({ path: join(dir, "store.db"), durability }), counter))
   )
+
+/** The store's services without its `Transactions`: every store call is then its own transaction. */
+const withoutTransactions = <E>(base: Layer.Layer<Services, E>): Layer.Layer<Services, E> =>
+  Layer.effectContext(Effect.gen(function*() {
+    return Context.make(Aggregates, yield* Aggregates).pipe(
+      Context.add(Ledger, yield* Ledger),
+      Context.add(Tokens, yield* Tokens),
+      Context.add(DeadLetters, yield* DeadLetters)
+    )
+  })).pipe(Layer.provide(base))
+
+/**
+ * Small batches into the embedded store (`synchronous=FULL`), as a live source delivers them, for
+ * three pipelines: with a transaction a batch (the fold uses the store's `Transactions`), or with
+ * a transaction a store call (the baseline).
+ */
+export const embeddedSmallBatches = (transactions: boolean) => (workload: WorkloadOptions): Promise<Sample> =>
+  withTempDir(async (dir) => {
+    const chunks = generateAll(workload)
+    const layer = Embedded.layer({ path: join(dir, "store.db"), durability: "full" })
+    return time(async () => {
+      const program = Fold.run(arraySource(chunks), [benchPipeline, ordersPerCustomer, ordersPerAmountBand], { batchSize: batchSizeOf(workload) })
+      const summary = await Effect.runPromise(Effect.provide(program, transactions ? layer : withoutTransactions(layer)))
+      return { records: summary.records, writes: 0 }
+    })
+  })
 
 /** The same rows as plain upserts, one transaction per batch, into a fresh database of the same schema. */
 export const embeddedCeiling = (durability: "full" | "normal") => (workload: WorkloadOptions): Promise<Sample> =>
