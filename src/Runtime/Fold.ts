@@ -438,7 +438,9 @@ export const makeFolder = <K extends Kind, E, R>(
       const stageIt = stage ? Effect.suspend(() => retry(tokens.set(staged.scope, staged.name, Staging.encode(batch)))) : Effect.void
       const unstage = stage ? Effect.suspend(() => retry(tokens.set(staged.scope, staged.name, undefined))) : Effect.void
       const writes = Effect.andThen(stageIt, Effect.forEach(folders, (folder, i) => folder.write(plans[i]!), { discard: true }))
-      return (Option.isSome(transactions) ? transactions.value.withTransaction(writes) : writes).pipe(
+      // a transaction that could not begin or commit (another process holds the database) is
+      // rolled back whole, and runs again like any store call that failed that way
+      return (Option.isSome(transactions) ? retry(transactions.value.withTransaction(writes)) : writes).pipe(
         Effect.andThen(commit(prepared.last)),
         Effect.andThen(unstage),
         Effect.andThen(Clock.currentTimeMillis),

@@ -15,6 +15,7 @@ import * as Source from "../../src/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import { Ledger } from "../../src/Store/Ledger.ts"
+import { StoreError } from "../../src/Store/StoreError.ts"
 import { Transactions } from "../../src/Store/Transactions.ts"
 import { crashing } from "../support/faults.ts"
 
@@ -89,6 +90,25 @@ describe("embedded store transactions", () => {
       expect(await totalsOf(after, ordersPerStatus)).toEqual({ paid: 2, shipped: 1 })
     })
   }
+
+  it("runs a batch's transaction again when it could not begin (another process held the database)", async () => {
+    const path = join(dir, "begin-busy.sqlite")
+    let attempts = 0
+    // the real store's transactions, the first one refused as SQLite refuses a BEGIN it waited too long for
+    const busyOnce = Layer.effect(Transactions, Effect.map(Effect.service(Transactions), (tx) => ({
+      withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        Effect.suspend(() =>
+          ++attempts === 1
+            ? Effect.fail(new StoreError({ store: "embedded", operation: "transaction.begin", retryable: true, detail: "database is locked" }))
+            : tx.withTransaction(effect)
+        )
+    })))
+    const store = Layer.provideMerge(busyOnce, Embedded.layer({ path }))
+    const source = Source.fromStream("orders", Stream.fromIterable(changes))
+    await Effect.runPromise(Fold.run(source, [orderTotals], { batchSize: 4 }).pipe(Effect.provide(store), Effect.provide(quiet)))
+    expect(attempts).toBe(2)
+    expect(await totalsOf(Embedded.layer({ path }), orderTotals)).toEqual({ c1: 150, c2: 12 })
+  })
 
   const update = (key: string, delta: number, seq: number) => ({ key, delta, marks: [{ partition: "p", first: seq, last: seq }], contributions: [] })
 
