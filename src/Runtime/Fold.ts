@@ -16,7 +16,9 @@
  *
  * Step 2's reads and planning of the next batch overlap the writes and commit of the previous one
  * (its planned ledger entries stand in for the store's), so a store some milliseconds away is kept
- * busy; writes and commits still go one batch at a time, in order.
+ * busy; writes and commits still go one batch at a time, in order. (Where the store runs a batch
+ * in a transaction, the next batch's reads wait for it to end; on the embedded store, whose calls
+ * run on the process's own thread, nothing is lost by that.)
  *
  * A crash between any two steps, of any pipeline, is repaired by the next run: the source replays
  * from the last commit, each pipeline's aggregate store skips what it already holds, its ledger
