@@ -224,6 +224,7 @@ export const STORE: Setting<Option.Option<"dynamodb" | "embedded">> = {
   config: Config.option(Config.Literals(["dynamodb", "embedded"], "STORE"))
 }
 export const STATE_DIR = withDefault(Config.String, "STATE_DIR", "state", "the embedded store's folder (orderstats.sqlite)")
+export const STATE_CACHE_MIB = withDefault(Config.Int, "STATE_CACHE_MIB", 64, "the embedded store's SQLite page cache, in MiB, an integer")
 export const DDB_ENDPOINT = optionalString("DDB_ENDPOINT", "(AWS)", "the DynamoDB endpoint URL, e.g. http://127.0.0.1:8000 (unset: AWS itself)")
 export const DDB_CREATE_TABLES = withDefault(
   Config.Boolean,
@@ -270,7 +271,7 @@ export type StoreChoice =
     readonly tables: Tables.TableNames
     readonly createTables: boolean
   }
-  | { readonly _tag: "Embedded"; readonly path: string }
+  | { readonly _tag: "Embedded"; readonly path: string; readonly cacheMiB: number }
 
 /**
  * `STORE` when given; otherwise DynamoDB when `DDB_ENDPOINT` is set, the embedded store in
@@ -280,13 +281,14 @@ export const store: Config.Config<StoreChoice> = Config.all({
   store: STORE.config,
   endpoint: DDB_ENDPOINT.config,
   stateDir: STATE_DIR.config,
+  cacheMiB: STATE_CACHE_MIB.config,
   createTables: DDB_CREATE_TABLES.config,
   tables: Tables.config
 }).pipe(Config.map((c): StoreChoice => {
   const kind = Option.getOrElse(c.store, () => (c.endpoint !== undefined ? "dynamodb" as const : "embedded" as const))
   return kind === "dynamodb"
     ? { _tag: "DynamoDb", endpoint: c.endpoint, tables: c.tables, createTables: c.createTables }
-    : { _tag: "Embedded", path: `${c.stateDir.replace(/\/+$/, "")}/orderstats.sqlite` }
+    : { _tag: "Embedded", path: `${c.stateDir.replace(/\/+$/, "")}/orderstats.sqlite`, cacheMiB: c.cacheMiB }
 }))
 
 /**
@@ -336,6 +338,6 @@ export const sections = {
     KAFKA_HEARTBEAT_INTERVAL_MS
   ]),
   relay: section("Kafka", [...kafkaClientVariables, KAFKA_TOPIC, KAFKA_TOPIC_PARTITIONS]),
-  store: section("the store", [STORE, STATE_DIR, DDB_ENDPOINT, ...dynamoDbVariables, DDB_CREATE_TABLES, REDIS_URL]),
+  store: section("the store", [STORE, STATE_DIR, STATE_CACHE_MIB, DDB_ENDPOINT, ...dynamoDbVariables, DDB_CREATE_TABLES, REDIS_URL]),
   logging: section("logging", [LOG_LEVEL])
 } as const

@@ -42,7 +42,7 @@ interface Options {
 /** The store of the other binaries, with its generations (no cache: the rebuild reads and writes the store itself). */
 const generationStore = Effect.map(Settings.store, (choice) =>
   choice._tag === "Embedded"
-    ? Embedded.layer({ path: choice.path })
+    ? Embedded.layer({ path: choice.path, cacheMiB: choice.cacheMiB })
     : DynamoDbStore.layer(choice.tables).pipe(Layer.provide(DynamoDbClient.layerConfig)))
 
 /**

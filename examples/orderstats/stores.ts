@@ -97,7 +97,7 @@ export const layer: Layer.Layer<Stores, StoreError | ConfigurationError | Config
     const choice = yield* Settings.store
     const cache = yield* Settings.cacheUrl
     yield* Effect.logInfo(`store: ${describe(choice)}${cache === undefined ? "" : "; aggregates cached in Valkey/Redis (REDIS_URL)"}`)
-    const base = choice._tag === "DynamoDb" ? dynamoDb(choice) : Embedded.layer({ path: choice.path })
+    const base = choice._tag === "DynamoDb" ? dynamoDb(choice) : Embedded.layer({ path: choice.path, cacheMiB: choice.cacheMiB })
     return cache === undefined ? base : Cache.decorate(base).pipe(Layer.provide(Cache.redisLayer({ url: cache })))
   })
 )

@@ -13,15 +13,15 @@ const dir = mkdtempSync(join(tmpdir(), "admin-cli-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** Only PATH and an embedded store in a temporary folder: none of the test run's servers. */
-const admin = (args: ReadonlyArray<string>) => {
-  const env: NodeJS.ProcessEnv = { STORE: "embedded", STATE_DIR: dir, LOG_LEVEL: "Warn" }
+const admin = (args: ReadonlyArray<string>, extra: NodeJS.ProcessEnv = {}) => {
+  const env: NodeJS.ProcessEnv = { STORE: "embedded", STATE_DIR: dir, LOG_LEVEL: "Warn", ...extra }
   for (const name of Object.keys(process.env)) if (name !== "PATH" && !(name in env)) env[name] = undefined
   return run(ensureBuilt("admin.js"), args, { env })
 }
 
 describe("admin.js command line", () => {
   it.each([
-    [["--help"], ["status", "dead-letters", "verify", "MONGO_URI", "STATE_DIR"]],
+    [["--help"], ["status", "dead-letters", "verify", "MONGO_URI", "STATE_DIR", "STATE_CACHE_MIB"]],
     [["status", "--help"], ["--json", "LIVE_SOURCE", "CONSUMER_GROUP", "MONGO_URI"]],
     [["dead-letters", "--help"], ["list", "show", "replay"]],
     [["dead-letters", "list", "--help"], ["--pipeline", "--pending", "--json", "DDB_TABLE"]],
@@ -45,6 +45,13 @@ describe("admin.js command line", () => {
     const r = await admin(["verify", "order_totals"])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/admin: MONGO_URI is not set: set it to the MongoDB connection string/)
+  })
+
+  it("opens the embedded store with STATE_CACHE_MIB, and says what is wrong with a bad one", async () => {
+    expect((await admin(["dead-letters", "list", "--json"], { STATE_CACHE_MIB: "8" })).code).toBe(0)
+    const r = await admin(["dead-letters", "list", "--json"], { STATE_CACHE_MIB: "0" })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("cacheMiB must be a positive number of MiB, not 0")
   })
 
   it("lists no dead letters on a fresh store (exit 0)", async () => {
