@@ -112,7 +112,7 @@ describe("embedded store transactions", () => {
 
   const update = (key: string, delta: number, seq: number) => ({ key, delta, marks: [{ partition: "p", first: seq, last: seq }], contributions: [] })
 
-  it("rolls back what a failed, dead or interrupted transaction wrote, and the store stays usable", async () => {
+  it("rolls back what a failed, dead or interrupted transaction wrote (a nested one with it), and the store stays usable", async () => {
     const program = Effect.gen(function*() {
       const tx = yield* Transactions
       const aggregates = yield* Aggregates
@@ -127,13 +127,15 @@ describe("embedded store transactions", () => {
       const fiber = yield* Effect.forkChild(tx.withTransaction(Effect.andThen(write(3), Effect.never)))
       yield* Effect.sleep(20)
       yield* Fiber.interrupt(fiber)
-      const none = { total: yield* aggregates.get(orderTotals, ["c1"]), ledger: yield* ledger.get(orderTotals, ["o1", "o2", "o3"]) }
+      // a transaction inside one of the same store is part of it: rolled back with it
+      const nested = yield* Effect.exit(tx.withTransaction(Effect.andThen(tx.withTransaction(write(5)), Effect.fail("outer"))))
+      const none = { total: yield* aggregates.get(orderTotals, ["c1"]), ledger: yield* ledger.get(orderTotals, ["o1", "o2", "o3", "o5"]) }
       yield* tx.withTransaction(write(4))
       const committed = { total: yield* aggregates.get(orderTotals, ["c1"]), ledger: yield* ledger.get(orderTotals, ["o4"]) }
-      return { failed, died, none, committed }
+      return { failed, died, nested, none, committed }
     })
     const result = await Effect.runPromise(program.pipe(Effect.provide(Embedded.layer({ path: join(dir, "rollback.sqlite") }))))
-    expect(Exit.isFailure(result.failed) && Exit.isFailure(result.died)).toBe(true)
+    expect(Exit.isFailure(result.failed) && Exit.isFailure(result.died) && Exit.isFailure(result.nested)).toBe(true)
     expect(result.none.total.size).toBe(0)
     expect(result.none.ledger.size).toBe(0)
     expect(result.committed.total.get("c1")).toBe(10)
