@@ -32,10 +32,9 @@ import * as Keys from "../../src/DynamoDb/internal/keys.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import * as DynamoDbTables from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
-import { Aggregates } from "../../src/Store/Aggregates.ts"
-import { DeadLetters } from "../../src/Store/DeadLetters.ts"
-import { type Entry, Ledger } from "../../src/Store/Ledger.ts"
-import { Tokens } from "../../src/Store/Tokens.ts"
+import type { Entry } from "../../src/Store/Ledger.ts"
+import type { Tokens } from "../../src/Store/Tokens.ts"
+import { Transactions } from "../../src/Store/Transactions.ts"
 import * as ValueCodec from "../../src/internal/valueCodec.ts"
 import { type Counter, counting, type Services } from "../lib/counting.ts"
 import { time, type Sample } from "../lib/measure.ts"
@@ -155,14 +154,8 @@ export const embeddedLibrary = (durability: "full" | "normal") => (workload: Wor
   )
 
 /** The store's services without its `Transactions`: every store call is then its own transaction. */
-const withoutTransactions = <E>(base: Layer.Layer<Services, E>): Layer.Layer<Services, E> =>
-  Layer.effectContext(Effect.gen(function*() {
-    return Context.make(Aggregates, yield* Aggregates).pipe(
-      Context.add(Ledger, yield* Ledger),
-      Context.add(Tokens, yield* Tokens),
-      Context.add(DeadLetters, yield* DeadLetters)
-    )
-  })).pipe(Layer.provide(base))
+const withoutTransactions = <E>(base: Layer.Layer<Services | Transactions, E>): Layer.Layer<Services, E> =>
+  Layer.effectContext(Effect.map(Effect.context<Services | Transactions>(), Context.omit(Transactions))).pipe(Layer.provide(base))
 
 /**
  * Small batches into the embedded store (`synchronous=FULL`), as a live source delivers them, for
