@@ -9,6 +9,7 @@ import type { Input } from "../../src/Input.ts"
 import * as Debezium from "../../src/Kafka/Debezium.ts"
 import * as Source from "../../src/Source.ts"
 import { commitToTokens, committed } from "../../src/Source.ts"
+import type { StoreError } from "../../src/Store/StoreError.ts"
 import type { Tokens } from "../../src/Store/Tokens.ts"
 import * as Version from "../../src/Version.ts"
 import type { LogRecord, SnapshotRow } from "./history.ts"
@@ -45,7 +46,7 @@ export const changeLog = (
     readonly ordering?: Debezium.Ordering | undefined
     readonly namespace?: { readonly db: string; readonly collection: string } | undefined
   }
-): Source.Source<"changes", never, Tokens> => {
+): Source.Source<"changes", StoreError, Tokens> => {
   const name = options.name ?? "test-log"
   const decode = Debezium.decoder({ ordering: options.ordering, namespace: options.namespace })
   const byPartition: Array<Array<Input>> = Array.from({ length: options.partitions }, () => [])
@@ -75,7 +76,7 @@ export const changeLog = (
     }
     return Stream.fromArrays(...chunked(merged, options.random, options.maxChunk))
   }))
-  return Source.make({ name, kind: "changes", records: inputs, commit: (last) => Effect.orDie(commitToTokens(name)(last)) })
+  return Source.make({ name, kind: "changes", records: inputs, commit: commitToTokens(name) })
 }
 
 /**
@@ -88,7 +89,7 @@ export const snapshotScan = (
   scans: ReadonlyArray<ReadonlyArray<SnapshotRow>>,
   handoff: Handoff,
   options: { readonly random: Random; readonly maxChunk: number; readonly staged: boolean; readonly attempt: () => number }
-): Source.Source<"events", never, Tokens> => {
+): Source.Source<"events", StoreError, Tokens> => {
   const name = "test-scan"
   const partition = `scan@${Version.format(handoff.version)}`
   const decode = Debezium.plainDecoder()
@@ -103,5 +104,5 @@ export const snapshotScan = (
     })
     return Stream.fromArrays(...chunked(inputs, options.random, options.maxChunk))
   }))
-  return Source.make({ name, kind: "events", records: inputs, commit: (last) => Effect.orDie(commitToTokens(name)(last)), staged: options.staged })
+  return Source.make({ name, kind: "events", records: inputs, commit: commitToTokens(name), staged: options.staged })
 }

@@ -8,6 +8,7 @@ import * as Handoff from "../../src/Handoff.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters, type DeadLetter } from "../../src/Store/DeadLetters.ts"
+import type { StoreError } from "../../src/Store/StoreError.ts"
 import type { Tokens } from "../../src/Store/Tokens.ts"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import type * as Pipeline from "../../src/Pipeline.ts"
@@ -56,7 +57,7 @@ export const foldHistory = (history: History, options: HarnessOptions): Promise<
     let restarts = 0
     const calls = { n: 0 }
     const pipelines = options.pipelines ?? [orderTotals]
-    const spec: Orchestrator.Spec<"changes", never, Tokens> = {
+    const spec: Orchestrator.Spec<"changes", StoreError, Tokens> = {
       pipelines,
       handoff: Effect.sync(() => Handoff.atVersion(history.p0)),
       bootstrap: (handoff: Handoff.Handoff) =>
