@@ -15,10 +15,16 @@
  * transaction: a crash leaves the batch applied to every pipeline or to none.
  *
  * Step 2's reads and planning of the next batch overlap the writes and commit of the previous one
- * (its planned ledger entries stand in for the store's), so a store some milliseconds away is kept
- * busy; writes and commits still go one batch at a time, in order. (Where the store runs a batch
- * in a transaction, the next batch's reads wait for it to end; on the embedded store, whose calls
- * run on the process's own thread, nothing is lost by that.)
+ * (its planned ledger entries stand in for the store's), and its writes start as soon as the
+ * previous batch's writes are done, while that batch's position is still being committed (the
+ * batch after waits for that commit); so a store some milliseconds away is kept busy. Writes go one batch at a time, in order (a key never
+ * sees a later batch before an earlier one), and so do commits: a position is committed only once
+ * its batch and every batch before it are written, so a crash replays at most the batches after
+ * the last commit, whose writes the marks and the ledger's versions make harmless. (A staged
+ * source's next batch waits for the previous batch's commit: the one staged batch is that batch's
+ * until then. Where the store runs a batch in a transaction, the next batch's reads wait for it to
+ * end; on the embedded store, whose calls run on the process's own thread, nothing is lost by
+ * that.)
  *
  * A crash between any two steps, of any pipeline, is repaired by the next run: the source replays
  * from the last commit, each pipeline's aggregate store skips what it already holds, its ledger
@@ -227,7 +233,21 @@ const noDocuments: Plan.Documents = { ids: [], at: new Int32Array(0) }
 /** What the sink needs of `makeFolder`'s folder. */
 interface Folder<E> {
   readonly prepare: (batch: ReadonlyArray<Input>, inFlight: Prepared | undefined) => Effect.Effect<Prepared, StoreError | PipelineError>
-  readonly write: (prepared: Prepared) => Effect.Effect<void, E | StoreError | PipelineError>
+  /**
+   * Writes a prepared batch to every pipeline, completes `written` with how that ended, then runs
+   * `before` (the previous batch's commit) and commits the batch.
+   */
+  readonly write: (
+    prepared: Prepared,
+    written: Deferred.Deferred<void, StoreError | PipelineError>,
+    before: Effect.Effect<void, E | StoreError | PipelineError>
+  ) => Effect.Effect<void, E | StoreError | PipelineError>
+  /**
+   * Whether a batch's writes may start once the previous batch's writes are done, before it is
+   * committed. Not for a staged source (its one staged batch is the previous batch's until that is
+   * committed) nor where the store has transactions (a commit would wait for the next batch's).
+   */
+  readonly overlap: boolean
   readonly summary: Summary
 }
 
@@ -433,16 +453,24 @@ export const makeFolder = <K extends Kind, E, R>(
 
     /**
      * Writes a prepared batch to every pipeline (staged first, for sources that stage), in one
-     * transaction where the store has them, then commits it.
+     * transaction where the store has them, then commits it: after `before` (the previous batch's
+     * commit, when the writes may overlap it), once `written` (if any) is told how the writes ended.
      */
-    const write = (prepared: Prepared, stage: boolean) => {
+    const write = (
+      prepared: Prepared,
+      stage: boolean,
+      written?: Deferred.Deferred<void, StoreError | PipelineError>,
+      before: Effect.Effect<void, E | StoreError | PipelineError> = Effect.void
+    ) => {
       const { batch, plans, started } = prepared
       const stageIt = stage ? Effect.suspend(() => retry(tokens.set(staged.scope, staged.name, Staging.encode(batch)))) : Effect.void
       const unstage = stage ? Effect.suspend(() => retry(tokens.set(staged.scope, staged.name, undefined))) : Effect.void
       const writes = Effect.andThen(stageIt, Effect.forEach(folders, (folder, i) => folder.write(plans[i]!), { discard: true }))
       // a transaction that could not begin or commit (another process holds the database) is
       // rolled back whole, and runs again like any store call that failed that way
-      return (Option.isSome(transactions) ? retry(transactions.value.withTransaction(writes)) : writes).pipe(
+      const applied = Option.isSome(transactions) ? retry(transactions.value.withTransaction(writes)) : writes
+      return (written === undefined ? applied : applied.pipe(Effect.onExit((exit) => Deferred.done(written, exit)))).pipe(
+        Effect.andThen(before),
         Effect.andThen(commit(prepared.last)),
         Effect.andThen(unstage),
         Effect.andThen(Clock.currentTimeMillis),
@@ -475,7 +503,12 @@ export const makeFolder = <K extends Kind, E, R>(
     return {
       fold: (batch: ReadonlyArray<Input>) => fold(batch, source.staged),
       prepare,
-      write: (prepared: Prepared) => write(prepared, source.staged),
+      write: (
+        prepared: Prepared,
+        written: Deferred.Deferred<void, StoreError | PipelineError>,
+        before: Effect.Effect<void, E | StoreError | PipelineError>
+      ) => write(prepared, source.staged, written, before),
+      overlap: !source.staged && Option.isNone(transactions),
       recover,
       summary
     }
@@ -529,28 +562,53 @@ const sinkWith = <E>(
 ): Sink.Sink<Summary, Input, never, E | StoreError | PipelineError> =>
   Sink.suspend(() => {
     const size = Math.max(1, options.batchSize ?? 2000)
+    type Failure = E | StoreError | PipelineError
     // One batch's writes may be in flight while the next one is read and planned: the ledger
-    // entries it planned stand in for the store's (see `prepare`). Writes and commits stay in
-    // order, one batch at a time, so a key never sees a later batch before an earlier one.
-    let inFlight: { readonly prepared: Prepared; readonly fiber: Fiber.Fiber<void, E | StoreError | PipelineError> } | undefined
-    /** Takes the batch being written, if any, and waits for it (`Fiber.join`) or stops it (`Fiber.interrupt`). */
-    const settle = (how: (fiber: Fiber.Fiber<void, E | StoreError | PipelineError>) => Effect.Effect<void, E | StoreError | PipelineError>) =>
-      Effect.suspend(() => {
-        const current = inFlight
-        inFlight = undefined
-        return current === undefined ? Effect.void : how(current.fiber)
-      })
-    const finish = settle(Fiber.join)
+    // entries it planned stand in for the store's (see `prepare`). Writes stay in order, one batch
+    // at a time, so a key never sees a later batch before an earlier one; commits stay in order
+    // too. Where the folder allows it (`overlap`), a batch's writes start once the previous
+    // batch's writes are done, while that batch is still being committed (its commit reads and
+    // writes the position: round trips a store some milliseconds away would otherwise wait for).
+    let inFlight: {
+      readonly prepared: Prepared
+      readonly fiber: Fiber.Fiber<void, Failure>
+      readonly written: Deferred.Deferred<void, StoreError | PipelineError>
+      /** The previous batch's fiber, which may still be committing. */
+      readonly previous: Fiber.Fiber<void, Failure> | undefined
+    } | undefined
+    /** Takes the batches being written, if any, and waits for them (`Fiber.join`) or stops them (`Fiber.interruptAll`). */
+    const finish = Effect.suspend(() => {
+      const current = inFlight
+      inFlight = undefined
+      return current === undefined ? Effect.void : Fiber.join(current.fiber)
+    })
+    const stop = Effect.suspend(() => {
+      const current = inFlight
+      inFlight = undefined
+      return current === undefined ? Effect.void : Fiber.interruptAll(current.previous === undefined ? [current.fiber] : [current.fiber, current.previous])
+    })
+    /** Waits until the batch in flight lets the next one's writes start. */
+    const ready = Effect.suspend((): Effect.Effect<Fiber.Fiber<void, Failure> | undefined, Failure> => {
+      const current = inFlight
+      if (current === undefined) return Effect.succeed(undefined)
+      if (!folder.overlap) return Effect.as(finish, undefined)
+      // at most two batches at once: one committing, one writing (so `stop` reaches every writer)
+      const committed = current.previous === undefined ? Effect.void : Fiber.join(current.previous)
+      return Effect.as(Effect.andThen(Deferred.await(current.written), committed), current.fiber)
+    })
     const foldBatch = (batch: ReadonlyArray<Input>) =>
       Effect.suspend(() => folder.prepare(batch, inFlight?.prepared)).pipe(
-        Effect.tap(() => finish),
         Effect.flatMap((prepared) =>
-          Effect.map(
-            Effect.forkChild(folder.write(prepared).pipe(Effect.onError((cause) => Deferred.failCause(failed, cause)))),
-            (fiber) => {
-              inFlight = { prepared, fiber }
-            }
-          )
+          Effect.flatMap(ready, (previous) => {
+            const written = Deferred.makeUnsafe<void, StoreError | PipelineError>()
+            const write = folder.write(prepared, written, previous === undefined ? Effect.void : Fiber.join(previous))
+            return Effect.map(
+              Effect.forkChild(write.pipe(Effect.onError((cause) => Deferred.failCause(failed, cause)))),
+              (fiber) => {
+                inFlight = { prepared, fiber, written, previous }
+              }
+            )
+          })
         )
       )
     const foldArray = (chunk: ReadonlyArray<Input>) => {
@@ -559,9 +617,8 @@ const sinkWith = <E>(
       for (let i = 0; i < chunk.length; i += size) batches.push(chunk.slice(i, i + size))
       return Effect.forEach(batches, foldBatch, { discard: true })
     }
-    // a sink that fails (or is interrupted) stops the batch being written before it ends: no
+    // a sink that fails (or is interrupted) stops the batches being written before they end: no
     // writer may outlive its run (a restarted run would race it)
-    const stop = settle(Fiber.interrupt)
     return Sink.forEachArray(foldArray).pipe(
       Sink.mapEffect(() =>
         Effect.andThen(finish, Effect.map(Clock.currentTimeMillis, (now) => {

@@ -5,6 +5,8 @@
  *   while writes and commits stay one batch at a time, in order;
  * - batch N+1 is planned against batch N's in-flight ledger entries: a document changed in both
  *   batches folds exactly even though its ledger write has not landed when N+1 is planned;
+ * - batch N+1's writes start while batch N's position is being committed (batch N+2's wait for
+ *   that commit), and the commits stay one at a time, in order;
  * - a write that fails while the live source delivers nothing more fails the run at once instead
  *   of waiting for the next record.
  */
@@ -18,6 +20,7 @@ import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { Ledger } from "../../src/Store/Ledger.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { StoreError } from "../../src/Store/StoreError.ts"
+import { Tokens } from "../../src/Store/Tokens.ts"
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
@@ -68,6 +71,46 @@ describe("overlapping batches", () => {
     // writes never overlap: each apply and ledger write ends before the next one starts
     const writes = log.filter((e) => !e.startsWith("ledger.get"))
     for (let i = 0; i < writes.length; i += 2) expect([writes[i]!.endsWith(":start"), writes[i + 1]!.endsWith(":end")]).toEqual([true, true])
+  })
+
+  it("writes batch N+1 while batch N is committed; commits stay one at a time, in order; exact", async () => {
+    const state = Memory.makeState()
+    const log: Array<string> = []
+    const committed: Array<number> = []
+    // position commits that take 40 ms (a read and a write of a store some milliseconds away)
+    const slowCommits = Layer.effectContext(Effect.gen(function*() {
+      const tokens = yield* Tokens
+      const aggregates = yield* Aggregates
+      return Context.make(Tokens, {
+        ...tokens,
+        set: (scope, name, value) =>
+          !name.startsWith("position:") ? tokens.set(scope, name, value) : Effect.gen(function*() {
+            log.push("commit:start")
+            yield* Effect.sleep(40)
+            yield* tokens.set(scope, name, value)
+            committed.push(...Object.values(value as Record<string, { seq: number }>).map((p) => p.seq))
+            log.push("commit:end")
+          })
+      }).pipe(Context.add(Aggregates, { ...aggregates, apply: (t, u) => Effect.andThen(Effect.sync(() => log.push("apply")), aggregates.apply(t, u)) }))
+    })).pipe(Layer.provideMerge(Memory.layer(state)))
+    const source = batches(
+      [Source.upsert("d1", { k: "a", n: 1 }), Source.upsert("d2", { k: "b", n: 2 })],
+      [Source.upsert("d1", { k: "a", n: 10 }), Source.upsert("d3", { k: "a", n: 3 })],
+      [Source.upsert("d1", { k: "b", n: 10 }), Source.remove("d2")],
+      [Source.upsert("d4", { k: "c", n: 4 })]
+    )
+    await Effect.runPromise(Fold.run(source, [totals], { batchSize: 2 }).pipe(Effect.provide(slowCommits), Effect.provide(quiet)))
+    const all = await Effect.runPromise(Aggregates.use((a) => a.all(totals)).pipe(Effect.provide(Memory.layer(state))))
+    expect(Object.fromEntries(all)).toEqual({ a: 3, b: 10, c: 4 })
+    // every batch committed, in order, one commit at a time
+    expect(committed).toEqual([2, 4, 6, 7])
+    const commits = log.filter((e) => e.startsWith("commit"))
+    expect(commits).toEqual(["commit:start", "commit:end", "commit:start", "commit:end", "commit:start", "commit:end", "commit:start", "commit:end"])
+    // the second batch's aggregates were written before the first batch's commit ended
+    const applies = log.flatMap((e, i) => (e === "apply" ? [i] : []))
+    expect(applies[1]).toBeLessThan(log.indexOf("commit:end"))
+    // but no more than two batches at once: the third batch's writes wait for the first's commit
+    expect(applies[2]).toBeGreaterThan(log.indexOf("commit:end"))
   })
 
   it("a write that fails while the live source is idle fails the run at once", async () => {
