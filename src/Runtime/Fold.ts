@@ -17,10 +17,11 @@
  * Step 2's reads and planning of the next batch overlap the writes and commit of the previous one
  * (its planned ledger entries stand in for the store's), and its writes start as soon as the
  * previous batch's writes are done, while that batch's position is still being committed (the
- * batch after waits for that commit); so a store some milliseconds away is kept busy. Writes go one batch at a time, in order (a key never
- * sees a later batch before an earlier one), and so do commits: a position is committed only once
- * its batch and every batch before it are written, so a crash replays at most the batches after
- * the last commit, whose writes the marks and the ledger's versions make harmless. (A staged
+ * batch after waits for that commit); so a store some milliseconds away is kept busy. Writes go
+ * one batch at a time, in order (a key never sees a later batch before an earlier one), and so do
+ * commits: a position is committed only once its batch and every batch before it are written, so
+ * a crash replays at most the batches after the last commit, whose writes the marks and the
+ * ledger's versions make harmless. (A staged
  * source's next batch waits for the previous batch's commit: the one staged batch is that batch's
  * until then. Where the store runs a batch in a transaction, the next batch's reads wait for it to
  * end; on the embedded store, whose calls run on the process's own thread, nothing is lost by
@@ -576,17 +577,16 @@ const sinkWith = <E>(
       /** The previous batch's fiber, which may still be committing. */
       readonly previous: Fiber.Fiber<void, Failure> | undefined
     } | undefined
-    /** Takes the batches being written, if any, and waits for them (`Fiber.join`) or stops them (`Fiber.interruptAll`). */
-    const finish = Effect.suspend(() => {
-      const current = inFlight
-      inFlight = undefined
-      return current === undefined ? Effect.void : Fiber.join(current.fiber)
-    })
-    const stop = Effect.suspend(() => {
-      const current = inFlight
-      inFlight = undefined
-      return current === undefined ? Effect.void : Fiber.interruptAll(current.previous === undefined ? [current.fiber] : [current.fiber, current.previous])
-    })
+    /** Takes the batches being written, if any, and waits for them (`finish`) or stops them (`stop`). */
+    const settle = (how: (current: NonNullable<typeof inFlight>) => Effect.Effect<void, Failure>) =>
+      Effect.suspend(() => {
+        const current = inFlight
+        inFlight = undefined
+        return current === undefined ? Effect.void : how(current)
+      })
+    // joining the latest batch waits for the one before too: its commit runs after that one's
+    const finish = settle((current) => Fiber.join(current.fiber))
+    const stop = settle((current) => Fiber.interruptAll(current.previous === undefined ? [current.fiber] : [current.fiber, current.previous]))
     /** Waits until the batch in flight lets the next one's writes start. */
     const ready = Effect.suspend((): Effect.Effect<Fiber.Fiber<void, Failure> | undefined, Failure> => {
       const current = inFlight
