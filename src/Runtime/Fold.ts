@@ -307,8 +307,10 @@ const pipelineFolder = (
       })
     /**
      * Reads the ledger entries of a batch's documents and plans it. `inFlight` holds the entries
-     * planned for the previous batch, whose writes may still be under way: they win over what the
-     * store answers, and their documents are not read.
+     * planned for the previous batch while its writes are still under way: they win over what the
+     * store answers, and their documents are not read (once those writes have ended, there is no
+     * `inFlight`: the store holds the entries, and looking each document up twice would cost the
+     * fold over 10k documents about 5% of its time).
      */
     const prepare = (batch: ReadonlyArray<Input>, documents: Plan.Documents, inFlight: ReadonlyMap<string, Entry<any>> | undefined) => {
       // an "events" pipeline keeps no ledger: nothing to read (and its plan has nothing to write)
@@ -564,8 +566,8 @@ const sinkWith = <E>(
   Sink.suspend(() => {
     const size = Math.max(1, options.batchSize ?? 2000)
     type Failure = E | StoreError | PipelineError
-    // One batch's writes may be in flight while the next one is read and planned: the ledger
-    // entries it planned stand in for the store's (see `prepare`). Writes stay in order, one batch
+    // One batch's writes may be in flight while the next one is read and planned: until they end,
+    // the ledger entries it planned stand in for the store's (see `prepare`). Writes stay in order, one batch
     // at a time, so a key never sees a later batch before an earlier one; commits stay in order
     // too. Where the folder allows it (`overlap`), a batch's writes start once the previous
     // batch's writes are done, while that batch is still being committed (its commit reads and
@@ -596,8 +598,14 @@ const sinkWith = <E>(
       const committed = current.previous === undefined ? Effect.void : Fiber.join(current.previous)
       return Effect.as(Effect.andThen(Deferred.await(current.written), committed), current.fiber)
     })
+    /**
+     * The batch whose ledger entries stand in for the store's: the one in flight, until its writes
+     * have ended (the store then answers with them, or newer ones; and after a failed write no
+     * later batch is written).
+     */
+    const unwritten = () => inFlight === undefined || Deferred.isDoneUnsafe(inFlight.written) ? undefined : inFlight.prepared
     const foldBatch = (batch: ReadonlyArray<Input>) =>
-      Effect.suspend(() => folder.prepare(batch, inFlight?.prepared)).pipe(
+      Effect.suspend(() => folder.prepare(batch, unwritten())).pipe(
         Effect.flatMap((prepared) =>
           Effect.flatMap(ready, (previous) => {
             const written = Deferred.makeUnsafe<void, StoreError | PipelineError>()

@@ -4,7 +4,8 @@
  * - the order of store calls shows batch N+1's ledger read starting before batch N's writes end,
  *   while writes and commits stay one batch at a time, in order;
  * - batch N+1 is planned against batch N's in-flight ledger entries: a document changed in both
- *   batches folds exactly even though its ledger write has not landed when N+1 is planned;
+ *   batches folds exactly even though its ledger write has not landed when N+1 is planned; once
+ *   N's writes have ended, N+1 reads its documents from the store instead;
  * - batch N+1's writes start while batch N's position is being committed (batch N+2's wait for
  *   that commit), and the commits stay one at a time, in order;
  * - a write that fails while the live source delivers nothing more fails the run at once instead
@@ -71,6 +72,29 @@ describe("overlapping batches", () => {
     // writes never overlap: each apply and ledger write ends before the next one starts
     const writes = log.filter((e) => !e.startsWith("ledger.get"))
     for (let i = 0; i < writes.length; i += 2) expect([writes[i]!.endsWith(":start"), writes[i + 1]!.endsWith(":end")]).toEqual([true, true])
+  })
+
+  it("once batch N's writes have ended, batch N+1 reads its documents from the store, not from N's plan", async () => {
+    const state = Memory.makeState()
+    const asked: Array<ReadonlyArray<string>> = []
+    const spying = Layer.effectContext(Effect.gen(function*() {
+      const ledger = yield* Ledger
+      return Context.make(Ledger, { ...ledger, get: (t, ids) => Effect.andThen(Effect.sync(() => asked.push([...ids])), ledger.get(t, ids)) })
+    })).pipe(Layer.provideMerge(Memory.layer(state)))
+    // the second batch comes 50 ms after the first: the first one's writes (in memory) are done by then
+    const source = Source.fromStream(
+      "after-writes",
+      Stream.concat(
+        Stream.fromArray([Source.upsert("d1", { k: "a", n: 1 }), Source.upsert("d2", { k: "b", n: 2 })]),
+        Stream.fromEffect(Effect.as(Effect.sleep(50), Source.upsert("d1", { k: "b", n: 5 })))
+      )
+    )
+    await Effect.runPromise(Fold.run(source, [totals], { batchSize: 2 }).pipe(Effect.provide(spying), Effect.provide(quiet)))
+    const all = await Effect.runPromise(Aggregates.use((a) => a.all(totals)).pipe(Effect.provide(Memory.layer(state))))
+    expect(Object.fromEntries(all)).toEqual({ a: 0, b: 7 })
+    // d1's entry came from the store (which holds what the first batch wrote, or anything newer);
+    // document ids are canonical JSON
+    expect(asked).toEqual([['"d1"', '"d2"'], ['"d1"']])
   })
 
   it("writes batch N+1 while batch N is committed; commits stay one at a time, in order; exact", async () => {
