@@ -342,7 +342,7 @@ const pipelineFolder = (
         }
         if (toRead.length === 0) return Effect.succeed(prior)
         return Effect.map(retry(ledger.get(pipeline, toRead)), (stored) => {
-          for (let t = 0; t < toRead.length; t++) prior[into === undefined ? t : into[t]!] = stored.get(toRead[t]!)
+          for (let t = 0; t < toRead.length; t++) prior[into === undefined ? t : into[t]!] = stored[t]
           return prior
         })
       })

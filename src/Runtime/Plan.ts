@@ -560,12 +560,7 @@ const run = <V>(
       update.marks = marks
     }
   }
-  const ledger = new Map<string, Entry<V>>()
-  for (let d = 0; d < states.length; d++) {
-    const state = states[d]
-    if (state !== undefined) ledger.set(documents.ids[d]!, state)
-  }
-  return { updates: accList, ledger, rejects, last, counts }
+  return { updates: accList, ledger: new PlannedEntries.PlannedLedger(documents.ids, states), rejects, last, counts }
 }
 
 /**

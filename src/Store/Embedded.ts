@@ -337,17 +337,17 @@ const services = (connection: Connection, s: Statements, binding: Binding.Bindin
   const ledger: Context.Service.Shape<typeof Ledger> = {
     get: (target, docIds) =>
       readMany(db, "ledger.get", () => {
-        const out = new Map<string, Entry<any>>()
+        const out = new Array<Entry<any> | undefined>(docIds.length)
         const name = binding.name(target.name)
-        for (const id of docIds) {
-          const row = s.ledGet.get(name, id) as LedgerRow | undefined
+        for (let i = 0; i < docIds.length; i++) {
+          const row = s.ledGet.get(name, docIds[i]!) as LedgerRow | undefined
           if (row !== undefined) {
             const entry: Entry<unknown> = {
               keys: JSON.parse(row.keys) as Array<string>,
               value: ValueCodec.decode(row.value),
               version: [row.v_hi, row.v_lo]
             }
-            out.set(id, row.doc === null ? entry : { ...entry, doc: ValueCodec.decode(row.doc) })
+            out[i] = row.doc === null ? entry : { ...entry, doc: ValueCodec.decode(row.doc) }
           }
         }
         return out
@@ -356,7 +356,7 @@ const services = (connection: Connection, s: Statements, binding: Binding.Bindin
       transaction(db, "ledger.put", () => {
         binding.check()
         const name = binding.name(target.name)
-        for (const [id, e] of entries) {
+        entries.forEach((e, id) => {
           s.ledPut.run(
             name,
             id,
@@ -366,7 +366,7 @@ const services = (connection: Connection, s: Statements, binding: Binding.Bindin
             e.version[1],
             e.doc === undefined ? null : ValueCodec.encode(e.doc)
           )
-        }
+        })
       })
   }
   const tokens: Context.Service.Shape<typeof Tokens> = {

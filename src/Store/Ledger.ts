@@ -40,8 +40,11 @@ export interface Entry<V> {
  * @since 0.1.0
  */
 export class Ledger extends Context.Service<Ledger, {
-  /** The entries of `docIds` that exist. */
-  readonly get: <V>(target: Target<V>, docIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Entry<V>>, StoreError>
+  /**
+   * The entry of each of `docIds`, in the same order (`undefined` where a document has none): the
+   * fold reads them by position, with no look-up by id.
+   */
+  readonly get: <V>(target: Target<V>, docIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Entry<V> | undefined>, StoreError>
   /**
    * Writes entries, each only if its version is newer than the stored one (a concurrent or
    * replayed writer never moves an entry back).

@@ -263,11 +263,8 @@ export const ledger = (state: State, shared?: Binding.Binding): Context.Service.
     get: (target, docIds) =>
       Effect.sync(() => {
         const entries = table(state.ledger, binding.name(target.name))
-        const out = new Map<string, Entry<any>>()
-        for (const id of docIds) {
-          const e = entries.get(id)
-          if (e !== undefined) out.set(id, e)
-        }
+        const out = new Array<Entry<any> | undefined>(docIds.length)
+        for (let i = 0; i < docIds.length; i++) out[i] = entries.get(docIds[i]!)
         return out
       }),
     put: (target, writes) =>

@@ -88,7 +88,7 @@ export const make = (sender: Client | DynamoDBClient, table: string, options: Op
         })
         out.set(info.docId, entry)
       }
-      return out as ReadonlyMap<string, Entry<V>>
+      return docIds.map((docId) => out.get(docId))
     })
 
   const put = <V>(target: { readonly name: string }, entries: ReadonlyMap<string, Entry<V>>) =>
