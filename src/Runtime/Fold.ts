@@ -567,11 +567,12 @@ const sinkWith = <E>(
     const size = Math.max(1, options.batchSize ?? 2000)
     type Failure = E | StoreError | PipelineError
     // One batch's writes may be in flight while the next one is read and planned: until they end,
-    // the ledger entries it planned stand in for the store's (see `prepare`). Writes stay in order, one batch
-    // at a time, so a key never sees a later batch before an earlier one; commits stay in order
-    // too. Where the folder allows it (`overlap`), a batch's writes start once the previous
-    // batch's writes are done, while that batch is still being committed (its commit reads and
-    // writes the position: round trips a store some milliseconds away would otherwise wait for).
+    // the ledger entries it planned stand in for the store's (see `prepare`). Writes stay in
+    // order, one batch at a time, so a key never sees a later batch before an earlier one; commits
+    // stay in order too. Where the folder allows it (`overlap`), a batch's writes start once the
+    // previous batch's writes are done, while that batch is still being committed (its commit
+    // reads and writes the position: round trips a store some milliseconds away would otherwise
+    // wait for).
     let inFlight: {
       readonly prepared: Prepared
       readonly fiber: Fiber.Fiber<void, Failure>
