@@ -15,17 +15,16 @@
  * transaction: a crash leaves the batch applied to every pipeline or to none.
  *
  * Step 2's reads and planning of the next batch overlap the writes and commit of the previous one
- * (its planned ledger entries stand in for the store's), and its writes start as soon as the
- * previous batch's writes are done, while that batch's position is still being committed (the
- * batch after waits for that commit); so a store some milliseconds away is kept busy. Writes go
- * one batch at a time, in order (a key never sees a later batch before an earlier one), and so do
- * commits: a position is committed only once its batch and every batch before it are written, so
- * a crash replays at most the batches after the last commit, whose writes the marks and the
- * ledger's versions make harmless. (A staged
- * source's next batch waits for the previous batch's commit: the one staged batch is that batch's
- * until then. Where the store runs a batch in a transaction, the next batch's reads wait for it to
- * end; on the embedded store, whose calls run on the process's own thread, nothing is lost by
- * that.)
+ * (while its writes are under way, its planned ledger entries stand in for the store's), and its
+ * writes start as soon as the previous batch's writes are done, while that batch's position is
+ * still being committed (the batch after waits for that commit); so a store some milliseconds
+ * away is kept busy. Writes go one batch at a time, in order (a key never sees a later batch
+ * before an earlier one), and so do commits: a position is committed only once its batch and
+ * every batch before it are written, so a crash replays at most the batches after the last
+ * commit, whose writes the marks and the ledger's versions make harmless. (A staged source's next
+ * batch waits for the previous batch's commit: the one staged batch is that batch's until then.
+ * Where the store runs a batch in a transaction, the next batch's reads wait for it to end; on
+ * the embedded store, whose calls run on the process's own thread, nothing is lost by that.)
  *
  * A crash between any two steps, of any pipeline, is repaired by the next run: the source replays
  * from the last commit, each pipeline's aggregate store skips what it already holds, its ledger
