@@ -1,21 +1,28 @@
 /**
  * The whole-process program of `events-1m-process` (bench/scenarios/eventsProcess.ts), on its own
  * so that a run's time and memory are the program's, not the benchmark runner's:
- * `node dist/bench/process/events.js library|plain <events.jsonl> <totals.json>`.
+ * `node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional]`.
  *
  * - `library`: reads the file through the JSON-Lines source and folds it with an events pipeline
  *   (sum per customer) into the in-memory stores, the package as built (dist/src);
  * - `plain`: reads the file line by line (node:readline), parses each line and sums per customer.
  *
- * Both check their totals against the file's (written by the scenario's prepare step), then print
- * one line of JSON: records, the process's uptime in seconds and its peak RSS in MiB.
+ * Both decode a line with `JSON.parse` (`json`, the default) or, with `positional`, read its three
+ * fields by the fixed layout the scenario writes (`{"_id":"...","customer_id":"...","amount":N}`),
+ * failing on any other: the decoding the Go original's whole process is measured with in
+ * `events-1m-process-original-positional`. Both check their totals against the file's (written by
+ * the scenario's prepare step), then print one line of JSON: records, the process's uptime in
+ * seconds and its peak RSS in MiB.
  */
 import { mismatch } from "../lib/fileTotals.ts"
 import { peakRssMiB } from "../lib/measure.ts"
 
-const [side, path, totalsPath] = process.argv.slice(2)
-if ((side !== "library" && side !== "plain") || path === undefined || totalsPath === undefined) {
-  process.stderr.write("usage: node dist/bench/process/events.js library|plain <events.jsonl> <totals.json>\n")
+const [side, path, totalsPath, decoding = "json"] = process.argv.slice(2)
+if (
+  (side !== "library" && side !== "plain") || path === undefined || totalsPath === undefined ||
+  (decoding !== "json" && decoding !== "positional")
+) {
+  process.stderr.write("usage: node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional]\n")
   process.exit(2)
 }
 
@@ -24,6 +31,31 @@ interface Order {
   readonly customer_id: string
   readonly amount: number
 }
+
+/** The string that starts at `from` in `line` after `prefix`, and the index after its closing quote. */
+const field = (line: string, from: number, prefix: string): [string, number] => {
+  if (!line.startsWith(prefix, from)) throw new Error(`not a line of the scenario's layout: ${line}`)
+  const start = from + prefix.length
+  const end = line.indexOf("\"", start)
+  if (end < 0) throw new Error(`not a line of the scenario's layout: ${line}`)
+  return [line.slice(start, end), end + 1]
+}
+
+/** Reads `{"_id":"...","customer_id":"...","amount":N}` by its layout (no escapes, a whole amount). */
+const positional = (line: string): Order => {
+  const [_id, afterId] = field(line, 0, "{\"_id\":\"")
+  const [customer_id, afterCustomer] = field(line, afterId, ",\"customer_id\":\"")
+  if (!line.startsWith(",\"amount\":", afterCustomer)) throw new Error(`not a line of the scenario's layout: ${line}`)
+  let i = afterCustomer + 10
+  let amount = 0
+  for (let c = line.charCodeAt(i); c >= 48 && c <= 57; c = line.charCodeAt(++i)) amount = amount * 10 + (c - 48)
+  if (i === afterCustomer + 10 || i !== line.length - 1 || line.charCodeAt(i) !== 125) {
+    throw new Error(`not a line of the scenario's layout: ${line}`)
+  }
+  return { _id, customer_id, amount }
+}
+
+const parse: (line: string) => Order = decoding === "positional" ? positional : (line) => JSON.parse(line) as Order
 
 const library = async (file: string): Promise<{ records: number; totals: ReadonlyMap<string, unknown> }> => {
   const [Effect, Schema, I, Jsonl, Fold, Memory, Aggregates, Monoid, Pipeline] = await Promise.all([
@@ -50,7 +82,7 @@ const library = async (file: string): Promise<{ records: number; totals: Readonl
     partition: "events",
     chunkSize: 2000,
     decode: (text, position) => {
-      const doc = JSON.parse(text) as Order
+      const doc = parse(text)
       return I.event(doc._id, doc, position)
     }
   })
@@ -69,7 +101,7 @@ const plain = async (file: string): Promise<{ records: number; totals: ReadonlyM
   let records = 0
   for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     if (line.length === 0) continue
-    const doc = JSON.parse(line) as Order
+    const doc = parse(line)
     totals.set(doc.customer_id, (totals.get(doc.customer_id) ?? 0) + doc.amount)
     records++
   }

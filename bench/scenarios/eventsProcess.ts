@@ -7,7 +7,9 @@
  * while writing the file. `seconds` is that program's wall time from start to exit (Node's start,
  * imports, read, fold, check) and the peak RSS is its own, not the benchmark runner's. Ceiling: the same program's hand-written side, which reads the file line by line,
  * parses each line and sums per customer, with the same check. `events-1m-process-native` puts the
- * same library process against the Go program of bench/native reading the same file.
+ * same library process against the Go program of bench/native reading the same file, and
+ * `events-1m-process-original{,-positional}` against the Go original (bench/scenarios/original.ts),
+ * the second with both sides decoding each line by its fixed layout instead of a JSON parser.
  */
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -26,9 +28,17 @@ const FILE = "EVENTS_JSONL"
 const TOTALS = "EVENTS_TOTALS"
 /** The Go program (bench/native), for events-1m-process-native. */
 const NATIVE = "EVENTS_NATIVE_BIN"
+/** The Go original's program (bench/original), for events-1m-process-original. */
+const ORIGINAL = "EVENTS_ORIGINAL_BIN"
+
+/** How a line is decoded: `JSON.parse` (encoding/json in Go) or by its fixed layout. */
+export type Decoding = "json" | "positional"
 
 /** Writes the workload's events to a JSON-Lines file; the file's path and its totals go to the children. */
-export const prepare = async (workload: WorkloadOptions, native?: string): Promise<Record<string, string>> => {
+export const prepare = async (
+  workload: WorkloadOptions,
+  programs: { readonly native?: string; readonly original?: string } = {}
+): Promise<Record<string, string>> => {
   const dir = mkdtempSync(join(tmpdir(), "bench-events-"))
   const path = join(dir, "events.jsonl")
   const lines: Array<string> = []
@@ -43,7 +53,12 @@ export const prepare = async (workload: WorkloadOptions, native?: string): Promi
   }
   writeFileSync(path, lines.join("\n") + "\n")
   writeFileSync(join(dir, "totals.json"), JSON.stringify({ records: lines.length, totals }))
-  return { [FILE]: path, [TOTALS]: join(dir, "totals.json"), ...(native === undefined ? {} : { [NATIVE]: native }) }
+  return {
+    [FILE]: path,
+    [TOTALS]: join(dir, "totals.json"),
+    ...(programs.native === undefined ? {} : { [NATIVE]: programs.native }),
+    ...(programs.original === undefined ? {} : { [ORIGINAL]: programs.original })
+  }
 }
 
 export const cleanup = async (env: Record<string, string>): Promise<void> => {
@@ -69,20 +84,36 @@ const timed = (command: string, args: ReadonlyArray<string>) => {
 }
 
 /** Runs the program on the file for `side` (it checks its own totals). */
-const run = (side: "library" | "plain"): Sample => {
+const run = (side: "library" | "plain", decoding: Decoding): Sample => {
   if (!existsSync(program)) throw new Error(`${program} is missing: run npm run build (npm run bench does)`)
-  const { printed, seconds } = timed(process.execPath, [program, side, envOf(FILE), envOf(TOTALS)])
+  const { printed, seconds } = timed(process.execPath, [program, side, envOf(FILE), envOf(TOTALS), decoding])
   return { records: printed.records, seconds, roundTrips: 0, writes: 0, peakRssMiB: printed.peakRssMiB }
 }
 
-export const library = async (): Promise<Sample> => run("library")
+export const library = (decoding: Decoding = "json") => async (): Promise<Sample> => run("library", decoding)
 
-export const ceiling = async (): Promise<Sample> => run("plain")
+export const ceiling = (decoding: Decoding = "json") => async (): Promise<Sample> => run("plain", decoding)
 
-/** The Go program in jsonl mode over the file, its totals checked against the file's. */
-export const native = async (): Promise<Sample> => {
-  const { printed, seconds } = timed(envOf(NATIVE), ["jsonl", envOf(FILE)])
+/** A Go program over the file (it prints its totals), checked against the file's. */
+const go = (name: string, command: string, args: ReadonlyArray<string>): Sample => {
+  const { printed, seconds } = timed(command, args)
   const wrong = mismatch(envOf(TOTALS), printed.records, new Map(Object.entries(printed.totals ?? {})))
-  if (wrong !== undefined) throw new Error(`events-1m-process-native, Go: ${wrong}`)
+  if (wrong !== undefined) throw new Error(`${name}: ${wrong}`)
   return { records: printed.records, seconds, roundTrips: 0, writes: 0, peakRssMiB: printed.peakRssMiB }
 }
+
+/** The Go program of bench/native in jsonl mode over the file. */
+export const native = async (): Promise<Sample> => go("events-1m-process-native, Go", envOf(NATIVE), ["jsonl", envOf(FILE)])
+
+/**
+ * The Go original over the file (bench/original), its streaming runtime at `MURMUR_CONCURRENCY`
+ * (default 1, the runtime's own default).
+ */
+export const original = (decoding: Decoding) => async (): Promise<Sample> =>
+  go(`events-1m-process-original (${decoding}), the Go original`, envOf(ORIGINAL), [
+    "-decode",
+    decoding,
+    "-concurrency",
+    process.env["MURMUR_CONCURRENCY"] ?? "1",
+    envOf(FILE)
+  ])

@@ -22,6 +22,7 @@ const Latency = lazy(() => import("./latency.ts"))
 const DdbClient = lazy(() => import("./ddbClient.ts"))
 const EventsProcess = lazy(() => import("./eventsProcess.ts"))
 const Native = lazy(() => import("./native.ts"))
+const Original = lazy(() => import("./original.ts"))
 const WindowScenario = lazy(() => import("./window.ts"))
 const Query = lazy(() => import("./query.ts"))
 const Parse = lazy(() => import("./parse.ts"))
@@ -47,6 +48,27 @@ export interface Scenario {
   /** Why the scenario cannot run on this machine (bench/run.ts prints it and goes on), or `undefined`. */
   readonly skip?: () => Promise<string | undefined>
 }
+
+/**
+ * events-1m-process's library process (in the library column) against the Go original's
+ * (bench/original, built from the checkout in MURMUR_SRC; in the ceiling column), both decoding
+ * each line the same way: bench/scenarios/original.ts.
+ */
+const eventsOriginal = (decoding: "json" | "positional"): Scenario => ({
+  name: `events-1m-process-original${decoding === "json" ? "" : "-positional"}`,
+  description: `events-1m-process's library process (in the library column) against the Go original's whole process over the same file (in the ceiling column): bench/original, the original's own JSON-Lines source and streaming runtime (WithConcurrency MURMUR_CONCURRENCY, default 1) with a map-backed store, built from the checkout in MURMUR_SRC; ${
+    decoding === "json"
+      ? "each side decodes a line with its JSON parser (JSON.parse; the source's default decoder, encoding/json)"
+      : "each side reads a line's three fields by their fixed layout, with no JSON parser (what the original's 0.68 s of issue 16 corresponds to)"
+  }; both timed from start to exit, totals checked; target: the library within 2x of the original (vs ceiling >= 50%)`,
+  quick: { changes: 100_000, docs: 0, customers: 10_000, skew: "uniform" },
+  full: { changes: 1_000_000, docs: 0, customers: 10_000, skew: "uniform" },
+  skip: async () => (await Original()).skip(),
+  prepare: async (w) => (await EventsProcess()).prepare(w, { original: (await Original()).build() }),
+  cleanup: async (env) => (await EventsProcess()).cleanup(env),
+  library: async () => (await EventsProcess()).library(decoding)(),
+  ceiling: async () => (await EventsProcess()).original(decoding)()
+})
 
 const fold = (name: string, docs: number, skew: "uniform" | "zipf"): Scenario => ({
   name,
@@ -234,13 +256,13 @@ export const scenarios: ReadonlyArray<Scenario> = [
   },
   {
     name: "events-1m-process",
-    description: "1M insert-only order events in a JSON-Lines file, summed per customer (10k customers) by an events pipeline into the in-memory store, as a whole process of its own (bench/process/events.ts as built: start, imports, read, fold, check; seconds = the process's wall time, peak RSS its own); ceiling: the same program's hand-written side (node:readline, JSON.parse, a Map). Targets: within 2x of the Go original's 0.68 s (and of Go on this machine: events-1m-process-native), peak RSS under 300 MiB",
+    description: "1M insert-only order events in a JSON-Lines file, summed per customer (10k customers) by an events pipeline into the in-memory store, as a whole process of its own (bench/process/events.ts as built: start, imports, read, fold, check; seconds = the process's wall time, peak RSS its own); ceiling: the same program's hand-written side (node:readline, JSON.parse, a Map). Targets: within 2x of the Go original (measured on this machine by events-1m-process-original{,-positional}; issue 16 quoted 0.68 s) and of Go (events-1m-process-native), peak RSS under 300 MiB",
     quick: { changes: 100_000, docs: 0, customers: 10_000, skew: "uniform" },
     full: { changes: 1_000_000, docs: 0, customers: 10_000, skew: "uniform" },
     prepare: async (w) => (await EventsProcess()).prepare(w),
     cleanup: async (env) => (await EventsProcess()).cleanup(env),
-    library: async () => (await EventsProcess()).library(),
-    ceiling: async () => (await EventsProcess()).ceiling()
+    library: async () => (await EventsProcess()).library()(),
+    ceiling: async () => (await EventsProcess()).ceiling()()
   },
   {
     name: "events-1m-process-native",
@@ -248,11 +270,13 @@ export const scenarios: ReadonlyArray<Scenario> = [
     quick: { changes: 100_000, docs: 0, customers: 10_000, skew: "uniform" },
     full: { changes: 1_000_000, docs: 0, customers: 10_000, skew: "uniform" },
     skip: async () => (await Native()).skip(),
-    prepare: async (w) => (await EventsProcess()).prepare(w, (await Native()).buildNative()),
+    prepare: async (w) => (await EventsProcess()).prepare(w, { native: (await Native()).buildNative() }),
     cleanup: async (env) => (await EventsProcess()).cleanup(env),
-    library: async () => (await EventsProcess()).library(),
+    library: async () => (await EventsProcess()).library()(),
     ceiling: async () => (await EventsProcess()).native()
   },
+  eventsOriginal("json"),
+  eventsOriginal("positional"),
   {
     name: "debezium-parse",
     description: "parsing the values of records captured from the real Debezium MongoDB connector (test/fixtures/debezium-real, schemas.enable=false; source.ts_ns is an integer literal past 2^53 in each) with ExtendedJson.parseJson, which keeps such literals exact; ceiling: a plain JSON.parse of the same texts, which rounds them",
