@@ -30,7 +30,10 @@ export interface Options {
 }
 
 /**
- * A JSON-Lines source. `decode` turns one line into a record at `position`.
+ * A JSON-Lines source. `decode` turns one line into a record at `position`. A line it cannot read
+ * is best returned as a reject (`Input.reject`); a `decode` that throws dead-letters its line all
+ * the same, with what it threw as the reason, and the fold goes on (a malformed line in a file
+ * must not stop a worker: `JSON.parse` throws on one).
  *
  * @category constructors
  * @since 0.1.0
@@ -40,10 +43,20 @@ export const make = <K extends Kind>(options: {
   readonly kind: K
   readonly path: string
   readonly partition: string
-  /** One line as a record, or why the file cannot be folded at all (the run fails with a `ConfigurationError`). */
+  /**
+   * One line as a record, or why the file cannot be folded at all (the run fails with a
+   * `ConfigurationError`). What it throws dead-letters the line.
+   */
   readonly decode: (text: string, position: Position) => Input | { readonly _tag: "Unsupported"; readonly reason: string }
 } & Options): Source.Source<K, SourceError | ConfigurationError, Tokens> => {
   const { name, kind, path, partition, decode } = options
+  const decodeLine = (text: string, position: Position) => {
+    try {
+      return decode(text, position)
+    } catch (error) {
+      return I.reject(text, `the decode function threw: ${error instanceof Error ? error.message : String(error)}`, position)
+    }
+  }
   const inputs = Stream.unwrap(
     Effect.gen(function*() {
       const saved = yield* committed(name, partition).pipe(
@@ -62,7 +75,7 @@ export const make = <K extends Kind>(options: {
             const position = positions[i]!
             const input = oversized.length > 0 && oversized.includes(i)
               ? I.reject(texts[i]!, `line ${position.seq} is longer than ${options.maxLineBytes ?? 8 * 1024 * 1024} bytes`, position)
-              : decode(texts[i]!, position)
+              : decodeLine(texts[i]!, position)
             if (input._tag === "Unsupported") return Effect.fail(new ConfigurationError({ detail: `${path} line ${position.seq}: ${input.reason}` }))
             out.push(input)
           }

@@ -1,0 +1,100 @@
+/**
+ * The JSON-Lines source with a decode function of the user's: a line it throws on is
+ * dead-lettered with the raw line and what was thrown, the rest of the file is folded, and the
+ * committed position covers the dead-lettered line (a second run reads nothing again);
+ * `Unsupported` still stops the run with a `ConfigurationError`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit, Layer, References, Schema } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import * as I from "../../src/Input.ts"
+import * as Jsonl from "../../src/Jsonl/Jsonl.ts"
+import * as Monoid from "../../src/Monoid.ts"
+import * as Pipeline from "../../src/Pipeline.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { DeadLetters } from "../../src/Store/DeadLetters.ts"
+import * as Memory from "../../src/Store/Memory.ts"
+
+const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
+
+const totals = Pipeline.make("jsonl_totals", {
+  schema: Schema.Struct({ k: Schema.String, n: Schema.Int }),
+  key: (d) => d.k,
+  value: (d) => d.n,
+  monoid: Monoid.sum
+}).pipe(Pipeline.events)
+
+const dir = mkdtempSync(join(tmpdir(), "jsonl-source-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const lines = ['{"k":"a","n":1}', '{"k":"a",', '{"k":"b","n":2}', "oops", '{"k":"a","n":4}']
+
+/** What `JSON.parse` itself says about each line it throws on (the expected reasons). */
+const parseError = (text: string): string => {
+  try {
+    JSON.parse(text)
+  } catch (error) {
+    return (error as Error).message
+  }
+  throw new Error(`${text} parses`)
+}
+
+const source = (path: string) =>
+  Jsonl.make({
+    name: "jsonl-user-decode",
+    kind: "events",
+    path,
+    partition: "file",
+    chunkSize: 2,
+    decode: (text, position) => I.event(`e${position.seq}`, JSON.parse(text) as unknown, position)
+  })
+
+describe("a JSON-Lines source whose decode function throws", () => {
+  it("dead-letters the line with what was thrown, folds the rest, and commits past it", async () => {
+    const path = join(dir, "events.jsonl")
+    writeFileSync(path, lines.join("\n") + "\n")
+    const result = await Effect.runPromise(Effect.gen(function*() {
+      const first = yield* Fold.run(source(path), [totals])
+      const again = yield* Fold.run(source(path), [totals])
+      const all = yield* (yield* Aggregates).all(totals)
+      const dead = yield* (yield* DeadLetters).list(totals.name)
+      return { first: first.records, again: again.records, all, dead }
+    }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
+    // the reference: a group-by of the lines that parse
+    const expected = new Map<string, number>()
+    for (const line of lines) {
+      try {
+        const d = JSON.parse(line) as { k: string; n: number }
+        expected.set(d.k, (expected.get(d.k) ?? 0) + d.n)
+      } catch {
+        // not a document
+      }
+    }
+    expect(new Map(result.all)).toEqual(expected)
+    expect(result.dead.map((d) => [d.seq, d.raw, d.reason])).toEqual([
+      [2, lines[1], `the decode function threw: ${parseError(lines[1]!)}`],
+      [4, lines[3], `the decode function threw: ${parseError(lines[3]!)}`]
+    ])
+    expect(result.first).toBe(lines.length)
+    expect(result.again).toBe(0)
+  })
+
+  it("still stops the run on Unsupported, with a ConfigurationError naming the line", async () => {
+    const path = join(dir, "unsupported.jsonl")
+    writeFileSync(path, lines.slice(0, 1).join("\n") + "\n")
+    const unsupported = Jsonl.make({
+      name: "jsonl-unsupported",
+      kind: "events",
+      path,
+      partition: "file",
+      decode: () => ({ _tag: "Unsupported", reason: "not a file of events" })
+    })
+    const exit = await Effect.runPromiseExit(Fold.run(unsupported, [totals]).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(String(exit)).toContain("ConfigurationError")
+    expect(String(exit)).toContain(`${path} line 1: not a file of events`)
+  })
+})
