@@ -9,8 +9,8 @@
  *
  * Both decode a line with `JSON.parse` (`json`, the default) or, with `positional`, read its three
  * fields by the fixed layout the scenario writes (`{"_id":"...","customer_id":"...","amount":N}`),
- * failing on any other: the decoding the Go original's whole process is measured with in
- * `events-1m-process-original-positional`. Both check their totals against the file's (written by
+ * failing on any other (how `events-1m-process-original-positional` decodes on both sides, the Go
+ * original's included). Both check their totals against the file's (written by
  * the scenario's prepare step), then print one line of JSON: records, the process's uptime in
  * seconds and its peak RSS in MiB.
  */

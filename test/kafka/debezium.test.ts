@@ -61,9 +61,14 @@ describe.each(adapters)("Debezium's records on the real broker ($name)", (adapte
     const workers = [worker(), worker()]
     await quiescent(admin, groupId, topic)
     // stopped together (one stopping alone sets the other rebalancing); each leaves the group, well
-    // before the 10 s session timeout would drop it
+    // before the 10 s session timeout would drop it. kafkajs can lose one member's LeaveGroup when
+    // both stop at once (once, under the two-file test load: its connection closed under it, "write
+    // after end"), and that member then expires with its session: for kafkajs the group must be
+    // empty within the session timeout. Leaving at once is asserted for both adapters in
+    // source.test.ts (one worker interrupted) and group.test.ts (worker processes sent SIGTERM).
     await Promise.all(workers.map((w) => Effect.runPromise(Fiber.interrupt(w))))
-    await eventually("the group empty", async () => ((await members(admin, groupId)).members === 0 ? true : undefined), 5_000, 100)
+    const emptyWithin = adapter.name === "kafkajs" ? 15_000 : 5_000
+    await eventually("the group empty", async () => ((await members(admin, groupId)).members === 0 ? true : undefined), emptyWithin, 100)
     const read = Effect.gen(function*() {
       return {
         totals: yield* (yield* Aggregates).all(byRegion),
