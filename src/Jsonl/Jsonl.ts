@@ -38,7 +38,8 @@ export interface Options {
  * A line's text is a piece of a block of the file (1 MiB), and so is any piece cut out of it with
  * `slice`, `split` or a regular expression: a key kept that way keeps its whole block alive as long
  * as the fold's per-key table or the in-memory store keeps the key. `JSON.parse` copies what it
- * returns; a decode that cuts its fields out of the line should copy the keys it returns.
+ * returns; a decode that cuts its fields out of the line should copy the keys it returns
+ * (`JSON.parse(JSON.stringify(key))` copies any string exactly).
  *
  * @category constructors
  * @since 0.1.0
