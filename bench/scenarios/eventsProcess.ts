@@ -90,9 +90,9 @@ const run = (side: "library" | "plain", decoding: Decoding): Sample => {
   return { records: printed.records, seconds, roundTrips: 0, writes: 0, peakRssMiB: printed.peakRssMiB }
 }
 
-export const library = (decoding: Decoding = "json") => async (): Promise<Sample> => run("library", decoding)
+export const library = async (decoding: Decoding = "json"): Promise<Sample> => run("library", decoding)
 
-export const ceiling = (decoding: Decoding = "json") => async (): Promise<Sample> => run("plain", decoding)
+export const ceiling = async (decoding: Decoding = "json"): Promise<Sample> => run("plain", decoding)
 
 /** A Go program over the file (it prints its totals), checked against the file's. */
 const go = (name: string, command: string, args: ReadonlyArray<string>): Sample => {
@@ -109,7 +109,7 @@ export const native = async (): Promise<Sample> => go("events-1m-process-native,
  * The Go original over the file (bench/original), its streaming runtime at `MURMUR_CONCURRENCY`
  * (default 1, the runtime's own default).
  */
-export const original = (decoding: Decoding) => async (): Promise<Sample> =>
+export const original = async (decoding: Decoding): Promise<Sample> =>
   go(`events-1m-process-original (${decoding}), the Go original`, envOf(ORIGINAL), [
     "-decode",
     decoding,

@@ -66,8 +66,8 @@ const eventsOriginal = (decoding: "json" | "positional"): Scenario => ({
   skip: async () => (await Original()).skip(),
   prepare: async (w) => (await EventsProcess()).prepare(w, { original: (await Original()).build() }),
   cleanup: async (env) => (await EventsProcess()).cleanup(env),
-  library: async () => (await EventsProcess()).library(decoding)(),
-  ceiling: async () => (await EventsProcess()).original(decoding)()
+  library: async () => (await EventsProcess()).library(decoding),
+  ceiling: async () => (await EventsProcess()).original(decoding)
 })
 
 const fold = (name: string, docs: number, skew: "uniform" | "zipf"): Scenario => ({
@@ -261,8 +261,8 @@ export const scenarios: ReadonlyArray<Scenario> = [
     full: { changes: 1_000_000, docs: 0, customers: 10_000, skew: "uniform" },
     prepare: async (w) => (await EventsProcess()).prepare(w),
     cleanup: async (env) => (await EventsProcess()).cleanup(env),
-    library: async () => (await EventsProcess()).library()(),
-    ceiling: async () => (await EventsProcess()).ceiling()()
+    library: async () => (await EventsProcess()).library(),
+    ceiling: async () => (await EventsProcess()).ceiling()
   },
   {
     name: "events-1m-process-native",
@@ -272,7 +272,7 @@ export const scenarios: ReadonlyArray<Scenario> = [
     skip: async () => (await Native()).skip(),
     prepare: async (w) => (await EventsProcess()).prepare(w, { native: (await Native()).buildNative() }),
     cleanup: async (env) => (await EventsProcess()).cleanup(env),
-    library: async () => (await EventsProcess()).library()(),
+    library: async () => (await EventsProcess()).library(),
     ceiling: async () => (await EventsProcess()).native()
   },
   eventsOriginal("json"),
