@@ -17,6 +17,7 @@ import { lines } from "../internal/lines.ts"
 import type { Tokens } from "../Store/Tokens.ts"
 import * as Source from "../Source.ts"
 import { commitToTokens, committed, type Kind } from "../Source.ts"
+import { errorText } from "../internal/errorText.ts"
 
 /**
  * @category models
@@ -60,7 +61,7 @@ export const make = <K extends Kind>(options: {
     try {
       return decode(text, position)
     } catch (error) {
-      return I.reject(text, `the decode function threw: ${error instanceof Error ? error.message : String(error)}`, position)
+      return I.reject(text, `the decode function threw: ${errorText(error)}`, position)
     }
   }
   const inputs = Stream.unwrap(

@@ -15,6 +15,7 @@ import * as Debezium from "../Kafka/Debezium.ts"
 import * as ExtendedJson from "../ExtendedJson.ts"
 import * as Jsonl from "./Jsonl.ts"
 import type { Source } from "../Source.ts"
+import { errorText } from "../internal/errorText.ts"
 
 /**
  * @since 0.1.0
@@ -35,7 +36,7 @@ export const make = (
         // a key or value given as JSON (not as text) may hold Int64 literals past 2^53
         record = ExtendedJson.parseJson(text)
       } catch (error) {
-        return I.reject(text, `not JSON: ${error instanceof Error ? error.message : String(error)}`, position)
+        return I.reject(text, `not JSON: ${errorText(error)}`, position)
       }
       if (typeof record !== "object" || record === null || Array.isArray(record) || !("value" in record)) {
         return I.reject(text, `a record must be an object with "key" and "value"`, position)

@@ -52,6 +52,7 @@ import type { Version } from "../Version.ts"
 import * as DocumentId from "../DocumentId.ts"
 import * as ExtendedJson from "../ExtendedJson.ts"
 import * as UpdateDescription from "../UpdateDescription.ts"
+import { errorText } from "../internal/errorText.ts"
 
 /**
  * The outcome of decoding one record.
@@ -90,7 +91,7 @@ const parseJson = (text: string): { readonly ok: true; readonly value: unknown }
   try {
     return { ok: true, value: ExtendedJson.parse(text) }
   } catch (error) {
-    return { ok: false, reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` }
+    return { ok: false, reason: `not JSON: ${errorText(error)}` }
   }
 }
 
@@ -285,7 +286,6 @@ export const decoder = (options: Options = {}) => {
   }
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
  * A decoder of flat documents (the seed example's plain `Order` JSON on an append-only topic, a

@@ -34,6 +34,7 @@ import {
 import { SourceError } from "../Errors.ts"
 import * as DocumentId from "../DocumentId.ts"
 import * as ExtendedJson from "../ExtendedJson.ts"
+import { errorText } from "../internal/errorText.ts"
 
 /**
  * A connected `MongoClient` (the official driver's), shared by every MongoDB source of a program.
@@ -199,7 +200,6 @@ const POSITION_CODES: ReadonlySet<number> = new Set([
 const codeOf = (error: unknown): number | undefined =>
   error instanceof MongoError && typeof error.code === "number" ? error.code : undefined
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
  * `true` for failures that a new attempt may not see: network errors, server selection
@@ -257,7 +257,7 @@ export const toExtendedJson = (value: unknown): string => {
   try {
     return EJSON.stringify(value as Document, { relaxed: false })
   } catch (error) {
-    return JSON.stringify({ unprintable: messageOf(error) })
+    return JSON.stringify({ unprintable: errorText(error) })
   }
 }
 

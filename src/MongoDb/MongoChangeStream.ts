@@ -55,6 +55,7 @@ import * as DocumentId from "../DocumentId.ts"
 import { Client, formatNamespace, isPositionLost, isTransient, type Namespace, readDocument, toExtendedJson } from "./Mongo.ts"
 import * as Source from "../Source.ts"
 import { commitToTokens, committed } from "../Source.ts"
+import { errorText } from "../internal/errorText.ts"
 
 /**
  * @category models
@@ -259,7 +260,7 @@ export const make = (options: Options): Source.Source<"changes", StreamError, To
 
     const classify = (cause: unknown): StreamError =>
       isPositionLost(cause)
-        ? new PositionLost({ source: name, detail: `${describeStart(state.start)}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
+        ? new PositionLost({ source: name, detail: `${describeStart(state.start)}: ${errorText(cause)}`, cause })
         : new SourceError({
           source: name,
           retryable: isTransient(cause),

@@ -46,6 +46,7 @@ import * as Projection from "../internal/projection.ts"
 import * as ReadAhead from "../internal/readAhead.ts"
 import * as Window from "../Window.ts"
 import * as UpdateDescription from "../UpdateDescription.ts"
+import { errorText } from "../internal/errorText.ts"
 
 /**
  * Counts of one batch.
@@ -700,7 +701,6 @@ const deadLetter = (record: I.Upsert | I.Patch | I.Event | I.Delete, reason: str
   return I.reject(raw, reason, record, id, record.key)
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 const safeJson = (doc: unknown): string => {
   try {

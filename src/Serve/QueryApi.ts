@@ -90,12 +90,13 @@ import * as ValueCodec from "../internal/valueCodec.ts"
 import "../BloomFilter.ts"
 import "../CountMinSketch.ts"
 import "../HyperLogLog.ts"
+import { errorText } from "../internal/errorText.ts"
 
 // ---------------------------------------------------------------------------------------------
 // values
 
 const issue = (input: unknown, cause: unknown): SchemaIssue.Issue =>
-  new SchemaIssue.InvalidValue({ message: cause instanceof Error ? cause.message : String(cause) }, input)
+  new SchemaIssue.InvalidValue({ message: errorText(cause) }, input)
 
 /**
  * An aggregate value on the wire: the value codec's JSON form (see the module doc), decoded to the

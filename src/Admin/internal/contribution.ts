@@ -8,6 +8,7 @@
 import type { Mode, Pipeline } from "../../Pipeline.ts"
 import * as Window from "../../Window.ts"
 import * as Decoder from "../../internal/decoder.ts"
+import { errorText } from "../../internal/errorText.ts"
 
 /** The keys and value of a document (no keys: filtered out, or its bucket has expired). */
 export interface Contribution<V> {
@@ -20,7 +21,6 @@ export interface Refusal {
   readonly reason: string
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /** The contribution of the raw document `doc` (exact JSON) to `pipeline` at `now` (ms), or why it has none. */
 export const of = <In, V>(pipeline: Pipeline<In, V, Mode>, doc: unknown, now: number): Contribution<V> | Refusal => {

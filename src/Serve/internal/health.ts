@@ -15,6 +15,7 @@ import { Aggregates, type Target } from "../../Store/Aggregates.ts"
 import { StoreError } from "../../Store/StoreError.ts"
 import type { Check } from "../QueryApi.ts"
 import type { Catalog } from "./catalog.ts"
+import { errorText } from "../../internal/errorText.ts"
 
 type CheckResult = typeof Check.Type
 
@@ -30,7 +31,7 @@ const PROBE_KEY = "@ready"
 const describe = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
   if (error instanceof StoreError) return `the store failed to answer (${error.store}.${error.operation})`
-  return error instanceof Error ? error.message : String(error)
+  return errorText(error)
 }
 
 /** Runs `effect` as the check `name` within `timeout`; a failure is logged at Debug (probes come every few seconds). */
