@@ -69,6 +69,12 @@ export interface Source<K extends Kind = Kind, E = never, R = never> extends Pip
   /** Commits the position after `last` (the last applied record of each partition). */
   readonly commit: (last: ReadonlyMap<string, Input>) => Effect.Effect<void, E | StoreError, R>
   readonly staged: boolean
+  /**
+   * Whether its records' strings may be cut out of larger ones that outlive each of them (the
+   * JSON-Lines source cuts each line out of a block of the file). The fold then keeps copies of
+   * the keys it holds on to from batch to batch, so that they keep no block alive. Absent: `false`.
+   */
+  readonly sharesText?: boolean | undefined
 }
 
 /**
@@ -83,6 +89,7 @@ export const make = <K extends Kind, E, R>(parts: {
   readonly records: Stream.Stream<Input, E, R>
   readonly commit: (last: ReadonlyMap<string, Input>) => Effect.Effect<void, E | StoreError, R>
   readonly staged?: boolean | undefined
+  readonly sharesText?: boolean | undefined
 }): Source<K, E, R> => {
   const self: Source<K, E, R> = {
     name: parts.name,
@@ -90,6 +97,7 @@ export const make = <K extends Kind, E, R>(parts: {
     records: parts.records,
     commit: parts.commit,
     staged: parts.staged ?? false,
+    sharesText: parts.sharesText ?? false,
     pipe() {
       return pipeArguments(this, arguments)
     }

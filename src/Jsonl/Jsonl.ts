@@ -37,10 +37,12 @@ export interface Options {
  * must not stop a worker: `JSON.parse` throws on one).
  *
  * A line's text is a piece of a block of the file (1 MiB), and so is any piece cut out of it with
- * `slice`, `split` or a regular expression: a key kept that way keeps its whole block alive as long
- * as the fold's per-key table or the in-memory store keeps the key. `JSON.parse` copies what it
- * returns; a decode that cuts its fields out of the line should copy the keys it returns
- * (`JSON.parse(JSON.stringify(key))` copies any string exactly).
+ * `slice`, `split` or a regular expression: a piece kept for long keeps its whole block alive. The
+ * fold keeps copies of the aggregate keys it holds on to (the source says its text is shared:
+ * `Source.sharesText`), and dead letters keep copies of their lines. A document id is kept as
+ * given, by the ledger of a `"changes"` pipeline on the in-memory store: `JSON.parse` copies what it
+ * returns, but a decode that cuts the id out of the line should copy it
+ * (`JSON.parse(JSON.stringify(id))` copies any string exactly).
  *
  * @category constructors
  * @since 0.1.0
@@ -93,5 +95,11 @@ export const make = <K extends Kind>(options: {
       )
     })
   )
-  return Source.make({ name, kind, records: inputs as Stream.Stream<Input, SourceError | ConfigurationError, Tokens>, commit: commitToTokens(name) })
+  return Source.make({
+    name,
+    kind,
+    records: inputs as Stream.Stream<Input, SourceError | ConfigurationError, Tokens>,
+    commit: commitToTokens(name),
+    sharesText: true
+  })
 }

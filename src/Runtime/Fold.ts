@@ -74,6 +74,7 @@ import { SketchSizeError } from "../SketchError.ts"
 import type { Version } from "../Version.ts"
 import * as Plan from "./Plan.ts"
 import * as Staging from "../internal/staging.ts"
+import { detached } from "../internal/detached.ts"
 
 /**
  * The pipelines a source of kind `K` may feed: a `"changes"` source only `"changes"` pipelines.
@@ -432,7 +433,8 @@ export const makeFolder = <K extends Kind, E, R>(
       const versions = {
         after: versionOf(options.after, pipeline.name),
         at: versionOf(options.at, pipeline.name),
-        keepDocuments: options.keepDocuments
+        keepDocuments: options.keepDocuments,
+        copyKeys: source.sharesText === true
       }
       return pipelineFolder(pipeline, source.name, versions, retry, counts)
     })
@@ -543,13 +545,6 @@ export const sink = <K extends Kind, E, R>(
     yield* folder.recover
     return sinkWith(folder, options, yield* Deferred.make<never, E | StoreError | PipelineError>(), started)
   }))
-
-/**
- * A copy of `text` that shares no memory with it. A source may cut its records' text out of a
- * larger string (the JSON-Lines source cuts lines out of a block of the file): a dead letter kept
- * in memory would otherwise keep the whole block alive.
- */
-const detached = (text: string): string => JSON.parse(JSON.stringify(text)) as string
 
 /**
  * The sink, reporting a failed write into `failed` as soon as it happens: a batch's writes run

@@ -98,6 +98,7 @@ const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Ve
     kind: source.kind,
     commit: source.commit,
     staged: source.staged,
+    sharesText: source.sharesText,
     records: Stream.unwrap(Effect.gen(function*() {
       let reached = false
       let lastAt = yield* Clock.currentTimeMillis
