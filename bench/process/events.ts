@@ -1,7 +1,7 @@
 /**
  * The whole-process program of `events-1m-process` (bench/scenarios/eventsProcess.ts), on its own
  * so that a run's time and memory are the program's, not the benchmark runner's:
- * `node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional]`.
+ * `node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional] [batch]`.
  *
  * - `library`: reads the file through the JSON-Lines source and folds it with an events pipeline
  *   (sum per customer) into the in-memory stores, the package as built (dist/src);
@@ -10,19 +10,21 @@
  * Both decode a line with `JSON.parse` (`json`, the default) or, with `positional`, read its three
  * fields by the fixed layout the scenario writes (`{"_id":"...","customer_id":"...","amount":N}`),
  * failing on any other (how `events-1m-process-original-positional` decodes on both sides, the Go
- * original's included). Both check their totals against the file's (written by
+ * original's included). `batch` (default 2000, the fold's default) is the library side's batch
+ * size and the JSON-Lines source's chunk size; the scenarios use the default. Both check their totals against the file's (written by
  * the scenario's prepare step), then print one line of JSON: records, the process's uptime in
  * seconds and its peak RSS in MiB.
  */
 import { mismatch } from "../lib/fileTotals.ts"
 import { peakRssMiB } from "../lib/measure.ts"
 
-const [side, path, totalsPath, decoding = "json"] = process.argv.slice(2)
+const [side, path, totalsPath, decoding = "json", batchText = "2000"] = process.argv.slice(2)
+const batch = Number(batchText)
 if (
   (side !== "library" && side !== "plain") || path === undefined || totalsPath === undefined ||
-  (decoding !== "json" && decoding !== "positional")
+  (decoding !== "json" && decoding !== "positional") || !Number.isInteger(batch) || batch < 1
 ) {
-  process.stderr.write("usage: node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional]\n")
+  process.stderr.write("usage: node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional] [batch]\n")
   process.exit(2)
 }
 
@@ -80,7 +82,7 @@ const library = async (file: string): Promise<{ records: number; totals: Readonl
     kind: "events",
     path: file,
     partition: "events",
-    chunkSize: 2000,
+    chunkSize: batch,
     decode: (text, position) => {
       const doc = parse(text)
       return I.event(doc._id, doc, position)
@@ -88,7 +90,7 @@ const library = async (file: string): Promise<{ records: number; totals: Readonl
   })
   return Effect.runPromise(
     Effect.gen(function*() {
-      const summary = yield* Fold.run(source, [totals], { batchSize: 2000 })
+      const summary = yield* Fold.run(source, [totals], { batchSize: batch })
       const aggregates = yield* Aggregates.Aggregates
       return { records: summary.records, totals: yield* aggregates.all(totals) }
     }).pipe(Effect.provide(Memory.layer()))
