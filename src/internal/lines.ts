@@ -47,12 +47,27 @@ export async function* lines(
   const maxLine = options.maxLineBytes ?? 8 * 1024 * 1024
   const blockSize = options.blockBytes ?? 1 << 20
   const file = await open(path, "r")
+  /** The end of the latest read, failed or not (awaited before the file is closed). */
+  let settled: Promise<void> = Promise.resolve()
+  /**
+   * Starts reading a block. The read may fail while the generator waits at a `yield`: a handler is
+   * attached at once (a rejection with none would end the process), and the loop's `await` still
+   * gets the failure.
+   */
+  const read = (into: Buffer, at: number) => {
+    const reading = file.read(into, 0, into.length, at)
+    settled = reading.then(() => undefined, () => undefined)
+    return reading
+  }
   try {
     const { size } = await file.stat()
     if (start > size) {
       throw new Error(`the committed offset ${start} is past the end of the file (${size} bytes): the file was replaced or truncated`)
     }
-    const block = Buffer.allocUnsafe(blockSize)
+    // two blocks: the file reads the next one while this one is cut into lines (each line's text
+    // is copied out of its block, so a block is free again once cut)
+    const blocks = [Buffer.allocUnsafe(blockSize), Buffer.allocUnsafe(blockSize)]
+    let current = 0
     let pending: Array<Buffer> = []
     let pendingBytes = 0
     /** The bytes of the pending line held in `pending` (an oversized line's first KiB only). */
@@ -83,10 +98,13 @@ export async function* lines(
       kept = 0
       oversized = false
     }
+    let next = read(blocks[current]!, offset)
     while (true) {
-      const { bytesRead } = await file.read(block, 0, blockSize, offset)
+      const { bytesRead } = await next
       if (bytesRead === 0) break
-      const view = block.subarray(0, bytesRead)
+      const view = blocks[current]!.subarray(0, bytesRead)
+      current = 1 - current
+      next = read(blocks[current]!, offset + bytesRead)
       let from = 0
       /** Cleared once the block is found to hold a multi-byte character. */
       let ascii = true
@@ -145,6 +163,8 @@ export async function* lines(
     if (pendingBytes > 0 || oversized) finish(Buffer.alloc(0), offset)
     if (out.texts.length > 0) yield out
   } finally {
+    // a reader that stops early leaves a read under way: let it end before closing the file
+    await settled
     await file.close()
   }
 }

@@ -2,11 +2,11 @@
  * The JSON-Lines source's line reader against a plain split of the file's bytes: every line's
  * text, number and end offset, over ASCII and multi-byte text, blank and CRLF lines, lines longer
  * than the limit, a missing last newline, blocks far smaller than a line, and a resume from any
- * line's end offset.
+ * line's end offset; a reader stopped early closes its file.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { lines } from "../../src/internal/lines.ts"
@@ -99,4 +99,26 @@ describe("the JSON-Lines line reader", () => {
     expect(got.at(-1)!.end).toBe(Buffer.byteLength(rows.join("\n") + "\n"))
   })
 
+  // the reader reads the next block ahead: a reader stopped early leaves a read under way
+  it.runIf(process.platform === "linux")("closes the file when its reader stops early", async () => {
+    const path = join(dir, "early.jsonl")
+    writeFileSync(path, Array.from({ length: 5000 }, (_, i) => JSON.stringify({ i })).join("\n") + "\n")
+    /** How many of this process's file descriptors are open on `path`. */
+    const openOnPath = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path
+        } catch {
+          return false // a descriptor closed while listing
+        }
+      }).length
+    let first: string | undefined
+    for await (const chunk of lines(path, "p", 0, 1, { blockBytes: 4096, chunkSize: 10 })) {
+      first = chunk.texts[0]
+      expect(openOnPath()).toBe(1)
+      break
+    }
+    expect(first).toBe(JSON.stringify({ i: 0 }))
+    expect(openOnPath()).toBe(0)
+  })
 })
