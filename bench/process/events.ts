@@ -1,7 +1,7 @@
 /**
  * The whole-process program of `events-1m-process` (bench/scenarios/eventsProcess.ts), on its own
  * so that a run's time and memory are the program's, not the benchmark runner's:
- * `node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional] [batch]`.
+ * `node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional|positional-literal] [batch]`.
  *
  * - `library`: reads the file through the JSON-Lines source and folds it with an events pipeline
  *   (sum per customer) into the in-memory stores, the package as built (dist/src);
@@ -10,10 +10,13 @@
  * Both decode a line with `JSON.parse` (`json`, the default) or, with `positional`, read its three
  * fields by the fixed layout the scenario writes (`{"_id":"...","customer_id":"...","amount":N}`),
  * failing on any other (how `events-1m-process-original-positional` decodes on both sides, the Go
- * original's included). `batch` (default 2000, the fold's default) is the library side's batch
- * size and the JSON-Lines source's chunk size; the scenarios use the default. Both check their totals against the file's (written by
- * the scenario's prepare step), then print one line of JSON: records, the process's uptime in
- * seconds and its peak RSS in MiB.
+ * original's included). `positional` builds each order with a class, as the Go side builds a
+ * struct; `positional-literal` reads the same way and builds an object literal (see the JSON-Lines
+ * source's doc: V8 then allocates the orders in the old generation, since a batch keeps its
+ * records alive while it is written). `batch` (default 2000, the fold's default) is the library
+ * side's batch size and the JSON-Lines source's chunk size; the scenarios use the default. Both
+ * check their totals against the file's (written by the scenario's prepare step), then print one
+ * line of JSON: records, the process's uptime in seconds and its peak RSS in MiB.
  */
 import { mismatch } from "../lib/fileTotals.ts"
 import { peakRssMiB } from "../lib/measure.ts"
@@ -22,9 +25,10 @@ const [side, path, totalsPath, decoding = "json", batchText = "2000"] = process.
 const batch = Number(batchText)
 if (
   (side !== "library" && side !== "plain") || path === undefined || totalsPath === undefined ||
-  (decoding !== "json" && decoding !== "positional") || !Number.isInteger(batch) || batch < 1
+  (decoding !== "json" && decoding !== "positional" && decoding !== "positional-literal") || !Number.isInteger(batch) ||
+  batch < 1
 ) {
-  process.stderr.write("usage: node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional] [batch]\n")
+  process.stderr.write("usage: node dist/bench/process/events.js library|plain <events.jsonl> <totals.json> [json|positional|positional-literal] [batch]\n")
   process.exit(2)
 }
 
@@ -43,8 +47,23 @@ const field = (line: string, from: number, prefix: string): [string, number] => 
   return [line.slice(start, end), end + 1]
 }
 
-/** Reads `{"_id":"...","customer_id":"...","amount":N}` by its layout (no escapes, a whole amount). */
-const positional = (line: string): Order => {
+/** A decoded order built by a class (`positional`), as a Go program builds a struct. */
+class OrderDoc implements Order {
+  readonly _id: string
+  readonly customer_id: string
+  readonly amount: number
+  constructor(_id: string, customer_id: string, amount: number) {
+    this._id = _id
+    this.customer_id = customer_id
+    this.amount = amount
+  }
+}
+
+/**
+ * Reads `{"_id":"...","customer_id":"...","amount":N}` by its layout (no escapes, a whole amount)
+ * and builds the order with `build`.
+ */
+const byLayout = (build: (_id: string, customer_id: string, amount: number) => Order) => (line: string): Order => {
   const [_id, afterId] = field(line, 0, "{\"_id\":\"")
   const [customer_id, afterCustomer] = field(line, afterId, ",\"customer_id\":\"")
   if (!line.startsWith(",\"amount\":", afterCustomer)) throw new Error(`not a line of the scenario's layout: ${line}`)
@@ -54,10 +73,14 @@ const positional = (line: string): Order => {
   if (i === afterCustomer + 10 || i !== line.length - 1 || line.charCodeAt(i) !== 125) {
     throw new Error(`not a line of the scenario's layout: ${line}`)
   }
-  return { _id, customer_id, amount }
+  return build(_id, customer_id, amount)
 }
 
-const parse: (line: string) => Order = decoding === "positional" ? positional : (line) => JSON.parse(line) as Order
+const parse: (line: string) => Order = decoding === "positional"
+  ? byLayout((_id, customer_id, amount) => new OrderDoc(_id, customer_id, amount))
+  : decoding === "positional-literal"
+  ? byLayout((_id, customer_id, amount) => ({ _id, customer_id, amount }))
+  : (line) => JSON.parse(line) as Order
 
 const library = async (file: string): Promise<{ records: number; totals: ReadonlyMap<string, unknown> }> => {
   const [Effect, Schema, I, Jsonl, Fold, Memory, Aggregates, Monoid, Pipeline] = await Promise.all([
