@@ -24,7 +24,10 @@ import { errorText } from "../internal/errorText.ts"
  * @since 0.1.0
  */
 export interface Options {
-  /** Lines per emitted chunk (the fold's batch). Default 1000. */
+  /**
+   * Lines per emitted chunk, which the fold takes as a batch (split at its `batchSize`). Default
+   * 2000, the fold's default `batchSize`.
+   */
   readonly chunkSize?: number
   /** Longer lines are rejected (dead-lettered with their first KiB) instead of read. Default 8 MiB. */
   readonly maxLineBytes?: number

@@ -43,7 +43,7 @@ export async function* lines(
   firstLine: number,
   options: { readonly chunkSize?: number | undefined; readonly maxLineBytes?: number | undefined; readonly blockBytes?: number | undefined }
 ): AsyncGenerator<Lines> {
-  const chunkSize = Math.max(1, options.chunkSize ?? 1000)
+  const chunkSize = Math.max(1, options.chunkSize ?? 2000)
   const maxLine = options.maxLineBytes ?? 8 * 1024 * 1024
   const blockSize = options.blockBytes ?? 1 << 20
   const file = await open(path, "r")

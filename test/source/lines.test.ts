@@ -39,7 +39,7 @@ const read = async (path: string, start: number, firstLine: number, options: Par
   const out: Array<Expected> = []
   for await (const chunk of lines(path, "p", start, firstLine, options)) {
     expect(chunk.texts.length).toBeGreaterThan(0)
-    expect(chunk.texts.length).toBeLessThanOrEqual(options.chunkSize ?? 1000)
+    expect(chunk.texts.length).toBeLessThanOrEqual(options.chunkSize ?? 2000)
     expect(chunk.positions.length).toBe(chunk.texts.length)
     chunk.texts.forEach((text, i) => {
       const { checkpoint, partition, seq } = chunk.positions[i]!
