@@ -131,12 +131,6 @@ describe("a JSON-Lines source whose decode cuts its keys out of the lines", () =
     }
     out.end()
     await finished(out)
-    const cut = Pipeline.make("jsonl_cut_keys", {
-      schema: Schema.Struct({ k: Schema.String, n: Schema.Int }),
-      key: (d) => d.k,
-      value: (d) => d.n,
-      monoid: Monoid.sum
-    }).pipe(Pipeline.events)
     const cutting = Jsonl.make({
       name: "jsonl-cut-keys",
       kind: "events",
@@ -152,8 +146,8 @@ describe("a JSON-Lines source whose decode cuts its keys out of the lines", () =
     })
     const before = retained()
     const result = await Effect.runPromise(Effect.gen(function*() {
-      const summary = yield* Fold.run(cutting, [cut])
-      const all = yield* (yield* Aggregates).all(cut)
+      const summary = yield* Fold.run(cutting, [totals])
+      const all = yield* (yield* Aggregates).all(totals)
       // measured while the store and the key table still hold every key
       return { records: summary.records, all, grown: retained() - before }
     }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
