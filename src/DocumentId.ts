@@ -34,6 +34,35 @@ const canonicalLong = (digits: string): unknown => {
   return Number.isSafeInteger(n) ? n : { $numberLong: exact.toString() }
 }
 
+/** A decimal's text: sign, digits, fraction digits, exponent (`Infinity`, `NaN` and the like do not match). */
+const decimalText = /^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/
+
+/**
+ * A `Decimal128` keyed by value, as MongoDB compares numbers across types: one that holds an
+ * integer of the `Int64` range is keyed as that integer (`NumberDecimal("1.00")`, `1` and
+ * `NumberLong(1)` are one `_id`); any other keeps its wrapper with its digits in one form
+ * (`"1.50"` and `"15E-1"` are one value: `{"$numberDecimal": "15E-1"}`).
+ */
+const canonicalDecimal = (text: string, value: unknown): unknown => {
+  const m = decimalText.exec(text)
+  if (m === null || (m[2] === "" && (m[3] ?? "") === "")) return value
+  const sign = m[1] === "-" ? "-" : ""
+  const fraction = m[3] ?? ""
+  const all = (m[2]! + fraction).replace(/^0+/, "")
+  const digits = all.replace(/0+$/, "")
+  if (digits === "") return 0
+  // the value is digits * 10^exponent
+  const exponent = Number(m[4] ?? "0") - fraction.length + (all.length - digits.length)
+  if (exponent >= 0 && digits.length + exponent <= 19) {
+    const integer = BigInt(`${sign}${digits}${"0".repeat(exponent)}`)
+    if (integer >= INT64_MIN_BIG && integer <= INT64_MAX_BIG) return canonicalLong(integer.toString())
+  }
+  return { $numberDecimal: `${sign}${digits}E${exponent}` }
+}
+
+const INT64_MIN_BIG = -(2n ** 63n)
+const INT64_MAX_BIG = 2n ** 63n - 1n
+
 /** Numbers keyed by value (see the module doc); everything else as it is. */
 const canonical = (value: unknown): unknown => {
   if (typeof value === "number") {
@@ -48,6 +77,9 @@ const canonical = (value: unknown): unknown => {
   const keys = Object.keys(record)
   if (keys.length === 1 && keys[0] === "$numberLong" && typeof record.$numberLong === "string") {
     return canonicalLong(record.$numberLong)
+  }
+  if (keys.length === 1 && keys[0] === "$numberDecimal" && typeof record.$numberDecimal === "string") {
+    return canonicalDecimal(record.$numberDecimal, value)
   }
   if (keys.length === 1 && keys[0]!.charCodeAt(0) === 36 /* $ */) return value
   const out: Record<string, unknown> = Object.create(null)

@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { EJSON } from "bson"
+import { setOwn } from "./internal/ownField.ts"
 
 const BSON_TYPE = Symbol.for("@@mdb.bson.version")
 
@@ -52,7 +53,7 @@ const convert = (value: unknown): unknown => {
   }
   if (value instanceof Date) return EJSON.serialize(value, { relaxed: false })
   const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) out[key] = convert((value as Record<string, unknown>)[key])
+  for (const key of Object.keys(value)) setOwn(out, key, convert((value as Record<string, unknown>)[key]))
   return out
 }
 

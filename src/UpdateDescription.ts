@@ -17,6 +17,7 @@
  *
  * @since 0.2.0
  */
+import { setOwn } from "./internal/ownField.ts"
 
 /**
  * The parts of an update description this module reads.
@@ -65,7 +66,7 @@ const put = (container: Container, segment: string, value: unknown): void => {
     while (array.length < i) array.push(null)
     array[i] = value
   } else if (!Array.isArray(container)) {
-    Object.defineProperty(container, segment, { value, enumerable: true, writable: true, configurable: true })
+    setOwn(container as Record<string, unknown>, segment, value)
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import type * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
+import { setOwn } from "./ownField.ts"
 
 const cache = new WeakMap<object, ReadonlyArray<string> | undefined>()
 
@@ -50,7 +51,7 @@ export const project = (doc: unknown, fields: ReadonlyArray<string> | undefined)
   const out: Record<string, unknown> = {}
   for (const f of fields) {
     if (Object.prototype.hasOwnProperty.call(doc, f)) {
-      Object.defineProperty(out, f, { value: doc[f], enumerable: true, writable: true, configurable: true })
+      setOwn(out, f, doc[f])
     }
   }
   return out

@@ -12,6 +12,7 @@
  */
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import { setOwn } from "./ownField.ts"
 import { decodeStored, encodeStored } from "./sketch.ts"
 
 const TAGS = new Set(["$bigint", "$set", "$map", "$some", "$none", "$undefined", "$number", "$object", "$sketch"])
@@ -41,7 +42,7 @@ const encodeValue = (value: unknown): unknown => {
       }
       const out: Record<string, unknown> = {}
       const keys = Object.keys(value)
-      for (const k of keys) out[k] = encodeValue((value as Record<string, unknown>)[k])
+      for (const k of keys) setOwn(out, k, encodeValue((value as Record<string, unknown>)[k]))
       return keys.length === 1 && TAGS.has(keys[0]!) ? { $object: out } : out
     }
     default:
@@ -77,13 +78,13 @@ const decodeValue = (value: unknown): unknown => {
       case "$object": {
         const plain = inner as Record<string, unknown>
         const out: Record<string, unknown> = {}
-        for (const k of Object.keys(plain)) out[k] = decodeValue(plain[k])
+        for (const k of Object.keys(plain)) setOwn(out, k, decodeValue(plain[k]))
         return out
       }
     }
   }
   const out: Record<string, unknown> = {}
-  for (const k of keys) out[k] = decodeValue(record[k])
+  for (const k of keys) setOwn(out, k, decodeValue(record[k]))
   return out
 }
 

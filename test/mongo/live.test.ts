@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import type { Document, MongoClient } from "mongodb"
+import { Decimal128, type Document, type MongoClient } from "mongodb"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
@@ -133,5 +133,40 @@ describe("MongoDB bootstrap + change stream", () => {
     expect(await Effect.runPromise(totalsOf(store))).toEqual(reference.totals)
     const state = await Effect.runPromise(Orchestrator.state(orderTotals.name).pipe(Effect.provide(Embedded.layer({ path: store }))))
     expect(Option.getOrUndefined(state)?.phase).toBe("done")
+  })
+
+  it("keys numeric _ids by value across types, Decimal128 included, and keeps fields named __proto__", async () => {
+    const ns = { db: uniqueName("ids"), collection: "orders" }
+    const orders = client.db(ns.db).collection<Document>(ns.collection)
+    const proto = (id: number) => new Map([["__proto__", id]])
+    await orders.insertMany(([
+      { _id: 1, customer_id: "A", amount: 100 },
+      { _id: 2, customer_id: "A", amount: 200 },
+      { _id: proto(1), customer_id: "A", amount: 10 },
+      { _id: proto(2), customer_id: "A", amount: 20 },
+      { _id: {}, customer_id: "A", amount: 40 },
+      // a top-level field named __proto__ is a field like any other (not the document's prototype)
+      new Map<string, unknown>([["_id", 3], ["__proto__", { customer_id: "GHOST" }], ["customer_id", "B"], ["amount", 5]])
+    ]) as Array<Document>)
+    const store = join(dir, "ids.sqlite")
+    const spec = orderSpec(ns, { batchSize: 2, stopWhenIdle: 1500 })
+    const run = () =>
+      Effect.runPromise(Orchestrator.run(spec).pipe(Effect.provide([Embedded.layer({ path: store }), Mongo.layerClient(client), quiet])))
+    const first = await run()
+    expect(Fold.of(first.bootstrap, orderTotals).upserts).toBe(6)
+    expect(await Effect.runPromise(totalsOf(store))).toEqual((await groupBySum(orders)).totals)
+
+    // MongoDB accepts a replacement whose _id equals the old one by value: the document is one
+    await orders.replaceOne({ _id: 1 } as Document, { _id: Decimal128.fromString("1.00"), customer_id: "B", amount: 77 })
+    await orders.updateOne({ _id: Decimal128.fromString("1") } as Document, { $inc: { amount: 1 } })
+    await orders.replaceOne({ _id: 2 } as Document, { _id: Decimal128.fromString("2E0"), customer_id: "C", amount: 9 })
+    await orders.deleteOne({ _id: 2 } as Document)
+    await orders.deleteOne({ _id: proto(1) } as Document)
+    await orders.insertOne({ _id: proto(3), customer_id: "A", amount: 1000 } as Document)
+    await orders.updateOne({ _id: 3 } as Document, { $inc: { amount: 2 } })
+    await run()
+    const reference = await groupBySum(orders)
+    expect(reference.totals).toEqual({ A: 1060, B: 85 })
+    expect(await Effect.runPromise(totalsOf(store))).toEqual(reference.totals)
   })
 })

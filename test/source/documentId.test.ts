@@ -1,0 +1,65 @@
+/**
+ * Document ids key numeric `_id`s by value, as MongoDB's `_id` index does: an Int32, an Int64, a
+ * Double and a Decimal128 of one value are one document, whatever digits the decimal is written
+ * with. A field named `__proto__` is a field (MongoDB and JSON allow the name), not the object's
+ * prototype, in ids, in converted documents and in staged values. No server needed (the same on
+ * the real server: test/mongo/live.test.ts).
+ */
+import { Decimal128, Double, Int32, Long } from "bson"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import * as DocumentId from "../../src/DocumentId.ts"
+import * as ExtendedJson from "../../src/ExtendedJson.ts"
+import { fromJson as decodeStaged, toJson as encodeStaged } from "../../src/internal/valueCodec.ts"
+
+/** The same integer written as a decimal in other ways: trailing zeros, a fraction of zeros, an exponent. */
+const spellings = (n: bigint): fc.Arbitrary<string> =>
+  fc.tuple(fc.nat({ max: 4 }), fc.nat({ max: 4 }), fc.boolean()).map(([zeros, fraction, exponent]) => {
+    const sign = n < 0n ? "-" : ""
+    const abs = (n < 0n ? -n : n).toString()
+    if (exponent) return `${sign}${abs}${"0".repeat(zeros)}E-${zeros}`
+    return `${sign}${abs}${fraction > 0 ? "." + "0".repeat(fraction) : ""}`
+  })
+
+describe("DocumentId", () => {
+  it("keys a Decimal128 holding an integer as that integer, for every spelling, within the Int64 range", () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).chain((n) => fc.tuple(fc.constant(n), spellings(n))),
+        ([n, text]) => {
+          const long = DocumentId.fromBson(Long.fromBigInt(n))
+          expect(DocumentId.fromBson(Decimal128.fromString(text))).toBe(long)
+          expect(DocumentId.fromJson({ $numberDecimal: text })).toBe(long)
+        }
+      )
+    )
+    expect(DocumentId.fromBson(Decimal128.fromString("1.00"))).toBe(DocumentId.fromBson(new Int32(1)))
+    expect(DocumentId.fromBson(Decimal128.fromString("-0"))).toBe(DocumentId.fromBson(new Double(0)))
+    expect(DocumentId.fromBson(Decimal128.fromString("1E+2"))).toBe(DocumentId.fromBson(new Double(100)))
+    expect(DocumentId.fromBson(Decimal128.fromString("9007199254740993"))).toBe(
+      DocumentId.fromBson(Long.fromString("9007199254740993"))
+    )
+  })
+
+  it("keys any other decimal by value too, and tells different values apart", () => {
+    const of = (text: string) => DocumentId.fromBson(Decimal128.fromString(text))
+    expect(of("1.50")).toBe(of("1.5"))
+    expect(of("15E-1")).toBe(of("1.500"))
+    expect(of("9223372036854775808")).toBe(of("9.223372036854775808E+18"))
+    expect(new Set([of("1.5"), of("1.05"), of("-1.5"), of("9223372036854775808"), of("NaN"), of("Infinity"), of("1")]).size).toBe(7)
+  })
+
+  it("keeps a field named __proto__ in an _id and in a document", () => {
+    const ids = [JSON.parse(`{"__proto__": 1}`), JSON.parse(`{"__proto__": 2}`), {}, JSON.parse(`{"a": {"__proto__": 1}}`), { a: {} }]
+    expect(new Set(ids.map(DocumentId.fromBson)).size).toBe(ids.length)
+    const doc = ExtendedJson.fromBson(JSON.parse(`{"_id": 1, "__proto__": {"customer_id": "GHOST"}, "amount": 5}`)) as Record<string, unknown>
+    expect(Object.getPrototypeOf(doc)).toBe(Object.prototype)
+    expect(doc.customer_id).toBeUndefined()
+    expect(Object.keys(doc)).toEqual(["_id", "__proto__", "amount"])
+    expect(JSON.stringify(doc)).toBe(`{"_id":1,"__proto__":{"customer_id":"GHOST"},"amount":5}`)
+    // a staged document comes back with the field, not as a prototype
+    const staged = decodeStaged(JSON.parse(JSON.stringify(encodeStaged(doc)))) as Record<string, unknown>
+    expect(Object.getPrototypeOf(staged)).toBe(Object.prototype)
+    expect(JSON.stringify(staged)).toBe(JSON.stringify(doc))
+  })
+})
