@@ -4,8 +4,12 @@
  * A document's id is the JSON text of its `_id` in exact JSON (see `ExtendedJson`): `"o1"` for a
  * string id, `{"$oid":"..."}` for an ObjectId, `42` for a number. The same document gets the same
  * id whether it arrives from a snapshot row, a change stream, or a Debezium record key
- * (`{"id": "<Extended JSON of _id>"}`), so the ledger recognises it in every mode. Key order
- * inside a compound `_id` is kept: MongoDB tells `{a: 1, b: 2}` and `{b: 2, a: 1}` apart too.
+ * (`{"id": "<Extended JSON of _id>"}`), so the ledger recognises it in every mode. Numbers are
+ * keyed by value, as MongoDB's `_id` index compares them (`1`, `NumberLong(1)`, `1.0` and
+ * `NumberDecimal("1.00")` are one document). Key order inside a compound `_id` is kept: MongoDB
+ * tells `{a: 1, b: 2}` and `{b: 2, a: 1}` apart too. Except for field names that look like
+ * integers (`"5"`): JavaScript objects list them first, so `{b: 1, "5": 1}` and `{"5": 1, b: 1}`
+ * get one id (docs/mongodb.md, "Known limits of `_id`s").
  *
  * @since 0.1.0
  */
