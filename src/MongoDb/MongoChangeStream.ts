@@ -18,6 +18,10 @@
  *   (after the changes before it are folded);
  * - other events (`create`, index events...): skipped, only the position advances.
  *
+ * The changes of one multi-document transaction share its cluster time, so one version: they are
+ * held until the transaction's last change has been read, and only each document's last change
+ * of the transaction becomes a record (its state after the transaction).
+ *
  * The version of a change is its `clusterTime` (`Version.fromClusterTime`). `seq` is an ordinal
  * continued from the committed one (`resumeAfter` gives exactly the next change, so ordinals are
  * the same on every replay); the checkpoint is the change's resume token, which the fold commits.
@@ -154,6 +158,32 @@ export const nextEvents = async (
 
 const INVALIDATING: ReadonlySet<string> = new Set(["invalidate", "drop", "rename", "dropDatabase"])
 
+/** The cluster time of a change made in a multi-document transaction (`undefined` for any other). */
+const transactionTime = (event: ChangeStreamDocument<Document>): string | undefined => {
+  const { clusterTime, txnNumber } = event as { clusterTime?: unknown; txnNumber?: unknown }
+  return txnNumber !== undefined && clusterTime instanceof Timestamp ? `${clusterTime.t}:${clusterTime.i}` : undefined
+}
+
+/**
+ * The records of one transaction with only the last change of each document kept, in the order
+ * of the stream. All of them carry the transaction's version, and the fold applies one change of
+ * a document per version: its last one is the document's state after the transaction. Every
+ * change left out comes before a kept one of the same document, so a stream resumed after any
+ * kept record reads the same records after it.
+ */
+const lastOfEachDocument = (inputs: ReadonlyArray<Input>): Array<Input> => {
+  const docIdOf = (input: Input) => input._tag === "Upsert" || input._tag === "Delete" ? input.docId : undefined
+  const last = new Map<string, number>()
+  inputs.forEach((input, i) => {
+    const id = docIdOf(input)
+    if (id !== undefined) last.set(id, i)
+  })
+  return inputs.filter((input, i) => {
+    const id = docIdOf(input)
+    return id === undefined || last.get(id) === i
+  })
+}
+
 const changesRead = Metric.counter("monoid_change_stream_events", { description: "change events read from the change stream" })
 const lagSeconds = Metric.gauge("monoid_change_stream_lag_seconds", {
   description: "seconds between the newest change read and now"
@@ -283,18 +313,40 @@ export const make = (options: Options): Source.Source<"changes", StreamError, To
       Effect.retry({ schedule, while: (e) => e._tag === "SourceError" && e.retryable })
     )
 
-    const toChunk = (events: ReadonlyArray<ChangeStreamDocument<Document>>): Array<Input> => {
+    /** The changes of the transaction read last, not yet given, and its cluster time. */
+    const held = { inputs: [] as Array<Input>, time: undefined as string | undefined }
+    /**
+     * The records of `events`. The changes of one transaction share one cluster time, so one
+     * version: they are held until the transaction's last one has been read (a change at another
+     * time, or nothing more to read when `idle`), and then only each document's last change of
+     * the transaction is given (see {@link lastOfEachDocument}).
+     */
+    const toChunk = (events: ReadonlyArray<ChangeStreamDocument<Document>>, idle: boolean): Array<Input> => {
       const out: Array<Input> = []
+      const release = () => {
+        if (held.inputs.length > 0) out.push(...lastOfEachDocument(held.inputs))
+        held.inputs = []
+        held.time = undefined
+      }
       for (const event of events) {
         if (INVALIDATING.has(event.operationType)) {
+          release()
           state.failure = new StreamInvalidated({ source: name, detail: `${event.operationType} event on ${ns}` })
           break
         }
         const token = EJSON.serialize({ token: event._id }, { relaxed: false }).token
         const position: Position = { partition, seq: ++state.seq, checkpoint: { token } }
-        out.push(toInput(event, position))
+        const input = toInput(event, position)
         state.start = { resumeAfter: event._id }
+        const time = transactionTime(event)
+        if (time !== held.time) release()
+        if (time === undefined) out.push(input)
+        else {
+          held.inputs.push(input)
+          held.time = time
+        }
       }
+      if (idle) release()
       return out
     }
 
@@ -307,12 +359,13 @@ export const make = (options: Options): Source.Source<"changes", StreamError, To
         }
         const events = yield* readBatch
         const now = yield* Clock.currentTimeMillis
+        if (events.length === 0 && held.inputs.length > 0) return toChunk(events, true) as unknown as Arr.NonEmptyReadonlyArray<Input>
         if (events.length > 0) {
           state.lastEvent = now
           yield* Metric.update(mRead, events.length)
           const newest = (events[events.length - 1] as { clusterTime?: unknown }).clusterTime
           if (newest instanceof Timestamp) yield* Metric.update(mLag, Math.max(0, now / 1000 - newest.t))
-          const chunk = toChunk(events)
+          const chunk = toChunk(events, false)
           if (chunk.length > 0) return chunk as unknown as Arr.NonEmptyReadonlyArray<Input>
           continue
         }
