@@ -20,8 +20,14 @@
  *   _id>"}`), or from `before`;
  * - `after`, `before` and `updatedFields` are read in every serialization Debezium writes (the
  *   default `legacy` v1 strict forms, `strict`, `extended` and `relaxed`; see `ExtendedJson`);
- * - tombstones, heartbeats and transaction metadata records are skipped; records of another
- *   collection (a topic routed from several) are skipped when the decoder is given a namespace;
+ * - a tombstone (a null value, which Debezium writes after each delete with the delete's key) is a
+ *   delete of the document its key names, ordered by position: on a compacted topic
+ *   (`cleanup.policy=compact`) it may be all that is left of a document's delete. It stays a skip
+ *   (with the reason) when its key names no document, under `ordering: "sourceTime"` (it carries
+ *   no source time) and when the decoder is given a namespace (it names no collection, so on a
+ *   topic of several it could delete another collection's document with the same `_id`);
+ * - heartbeats and transaction metadata records are skipped; records of another collection (a topic
+ *   routed from several) are skipped when the decoder is given a namespace;
  * - records flattened by Debezium's `ExtractNewDocumentState` are refused (`Unsupported`): the
  *   transform turns ObjectId `_id`s into plain strings and drops the change's position, so they
  *   cannot be folded exactly; the source fails with a message saying what to change.
@@ -180,7 +186,10 @@ const updateState = (
 /**
  * A decoder of Debezium MongoDB change events into raw records (each pipeline decodes the
  * document with its own schema in the fold). `key` and `value` are the Kafka record's key and
- * value, as text or already parsed JSON (a `null`/`undefined` value is a tombstone).
+ * value, as text or already parsed JSON. A `null`/`undefined` value (or a `{ schema, payload }`
+ * wrapping of `null`) is a tombstone: a `Delete` of the document its key names, ordered by
+ * position (`version` undefined), or a `Skip` with the reason when its key names no document, under
+ * `ordering: "sourceTime"`, or when `namespace` is given (see the module doc).
  *
  * @category codecs
  * @since 0.1.0
@@ -188,8 +197,26 @@ const updateState = (
 export const decoder = (options: Options = {}) => {
   const byPosition = (options.ordering ?? "position") === "position"
   const ns = options.namespace
+  /**
+   * Debezium writes a tombstone (same key, null value) after each delete, so that compaction can
+   * drop the document's records; compaction may then have dropped the delete and left only it.
+   */
+  const tombstone = (key: unknown): Change => {
+    if (!byPosition) return { _tag: "Skip", reason: "tombstone: it carries no source time to order it by (ordering \"sourceTime\")" }
+    if (ns !== undefined) {
+      return { _tag: "Skip", reason: "tombstone: it names no collection, so with a namespace it could be another collection's delete" }
+    }
+    let docId: string | undefined
+    try {
+      docId = idFromKey(key)
+    } catch {
+      docId = undefined
+    }
+    if (docId === undefined) return { _tag: "Skip", reason: "tombstone without a document id in its key" }
+    return { _tag: "Delete", docId, version: undefined }
+  }
   return (key: unknown, value: unknown): Decoded => {
-    if (value === null || value === undefined) return { _tag: "Skip", reason: "tombstone" }
+    if (value === null || value === undefined) return tombstone(key)
     let envelope: unknown = value
     if (typeof value === "string") {
       const parsed = parseJson(value)
@@ -197,7 +224,7 @@ export const decoder = (options: Options = {}) => {
       envelope = parsed.value
     }
     envelope = unwrap(envelope)
-    if (envelope === null) return { _tag: "Skip", reason: "tombstone" }
+    if (envelope === null) return tombstone(key)
     if (!isRecord(envelope)) return reject("the value is not a JSON object")
     const op = envelope.op
     if (op === undefined && !("source" in envelope)) {

@@ -3,8 +3,10 @@
  * plain documents on an append-only topic) folded by several workers that share the partitions.
  *
  * - Records: the partition of a record is `"<topic>/<partition>"`, its `seq` the offset. Every
- *   record becomes an input: decoded changes, tombstones as skips, and everything that does not
- *   decode as a reject that keeps the raw value text and the raw key (dead-letter topics keep both).
+ *   record becomes an input: decoded changes, tombstones (null values) as the Debezium decoder
+ *   reads them (a delete of the document the key names, or a skip: see `Debezium.decoder`; plain
+ *   decoding skips them), and everything that does not decode as a reject that keeps the raw value
+ *   text and the raw key (dead-letter topics keep both).
  * - Backpressure: batches wait in a bounded buffer (`bufferSize` batches). When it is full the
  *   consumer stops fetching (its `onBatch` suspends, and it keeps heartbeating); a partition with
  *   `pauseAfter` batches waiting is paused until the fold has taken them. The fold receives
@@ -87,7 +89,9 @@ export interface Options extends Omit<Port.ConsumerConfig, "topics"> {
   /**
    * Debezium records: the database and collection to fold; records of other collections on the
    * topic (a database-wide capture routed into one topic) are skipped, counted and logged once per
-   * collection. Default: every record.
+   * collection. Default: every record. Set, it also keeps tombstones skipped (a tombstone names no
+   * collection): leave it unset on a compacted topic of one collection, where a tombstone may be
+   * all that is left of a delete (see `Debezium.decoder`).
    */
   readonly namespace?: { readonly db: string; readonly collection: string } | undefined
   /** The source's name (metrics, logs). Default `kafka:<topic>`. */
@@ -225,7 +229,12 @@ const decoderFor = (options: Options & { readonly decoding?: Decoding | undefine
   const byTimestamp = decoding !== "debezium" && decoding.version === "timestamp"
   return (record, position) => {
     const key = keyText(record)
-    if (record.value === null) return I.skip("tombstone", position)
+    if (record.value === null) {
+      if (debezium === undefined) return I.skip("tombstone", position)
+      // a delete of the document the key names (or a skip): the value's text is "null"
+      const decoded = debezium(key ?? null, null)
+      return decoded._tag === "Unsupported" ? decoded : Debezium.toInput(decoded, "null", position, key)
+    }
     const value = Port.text(record.value)
     if (value === undefined) {
       return I.reject(Port.base64Text(record.value), Port.notUtf8Reason, position, undefined, key)

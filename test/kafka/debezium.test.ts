@@ -7,20 +7,31 @@
  *   pattern-style topic), Debezium 3.x with wall-clock `ts_ms` and transactions, pre-image updates:
  *   two workers in one group reach the group-by over the final documents;
  * - a topic of records flattened by ExtractNewDocumentState: the worker stops with a
- *   ConfigurationError that says what to change, and commits nothing.
+ *   ConfigurationError that says what to change, and commits nothing;
+ * - a compacted topic where a bootstrapped document's delete is gone and only its tombstone is
+ *   left: the worker deletes the document.
  */
+import { EJSON } from "bson"
 import { Cause, Effect, Exit, Fiber, Layer, References, Schema } from "effect"
 import { describe, expect, it } from "vitest"
+import type { ConfigurationError, SourceError } from "../../src/Errors.ts"
+import * as Handoff from "../../src/Handoff.ts"
+import type * as Port from "../../src/Kafka/KafkaPort.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
+import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as KafkaSource from "../../src/Kafka/KafkaSource.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Memory from "../../src/Store/Memory.ts"
+import type { StoreError } from "../../src/Store/StoreError.ts"
+import type { Tokens } from "../../src/Store/Tokens.ts"
+import * as ArraySource from "../support/arraySource.ts"
 import * as Dbz from "../support/debezium/index.ts"
-import { COLLECTION, DB, generate, reference } from "../support/debeziumHistory.ts"
-import { nonZero } from "../support/history.ts"
+import { COLLECTION, DB, generate, isValid, reference } from "../support/debeziumHistory.ts"
+import { type Doc, nonZero } from "../support/history.ts"
+import * as Rand from "../support/random.ts"
 import { eventually, uniqueName } from "../support/services.ts"
 import { adapters, createTopic, members, produce, quiescent, useKafka } from "./support.ts"
 
@@ -80,6 +91,40 @@ describe.each(adapters)("Debezium's records on the real broker ($name)", (adapte
     expect(nonZero(totals as ReadonlyMap<string, number>)).toEqual(nonZero(reference(history.final)))
     expect(letters).toHaveLength(history.malformed)
     expect(history.log.some((r) => r.value?.includes("\"op\":\"r\""))).toBe(true)
+  })
+
+  it("a compacted topic: a bootstrapped document whose delete is gone, only its tombstone left, is deleted", async () => {
+    const order = (id: string, amount: number): Doc => ({ _id: id, customer_id: "c1", amount, meta: { region: "eu" } })
+    // our bootstrap at P0 reads o1 and o2; then o1 is deleted (a delete and its tombstone) and o3
+    // inserted; compaction drops o1's delete (its key has a later record) and keeps the rest
+    const snapshot = [order("o1", 500), order("o2", 700)].map((doc) => ({
+      order: doc._id as string,
+      name: doc._id as string,
+      doc,
+      text: EJSON.stringify(doc as any, { relaxed: false }),
+      valid: isValid(doc)
+    }))
+    const [, tomb] = Dbz.records({ version: "3.6", db: DB, collection: COLLECTION, op: "d", id: "o1", clusterTime: { t: 1_790_000_001, i: 1 } })
+    const o3 = Dbz.record({ version: "3.6", db: DB, collection: COLLECTION, op: "c", after: order("o3", 40), clusterTime: { t: 1_790_000_001, i: 2 } })
+    const topic = uniqueName("dbz-compacted")
+    const groupId = uniqueName("dbz-compacted-group")
+    await createTopic(admin, topic, 1)
+    await producer.send({ topic, acks: -1, messages: [tomb!, o3].map((r) => ({ key: r.key, value: r.value })) })
+    const state = Memory.makeState()
+    const r = Rand.make(5)
+    const fiber = Effect.runFork(
+      Orchestrator.run<"changes", StoreError | SourceError | ConfigurationError, Tokens | Port.KafkaClient>({
+        pipelines: [byRegion],
+        handoff: Effect.succeed(Handoff.atVersion([1_790_000_000_000, 1])),
+        bootstrap: (h) => ArraySource.snapshotScan([snapshot], h, { random: r, maxChunk: 10, staged: true, attempt: () => 0 }),
+        live: () => KafkaSource.make({ topic, groupId, maxWaitTimeMs: 200 })
+      }).pipe(Effect.provide(Memory.layer(state)), Effect.provide(clientLayer()), Effect.provide(quiet))
+    )
+    await quiescent(admin, groupId, topic)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    const totals = await Effect.runPromise(Aggregates.use((a) => a.all(byRegion)).pipe(Effect.provide(Memory.layer(state))))
+    // the group-by over the final documents, o2 and o3
+    expect(nonZero(totals as ReadonlyMap<string, number>)).toEqual({ "c1|eu": 740 })
   })
 
   it("records flattened by ExtractNewDocumentState: the worker stops with a ConfigurationError, nothing committed", async () => {

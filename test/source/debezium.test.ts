@@ -7,16 +7,16 @@
  *
  * Each row of docs/kafka.md's table of Debezium settings names the test here that backs it.
  */
-import { Binary, BSONRegExp, Double, Timestamp, UUID } from "bson"
+import { Binary, BSONRegExp, Double, EJSON, Timestamp, UUID } from "bson"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Plan from "../../src/Runtime/Plan.ts"
 import * as Debezium from "../../src/Kafka/Debezium.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import * as Dbz from "../support/debezium/index.ts"
-import { byRegion, COLLECTION, DB, generate, reference, type Setting } from "../support/debeziumHistory.ts"
+import { byRegion, COLLECTION, DB, generate, isValid, reference, type Setting } from "../support/debeziumHistory.ts"
 import { foldHistory } from "../support/foldHarness.ts"
-import { deadLetterProblems, nonZero } from "../support/history.ts"
+import { deadLetterProblems, type Doc, type History, type LogRecord, nonZero, type SnapshotRow } from "../support/history.ts"
 
 const params = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -121,6 +121,104 @@ describe("Debezium records, every setting: exact totals from what Debezium write
   })
 })
 
+/**
+ * The topic as Kafka's log cleaner leaves it (`cleanup.policy=compact`) once it has cleaned the
+ * first `cleaned` records: there, a record whose key has a later record there is gone (Debezium's
+ * tombstones stay, within `delete.retention.ms`); the records after, not cleaned yet, all stay.
+ */
+const compacted = (log: ReadonlyArray<LogRecord>, cleaned: number): Array<LogRecord> => {
+  const last = new Map<string, number>()
+  log.slice(0, cleaned).forEach((rec, i) => last.set(rec.key, i))
+  return log.filter((rec, i) => i >= cleaned || last.get(rec.key) === i)
+}
+
+/**
+ * Folds generated histories of `setting` (one collection on the topic) with a decoder given no
+ * namespace, over the topic compacted up to a random point (`compact: false`: the whole history),
+ * and checks exact totals and dead letters.
+ */
+const exactWithoutNamespace = async (setting: Setting, options: { readonly compact: boolean; readonly runs?: number }) => {
+  let tombstonesAlone = 0
+  await fc.assert(
+    fc.asyncProperty(params, fc.integer({ min: 0, max: 100 }), async (p, percent) => {
+      const full = generate(p.seed, setting)
+      const log = options.compact ? compacted(full.log, Math.round((full.log.length * percent) / 100)) : full.log
+      const history: History = { ...full, log, malformed: log.filter((rec) => rec.deadLetter).length }
+      // a document whose delete is gone and whose tombstone is its last record
+      const lastByKey = new Map(log.map((rec) => [rec.key, rec]))
+      tombstonesAlone += [...lastByKey.values()].filter((rec) => rec.value === null && !log.some((d) => d.key === rec.key && d.kind === "delete")).length
+      const result = await foldHistory(history, {
+        ...p,
+        pipelines: [byRegion],
+        store: ((state) => () => Memory.layer(state))(Memory.makeState())
+      })
+      expect(nonZero(result.totals)).toEqual(nonZero(reference(history.final)))
+      expect(deadLetterProblems(history, result.deadLetters, { logPartition: (partition) => partition.startsWith("log/") })).toEqual([])
+    }),
+    { numRuns: options.runs ?? 25 }
+  )
+  if (options.compact) expect(tombstonesAlone).toBeGreaterThan(0)
+}
+
+describe("Debezium tombstones as deletes (no namespace, ordering \"position\")", () => {
+  const order = (id: string, amount: number): Doc => ({ _id: id, customer_id: "c1", amount, meta: { region: "eu" } })
+  const row = (doc: Doc): SnapshotRow => ({
+    order: doc._id as string,
+    name: doc._id as string,
+    doc,
+    text: EJSON.stringify(doc as any, { relaxed: false }),
+    valid: isValid(doc)
+  })
+  const logRecord = (rec: Dbz.KafkaRecord, docId: string, kind: LogRecord["kind"]): LogRecord =>
+    ({ key: rec.key ?? "", value: rec.value, docId, kind, deadLetter: false, version: undefined })
+  const p0 = [1_790_000_000_000, 1] as const
+  const o1 = order("o1", 500)
+  const o2 = order("o2", 700)
+  /** After P0 (where our bootstrap read o1 and o2): o1 deleted, Debezium's delete and its tombstone; then o1 inserted again. */
+  const [del, tomb] = Dbz.records({ version: "3.6", db: DB, collection: COLLECTION, op: "d", id: "o1", clusterTime: { t: 1_790_000_001, i: 1 } })
+  const again = Dbz.record({ version: "3.6", db: DB, collection: COLLECTION, op: "c", after: order("o1", 900), clusterTime: { t: 1_790_000_002, i: 1 } })
+  /** Our bootstrap at P0 (o1 and o2), then `log`; the totals must be the group-by of `final`. */
+  const foldOver = async (log: ReadonlyArray<LogRecord>, final: ReadonlyArray<Doc>) => {
+    const history: History = {
+      p0,
+      snapshot: [row(o1), row(o2)],
+      rescan: [row(o1), row(o2)],
+      log,
+      final: new Map(final.map((doc) => [doc._id as string, doc])),
+      malformed: 0
+    }
+    for (const partitions of [1, 2]) {
+      const result = await foldHistory(history, {
+        seed: 11, partitions, maxChunk: 3, crashes: 2, pipelines: [byRegion], store: ((state) => () => Memory.layer(state))(Memory.makeState())
+      })
+      // the group-by over the final documents, here
+      const expected = new Map<string, number>()
+      for (const doc of final) {
+        const key = `${doc.customer_id as string}|${(doc.meta as { region: string }).region}`
+        expected.set(key, (expected.get(key) ?? 0) + (doc.amount as number))
+      }
+      expect(nonZero(result.totals)).toEqual(nonZero(expected))
+      expect(result.deadLetters).toEqual([])
+    }
+  }
+
+  it("a compacted topic: a bootstrapped document whose delete was compacted away, leaving its tombstone, no longer counts", async () => {
+    expect(tomb!.value).toBeNull()
+    await foldOver([logRecord(tomb!, "o1", "tombstone")], [o2])
+  })
+
+  it("a compacted topic, every setting of keys: generated histories compacted up to any point fold exactly", async () => {
+    for (const schemasEnable of [true, false]) await exactWithoutNamespace({ ...base, schemasEnable }, { compact: true, runs: 15 })
+  })
+
+  it("the whole history: a delete and its tombstone, and a re-insert after them, fold exactly", async () => {
+    expect(Debezium.decoder()(tomb!.key, tomb!.value)).toEqual({ _tag: "Delete", docId: "\"o1\"", version: undefined })
+    await foldOver([logRecord(del!, "o1", "delete"), logRecord(tomb!, "o1", "tombstone")], [o2])
+    await foldOver([logRecord(del!, "o1", "delete"), logRecord(tomb!, "o1", "tombstone"), logRecord(again, "o1", "insert")], [order("o1", 900), o2])
+    for (const schemasEnable of [true, false]) await exactWithoutNamespace({ ...base, schemasEnable }, { compact: false, runs: 8 })
+  })
+})
+
 describe("Debezium decoder, record by record", () => {
   const decodeWith = Debezium.decoder({ namespace: { db: DB, collection: COLLECTION } })
   const decode = (key: string | null, value: string | null) => decodeWith(key, value)
@@ -160,6 +258,31 @@ describe("Debezium decoder, record by record", () => {
       const decoded = decode(flat!.key, flat!.value)
       expect(decoded._tag).toBe("Unsupported")
       expect(decoded._tag === "Unsupported" && decoded.reason).toMatch(/ExtractNewDocumentState/)
+    }
+  })
+
+  it("a tombstone is a delete of the document its key names, ordered by position, in every wrapping", () => {
+    for (const schemasEnable of [true, false]) {
+      const [, tomb] = Dbz.records({ version: "3.6", db: DB, collection: COLLECTION, op: "d", id: "o1", clusterTime: { t: 1_790_000_000, i: 3 }, schemasEnable })
+      const byPosition = Debezium.decoder()
+      for (const value of [tomb!.value, undefined, JSON.stringify({ schema: null, payload: null })]) {
+        expect(byPosition(tomb!.key, value)).toEqual({ _tag: "Delete", docId: "\"o1\"", version: undefined })
+      }
+      const input = Debezium.toInput(byPosition(tomb!.key, null) as Debezium.Change, "null", { partition: "t/0", seq: 4 }, tomb!.key ?? undefined)
+      expect(input).toMatchObject({ _tag: "Delete", docId: "\"o1\"", seq: 4, key: tomb!.key })
+    }
+  })
+
+  it("a tombstone stays a skip with a namespace, under \"sourceTime\", and when its key names no document", () => {
+    const [, tomb] = Dbz.records({ version: "3.6", db: DB, collection: COLLECTION, op: "d", id: "o1", clusterTime: { t: 1_790_000_000, i: 3 } })
+    // it names no collection: on a topic of several it could be another collection's delete
+    expect(decode(tomb!.key, null)).toMatchObject({ _tag: "Skip", reason: expect.stringMatching(/^tombstone: .*namespace/) })
+    // it carries no source time to order it by
+    expect(Debezium.decoder({ ordering: "sourceTime" })(tomb!.key, null)).toMatchObject({ _tag: "Skip", reason: expect.stringMatching(/^tombstone: .*sourceTime/) })
+    const byPosition = Debezium.decoder()
+    const noId = [null, undefined, "", "not json", JSON.stringify({ nope: 1 }), JSON.stringify({ schema: { type: "struct" }, payload: { nope: 1 } }), JSON.stringify({ id: 42 })]
+    for (const key of noId) {
+      expect(byPosition(key, null)).toEqual({ _tag: "Skip", reason: "tombstone without a document id in its key" })
     }
   })
 
