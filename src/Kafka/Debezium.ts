@@ -101,17 +101,43 @@ const parseJson = (text: string): { readonly ok: true; readonly value: unknown }
   }
 }
 
+/** The record key as a value, unwrapped (`undefined` for text that is not JSON). */
+const keyValue = (key: unknown): unknown => {
+  if (typeof key !== "string") return unwrap(key)
+  const parsed = parseJson(key)
+  return parsed.ok ? unwrap(parsed.value) : undefined
+}
+
 const idFromKey = (key: unknown): string | undefined => {
-  let k = key
-  if (typeof k === "string") {
-    const parsed = parseJson(k)
-    if (!parsed.ok) return undefined
-    k = parsed.value
-  }
-  k = unwrap(k)
-  if (isRecord(k) && typeof k.id === "string") return DocumentId.fromDebeziumKeyId(k.id)
+  const k = keyValue(key)
+  if (isRecord(k) && typeof k.id === "string") return isCutKeyId(k.id) ? undefined : DocumentId.fromDebeziumKeyId(k.id)
   if (isRecord(k) && "_id" in k) return DocumentId.fromJson(ExtendedJson.normalize(k._id))
   return undefined
+}
+
+/**
+ * Debezium 2.3.0 to 2.4.1 cut the key's id out of the change's `documentKey` text by position
+ * (`substring(8, length - 1)`, as if it were `{"_id": <id>}`); on a sharded collection
+ * `documentKey` holds the shard key first, and the cut text names no document (DBZ-7157, fixed in
+ * 2.5.0): `er_id": "c1", "_id": 42`.
+ */
+const isCutKeyId = (text: string): boolean => {
+  if (!/"_id"\s*:/.test(text)) return false
+  try {
+    ExtendedJson.parse(text)
+    return false
+  } catch {
+    return true
+  }
+}
+
+const cutKeyReason = "the record key's id is cut (Debezium 2.3.0 to 2.4.1 on a sharded collection write the change's " +
+  "documentKey less its first 8 characters, DBZ-7157): it names no document. Upgrade the connector to 2.5 or later"
+
+/** Why the key names no document: a cut key, or `otherwise`. */
+const noKeyId = (key: unknown, otherwise: string): string => {
+  const k = keyValue(key)
+  return isRecord(k) && typeof k.id === "string" && isCutKeyId(k.id) ? cutKeyReason : otherwise
 }
 
 const idFromDocument = (doc: unknown): string | undefined =>
@@ -279,7 +305,7 @@ export const decoder = (options: Options = {}) => {
         before = null
       }
       const docId = idFromKey(key) ?? idFromDocument(before)
-      if (docId === undefined) return reject("a delete without a document id (no record key id, no before)")
+      if (docId === undefined) return reject(noKeyId(key, "a delete without a document id (no record key id, no before)"))
       return { _tag: "Delete", docId, version }
     }
     let state: unknown = after
@@ -300,7 +326,7 @@ export const decoder = (options: Options = {}) => {
       }
       if ("patch" in update) {
         const docId = idFromKey(key)
-        if (docId === undefined) return reject("an update given as a patch without a document id in the record key")
+        if (docId === undefined) return reject(noKeyId(key, "an update given as a patch without a document id in the record key"))
         return { _tag: "Patch", docId, version, description: update.patch }
       }
       state = update.doc

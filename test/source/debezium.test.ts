@@ -286,6 +286,23 @@ describe("Debezium decoder, record by record", () => {
     }
   })
 
+  it("refuses a key cut by Debezium 2.3.0-2.4.1 on a sharded collection (DBZ-7157), naming the upgrade", () => {
+    // JsonSerialization.getDocumentIdChangeStream up to 2.4.1: documentKey.toJson().substring(8, length - 1),
+    // where a sharded collection's documentKey holds the shard key before _id
+    const documentKey = `{"customer_id": "c1","_id": 42}`
+    const cut = JSON.stringify({ id: documentKey.substring(8, documentKey.length - 1) })
+    const clusterTime = { t: 1_790_000_000, i: 3 }
+    const byPosition = Debezium.decoder()
+    const [del] = Dbz.records({ version: "3.6", db: DB, collection: COLLECTION, op: "d", id: 42, clusterTime, preImages: false })
+    expect(byPosition(cut, del!.value)).toEqual({ _tag: "Reject", reason: expect.stringContaining("DBZ-7157"), docId: undefined })
+    // an insert or a full update is keyed by its document's _id, which the record has
+    const [ins] = Dbz.records({ version: "3.6", db: DB, collection: COLLECTION, op: "c", after: { _id: 42, customer_id: "c1", amount: 5 }, clusterTime })
+    expect(byPosition(cut, ins!.value)).toMatchObject({ _tag: "Upsert", docId: "42" })
+    // a compound _id with a field named _id is read as it is
+    const nested = JSON.stringify({ id: JSON.stringify({ _id: 1, region: "eu" }) })
+    expect(byPosition(nested, del!.value)).toMatchObject({ _tag: "Delete", docId: "{\"_id\":1,\"region\":\"eu\"}" })
+  })
+
   it("skips heartbeats and transaction metadata with a reason to log once", () => {
     const hb = Dbz.heartbeat({ tsMs: 1 })
     expect(decode(hb.key, hb.value)).toMatchObject({ _tag: "Skip", once: expect.stringMatching(/heartbeat/) })
