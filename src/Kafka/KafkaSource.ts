@@ -99,7 +99,9 @@ export interface Options extends Omit<Port.ConsumerConfig, "topics"> {
   /**
    * Records whose value is larger than this many bytes are not decoded: they are dead-lettered
    * (with their raw value and a reason that gives the size). Default: no limit of the worker's own
-   * (the broker's `message.max.bytes` and the topic's `max.message.bytes` still apply).
+   * (the broker's `message.max.bytes` and the topic's `max.message.bytes` still apply). A change
+   * dead-lettered so is not read, so its document keeps its contribution from before until its next
+   * change that is read: keep the limit above the largest record the topic can carry.
    */
   readonly maxRecordBytes?: number | undefined
   /** Batches buffered between the consumer and the fold. Default 8. */
