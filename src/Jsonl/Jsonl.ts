@@ -4,7 +4,9 @@
  * The position of a line is the file's partition and the line number; its checkpoint is the byte
  * offset just after it, so a restarted run seeks straight to the first uncommitted line instead
  * of re-reading the file. A file is treated as an immutable log: appending is fine, rewriting
- * lines that were already committed is not (give a rewritten file another name).
+ * lines that were already committed is not (give a rewritten file another name). A last line
+ * without its newline is read if it decodes (a file whose last line lacks one); one that does not
+ * decode is taken for a line a writer is in the middle of, and left for a later run, with a warning.
  *
  * @since 0.1.0
  */
@@ -89,14 +91,23 @@ export const make = <K extends Kind>(options: {
         (cause) => new SourceError({ source: name, retryable: false, detail: `reading ${path} failed`, cause })
       )
       return chunks.pipe(
-        Stream.mapEffect(({ oversized, positions, texts }) => {
+        Stream.mapEffect(({ oversized, positions, texts, unterminated }) => {
           const out: Array<Input> = []
           for (let i = 0; i < texts.length; i++) {
             const position = positions[i]!
-            const input = oversized.length > 0 && oversized.includes(i)
+            const tooLong = oversized.length > 0 && oversized.includes(i)
+            const input = tooLong
               ? I.reject(texts[i]!, `line ${position.seq} is longer than ${options.maxLineBytes ?? 8 * 1024 * 1024} bytes`, position)
               : decodeLine(texts[i]!, position)
             if (input._tag === "Unsupported") return Effect.fail(new ConfigurationError({ detail: `${path} line ${position.seq}: ${input.reason}` }))
+            // a last line without its newline that does not decode is a line being written: it is
+            // left (uncommitted) for a later run, which reads it whole
+            if (unterminated && i === texts.length - 1 && !tooLong && input._tag === "Reject") {
+              return Effect.as(
+                Effect.logWarning(`${path} ends with line ${position.seq} unterminated and unreadable: left for a later run (${input.reason})`),
+                out
+              )
+            }
             out.push(input)
           }
           return Effect.succeed(out)

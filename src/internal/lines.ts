@@ -2,8 +2,9 @@
  * The lines of a file from a byte offset, in chunks of up to `chunkSize`: each line's text and its
  * position (the partition given, the 1-based line number as `seq`, the byte offset just after the
  * line as `checkpoint`). Blank lines are counted, not returned; a line longer than `maxLineBytes`
- * comes back as its first KiB, its index in `oversized`. The file is read in blocks of
- * `blockBytes` (default 1 MiB).
+ * comes back as its first KiB, its index in `oversized`. A last line without its newline comes
+ * back too, flagged `unterminated` (a writer may be in the middle of it). The file is read in
+ * blocks of `blockBytes` (default 1 MiB).
  *
  * Machinery of the JSON-Lines source (`Jsonl`).
  */
@@ -16,6 +17,8 @@ export interface Lines {
   readonly positions: Array<Position>
   /** The indexes of the oversized lines (their text is their first KiB). */
   readonly oversized: Array<number>
+  /** Whether the last of `texts` is the file's last line and has no newline after it (yet). */
+  unterminated: boolean
 }
 
 /** A line's position: a class, not a literal (see the record classes of `Input`: no pretenuring). */
@@ -30,7 +33,7 @@ class LinePosition implements Position {
   }
 }
 
-const empty = (): Lines => ({ texts: [], positions: [], oversized: [] })
+const empty = (): Lines => ({ texts: [], positions: [], oversized: [], unterminated: false })
 
 const NEWLINE = 0x0a
 /** What an oversized line keeps: its first KiB. */
@@ -160,7 +163,11 @@ export async function* lines(
       offset += bytesRead
     }
     // the last line may lack its newline
-    if (pendingBytes > 0 || oversized) finish(Buffer.alloc(0), offset)
+    if (pendingBytes > 0 || oversized) {
+      const before = out.texts.length
+      finish(Buffer.alloc(0), offset)
+      out.unterminated = out.texts.length > before
+    }
     if (out.texts.length > 0) yield out
   } finally {
     // a reader that stops early leaves a read under way: let it end before closing the file

@@ -157,3 +157,34 @@ describe("a JSON-Lines source whose decode cuts its keys out of the lines", () =
     expect(result.grown).toBeLessThan(12 * 1024 * 1024)
   })
 })
+
+describe("a JSON-Lines file that a writer appends to", () => {
+  it("leaves a last line it cannot decode yet for a later run, which reads it whole; folds a complete one", async () => {
+    const path = join(dir, "appended.jsonl")
+    const whole = ['{"k":"a","n":1}', '{"k":"b","n":20}', '{"k":"a","n":300}', '{"k":"b","n":4000}']
+    const half = whole[2]!.slice(0, 9)
+    // the writer is in the middle of the third line
+    writeFileSync(path, `${whole[0]}\n${whole[1]}\n${half}`)
+    const runs: Array<number> = []
+    const fold = Effect.gen(function*() {
+      runs.push((yield* Fold.run(source(path), [totals])).records)
+    })
+    const result = await Effect.runPromise(Effect.gen(function*() {
+      yield* fold
+      // it finishes the line and writes the next, the last without its newline
+      writeFileSync(path, `${whole[0]}\n${whole[1]}\n${whole[2]}\n${whole[3]}`)
+      yield* fold
+      yield* fold
+      return { all: yield* (yield* Aggregates).all(totals), dead: yield* (yield* DeadLetters).list(totals.name) }
+    }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
+    const expected = new Map<string, number>()
+    for (const line of whole) {
+      const d = JSON.parse(line) as { k: string; n: number }
+      expected.set(d.k, (expected.get(d.k) ?? 0) + d.n)
+    }
+    expect(new Map(result.all)).toEqual(expected)
+    expect(result.dead).toEqual([])
+    // the half line was not read, the whole ones once each (the last one, complete, without its newline)
+    expect(runs).toEqual([2, 2, 0])
+  })
+})
