@@ -164,22 +164,54 @@ const localOf = (ms: number, timeZone: string): Local => {
 
 const asUtc = (l: Local): number => Date.UTC(l.y, l.m - 1, l.d, l.h, l.mi)
 
+const MINUTE = 60_000
+const DAY = 86_400_000
+
+/** The wall-clock time of an instant as if it were UTC, minus the instant: the zone's offset then. */
+const offsetAt = (ms: number, timeZone: string): number => asUtc(localOf(ms, timeZone)) - ms
+
+/** Instants of wall-clock times, per zone (bounded: cleared when full). */
+const instants = new Map<string, Map<number, number>>()
+
 /**
- * The instant a wall-clock time (normalised: `d = 32` is the next month's first) starts in a zone;
- * a wall-clock time skipped by a DST change maps to the instant just after the gap.
+ * The instant a wall-clock time (normalised: `d = 32` is the next month's first) starts in a zone:
+ * the first instant whose wall-clock time is that one or later. A wall-clock time that happens
+ * twice (clocks set back) starts at its first occurrence; one skipped (clocks set forward, also at
+ * midnight in some zones) starts when the gap ends.
  */
 const instantOf = (l: Local, timeZone: string): number => {
   const wall = asUtc(l)
   if (timeZone === "UTC") return wall
-  let guess = wall
-  for (let i = 0; i < 3; i++) {
-    const offset = asUtc(localOf(guess, timeZone)) - guess
-    const next = wall - offset
-    if (next === guess) break
-    guess = next
+  let known = instants.get(timeZone)
+  if (known === undefined) instants.set(timeZone, known = new Map())
+  let instant = known.get(wall)
+  if (instant === undefined) {
+    if (known.size >= 4096) known.clear()
+    instant = firstInstant(wall, timeZone)
+    known.set(wall, instant)
   }
-  // in a gap, the guess shows a later wall time: the bucket starts when the gap ends
-  return guess
+  return instant
+}
+
+const firstInstant = (wall: number, timeZone: string): number => {
+  // the zone's offsets a day either side: every instant of that wall-clock time has one of them
+  const offsets = [offsetAt(wall - DAY, timeZone), offsetAt(wall, timeZone), offsetAt(wall + DAY, timeZone)]
+  let first: number | undefined = undefined
+  for (const offset of offsets) {
+    const t = wall - offset
+    if (asUtc(localOf(t, timeZone)) === wall && (first === undefined || t < first)) first = t
+  }
+  if (first !== undefined) return first
+  // in a gap: the first minute whose wall-clock time is later (the wall clock rises with the instant there)
+  let before = wall - Math.max(...offsets)
+  let after = wall - Math.min(...offsets)
+  while (after - before > MINUTE) {
+    const mid = before + Math.max(1, Math.floor((after - before) / 2 / MINUTE)) * MINUTE
+    if (mid >= after) break
+    if (asUtc(localOf(mid, timeZone)) >= wall) after = mid
+    else before = mid
+  }
+  return after
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, "0")
