@@ -8,7 +8,10 @@
  *    then fold the snapshot source into all of them at once and save phase `"done"`.
  *    Pipelines `"scanning"` (a crashed bootstrap) resume their scan with their own saved P0. A
  *    pipeline added to a deployment later is bootstrapped this way, on its own scan and P0, while
- *    the others keep what they have.
+ *    the others keep what they have; its P0 must be captured when it is added (a handoff equal to
+ *    another bootstrap's is refused with a `ConfigurationError`: its scan would read nothing), and
+ *    the live source must not have committed past that P0 (true of a handoff captured from the
+ *    live source itself, not of a fixed one).
  * 3. Fold the live source into every pipeline. It starts after its own last commit, or at the
  *    earliest handoff among the pipelines; each pipeline folds with its own handoff version.
  *
@@ -131,6 +134,18 @@ export const bootstrap = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
     const fresh = spec.pipelines.filter((p) => !states.has(p.name))
     if (fresh.length > 0) {
       const handoff = yield* spec.handoff
+      // a scan keeps its position under its handoff: one started from another bootstrap's handoff
+      // would resume where that one stopped, and the new pipelines would get nothing
+      const taken = spec.pipelines.filter((p) => states.has(p.name) && handoffKey(states.get(p.name)!.handoff) === handoffKey(handoff))
+      if (taken.length > 0) {
+        return yield* new ConfigurationError({
+          detail: `pipeline ${names(fresh)} is new, but the handoff captured for it (${Version.format(handoff.version)}) is the one ` +
+            `${names(taken)} was bootstrapped from: its scan would resume where that one stopped and read nothing, and the live ` +
+            `source would go on from its own position, past the changes since. A pipeline added later needs a handoff captured ` +
+            `when it is added (a MongoDB collection with no write since has the same cluster time: write to it first); with a ` +
+            `fixed handoff (files), bootstrap it in a store of its own`
+        })
+      }
       const startedAt = yield* Clock.currentTimeMillis
       const current: BootstrapState = { phase: spec.bootstrap === undefined ? "done" : "scanning", handoff, startedAt }
       for (const p of fresh) {

@@ -183,4 +183,23 @@ describe("a pipeline added to a running deployment", () => {
     expect(await totalsOf(state, orderTotals)).toEqual(expected().totals)
     expect(await totalsOf(state, ordersPerStatus)).toEqual(expected().perStatus)
   })
+
+  it("is refused when its handoff is the one the others were bootstrapped from (a fixed handoff): its scan would read nothing", async () => {
+    const state = Memory.makeState()
+    const docs = Array.from({ length: 6 }, (_, i) => order(`o${i}`, `c${i % 2}`, 10 + i, "new"))
+    const spec = (pipelines: ReadonlyArray<Fold.Accepts<"changes">>) => ({
+      pipelines,
+      handoff: Effect.succeed(Handoff.atVersion(Version.make(1_000, 0))),
+      bootstrap: (h: Handoff.Handoff) => Source.fromIterable(`scan@${Version.format(h.version)}`, docs, { id: (d) => d._id })
+    })
+    const run = (pipelines: ReadonlyArray<Fold.Accepts<"changes">>) =>
+      Effect.runPromiseExit(Orchestrator.run(spec(pipelines)).pipe(Effect.provide(Memory.layer(state)), Effect.provide(quiet)))
+    expect((await run([orderTotals]))._tag).toBe("Success")
+    const added = await run([orderTotals, ordersPerStatus])
+    expect(added._tag).toBe("Failure")
+    expect(String(added._tag === "Failure" ? added.cause : "")).toMatch(/ConfigurationError[\s\S]*orders_per_status is new/)
+    // nothing was started for it, and the first keeps what it has
+    expect(Option.isNone(await Effect.runPromise(Orchestrator.state(ordersPerStatus.name).pipe(Effect.provide(Memory.layer(state)))))).toBe(true)
+    expect(await totalsOf(state, orderTotals)).toEqual({ c0: 10 + 12 + 14, c1: 11 + 13 + 15 })
+  })
 })
