@@ -3,8 +3,9 @@
  * position (the partition given, the 1-based line number as `seq`, the byte offset just after the
  * line as `checkpoint`). Blank lines are counted, not returned; a line longer than `maxLineBytes`
  * comes back as its first KiB, its index in `oversized`. A last line without its newline comes
- * back too, flagged `unterminated` (a writer may be in the middle of it). The file is read in
- * blocks of `blockBytes` (default 1 MiB).
+ * back too, flagged `unterminated` (a writer may be in the middle of it). A UTF-8 byte order
+ * mark at the start of the file is skipped. The file is read in blocks of `blockBytes` (default
+ * 1 MiB).
  *
  * Machinery of the JSON-Lines source (`Jsonl`).
  */
@@ -108,7 +109,8 @@ export async function* lines(
       const view = blocks[current]!.subarray(0, bytesRead)
       current = 1 - current
       next = read(blocks[current]!, offset + bytesRead)
-      let from = 0
+      // a UTF-8 byte order mark at the start of the file is not part of its first line
+      let from = offset === 0 && view[0] === 0xef && view[1] === 0xbb && view[2] === 0xbf ? 3 : 0
       /** Cleared once the block is found to hold a multi-byte character. */
       let ascii = true
       while (from < view.length) {

@@ -188,3 +188,16 @@ describe("a JSON-Lines file that a writer appends to", () => {
     expect(runs).toEqual([2, 2, 0])
   })
 })
+
+describe("a JSON-Lines file that starts with a UTF-8 byte order mark", () => {
+  it("reads its first line without the mark", async () => {
+    const path = join(dir, "bom.jsonl")
+    writeFileSync(path, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"k":"a","n":1}\n{"k":"a","n":2}\n')]))
+    const result = await Effect.runPromise(Effect.gen(function*() {
+      yield* Fold.run(source(path), [totals])
+      return { all: yield* (yield* Aggregates).all(totals), dead: yield* (yield* DeadLetters).list(totals.name) }
+    }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
+    expect(result.dead).toEqual([])
+    expect(new Map(result.all)).toEqual(new Map([["a", 3]]))
+  })
+})
