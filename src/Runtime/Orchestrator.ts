@@ -134,9 +134,13 @@ export const bootstrap = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
     const fresh = spec.pipelines.filter((p) => !states.has(p.name))
     if (fresh.length > 0) {
       const handoff = yield* spec.handoff
-      // a scan keeps its position under its handoff: one started from another bootstrap's handoff
-      // would resume where that one stopped, and the new pipelines would get nothing
-      const taken = spec.pipelines.filter((p) => states.has(p.name) && handoffKey(states.get(p.name)!.handoff) === handoffKey(handoff))
+      // a scan keeps its position under its handoff: one started from the handoff of a bootstrap
+      // that has finished would resume where that one stopped, and the new pipelines would get
+      // nothing (one still scanning is this very bootstrap, interrupted before all were saved)
+      const taken = spec.pipelines.filter((p) => {
+        const s = states.get(p.name)
+        return s !== undefined && s.phase === "done" && handoffKey(s.handoff) === handoffKey(handoff)
+      })
       if (taken.length > 0) {
         return yield* new ConfigurationError({
           detail: `pipeline ${names(fresh)} is new, but the handoff captured for it (${Version.format(handoff.version)}) is the one ` +
