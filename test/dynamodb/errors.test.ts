@@ -171,7 +171,7 @@ describe("DynamoDB store errors", () => {
     expect(ledgerError.message).toMatch(/limited to 409600 bytes/)
   })
 
-  it("numbers beyond DynamoDB's 38 digits and sums beyond the safe integer range are refused", async () => {
+  it("numbers beyond DynamoDB's 38 digits and sums beyond the safe integer range are refused, before anything is written", async () => {
     const { client, tables } = await setup("digits")
     const store = DynamoAggregates.make(client, tables.aggregates)
     const big = { name: "big", monoid: Monoid.sumBigInt }
@@ -186,6 +186,14 @@ describe("DynamoDB store errors", () => {
     const overflow = errorOf(await Effect.runPromiseExit(store.apply(sum, [update("k", 10, 2)])))
     expect(overflow.retryable).toBe(false)
     expect(overflow.message).toMatch(/sumBigInt/)
-    expect(errorOf(await Effect.runPromiseExit(store.get(sum, ["k"]))).retryable).toBe(false)
+    // nothing was written (as on the other stores): the sum is what it was, and the write fails again
+    expect(await Effect.runPromise(store.get(sum, ["k"]))).toEqual(new Map([["k", Number.MAX_SAFE_INTEGER - 1]]))
+    expect(errorOf(await Effect.runPromiseExit(store.apply(sum, [update("k", 10, 2)]))).message).toMatch(/sumBigInt/)
+    await Effect.runPromise(store.apply(sum, [update("n", -Number.MAX_SAFE_INTEGER, 1)]))
+    expect(errorOf(await Effect.runPromiseExit(store.apply(sum, [update("n", -1, 2)]))).message).toMatch(/sumBigInt/)
+    expect(await Effect.runPromise(store.get(sum, ["n"]))).toEqual(new Map([["n", -Number.MAX_SAFE_INTEGER]]))
+    // a delta that keeps it in range is written
+    await Effect.runPromise(store.apply(sum, [update("k", 1, 3)]))
+    expect(await Effect.runPromise(store.get(sum, ["k"]))).toEqual(new Map([["k", Number.MAX_SAFE_INTEGER]]))
   })
 })

@@ -200,6 +200,17 @@ export const make = (
         ReturnValues: parts.returnSum === true ? "UPDATED_NEW" : "NONE"
       }, signal))
 
+  /**
+   * The values a sum of numbers may hold before `delta` is added to it without passing ±(2^53 - 1),
+   * as DynamoDB numbers (`undefined` for a bigint sum, or a delta that is not an integer).
+   */
+  const safeBound = (numeric: Values.Numeric, delta: unknown): readonly [string, string] | undefined => {
+    if (numeric !== "number" || !Number.isSafeInteger(delta)) return undefined
+    const max = BigInt(Number.MAX_SAFE_INTEGER)
+    const d = BigInt(delta as number)
+    return [String(-max - d), String(max - d)]
+  }
+
   /** A sum's conditional `ADD #v :d` with `sets`; the new value is read back and checked for overflow. */
   const add = (
     info: KeyInfo,
@@ -234,6 +245,13 @@ export const make = (
         conditions.push(`(attribute_not_exists(#h${i}) OR #h${i} < :f${i})`)
       })
       if (info.hashed) conditions.push("(attribute_not_exists(#id) OR #id = :id)")
+      const bound = safeBound(numeric, u.delta)
+      if (bound !== undefined) {
+        // a sum that would pass 2^53 is not written (the rest path reads it and fails as the other stores do)
+        values[":lo"] = { N: bound[0] }
+        values[":hi"] = { N: bound[1] }
+        conditions.push("(attribute_not_exists(#v) OR #v BETWEEN :lo AND :hi)")
+      }
       yield* add(info, numeric, u.key, { names, values, sets, conditions })
       return "written" as Outcome
     })
@@ -245,6 +263,11 @@ export const make = (
       const todo = resolve(monoid, u, (p) => marks[p])
       if (todo === undefined) return "skipped" as Outcome
       const raised = raiseMarks(marks, u.marks)
+      const current = item?.["v"]?.N
+      if (current !== undefined && safeBound(numeric, todo.delta) !== undefined && /^-?\d+$/.test(current)) {
+        // fails with the overflow error, before anything is written
+        fromN(numeric, String(BigInt(current) + BigInt(todo.delta as number)), "aggregates.apply", u.key)
+      }
       const { names, sets, values } = base(pipeline, info, u.expiresAt)
       const conditions: Array<string> = []
       names["#v"] = "v"
