@@ -137,7 +137,7 @@ export const bootstrap = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
       // a scan keeps its position under its handoff: one started from the handoff of a bootstrap
       // that has finished would resume where that one stopped, and the new pipelines would get
       // nothing (one still scanning is this very bootstrap, interrupted before all were saved)
-      const taken = spec.pipelines.filter((p) => {
+      const taken = spec.bootstrap === undefined ? [] : spec.pipelines.filter((p) => {
         const s = states.get(p.name)
         return s !== undefined && s.phase === "done" && handoffKey(s.handoff) === handoffKey(handoff)
       })
