@@ -39,8 +39,26 @@ export const kafka = (clientId = uniqueName("test")): Kafka =>
   new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING })
 
 export const createTopic = async (admin: Admin, topic: string, partitions: number): Promise<void> => {
-  const created = await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })
+  let created: boolean
+  try {
+    created = await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })
+  } catch (error) {
+    // for a moment after creating a topic the broker may answer its metadata with
+    // UNKNOWN_TOPIC_OR_PARTITION, which kafkajs's wait for leaders does not retry: wait here
+    const e = error as { type?: string; cause?: { type?: string } }
+    if (e.type !== "UNKNOWN_TOPIC_OR_PARTITION" && e.cause?.type !== "UNKNOWN_TOPIC_OR_PARTITION") throw error
+    created = true
+  }
   if (!created) throw new Error(`topic ${topic} already exists`)
+  for (let attempt = 0; ; attempt++) {
+    const ready = await admin.fetchTopicMetadata({ topics: [topic] }).then(
+      ({ topics }) => topics[0]?.partitions.length === partitions && topics[0].partitions.every((p) => p.leader >= 0),
+      () => false
+    )
+    if (ready) return
+    if (attempt >= 50) throw new Error(`topic ${topic}: its ${partitions} partitions have no leaders after 10 s`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
 }
 
 /** FNV-1a, the partition of a key: records of one document stay in one partition, in order. */
