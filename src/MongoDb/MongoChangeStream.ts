@@ -172,14 +172,13 @@ const transactionTime = (event: ChangeStreamDocument<Document>): string | undefi
  * kept record reads the same records after it.
  */
 const lastOfEachDocument = (inputs: ReadonlyArray<Input>): Array<Input> => {
-  const docIdOf = (input: Input) => input._tag === "Upsert" || input._tag === "Delete" ? input.docId : undefined
   const last = new Map<string, number>()
   inputs.forEach((input, i) => {
-    const id = docIdOf(input)
+    const id = I.idOf(input)
     if (id !== undefined) last.set(id, i)
   })
   return inputs.filter((input, i) => {
-    const id = docIdOf(input)
+    const id = I.idOf(input)
     return id === undefined || last.get(id) === i
   })
 }
