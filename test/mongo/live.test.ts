@@ -17,12 +17,11 @@ import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import type * as MongoHandoff from "../../src/MongoDb/MongoHandoff.ts"
 import { committed } from "../../src/Source.ts"
-import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Version from "../../src/Version.ts"
 import { requireService, uniqueName } from "../support/services.ts"
-import { connectClient, deadLetterProblems, groupBySum, nonZero, orderSpec, quiet, seed, sleep, startWriter, totalChanges } from "./support.ts"
+import { connectClient, deadLetterProblems, groupBySum, nonZero, orderSpec, quiet, seed, sleep, startWriter, totalChanges, totalsOf } from "./support.ts"
 
 let client: MongoClient
 let dir = ""
@@ -37,11 +36,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const totalsOf = (store: string) =>
-  Effect.gen(function*() {
-    const all = yield* (yield* Aggregates).all(orderTotals)
-    return nonZero(all as ReadonlyMap<string, number>)
-  }).pipe(Effect.provide(Embedded.layer({ path: store })))
+/** Bootstrap (or resume), then live, of `spec` into the embedded store at `store`. */
+const runOn = (spec: ReturnType<typeof orderSpec>, store: string) =>
+  Effect.runPromise(Orchestrator.run(spec).pipe(Effect.provide([Embedded.layer({ path: store }), Mongo.layerClient(client), quiet])))
 
 describe("MongoDB bootstrap + change stream", () => {
   it("is exact after a bootstrap raced by a writer, then live from the handoff", async () => {
@@ -91,8 +88,7 @@ describe("MongoDB bootstrap + change stream", () => {
     const ids = await seed(orders, 1500, 21)
     const store = join(dir, "resume.sqlite")
     const spec = orderSpec(ns, { batchSize: 250, stopWhenIdle: 1500 })
-    const run = () =>
-      Effect.runPromise(Orchestrator.run(spec).pipe(Effect.provide([Embedded.layer({ path: store }), Mongo.layerClient(client), quiet])))
+    const run = () => runOn(spec, store)
 
     const first = await run()
     expect(Fold.of(first.bootstrap, orderTotals).upserts).toBe(1500)
@@ -150,8 +146,7 @@ describe("MongoDB bootstrap + change stream", () => {
     ]) as Array<Document>)
     const store = join(dir, "ids.sqlite")
     const spec = orderSpec(ns, { batchSize: 2, stopWhenIdle: 1500 })
-    const run = () =>
-      Effect.runPromise(Orchestrator.run(spec).pipe(Effect.provide([Embedded.layer({ path: store }), Mongo.layerClient(client), quiet])))
+    const run = () => runOn(spec, store)
     const first = await run()
     expect(Fold.of(first.bootstrap, orderTotals).upserts).toBe(6)
     expect(await Effect.runPromise(totalsOf(store))).toEqual((await groupBySum(orders)).totals)

@@ -6,12 +6,14 @@
  * MongoDB wiring of the orderTotals pipeline.
  */
 import { EJSON } from "bson"
-import { Layer, References } from "effect"
+import { Effect, Layer, References } from "effect"
 import { type Collection, type Document, Double, Int32, Long, MongoClient, ObjectId, UUID } from "mongodb"
 import * as Orders from "../../examples/orderstats/orders.ts"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import type * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as MongoCollection from "../../src/MongoDb/MongoCollection.ts"
+import { Aggregates } from "../../src/Store/Aggregates.ts"
+import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Rand from "../support/random.ts"
 import { mongoUri } from "../support/services.ts"
 
@@ -296,3 +298,9 @@ export const orderSpec = (
     batchSize: options.batchSize ?? 200,
     changes: options.stopWhenIdle === undefined ? {} : { stopWhenIdle: options.stopWhenIdle }
   })
+
+/** The example's order totals that the embedded store at `path` holds (zeros left out). */
+export const totalsOf = (path: string) =>
+  Effect.gen(function*() {
+    return nonZero((yield* (yield* Aggregates).all(orderTotals)) as ReadonlyMap<string, number>)
+  }).pipe(Effect.provide(Embedded.layer({ path })))

@@ -14,13 +14,11 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { type ChangeStream, type ChangeStreamDocument, type Document, Long, type MongoClient, Timestamp } from "mongodb"
-import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
-import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import { requireService, uniqueName } from "../support/services.ts"
-import { connectClient, groupBySum, nonZero, orderSpec, quiet } from "./support.ts"
+import { connectClient, groupBySum, orderSpec, quiet, totalsOf } from "./support.ts"
 
 let client: MongoClient
 let dir = ""
@@ -99,11 +97,6 @@ const transactionsOn = () => {
     pending: () => sizes.length + (group === undefined ? 0 : 1)
   }
 }
-
-const totalsOf = (store: string) =>
-  Effect.gen(function*() {
-    return nonZero((yield* (yield* Aggregates).all(orderTotals)) as ReadonlyMap<string, number>)
-  }).pipe(Effect.provide(Embedded.layer({ path: store })))
 
 describe("MongoDB change stream: transactions", () => {
   it("folds each document's last change of a transaction, also when the stream fails inside one", async () => {
