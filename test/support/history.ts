@@ -396,7 +396,8 @@ export const generate = (seed: number, options: Options = {}): History => {
       }
     } else if (roll < 0.93 && deleted.length > 0) {
       // Debezium's tombstone (the delete's key, a null value) of a deleted document: a delete again,
-      // as the decoder reads it (Debezium writes one right after each delete, never for a document in place)
+      // as the decoder reads it (Debezium writes one right after each delete, never for a document in place:
+      // EventDispatcher.StreamingChangeRecordReceiver.changeRecord, debezium/NOTES.md "Tombstones")
       const name = r.pick(deleted)
       log.push({ key: keyOf(idOf.get(name)!.id), value: null, docId: name, kind: "tombstone", deadLetter: false, version: undefined })
     } else {
