@@ -238,9 +238,8 @@ export const replay = <V, E, R>(
       changes.push((position) => I.upsert(docId, doc, position, { version }))
       outcomes.set(docId, "folded")
     }
-    const summary = changes.length === 0
-      ? undefined
-      : yield* Fold.run(replaySource(pipeline.name, changes), [pipeline], options.fold ?? {})
+    // run even with nothing to fold: it first finishes a batch an interrupted replay staged
+    const summary = yield* Fold.run(replaySource(pipeline.name, changes), [pipeline], options.fold ?? {})
     const tokens = yield* Tokens
     const at = yield* Clock.currentTimeMillis
     const resolved: Array<Report["resolved"][number]> = []

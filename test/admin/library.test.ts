@@ -159,6 +159,34 @@ describe("DeadLetterReplay", () => {
     expect(replayed.report.resolved.map((r) => r.docId)).toEqual(["\"o3\"", "\"o4\""])
     expect(replayed.totals).toEqual(groupBy(t.current.values()))
   })
+
+  it("a replay killed before its ledger write is finished by the next one, even with nothing new to fold", async () => {
+    const state = Memory.makeState()
+    const t = truth()
+    await Effect.runPromise(foldAll(docs).pipe(Effect.provide(Memory.layer(state))))
+    t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 30 })
+    const failingLedger = Layer.succeed(Ledger, {
+      ...Memory.ledger(state),
+      put: () => Effect.fail(new StoreError({ store: "test", operation: "ledger.put", retryable: false }))
+    })
+    const crashed = await Effect.runPromise(
+      Effect.exit(t.replay.pipe(Effect.provide(Layer.merge(Memory.layer(state), failingLedger))))
+    )
+    expect(crashed._tag).toBe("Failure")
+    // the document is made invalid again: the rerun has nothing to fold, but the crashed batch's
+    // aggregate write must not stay without its ledger entry (the worker's next change of the
+    // document would retract what the ledger holds, not what the aggregates got)
+    t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: "bad again" })
+    const rerun = await Effect.runPromise(t.replay.pipe(Effect.provide(Memory.layer(state))))
+    expect(rerun.resolved).toEqual([])
+    const later: Doc = { _id: "o3", customer: "a", amount: 40 }
+    t.current.set("\"o3\"", later)
+    const after = await Effect.runPromise(Effect.gen(function*() {
+      yield* Fold.run(Source.fromStream("live", Stream.make(Source.upsert("o3", later, [5000, 0]))), [totals])
+      return yield* stored
+    }).pipe(Effect.provide(Memory.layer(state))))
+    expect(after).toEqual(groupBy(t.current.values()))
+  })
 })
 
 describe("PipelineStatus", () => {
