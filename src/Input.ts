@@ -103,7 +103,8 @@ export interface Delete extends Position, Origin {
 }
 
 /**
- * An append-only record: folded once per event id.
+ * An append-only record. A pipeline with a ledger folds it once per event id; an `"events"`
+ * pipeline, which keeps no ledger, once per position (see `Pipeline.events`).
  *
  * @since 0.2.0
  * @category models

@@ -189,7 +189,11 @@ export const insertOnly = <In, V>(self: Pipeline<In, V, Mode>): Pipeline<In, V, 
  * - an event written twice *at two positions* (a producer's retry that lands twice in a topic)
  *   counts twice; deduplicating by id needs the ledger (keep the pipeline as it is);
  * - updates and deletes cannot be folded: an `"events"` pipeline takes only `"events"` sources
- *   (checked by the types; a hand-built record that updates or deletes is dead-lettered).
+ *   (checked by the types; a hand-built record that updates or deletes is dead-lettered);
+ * - next to a snapshot (a bootstrap), a live record that carries a version (Kafka's plain
+ *   decoding with `version: "timestamp"`) counts only when it is newer than the handoff; a live
+ *   source without versions cannot tell the snapshot's events from later ones, so it must start
+ *   where the snapshot ends.
  *
  * Any monoid works (a sum, a max, a HyperLogLog).
  *

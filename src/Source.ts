@@ -47,6 +47,7 @@ import { Tokens } from "./Store/Tokens.ts"
 import type { Version } from "./Version.ts"
 import * as DocumentId from "./DocumentId.ts"
 import * as TokenKeys from "./internal/tokenKeys.ts"
+import { errorText } from "./internal/errorText.ts"
 
 /**
  * `"changes"`: records may update and delete documents (only group pipelines can fold them).
@@ -215,10 +216,12 @@ export interface StreamOptions {
    * How a restarted run finds its place. `"replay"` (default): every run of the stream gives the
    * same elements from the start (an array, a file, a topic read from its beginning), and the
    * source drops the ones already committed. `"continue"`: every run gives only new elements (a
-   * queue, a socket), and positions go on from the committed one.
+   * queue, a socket), and positions go on from the committed one; such a source is always staged
+   * (a crashed run's last batch is kept, and finished before the next run reads), since its
+   * elements cannot be read again.
    */
   readonly resume?: "replay" | "continue" | undefined
-  /** Stage each batch before applying it (see the module doc). Default false. */
+  /** Stage each batch before applying it (see the module doc). Default false (true with `resume: "continue"`). */
   readonly staged?: boolean | undefined
 }
 
@@ -241,13 +244,32 @@ const numbered = <K extends Kind, A, E, R>(
   options: StreamOptions
 ): Source<K, E | StoreError, R | Tokens> => {
   const partition = `stream:${name}`
+  const continues = options.resume === "continue"
+  const input = (a: A, position: I.Position): Input => {
+    try {
+      return toInput(toChange(a), position)
+    } catch (error) {
+      return I.reject(rawText(a), `the source's id or document function threw: ${errorText(error)}`, position)
+    }
+  }
   const records = Stream.unwrap(Effect.gen(function*() {
     const saved = yield* committed(name, partition)
     let seq = saved?.seq ?? 0
-    const rest = (options.resume ?? "replay") === "replay" && seq > 0 ? stream.pipe(Stream.drop(seq)) : stream
-    return rest.pipe(Stream.mapArray((chunk) => Arr.map(chunk, (a) => toInput(toChange(a), { partition, seq: ++seq }))))
+    const rest = !continues && seq > 0 ? stream.pipe(Stream.drop(seq)) : stream
+    return rest.pipe(Stream.mapArray((chunk) => Arr.map(chunk, (a) => input(a, { partition, seq: ++seq }))))
   }))
-  return make({ name, kind, records, commit: commitToTokens(name), staged: options.staged })
+  // a continuing stream does not give again what a crashed run applied but did not commit: its
+  // positions would go to the next elements, which the marks would then skip as applied
+  return make({ name, kind, records, commit: commitToTokens(name), staged: continues || options.staged === true })
+}
+
+/** An element as text for a dead letter (JSON where it has one). */
+const rawText = (a: unknown): string => {
+  try {
+    return typeof a === "string" ? a : JSON.stringify(a, (_, v) => (typeof v === "bigint" ? v.toString() : v)) ?? String(a)
+  } catch {
+    return String(a)
+  }
 }
 
 /**
@@ -278,8 +300,10 @@ export const fromIterable = <A>(
   numbered("events", name, Stream.fromIterable(documents), (doc) => upsert(options.id(doc), doc, options.version), {})
 
 /**
- * An append-only stream of events with ids: each folded once per id (an id seen again is the
- * same event), by any pipeline.
+ * An append-only stream of events with ids, for any pipeline. A pipeline with a ledger folds each
+ * id once (an id seen again is the same event); an `"events"` pipeline keeps no ledger and counts
+ * every element (see `Pipeline.events`). An element whose `id` or `doc` function throws is
+ * dead-lettered with the reason.
  *
  * @since 0.2.0
  * @category constructors

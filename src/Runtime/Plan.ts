@@ -35,7 +35,7 @@
 import { equals } from "../Equal.ts"
 import type { Input, Reject } from "../Input.ts"
 import * as I from "../Input.ts"
-import type { Version } from "../Version.ts"
+import { isNewer as isNewerVersion, type Version } from "../Version.ts"
 import type * as Monoid from "../Monoid.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
 import type { Contribution, KeyUpdate, Mark } from "../Store/Aggregates.ts"
@@ -276,6 +276,8 @@ const run = <V>(
   const base = (options.after?.[0] ?? 0) + 1
   const keep = options.keepDocuments === true
   const ledgerFree = pipeline.mode === "events"
+  /** The handoff of a live run: a versioned event at or before it is in the snapshot. */
+  const snapshotAt = options.at === undefined ? options.after : undefined
   const window = pipeline.window
   const now = options.now ?? 0
   /** When a bucket's aggregates expire, by bucket id (`undefined`: never). */
@@ -382,6 +384,11 @@ const run = <V>(
     if (record._tag === "Delete" || record._tag === "Patch") {
       counts.rejected++
       rejects.push(deadLetter(record, `events pipeline "${pipeline.name}" keeps no ledger: it cannot fold updates or deletes`))
+      return
+    }
+    if (snapshotAt !== undefined && record._tag === "Upsert" && record.version !== undefined && !isNewerVersion(record.version, snapshotAt)) {
+      // the snapshot the pipeline was bootstrapped from holds it already
+      counts.stale++
       return
     }
     const decoded = decode(record.doc)

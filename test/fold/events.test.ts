@@ -25,6 +25,7 @@ import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Plan from "../../src/Runtime/Plan.ts"
 import * as Source from "../../src/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { crashing } from "../support/faults.ts"
@@ -191,5 +192,57 @@ describe("a batch that holds a stretch twice (ledger pipeline)", () => {
     await Effect.runPromise(Fold.run(source([5, 6, 7, 8, 9, 10]), [sum]).pipe(Effect.provide(Memory.layer(state)), Effect.provide(quiet)))
     const totals = await Effect.runPromise(Aggregates.use((a) => a.all(sum)).pipe(Effect.provide(Memory.layer(state))))
     expect(totals.get("a")).toBe(6)
+  })
+})
+
+describe("an events pipeline next to a snapshot", () => {
+  it("counts a live event only when its version is newer than the handoff", () => {
+    // the snapshot at handoff [100, 0] holds the events up to it; a live topic read from its start
+    // (versions from the record timestamps) gives them again
+    const batch = [90, 100, 101, 150].map((t, i) => I.upsert(`e${i}`, { k: "a", n: 1 }, at(i + 1), { version: [t, 0] }))
+    expect(Plan.plan(sumEvents, batch, new Map(), { after: [100, 0] }).updates[0]!.delta).toBe(2)
+    expect(Plan.plan(sumEvents, batch, new Map(), { after: [100, 0] }).counts.stale).toBe(2)
+    // the bootstrap itself (`at`) folds every row it is given
+    expect(Plan.plan(sumEvents, batch, new Map(), { at: [100, 0], after: [100, 0] }).updates[0]!.delta).toBe(4)
+  })
+})
+
+describe("Source.events", () => {
+  const views = (name: string, elements: ReadonlyArray<{ readonly id: string; readonly k: string }>, options: Source.StreamOptions) =>
+    Source.events(name, Stream.fromIterable(elements), { id: (e) => e.id, doc: (e) => ({ k: e.k, n: 1 }), ...options })
+
+  it("with resume \"continue\", a run that dies before its commit loses none of the next run's elements", async () => {
+    const state = Memory.makeState()
+    const first = Array.from({ length: 6 }, (_, i) => ({ id: `e${i}`, k: "a" }))
+    const next = Array.from({ length: 6 }, (_, i) => ({ id: `f${i}`, k: "a" }))
+    // the batch is applied, and the run dies before its position commit
+    const crashed = await Effect.runPromiseExit(
+      Fold.run(views("queue", first, { resume: "continue" }), [sumEvents]).pipe(
+        Effect.provide(crashing(Memory.layer(state), { at: 1, operation: "aggregates.apply", mode: "after" })),
+        Effect.provide(quiet)
+      )
+    )
+    expect(Exit.isFailure(crashed)).toBe(true)
+    // a continuing stream gives only new elements on the next run
+    await Effect.runPromise(Fold.run(views("queue", next, { resume: "continue" }), [sumEvents]).pipe(Effect.provide(Memory.layer(state)), Effect.provide(quiet)))
+    const totals = await Effect.runPromise(Aggregates.use((a) => a.all(sumEvents)).pipe(Effect.provide(Memory.layer(state))))
+    expect(totals.get("a")).toBe(12)
+  })
+
+  it("dead-letters an element whose id function throws, and folds the others", async () => {
+    const state = Memory.makeState()
+    const source = Source.events("throws", Stream.make({ k: "a" }, { k: "b" }, { k: "a" }), {
+      id: (e) => {
+        if (e.k === "b") throw new Error("no id for b")
+        return e.k
+      },
+      doc: (e) => ({ k: e.k, n: 1 })
+    })
+    const summary = await Effect.runPromise(Fold.run(source, [sumEvents]).pipe(Effect.provide(Memory.layer(state)), Effect.provide(quiet)))
+    expect(Fold.of(summary, sumEvents).rejected).toBe(1)
+    const letters = await Effect.runPromise(Effect.flatMap(DeadLetters, (d) => d.list("sum")).pipe(Effect.provide(Memory.layer(state))))
+    expect(letters.map((l) => [l.raw, l.reason])).toEqual([["{\"k\":\"b\"}", "the source's id or document function threw: no id for b"]])
+    const totals = await Effect.runPromise(Aggregates.use((a) => a.all(sumEvents)).pipe(Effect.provide(Memory.layer(state))))
+    expect(totals.get("a")).toBe(2)
   })
 })
