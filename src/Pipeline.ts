@@ -117,7 +117,9 @@ const isGroup = <V>(m: Monoid.Monoid<V>): m is Monoid.Group<V> => typeof (m as M
 /**
  * Builds a pipeline. A group monoid gives a `"changes"` pipeline, any other monoid an
  * `"insertOnly"` one. The name must be non-empty and must not start with `@` (the library's own
- * entries in the token store use such names); a bad name throws a `TypeError`.
+ * entries in the token store use such names); a bad name throws a `TypeError`, and so does a group
+ * not declared commutative (a retraction appends the inverse of the old contribution, which
+ * removes it only from a commutative aggregate).
  *
  * @category constructors
  * @since 0.1.0
@@ -127,6 +129,14 @@ export const make: {
   <In, V>(name: string, options: Options<In, V, Monoid.Monoid<V>>): Pipeline<In, V, "insertOnly">
 } = <In, V>(name: string, options: Options<In, V, Monoid.Monoid<V>>): Pipeline<In, V, any> => {
   checkName(name, "Pipeline.make")
+  if (isGroup(options.monoid) && !options.monoid.commutative) {
+    throw new TypeError(
+      `Pipeline.make("${name}"): the group's combine is not declared commutative. A change of a document retracts ` +
+        `its old contribution by appending the inverse, which removes it only from a commutative aggregate. Declare ` +
+        `commutative: true if combine(a, b) equals combine(b, a) (Laws.check tests it), or fold with a monoid that ` +
+        `is not a group (an insert-only pipeline)`
+    )
+  }
   const keys = "keys" in options ? options.keys : ((key) => (input: In) => [key(input)])(options.key)
   return build<In, V, Mode>({
     name,

@@ -114,3 +114,25 @@ describe("source positions", () => {
     expect(TokenKeys.position("x").scope).toBe(Source.tokenScope)
   })
 })
+
+describe("Pipeline.make and groups", () => {
+  it("refuses a group not declared commutative: a retraction appends the inverse", () => {
+    const schema = Schema.Struct({ k: Schema.String, n: Schema.Int })
+    // permutations of three elements compose, invert, and do not commute
+    type Perm = readonly [number, number, number]
+    const compose = (p: Perm, q: Perm): Perm => [q[p[0]]!, q[p[1]]!, q[p[2]]!]
+    const inverse = (p: Perm): Perm => {
+      const out = [0, 0, 0]
+      p.forEach((v, i) => (out[v] = i))
+      return out as unknown as Perm
+    }
+    const perms = Monoid.makeGroup<Perm>({ empty: [0, 1, 2], combine: compose, inverse })
+    const a: Perm = [1, 0, 2]
+    const b: Perm = [0, 2, 1]
+    // (a then b) less a is not b: the reason for the refusal
+    expect(compose(compose(a, b), inverse(a))).not.toEqual(b)
+    const options = { schema, key: (d: { k: string }) => d.k, value: (): Perm => a, monoid: perms }
+    expect(() => Pipeline.make("perms", options)).toThrow(/not declared commutative/)
+    expect(Pipeline.make("sums", { schema, key: (d) => d.k, value: (d) => d.n, monoid: Monoid.makeGroup({ empty: 0, combine: (x: number, y: number) => x + y, inverse: (x) => -x, commutative: true }) }).mode).toBe("changes")
+  })
+})

@@ -225,3 +225,22 @@ describe("make, makeGroup, fromReducer, combineAll", () => {
     expect(asReducer.combineAll([1, 2])).toBe(3)
   })
 })
+
+describe("values at the edges of a monoid's domain", () => {
+  it("stamped refuses a time that is not finite: first and last would not be associative with it", () => {
+    expect(() => Monoid.stamped(Number.NaN, "a")).toThrow(RangeError)
+    expect(() => Monoid.stamped(Number.POSITIVE_INFINITY, "a")).toThrow(/finite/)
+    // with finite times the grouping does not matter
+    const first = Monoid.first<string>()
+    const [a, b, c] = [Monoid.stamped(1, "a"), Monoid.stamped(1, "b"), Monoid.stamped(0, "c")]
+    expect(first.combine(first.combine(a, b), c)).toEqual(first.combine(a, first.combine(b, c)))
+  })
+
+  it("struct keeps a field named __proto__ as data", () => {
+    const m = Monoid.struct({ ["__proto__"]: Monoid.sum, b: Monoid.sum } as Record<string, Monoid.Group<number>>)
+    expect(Object.keys(m.empty)).toEqual(["__proto__", "b"])
+    const sum = m.combine(JSON.parse("{\"__proto__\": 2, \"b\": 1}"), JSON.parse("{\"__proto__\": 3, \"b\": 1}"))
+    expect(Object.getOwnPropertyDescriptor(sum, "__proto__")?.value).toBe(5)
+    expect(Object.getOwnPropertyDescriptor(m.inverse(sum), "__proto__")?.value).toBe(-5)
+  })
+})
