@@ -304,8 +304,16 @@ export const merge: {
  * @category instances
  * @since 0.1.0
  */
-export const monoid = (options: Options): Monoid.Monoid<BloomFilter> =>
-  Monoid.make({ kind: "custom", empty: make(options), combine: merge, commutative: true, maxEncodedSize: maxEncodedSize(options) })
+export const monoid = (options: Options): Monoid.Monoid<BloomFilter> => {
+  const empty = make(options)
+  const check = (s: BloomFilter): void => {
+    if (!isBloomFilter(s)) throw new TypeError(`not a BloomFilter: ${String(s)}`)
+    if (s.bits !== empty.bits || s.hashes !== empty.hashes || s.seed !== empty.seed) {
+      throw new SketchMismatchError({ sketch: "BloomFilter", left: describe(empty), right: describe(s) })
+    }
+  }
+  return Monoid.make({ kind: "custom", empty, combine: merge, commutative: true, maxEncodedSize: maxEncodedSize(options), check })
+}
 
 /**
  * `false` when the item was certainly never added; `true` when it was added or, with a small

@@ -360,8 +360,24 @@ export const negate = (self: CountMinSketch): CountMinSketch => {
  * @category instances
  * @since 0.1.0
  */
-export const group = (options: Options): Monoid.Group<CountMinSketch> =>
-  Monoid.makeGroup({ kind: "custom", empty: make(options), combine: merge, inverse: negate, commutative: true, maxEncodedSize: maxEncodedSize(options) })
+export const group = (options: Options): Monoid.Group<CountMinSketch> => {
+  const empty = make(options)
+  const check = (s: CountMinSketch): void => {
+    if (!isCountMinSketch(s)) throw new TypeError(`not a CountMinSketch: ${String(s)}`)
+    if (s.width !== empty.width || s.depth !== empty.depth || s.seed !== empty.seed) {
+      throw new SketchMismatchError({ sketch: "CountMinSketch", left: describe(empty), right: describe(s) })
+    }
+  }
+  return Monoid.makeGroup({
+    kind: "custom",
+    empty,
+    combine: merge,
+    inverse: negate,
+    commutative: true,
+    maxEncodedSize: maxEncodedSize(options),
+    check
+  })
+}
 
 /**
  * The estimated count of an item: the minimum of its counters. When no true count is negative,

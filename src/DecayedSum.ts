@@ -158,8 +158,11 @@ export const add: {
  * @category instances
  * @since 0.1.0
  */
-export const monoid = (options: Options): Monoid.Monoid<DecayedSum> =>
-  Monoid.make({ kind: "custom", empty: make(options), combine: merge, commutative: true })
+export const monoid = (options: Options): Monoid.Monoid<DecayedSum> => {
+  const empty = make(options)
+  // a merge with the empty sum checks the half-life and returns the operand: no copy
+  return Monoid.make({ kind: "custom", empty, combine: merge, commutative: true, check: (s) => void merge(empty, s) })
+}
 
 /**
  * An equivalence up to a tolerance: same half-life and reference time, and values within

@@ -328,8 +328,16 @@ const maxRegisters = (x: Uint8Array, y: Uint8Array): Uint8Array => {
  * @category instances
  * @since 0.1.0
  */
-export const monoid = (options: Options): Monoid.Monoid<HyperLogLog> =>
-  Monoid.make({ kind: "custom", empty: make(options), combine: merge, commutative: true, maxEncodedSize: maxEncodedSize(options) })
+export const monoid = (options: Options): Monoid.Monoid<HyperLogLog> => {
+  const empty = make(options)
+  const check = (s: HyperLogLog): void => {
+    if (!isHyperLogLog(s)) throw new TypeError(`not a HyperLogLog: ${String(s)}`)
+    if (s.precision !== empty.precision || s.seed !== empty.seed) {
+      throw new SketchMismatchError({ sketch: "HyperLogLog", left: describe(empty), right: describe(s) })
+    }
+  }
+  return Monoid.make({ kind: "custom", empty, combine: merge, commutative: true, maxEncodedSize: maxEncodedSize(options), check })
+}
 
 /**
  * The relative standard error of the estimate at precision `p`: `1.04 / sqrt(2^p)`.

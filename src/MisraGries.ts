@@ -179,8 +179,11 @@ export const add: {
  * @category instances
  * @since 0.1.0
  */
-export const monoid = (options: Options): Monoid.Monoid<MisraGries> =>
-  Monoid.make({ kind: "custom", empty: make(options), combine: merge, commutative: true })
+export const monoid = (options: Options): Monoid.Monoid<MisraGries> => {
+  const empty = make(options)
+  // a merge with the empty summary checks the capacity and returns the operand: no copy
+  return Monoid.make({ kind: "custom", empty, combine: merge, commutative: true, check: (s) => void merge(empty, s) })
+}
 
 /**
  * The estimated count of an item: its counter, or 0. Never more than the true count, and less by

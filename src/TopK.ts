@@ -64,7 +64,8 @@ export const group: Monoid.Group<TopK> = Monoid.makeGroup({
   empty: mapGroup.empty,
   combine: mapGroup.combine,
   inverse: mapGroup.inverse,
-  commutative: true
+  commutative: true,
+  check: mapGroup.check
 })
 
 /**

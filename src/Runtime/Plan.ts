@@ -272,6 +272,7 @@ const run = <V>(
   const keyOf = pipeline.key
   const filter = pipeline.filter
   const valueOf = pipeline.value
+  const check = pipeline.monoid.check
   const decode = Decoder.of(pipeline.schema)
   const base = (options.after?.[0] ?? 0) + 1
   const keep = options.keepDocuments === true
@@ -354,6 +355,16 @@ const run = <V>(
         outKeys = pipeline.keys(doc).map((k) => Window.key(k, bucket))
       } else outKeys = pipeline.keys(doc)
       outValue = valueOf(doc)
+      if (check !== undefined) {
+        try {
+          check(outValue)
+        } catch (error) {
+          outKeys = noKeys
+          outKey = undefined
+          outValue = undefined as V
+          return `the value is outside the monoid's domain: ${errorText(error)}`
+        }
+      }
       return undefined
     } catch (error) {
       outKeys = noKeys
