@@ -28,6 +28,13 @@
  * A worker that dies between a store write and its `DEL` repeats both when it restarts (the batch
  * was not committed); the TTL bounds staleness if it never restarts.
  *
+ * **Store transactions** (the embedded store's `Transactions`, through which the fold writes a
+ * batch): the store's other connections see a transaction's writes only when it commits, so a
+ * `DEL` sent inside it would let a reader miss, read the value from before the batch and cache
+ * it. {@link decorate} and {@link layer} wrap the store's `Transactions` too: the keys an `apply`
+ * writes inside a transaction are invalidated once it has committed (as above: a failure in
+ * `"strict"` mode fails the transaction's effect, retryable, after the commit).
+ *
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
@@ -42,6 +49,7 @@ import * as Redacted from "effect/Redacted"
 import { Redis } from "ioredis"
 import { Aggregates, type Target } from "../Store/Aggregates.ts"
 import { StoreError } from "../Store/StoreError.ts"
+import { Transactions } from "../Store/Transactions.ts"
 import * as ValueCodec from "../internal/valueCodec.ts"
 
 /**
@@ -97,6 +105,15 @@ end
 return 0`
 
 const DEL_CHUNK = 500
+
+/**
+ * Inside a store transaction opened through a cache's `Transactions`: the invalidations its
+ * applies leave for after the commit.
+ */
+const AfterCommit = Context.Reference<Array<Effect.Effect<void, StoreError>> | undefined>(
+  "effect-monoid-streams/AggregateCache/AfterCommit",
+  { defaultValue: () => undefined }
+)
 
 /**
  * The cached aggregate store over `inner`.
@@ -212,7 +229,10 @@ export const make = (
         const stats = yield* inner.apply(target, updates).pipe(
           Effect.onError(() => Effect.ignore(remove(target.name, keys)))
         )
-        yield* invalidate(target.name, keys)
+        const afterCommit = yield* AfterCommit
+        // in a transaction, other readers see the write only once it commits
+        if (afterCommit !== undefined) afterCommit.push(invalidate(target.name, keys))
+        else yield* invalidate(target.name, keys)
         return stats
       }),
     get,
@@ -220,6 +240,24 @@ export const make = (
     itemLimit: inner.itemLimit
   }
 }
+
+/**
+ * The store's transactions, with the invalidations of the cached applies made inside one sent
+ * once it has committed (see the module doc). A transaction inside another is part of it.
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const transactions = (inner: Context.Service.Shape<typeof Transactions>): Context.Service.Shape<typeof Transactions> => ({
+  withTransaction: (effect) =>
+    Effect.gen(function*() {
+      if ((yield* AfterCommit) !== undefined) return yield* inner.withTransaction(effect)
+      const afterCommit: Array<Effect.Effect<void, StoreError>> = []
+      const result = yield* inner.withTransaction(Effect.provideService(effect, AfterCommit, afterCommit))
+      for (const invalidation of afterCommit) yield* invalidation
+      return result
+    })
+})
 
 /**
  * Removes every cached value (and fill lease) of `pipeline`: run it right after a rebuilt
@@ -320,20 +358,22 @@ export const redisLayerConfig: Layer.Layer<RedisClient, Config.ConfigError> = La
 )
 
 /**
- * The cached `Aggregates` over the `Aggregates` and `RedisClient` services it is given.
+ * The cached `Aggregates` over the `Aggregates` and `RedisClient` services it is given, and, when
+ * the store has `Transactions`, those transactions wrapped (see {@link transactions}).
  *
  * @category layers
  * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<Aggregates, never, Aggregates | RedisClient> =>
-  Layer.effect(
-    Aggregates,
+  Layer.effectContext(
     Effect.gen(function*() {
       const inner = yield* Aggregates
       const redis = yield* RedisClient
-      return make(redis, inner, options)
+      const cached = Context.make(Aggregates, make(redis, inner, options))
+      const tx = yield* Effect.serviceOption(Transactions)
+      return tx._tag === "Some" ? Context.add(cached, Transactions, transactions(tx.value)) : cached
     })
-  )
+  ) as Layer.Layer<Aggregates, never, Aggregates | RedisClient>
 
 /**
  * A store layer whose `Aggregates` is cached; its other services pass through.

@@ -9,7 +9,10 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as Net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { type Context, Effect, Exit, Layer, Redacted } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Context, Effect, Exit, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
 import * as Monoid from "../../src/Monoid.ts"
 import { Aggregates, type KeyUpdate } from "../../src/Store/Aggregates.ts"
@@ -17,7 +20,9 @@ import * as Cache from "../../src/Redis/AggregateCache.ts"
 import * as DynamoAggregates from "../../src/DynamoDb/internal/aggregates.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import type { TableNames } from "../../src/DynamoDb/DynamoDbTables.ts"
+import * as Embedded from "../../src/Store/Embedded.ts"
 import { Ledger } from "../../src/Store/Ledger.ts"
+import { Transactions } from "../../src/Store/Transactions.ts"
 import { StoreError } from "../../src/Store/StoreError.ts"
 import { redisUrl, requireService, uniqueName } from "../support/services.ts"
 import { dropTables, freshTables, testClient } from "../dynamodb/support.ts"
@@ -339,5 +344,36 @@ describe("Valkey/Redis read cache", () => {
       yield* ledger.put(target, new Map([["doc", { keys: ["z"], value: 9, version: [1, 1] }]]))
       expect(yield* ledger.get(target, ["doc", "other"])).toEqual([{ keys: ["z"], value: 9, version: [1, 1] }, undefined])
     }).pipe(Effect.provide(layer)))
+  })
+
+  it("over a store with transactions, a batch's keys are invalidated after its commit, not before", async () => {
+    // the worker and the query server: two connections to one SQLite file, each through the cache
+    const dir = mkdtempSync(join(tmpdir(), "cache-tx-"))
+    const target = { name: uniqueName("tx"), monoid: Monoid.sum }
+    const cachedEmbedded = () =>
+      Cache.decorate(Embedded.layer({ path: join(dir, "store.sqlite") }), { prefix }).pipe(
+        Layer.provide(Cache.redisLayer({ url: Redacted.make(cacheUrl()) }))
+      )
+    try {
+      const seen = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        const worker = yield* Layer.build(cachedEmbedded())
+        const server = yield* Layer.build(cachedEmbedded())
+        const write = Context.get(worker, Aggregates)
+        const read = Context.get(server, Aggregates)
+        yield* write.apply(target, [update("c1", 100, 1)])
+        const before = (yield* read.get(target, ["c1"])).get("c1")
+        let during: number | undefined
+        yield* Context.get(worker, Transactions).withTransaction(Effect.gen(function*() {
+          yield* write.apply(target, [update("c1", 5, 2)])
+          // the server misses (or not) and reads the value committed before the batch
+          during = (yield* read.get(target, ["c1"])).get("c1")
+        }))
+        const after = (yield* read.get(target, ["c1"])).get("c1")
+        return { before, during, after }
+      })))
+      expect(seen).toEqual({ before: 100, during: 100, after: 105 })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
