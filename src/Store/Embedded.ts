@@ -307,6 +307,8 @@ const services = (connection: Connection, s: Statements, binding: Binding.Bindin
             continue
           }
           if (!todo.fast) partial++
+          // a key's first value meets no combine: the monoid's check refuses what combine would
+          if (row === undefined) monoid.check?.(todo.delta)
           const value = row === undefined ? todo.delta : monoid.combine(ValueCodec.decode(row.value), todo.delta)
           const expires = update.expiresAt ?? row?.expires_at ?? null
           s.aggPut.run(name, update.key, ValueCodec.encode(value), JSON.stringify(raiseMarks(hw, update.marks)), expires)

@@ -193,6 +193,8 @@ export const aggregates = (state: State, shared?: Binding.Binding): Context.Serv
             partial++
             delta = todo.delta
           }
+          // a key's first value meets no combine: the monoid's check refuses what combine would
+          if (cell === undefined) monoid.check?.(delta)
           values[u] = cell === undefined ? delta : monoid.combine(cell.value as typeof delta, delta)
           written++
         }

@@ -195,5 +195,13 @@ describe("DynamoDB store errors", () => {
     // a delta that keeps it in range is written
     await Effect.runPromise(store.apply(sum, [update("k", 1, 3)]))
     expect(await Effect.runPromise(store.get(sum, ["k"]))).toEqual(new Map([["k", Number.MAX_SAFE_INTEGER]]))
+    // a delta Monoid.sum would refuse is refused as it is: never added (5.5), never past 2^53 unchecked
+    await Effect.runPromise(store.apply(sum, [update("f", 5, 1)]))
+    for (const delta of [0.5, 2 ** 60]) {
+      const refused = errorOf(await Effect.runPromiseExit(store.apply(sum, [update("f", delta, 2)])))
+      expect(refused.retryable).toBe(false)
+      expect(refused.message).toMatch(/not a safe integer/)
+    }
+    expect(await Effect.runPromise(store.get(sum, ["f"]))).toEqual(new Map([["f", 5]]))
   })
 })

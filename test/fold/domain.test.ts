@@ -6,7 +6,10 @@
  * Without the check the first would be stored as it is and every later write of its key would
  * fail the fold.
  */
-import { Effect, Schema, Stream } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit, Schema, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import * as HyperLogLog from "../../src/HyperLogLog.ts"
 import * as Monoid from "../../src/Monoid.ts"
@@ -15,6 +18,7 @@ import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Source from "../../src/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
+import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 
 const Doc = Schema.Struct({ _id: Schema.String, k: Schema.String, n: Schema.Number })
@@ -87,5 +91,25 @@ describe("values outside the monoid's domain", () => {
     expect(() => HyperLogLog.monoid({ precision: 10 }).check!(HyperLogLog.of("x", { precision: 11 }))).toThrow(/precision 11/)
     // a monoid without a check takes every value
     expect(Monoid.make({ empty: "", combine: (a: string, b: string) => a + b }).check).toBeUndefined()
+  })
+})
+
+describe("a store given a key's first value outside the monoid's domain", () => {
+  it.each(["memory", "embedded"] as const)("%s: refuses it as combine would, and writes nothing", async (kind) => {
+    const dir = mkdtempSync(join(tmpdir(), "domain-"))
+    const layer = kind === "memory" ? Memory.layer() : Embedded.layer({ path: join(dir, "store.sqlite") })
+    const target = { name: "t", monoid: Monoid.sum }
+    const update = (key: string, delta: number) => ({ key, delta, marks: [{ partition: "p", first: 1, last: 1 }], contributions: [] })
+    try {
+      const result = await Effect.runPromise(Effect.gen(function*() {
+        const aggregates = yield* Aggregates
+        const refused = yield* Effect.exit(aggregates.apply(target, [update("ok", 1), update("half", 0.5)]))
+        return { refused, stored: yield* aggregates.all(target) }
+      }).pipe(Effect.provide(layer)))
+      expect(Exit.isFailure(result.refused)).toBe(true)
+      expect(result.stored.size).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

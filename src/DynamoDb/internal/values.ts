@@ -52,7 +52,8 @@ export const toNumber = (target: Target, numeric: Numeric, value: unknown, key: 
     return text
   }
   const n = value as number
-  if (!Number.isFinite(n)) throw invalid(target, `the delta of key ${quoted(key)} is not a finite number: ${n}`)
+  // as Monoid.sum refuses it: an ADD would store a fraction, or a sum no read could return exactly
+  if (!Number.isSafeInteger(n)) throw invalid(target, `the delta of key ${quoted(key)} is not a safe integer: ${n}`)
   return String(n)
 }
 
