@@ -232,6 +232,10 @@ class StillFailing extends Data.TaggedError("StillFailing")<{ readonly count: nu
 
 const replay = (options: { readonly ids: ReadonlyArray<string>; readonly pipeline: Option.Option<string>; readonly json: boolean }) =>
   Effect.gen(function*() {
+    yield* Settings.requireChangeStreamWorker(
+      "dead-letters replay",
+      "Write the fixed documents in MongoDB instead: their changes reach the topic, and the worker folds them."
+    )
     const ns = yield* Settings.namespace
     const targets = chosen(options.pipeline)
     const letters = (yield* Effect.forEach(targets, (p) => DeadLetterReplay.list(p.name))).flat()

@@ -55,6 +55,10 @@ export const program = (options: Options) =>
         detail: `no pipeline ${options.pipeline}: one of ${pipelines.map((p) => p.name).join(", ")}`
       })
     }
+    yield* Settings.requireChangeStreamWorker(
+      "rebootstrap",
+      "Stop the workers and bootstrap into a new store with a new consumer group (CONSUMER_GROUP) instead."
+    )
     const started = Date.now()
     const mongo = yield* Settings.mongo
     const keepDocuments = yield* Settings.keepDocuments

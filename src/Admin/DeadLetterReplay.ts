@@ -28,10 +28,17 @@
  *
  * The document states are compared by version, so `version` must be of the same kind as the
  * versions of the pipeline's sources: MongoDB cluster times for the MongoDB snapshot, the change
- * stream and Debezium records (`[ts_ms, ord]`). Only `"changes"` pipelines can be replayed (a
- * replay may have to retract). The replay and the live worker are separate writers: a document
- * that changes while its replay batch is being written may be folded twice; replay when the
- * worker is stopped, or when the documents in question are not being written.
+ * stream and Debezium records folded with `ordering: "sourceTime"` (`[ts_ms, ord]`). A pipeline
+ * whose live source is ordered by position (Debezium on Kafka with the default ordering, plain
+ * Kafka records with `version: "offset"`, JSON-Lines changes, a stream without versions) cannot be
+ * replayed: its records' versions are `[handoff + 1, offset]`, which no version taken now can be
+ * ordered against (a replay at a cluster time would make every later record of the documents
+ * stale). Write such documents again at the source instead: their new records reach the worker.
+ * Only `"changes"` pipelines can be replayed (a replay may have to retract). The replay and the
+ * live worker are separate writers: a document that changes while its replay batch is being
+ * written may be folded twice; replay when the worker is stopped, or when the documents in
+ * question are not being written. One replay of a pipeline at a time: two at once number their
+ * records from the same committed position, and the aggregates' marks skip one of them.
  *
  * @example
  * ```ts

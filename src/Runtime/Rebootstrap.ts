@@ -32,8 +32,13 @@
  *
  * The rebuild's sources keep their positions apart from the worker's (see `Generations.sourcesOf`),
  * but a source that commits outside the store (a Kafka consumer group) must not be shared with
- * the live worker: give the rebuild a change stream, or a group of its own. One rebuild of a
- * pipeline at a time.
+ * the live worker. The rebuild's live source must order records as the worker's does: a
+ * rebuild that catches up from a change stream (cluster-time versions) under a worker whose
+ * records are ordered by position (Debezium on Kafka by default: `[handoff + 1, offset]`) leaves
+ * versions in the new generation that the worker's later records of the same documents lose
+ * against, and their changes are skipped. The swap's check compares versions too, so it cannot
+ * see that either. Such a worker is rebuilt by a fresh bootstrap (a new store, a new group). One
+ * rebuild of a pipeline at a time.
  *
  * @since 0.1.0
  */

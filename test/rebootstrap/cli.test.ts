@@ -113,6 +113,10 @@ describe("rebootstrap command", () => {
     const unknown = await run(script("rebootstrapMain.ts"), ["no_such_pipeline"], { env, killAfterMs: 30_000 })
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain("no pipeline no_such_pipeline")
+    // a Kafka worker orders records by offset: a catch-up at cluster times would freeze documents
+    const kafkaWorker = await run(script("rebootstrapMain.ts"), ["order_totals"], { env: { ...env, LIVE_SOURCE: "kafka" }, killAfterMs: 30_000 })
+    expect(kafkaWorker.code).not.toBe(0)
+    expect(kafkaWorker.stderr).toContain("rebootstrap cannot run with LIVE_SOURCE=kafka")
 
     // the same on DynamoDB (the bootstrap binary creates the tables)
     const table = uniqueName("rbcli")
