@@ -186,6 +186,22 @@ export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: 
     const readName = (pipeline: string) =>
       isFixed(pipeline) ? Effect.succeed(physical(pipeline, fixed!.generation)) : Effect.map(read(pipeline), (p) => physical(pipeline, p.current))
     const as = <V>(t: Target<V>, n: string): Target<V> => ({ name: n, monoid: t.monoid })
+    /**
+     * A read of the current generation. Its items take several requests, during which a swap may
+     * move the pointer and the old generation's items be dropped: a read that may have missed
+     * some (`complete` says no) reads the pointer again, and reads the new generation if it moved.
+     */
+    const readCurrent = <A>(pipeline: string, read_: (n: string) => Effect.Effect<A, StoreError>, complete: (a: A) => boolean) =>
+      isFixed(pipeline) ? read_(physical(pipeline, fixed!.generation)) : Effect.gen(function*() {
+        let current = (yield* read(pipeline)).current
+        for (let attempt = 1;; attempt++) {
+          const out = yield* read_(physical(pipeline, current))
+          if (complete(out) || attempt === 5) return out
+          const now = (yield* read(pipeline)).current
+          if (now === current) return out
+          current = now
+        }
+      })
     /** Fails when a bound generation may no longer commit (moved, or sealed for a swap). */
     const check = (operation: string) =>
       Effect.forEach(Array.from(bound), ([pipeline, g]) =>
@@ -204,8 +220,11 @@ export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: 
     }
     const aggregates: Context.Service.Shape<typeof Aggregates> = {
       apply: (t, updates) => Effect.flatMap(name(t.name), (n) => base.aggregates.apply(as(t, n), updates)),
-      get: (t, keys) => Effect.flatMap(readName(t.name), (n) => base.aggregates.get(as(t, n), keys)),
-      all: (t) => Effect.flatMap(readName(t.name), (n) => base.aggregates.all(as(t, n))),
+      get: (t, keys) => {
+        const wanted = new Set(keys).size
+        return readCurrent(t.name, (n) => base.aggregates.get(as(t, n), keys), (found) => found.size === wanted)
+      },
+      all: (t) => readCurrent(t.name, (n) => base.aggregates.all(as(t, n)), () => false),
       itemLimit: base.aggregates.itemLimit
     }
     const ledger: Context.Service.Shape<typeof Ledger> = {
