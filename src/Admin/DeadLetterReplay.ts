@@ -18,7 +18,8 @@
  *    version is stale, a later one is folded as `new - ledger`), and a state the ledger already holds
  *    in a newer version is skipped;
  * 5. each resolved dead letter is marked resolved in the token store (the dead-letter sink is
- *    append-only): `list` shows it as resolved, and the next replay leaves it alone.
+ *    append-only), outside the pipeline's generations, so that a rebootstrap keeps it: `list`
+ *    shows it as resolved, and the next replay leaves it alone.
  *
  * Replaying twice changes nothing the second time: nothing is pending any more, and if the marks
  * were lost (a crash between 4 and 5) the documents fold again as differences against the ledger,
@@ -129,8 +130,11 @@ export const list = (pipeline: string): Effect.Effect<ReadonlyArray<Letter>, Sto
   Effect.gen(function*() {
     const tokens = yield* Tokens
     const letters = yield* (yield* DeadLetters).list(pipeline)
+    const resolutionOf = (id: string) =>
+      Effect.flatMap(tokens.get(Resolutions.scope, Resolutions.tokenName(pipeline, id)), (saved) =>
+        Option.isSome(saved) ? Effect.succeed(saved) : tokens.get(pipeline, Resolutions.legacyTokenName(id)))
     return yield* Effect.forEach(letters, (letter) =>
-      Effect.map(tokens.get(pipeline, Resolutions.tokenName(idOf(letter))), (saved): Letter => ({
+      Effect.map(resolutionOf(idOf(letter)), (saved): Letter => ({
         ...letter,
         id: idOf(letter),
         resolution: Option.isSome(saved) ? Resolutions.decode(saved.value) : undefined
@@ -253,7 +257,7 @@ export const replay = <V, E, R>(
     for (const [docId, outcome] of outcomes) {
       for (const l of byDoc.get(docId)!) {
         const resolution: Resolution = { outcome, version, at }
-        yield* tokens.set(pipeline.name, Resolutions.tokenName(l.id), resolution).pipe(Fold.retrying(options.fold?.retry))
+        yield* tokens.set(Resolutions.scope, Resolutions.tokenName(pipeline.name, l.id), resolution).pipe(Fold.retrying(options.fold?.retry))
         resolved.push({ id: l.id, docId, outcome })
       }
     }

@@ -14,11 +14,13 @@ import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
+import * as Rebootstrap from "../../src/Runtime/Rebootstrap.ts"
 import * as Source from "../../src/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { Ledger } from "../../src/Store/Ledger.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { StoreError } from "../../src/Store/StoreError.ts"
+import { Tokens } from "../../src/Store/Tokens.ts"
 import type { Version } from "../../src/Version.ts"
 
 const Order = Schema.Struct({ _id: Schema.String, customer: Schema.String.check(Schema.isNonEmpty()), amount: Schema.Int })
@@ -187,6 +189,37 @@ describe("DeadLetterReplay", () => {
     }).pipe(Effect.provide(Memory.layer(state))))
     expect(after).toEqual(groupBy(t.current.values()))
   })
+})
+
+describe("DeadLetterReplay and Rebootstrap", () => {
+  it("a rebootstrap keeps what a replay resolved", async () => {
+    const state = Memory.makeState()
+    const t = truth()
+    // the rebuild's handoff is taken after the replay's version, as a source's would be
+    const spec = (list: ReadonlyArray<Doc>, at: number): Orchestrator.Spec<"changes", StoreError, Tokens> => ({
+      pipelines: [totals],
+      handoff: Handoff.at([at, 0]),
+      bootstrap: () => Source.fromIterable("orders", list, { id: (d) => d._id })
+    })
+    const inStore = <A, E>(effect: Effect.Effect<A, E, any>) => Effect.runPromise(effect.pipe(Effect.provide(Memory.layer(state))) as Effect.Effect<A, E>)
+    await inStore(Orchestrator.run(spec(docs, 1)))
+    t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 3 })
+    const replayed = await inStore(t.replay)
+    expect(replayed.resolved.map((r) => r.docId)).toEqual(["\"o3\""])
+    await inStore(Rebootstrap.run(spec([...t.current.values()], 5000), "totals", { idle: "10 millis" }))
+    const letters = await inStore(DeadLetterReplay.list("totals"))
+    expect(letters.filter((l) => l.docId === "\"o3\"").map((l) => l.resolution?.outcome)).toEqual(["folded"])
+    expect(await inStore(stored)).toEqual(groupBy(t.current.values()))
+  })
+
+  it("reads a resolution saved where earlier versions kept them (the pipeline's own scope)", () =>
+    Effect.gen(function*() {
+      yield* foldAll(docs)
+      const [first] = yield* DeadLetterReplay.list("totals")
+      yield* (yield* Tokens).set("totals", `dead-letter:${first!.id}`, { outcome: "deleted", version: [7, 0], at: 1 })
+      const letters = yield* DeadLetterReplay.list("totals")
+      expect(letters.map((l) => l.resolution?.outcome)).toEqual(["deleted", undefined, undefined])
+    }).pipe(Effect.provide(Memory.layer()), Effect.runPromise))
 })
 
 describe("PipelineStatus", () => {

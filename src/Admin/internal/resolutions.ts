@@ -1,16 +1,24 @@
 /**
  * Where the admin commands record that a dead letter was resolved by a replay: one token per dead
- * letter, in the scope of its pipeline, named `dead-letter:<partition>#<seq>` (the dead letter's
- * id). The dead-letter sink itself is append-only (`DeadLetters` has no delete), so the record of
- * what was resolved lives beside it, in the token store every store has.
+ * letter, in the scope {@link scope}, named by its pipeline and id (`<partition>#<seq>`). The
+ * dead-letter sink itself is append-only (`DeadLetters` has no delete), so the record of what was
+ * resolved lives beside it, in the token store every store has. The scope is the library's own
+ * (`@`), outside every pipeline's generations: a rebootstrap drops the old generation's tokens,
+ * and the dead letters, which it keeps, must keep their resolutions.
  *
  * @internal
  */
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
-/** The token name of the resolution of dead letter `id`. */
-export const tokenName = (id: string): string => `dead-letter:${id}`
+/** The token scope of every resolution. */
+export const scope = "@dead-letter-resolutions"
+
+/** The token name of the resolution of dead letter `id` of `pipeline`. */
+export const tokenName = (pipeline: string, id: string): string => JSON.stringify([pipeline, id])
+
+/** Where resolutions were kept before: the pipeline's own scope, which a rebootstrap drops (read only). */
+export const legacyTokenName = (id: string): string => `dead-letter:${id}`
 
 /** How a replay resolved a dead letter. */
 export interface Resolution {
