@@ -3,7 +3,7 @@
  * (the embedded SQLite store, DynamoDB string attributes, the token store's staged batches).
  *
  * Values may be built from JSON values and `bigint`, `Set`, `Map`, effect `Option`, `undefined`,
- * non-finite numbers and sketches with a binary encoding (HyperLogLog, Count-Min, Bloom filter, as
+ * non-finite numbers and `-0`, and sketches with a binary encoding (HyperLogLog, Count-Min, Bloom filter, as
  * base64 under `$sketch`); those are written as one-key tagged objects (`{"$bigint": "12"}`), and
  * a plain object that looks like a tag is wrapped so it round-trips unchanged. Anything else
  * (class instances, functions, symbols) is refused with an error rather than stored wrongly.
@@ -20,7 +20,8 @@ const TAGS = new Set(["$bigint", "$set", "$map", "$some", "$none", "$undefined",
 const encodeValue = (value: unknown): unknown => {
   switch (typeof value) {
     case "number":
-      return Number.isFinite(value) ? value : { $number: String(value) }
+      // JSON has no -0 (it reads back as 0)
+      return Number.isFinite(value) && !Object.is(value, -0) ? value : { $number: Object.is(value, -0) ? "-0" : String(value) }
     case "string":
     case "boolean":
       return value
@@ -108,7 +109,7 @@ export const fromJson = (json: unknown): unknown => decodeValue(json)
  * @since 0.1.0
  */
 export const encode = (value: unknown): string =>
-  typeof value === "number" && Number.isFinite(value) ? String(value) : JSON.stringify(encodeValue(value))
+  typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0) ? String(value) : JSON.stringify(encodeValue(value))
 
 /**
  * Decodes JSON text written by {@link encode}.
