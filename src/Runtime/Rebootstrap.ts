@@ -20,7 +20,8 @@
  *    that last catch-up.
  *    The live worker's writes to the old generation fail from the swap on, so what it has
  *    committed is in the new generation, and it resumes after that (or from the new handoff).
- * 5. Drop the old generation.
+ * 5. Drop the old generation. (Its number is saved in the token store before the swap: a run
+ *    interrupted between the swap and the drop has the next run drop it first.)
  *
  * The live worker's next write to the old generation fails (`Generations.isMoved`); run it under
  * {@link following} and it starts again on the new generation, from that generation's handoff:
@@ -45,6 +46,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { ConfigurationError } from "../Errors.ts"
@@ -52,6 +54,7 @@ import type { Handoff } from "../Handoff.ts"
 import type { Kind, Source } from "../Source.ts"
 import * as S from "../Source.ts"
 import { Generations, isMoved } from "../Store/Generations.ts"
+import { Tokens } from "../Store/Tokens.ts"
 import * as Version from "../Version.ts"
 import type * as Fold from "./Fold.ts"
 import * as Orchestrator from "./Orchestrator.ts"
@@ -131,6 +134,9 @@ const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Ve
     }))
   })
 
+/** Token scope of the generation each pipeline's rebuild is about to swap out, until it is dropped. */
+const DROP_SCOPE = "@rebootstrap-drop"
+
 const add = (a: Fold.Summary | undefined, b: Fold.Summary | undefined): Fold.Summary | undefined =>
   a === undefined || b === undefined
     ? a ?? b
@@ -152,6 +158,20 @@ export const run = <K extends Kind, E, R>(spec: Orchestrator.Spec<K, E, R>, pipe
       })
     }
     const generations = yield* Generations
+    // the note of the generation to drop is written through a generation's own services: the
+    // store's fence then follows that generation, not one this process bound before
+    const note = (generation: number, value: number | undefined) =>
+      Tokens.use((t) => t.set(DROP_SCOPE, pipeline, value)).pipe(Effect.provide(generations.services(pipeline, generation)))
+    // a run that swapped and died before it dropped the old generation left its number
+    const leftover = yield* Tokens.use((t) => t.get(DROP_SCOPE, pipeline))
+    if (Option.isSome(leftover) && typeof leftover.value === "number") {
+      const status = yield* generations.status(pipeline)
+      if (status.current !== leftover.value && status.building !== leftover.value) {
+        yield* Effect.logInfo(`rebootstrap of ${pipeline}: dropping generation ${leftover.value}, which an interrupted run swapped out`)
+        yield* generations.drop(pipeline, leftover.value)
+      }
+      yield* note(status.current, undefined)
+    }
     const opened = yield* generations.begin(pipeline, { fresh: options.fresh })
     const to = opened.building!
     yield* Effect.logInfo(`rebootstrap of ${pipeline}: building generation ${to} beside generation ${opened.current}`)
@@ -171,8 +191,10 @@ export const run = <K extends Kind, E, R>(spec: Orchestrator.Spec<K, E, R>, pipe
         )
         catchUp = add(catchUp, followed.summary)
       })
-    // the swap, or why it was refused
-    const swap = generations.swap(pipeline, opened.current, to).pipe(
+    // the swap, or why it was refused; the generation it replaces is noted first, so that a run
+    // interrupted between the swap and the drop has the next one drop it
+    const swap = note(to, opened.current).pipe(
+      Effect.andThen(generations.swap(pipeline, opened.current, to)),
       Effect.as(undefined),
       Effect.catchTag("GenerationBehind", (behind) => Effect.succeed(behind))
     )
@@ -193,6 +215,7 @@ export const run = <K extends Kind, E, R>(spec: Orchestrator.Spec<K, E, R>, pipe
     }
     yield* Effect.logInfo(`rebootstrap of ${pipeline}: generation ${to} is live; dropping generation ${opened.current}`)
     yield* generations.drop(pipeline, opened.current)
+    yield* note(to, undefined)
     const result: Result = { pipeline, from: opened.current, to, handoff, bootstrap: boot.summary, catchUp }
     return result
   }).pipe(Effect.withSpan("Rebootstrap.run", { attributes: { pipeline } }))

@@ -181,3 +181,37 @@ describe("Rebootstrap.run holding the seal", () => {
     await Promise.all([worker, rebuilder].map((rt) => rt.dispose()))
   }, 30_000)
 })
+
+describe.each(stores)("Rebootstrap.run interrupted between its swap and its drop, on the %s store", (_name, makeStore) => {
+  it("has the next run drop the generation it swapped out", async () => {
+    const layer = await makeStore()
+    const docs = [
+      { _id: "o-1", customer_id: "c1", amount: 5 },
+      { _id: "o-2", customer_id: "c2", amount: 7 }
+    ]
+    const spec: Orchestrator.Spec<"changes", unknown, any> = {
+      pipelines: [orderTotals],
+      handoff: Effect.succeed(Handoff.atVersion(Version.make(5, 0))),
+      bootstrap: () => Source.fromIterable("seed", docs, { id: (d) => d._id })
+    }
+    const pipeline = orderTotals.name
+    const ledgerOf = (generation: number) =>
+      Effect.flatMap(Generations, (g) =>
+        Ledger.use((l) => l.get(orderTotals, ["\"o-1\""])).pipe(Effect.provide(g.services(pipeline, generation))))
+    const store = ManagedRuntime.make(Layer.merge(layer(), quiet))
+    await store.runPromise(Orchestrator.bootstrap(spec))
+    // the run dies in its drop, after the swap
+    const dying = Layer.effect(Generations, Effect.map(Generations, (g) => ({ ...g, drop: () => Effect.die("killed before the drop") })))
+    const killed = await store.runPromiseExit(Rebootstrap.run(spec, pipeline, { idle: "10 millis" }).pipe(Effect.provide(dying)))
+    expect(Exit.isFailure(killed)).toBe(true)
+    expect(await store.runPromise(Generations.use((g) => g.status(pipeline)))).toEqual({ pipeline, current: 1, building: undefined })
+    expect((await store.runPromise(ledgerOf(0)))[0]).toBeDefined()
+    // the next run drops generation 0 before it builds generation 2
+    const rerun = await store.runPromise(Rebootstrap.run(spec, pipeline, { idle: "10 millis" }))
+    expect([rerun.from, rerun.to]).toEqual([1, 2])
+    expect((await store.runPromise(ledgerOf(0)))[0]).toBeUndefined()
+    expect((await store.runPromise(ledgerOf(1)))[0]).toBeUndefined()
+    expect((await store.runPromise(ledgerOf(2)))[0]?.value).toBe(5)
+    await store.dispose()
+  }, 30_000)
+})
