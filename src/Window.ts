@@ -15,7 +15,7 @@
  * (`expired` in the fold's summary) and logged, never dead-lettered and never written.
  *
  * **Reads** ({@link get}, {@link range}, {@link last}) read the buckets of many keys in one store
- * call and merge them with the pipeline's monoid.
+ * call and merge them with the pipeline's monoid. One read spans at most 100,000 buckets.
  *
  * Bucket ids sort in time order: `2026-12-05T14:05` (minute), `2026-12-05T14` (hour),
  * `2026-12-05` (day), `2026-W49` (ISO week, of its ISO week-year), `2026-12` (month), all in the
@@ -371,19 +371,90 @@ const windowOf = <V>(pipeline: Windowed<V>): Window<any> => {
   return pipeline.window
 }
 
+/** The most buckets one read spans. */
+const MAX_BUCKETS = 100_000
+
 /**
- * The buckets from the one holding `from` to the one holding `to` (inclusive), oldest first.
+ * The bucket of an instant a read names, or `undefined` when it is not an instant a `Date` holds
+ * (NaN, an infinity, more than 8.64e15 ms from the epoch, not a number) or its bucket ends past
+ * that range.
+ */
+const bucketOfInstant = <In>(window: Window<In>, ms: number): Bucket | undefined => {
+  if (typeof ms !== "number" || !(Math.abs(ms) <= 8.64e15)) return undefined
+  try {
+    const bucket = bucketAt(window, ms)
+    return Number.isFinite(bucket.start) && Number.isFinite(bucket.end) ? bucket : undefined
+  } catch {
+    return undefined // Intl refuses the instants past the range of Date that a zone's bucket bounds need
+  }
+}
+
+const notAnInstant = (name: string, ms: number) =>
+  new RangeError(`Window: ${name} must be an instant (ms since the epoch) whose bucket lies within the range of Date, got ${String(ms)}`)
+
+/** The wall-clock length of a bucket (of the shortest month, for months). */
+const SLOT: Record<Granularity, number> = { minute: MINUTE, hour: 60 * MINUTE, day: DAY, week: 7 * DAY, month: 28 * DAY }
+
+/** The wall-clock start of the bucket holding an instant. */
+const wallStartOf = <In>(window: Window<In>, ms: number): Local =>
+  normal(startOf(window.granularity, localOf(ms, window.timeZone))[0])
+
+/**
+ * The buckets the wall clock of the window's zone shows from the one holding `from` to the one
+ * holding `to`, both included, counted without building them: a bucket the clocks set forward over
+ * is counted though it does not exist, and one they set back in is counted once, so this is never
+ * fewer than the buckets between them. In UTC it is their number.
+ */
+const wallBucketsBetween = <In>(window: Window<In>, from: number, to: number): number => {
+  const a = wallStartOf(window, from)
+  const b = wallStartOf(window, to)
+  return window.granularity === "month"
+    ? (b.y - a.y) * 12 + (b.m - a.m) + 1
+    : (asUtc(b) - asUtc(a)) / SLOT[window.granularity] + 1
+}
+
+/**
+ * The most wall-clock buckets the clocks of a zone skip in a span of about {@link MAX_BUCKETS}
+ * buckets: they skip a few hours a year at most, and a whole day once (Kwajalein 1993, Kiribati
+ * 1995, Samoa 2011), so 3 days of wall-clock time; none in UTC.
+ */
+const skippable = <In>(window: Window<In>): number =>
+  window.timeZone === "UTC" ? 0 : Math.ceil((3 * DAY) / SLOT[window.granularity])
+
+/** The buckets from the one holding `from` to the one holding `to`, or why they cannot be read. */
+const between = <In>(window: Window<In>, from: number, to: number): ReadonlyArray<Bucket> | RangeError => {
+  const first = bucketOfInstant(window, from)
+  if (first === undefined) return notAnInstant("from", from)
+  if (bucketOfInstant(window, to) === undefined) return notAnInstant("to", to)
+  if (from > to) return []
+  const tooMany = () =>
+    new RangeError(
+      `Window: more than ${MAX_BUCKETS.toLocaleString("en-US")} buckets in one read ` +
+        `(${window.granularity} buckets from ${new Date(from).toISOString()} to ${new Date(to).toISOString()})`
+    )
+  // counted first, so that a span far too wide fails before a bucket is built
+  if (wallBucketsBetween(window, from, to) > MAX_BUCKETS + skippable(window)) return tooMany()
+  const out: Array<Bucket> = [first]
+  while (out[out.length - 1]!.end <= to) {
+    if (out.length === MAX_BUCKETS) return tooMany()
+    out.push(bucketAt(window, out[out.length - 1]!.end))
+  }
+  return out
+}
+
+/**
+ * The buckets from the one holding `from` to the one holding `to` (inclusive), oldest first, and
+ * none when `from` is after `to`. Throws a `RangeError`, before building any bucket, when `from` or
+ * `to` is not an instant whose bucket lies within the range of `Date` (NaN, an infinity, a number
+ * past that range) or when the span holds more than 100,000 buckets.
  *
  * @category buckets
  * @since 0.2.0
  */
 export const bucketsBetween = <In>(window: Window<In>, from: number, to: number): ReadonlyArray<Bucket> => {
-  const out: Array<Bucket> = []
-  for (let b = bucketAt(window, from); b.start <= to; b = bucketAt(window, b.end)) {
-    out.push(b)
-    if (out.length > 100_000) throw new RangeError("Window: more than 100,000 buckets in one read")
-  }
-  return out
+  const buckets = between(window, from, to)
+  if (buckets instanceof RangeError) throw buckets
+  return buckets
 }
 
 /**
@@ -417,33 +488,71 @@ export const read = <V>(
   })
 
 /**
- * One key's value in the bucket holding instant `at` (ms), if any.
+ * One key's value in the bucket holding instant `at` (ms), if any. Fails with a `RangeError`,
+ * without reading, when `at` is not an instant whose bucket lies within the range of `Date` (NaN,
+ * an infinity, a number past that range).
  *
  * @category reads
  * @since 0.2.0
  */
-export const get = <V>(pipeline: Windowed<V>, aggregateKey: string, at: number) =>
-  Effect.map(read(pipeline, [aggregateKey], [bucketAt(windowOf(pipeline), at)]), (m) => m.get(aggregateKey))
+export const get = <V>(
+  pipeline: Windowed<V>,
+  aggregateKey: string,
+  at: number
+): Effect.Effect<V | undefined, StoreError | RangeError, Aggregates> =>
+  Effect.suspend(() => {
+    const bucket = bucketOfInstant(windowOf(pipeline), at)
+    if (bucket === undefined) return Effect.fail(notAnInstant("at", at))
+    return Effect.map(read(pipeline, [aggregateKey], [bucket]), (m) => m.get(aggregateKey))
+  })
 
 /**
- * Each key's buckets from the one holding `from` to the one holding `to`, merged.
+ * Each key's buckets from the one holding `from` to the one holding `to` (instants in ms), merged.
+ * When `from` is after `to` it reads no bucket: every key is absent. Fails with a `RangeError`,
+ * before building a bucket or reading, when `from` or `to` is not an instant whose bucket lies
+ * within the range of `Date` (NaN, an infinity such as an open end `to = Infinity`, a number past
+ * that range) or when the span holds more than 100,000 buckets.
  *
  * @category reads
  * @since 0.2.0
  */
-export const range = <V>(pipeline: Windowed<V>, keys: ReadonlyArray<string>, from: number, to: number) =>
-  Effect.suspend(() => read(pipeline, keys, bucketsBetween(windowOf(pipeline), from, to)))
+export const range = <V>(
+  pipeline: Windowed<V>,
+  keys: ReadonlyArray<string>,
+  from: number,
+  to: number
+): Effect.Effect<ReadonlyMap<string, V>, StoreError | RangeError, Aggregates> =>
+  Effect.suspend(() => {
+    const buckets = between(windowOf(pipeline), from, to)
+    return buckets instanceof RangeError ? Effect.fail(buckets) : read(pipeline, keys, buckets)
+  })
 
 /**
  * Each key's last `n` buckets up to now (the current one included), merged: "the last 7 days".
+ * With `n` below 1 it reads no bucket: every key is absent. An `n` that is not an integer (NaN,
+ * 1.5, an infinity) or is above 100,000 (the most buckets one read spans) is a mistake of the
+ * caller, not a failure of the read: the effect dies with a `RangeError`, without reading.
  *
  * @category reads
  * @since 0.2.0
  */
-export const last = <V>(pipeline: Windowed<V>, keys: ReadonlyArray<string>, n: number) =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+export const last = <V>(
+  pipeline: Windowed<V>,
+  keys: ReadonlyArray<string>,
+  n: number
+): Effect.Effect<ReadonlyMap<string, V>, StoreError, Aggregates> =>
+  Effect.suspend(() => {
     const window = windowOf(pipeline)
-    const buckets: Array<Bucket> = [bucketAt(window, now)]
-    while (buckets.length < n) buckets.unshift(bucketAt(window, buckets[0]!.start - 1))
-    return read(pipeline, keys, buckets)
+    if (!Number.isSafeInteger(n) || n > MAX_BUCKETS) {
+      return Effect.die(
+        new RangeError(
+          `Window: the number of buckets n must be an integer of at most ${MAX_BUCKETS.toLocaleString("en-US")}, got ${String(n)}`
+        )
+      )
+    }
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const buckets: Array<Bucket> = []
+      while (buckets.length < n) buckets.push(bucketAt(window, buckets.length === 0 ? now : buckets[buckets.length - 1]!.start - 1))
+      return read(pipeline, keys, buckets.reverse())
+    })
   })
