@@ -2,8 +2,9 @@
  * Bloom filter: approximate set membership in `m` bits, as a commutative, idempotent monoid.
  *
  * An item is hashed once to 64 bits with seeded xxHash64 (see `Hash64`); its `k` bit positions
- * are `(a + i·b + (i³ − i)/6) mod m` for `i = 0..k−1`, where `a` and `b` are the low and high
- * 32-bit words of the hash (enhanced double hashing, Dillinger & Manolios 2004).
+ * are `((a + i·b + (i³ − i)/6) mod 2^32) mod m` for `i = 0..k−1`, where `a` and `b` are the low
+ * and high 32-bit words of the hash (enhanced double hashing, Dillinger & Manolios 2004, in
+ * unsigned 32-bit arithmetic: the sum is reduced mod 2^32 before mod `m`).
  *
  * - **Merge** is the bitwise OR: associative, commutative and idempotent exactly, and
  *   `merge(filter(A), filter(B))` is exactly `filter(A ∪ B)`. Not a group: a Bloom filter cannot
@@ -163,7 +164,13 @@ const insert = (
 
 /**
  * The bits and hashes for `expectedItems` distinct items at a false-positive rate:
- * `m = ⌈−n·ln(p) / ln(2)²⌉`, `k = max(1, round(m/n · ln 2))`.
+ * `m = ⌈−n·ln(p) / ln(2)²⌉`, `k = min(32, max(1, round(m/n · ln 2)))`.
+ *
+ * `k` is capped at 32, the most a filter takes. The cap applies to rates below
+ * `2^−32.5 ≈ 1.65e-10`, where `round(log2(1/p))` exceeds 32. `m` is not raised to make up for it,
+ * so the filter's rate at `expectedItems` ({@link expectedFalsePositiveRate}) is then above the
+ * target: about `1.01e-10` for `1e-10`, `1.14e-11` for `1e-11`, `1.46e-12` for `1e-12` and
+ * `5.9e-15` for `1e-15`.
  *
  * @example
  * ```ts

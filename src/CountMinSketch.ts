@@ -3,8 +3,9 @@
  * **group**, so updates and deletes fold exactly.
  *
  * An item is hashed once to 64 bits with seeded xxHash64 (see `Hash64`); row `i` uses column
- * `(a + i·b + (i³ − i)/6) mod width` where `a` and `b` are the low and high 32-bit words of the
- * hash (enhanced double hashing, Dillinger & Manolios 2004). Adding `count` of an item adds
+ * `((a + i·b + (i³ − i)/6) mod 2^32) mod width`, where `a` and `b` are the low and high 32-bit
+ * words of the hash (enhanced double hashing, Dillinger & Manolios 2004, in unsigned 32-bit
+ * arithmetic: the sum is reduced mod 2^32 before mod `width`). Adding `count` of an item adds
  * `count` to one counter per row.
  *
  * - **Combine** is the cell-wise sum and **inverse** the cell-wise negation, both in exact integer

@@ -10,8 +10,10 @@
  * combine((v₁, t₁), (v₂, t₂)) = (v₁·2^(−(T−t₁)/h) + v₂·2^(−(T−t₂)/h), T)   with T = max(t₁, t₂)
  * ```
  *
- * Decay factors are at most 1, so nothing overflows; a very old contribution underflows to 0. The
- * empty value is `(0, −Infinity)`. {@link valueAt} reads the score at any time.
+ * Decay factors are at most 1, so a contribution never grows; a very old one underflows to 0. The
+ * sum itself can leave the float range (beyond about ±1.8e308, as `1e308 + 1e308` does): `combine`
+ * then throws a `RangeError` rather than return an infinite value, which {@link decode} would
+ * refuse. The empty value is `(0, −Infinity)`. {@link valueAt} reads the score at any time.
  *
  * Which laws hold, and how they are tested (`test/sketch/decayed.test.ts`):
  * - **exactly**: left and right identity (`combine` returns the other operand), commutativity
@@ -105,7 +107,8 @@ const decay = (value: number, from: number, to: number, halfLife: number): numbe
 
 /**
  * The score at time `time` (ms): `value · 2^(−(time − at)/halfLife)`. Reading before `at` grows
- * the value back (by the same formula); the empty sum reads 0 at any time.
+ * the value back (by the same formula, so far enough back it reads ±Infinity); the empty sum reads
+ * 0 at any time.
  *
  * @category getters
  * @since 0.1.0
@@ -117,7 +120,8 @@ export const valueAt: {
 
 /**
  * The sum of two decayed sums, at the later reference time. Throws {@link SketchMismatchError}
- * when the half-lives differ.
+ * when the half-lives differ, and a `RangeError` when the sum is not a finite number (it exceeds
+ * the float range, about ±1.8e308).
  *
  * @category combinators
  * @since 0.1.0
@@ -137,11 +141,16 @@ export const merge: {
   if (self.at === -Infinity) return that
   const at = self.at >= that.at ? self.at : that.at
   const value = decay(self.value, self.at, at, self.halfLife) + decay(that.value, that.at, at, self.halfLife)
+  if (!Number.isFinite(value)) {
+    throw new RangeError(
+      `DecayedSum overflow: ${self.value} at ${self.at} plus ${that.value} at ${that.at} is ${value} at ${at}`
+    )
+  }
   return { halfLife: self.halfLife, value: value === 0 ? 0 : value, at }
 })
 
 /**
- * Adds a contribution `value` at time `at`.
+ * Adds a contribution `value` at time `at`. Throws a `RangeError` as {@link of} and {@link merge} do.
  *
  * @category combinators
  * @since 0.1.0
@@ -153,15 +162,24 @@ export const add: {
 
 /**
  * The monoid of decayed sums with this half-life (`kind: "custom"`, commutative). Associative up
- * to floating-point error only; see the module doc.
+ * to floating-point error only; see the module doc. Its `check` refuses a value of another
+ * half-life, a value that is not finite, and a reference time that is not finite (except the
+ * empty sum's), as {@link decode} does.
  *
  * @category instances
  * @since 0.1.0
  */
 export const monoid = (options: Options): Monoid.Monoid<DecayedSum> => {
   const empty = make(options)
-  // a merge with the empty sum checks the half-life and returns the operand: no copy
-  return Monoid.make({ kind: "custom", empty, combine: merge, commutative: true, check: (s) => void merge(empty, s) })
+  const check = (s: DecayedSum): void => {
+    // a merge with the empty sum checks the half-life and returns the operand: no copy
+    merge(empty, s)
+    if (!Number.isFinite(s.value)) throw new RangeError(`DecayedSum value must be finite, got ${s.value}`)
+    if (!Number.isFinite(s.at) && !(s.at === -Infinity && s.value === 0)) {
+      throw new RangeError(`DecayedSum time must be finite (only the empty sum (0, -Infinity) has no time), got ${s.at}`)
+    }
+  }
+  return Monoid.make({ kind: "custom", empty, combine: merge, commutative: true, check })
 }
 
 /**

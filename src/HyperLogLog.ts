@@ -11,10 +11,15 @@
  *   nothing. It is not a group (a distinct count cannot retract an item), so use it for
  *   insert-only pipelines.
  * - **Estimate** ({@link estimate}) is Otmar Ertl's improved raw estimator ("New cardinality
- *   estimation algorithms for HyperLogLog sketches", 2017, the estimator Redis uses since 5.0): it
- *   needs no empirical bias tables and no switch between linear counting and the raw estimate, and
- *   it is practically unbiased from 0 to far beyond 2^40 distinct items. Its relative standard
- *   error is about {@link standardError}`(p) = 1.04 / sqrt(2^p)` (0.81% at `p = 14`).
+ *   estimation algorithms for HyperLogLog sketches", 2017, the estimator Redis uses since 5.0),
+ *   with Flajolet et al.'s constant `α_m` for `m` registers in place of its large-sketch constant
+ *   `α∞` as registers fill up: it needs no empirical bias tables and no switch between linear
+ *   counting and the raw estimate, and it is practically unbiased from 0 to far beyond 2^40
+ *   distinct items. In seeded trials its mean error is within ±1% at every precision, except for
+ *   at most `m / 2` items at `p = 4` and `5`, where it is at most +3% (one item at `p = 4` is
+ *   estimated as 1.03). Its relative standard error is about
+ *   {@link standardError}`(p) = 1.04 / sqrt(2^p)` (0.81% at `p = 14`); at `p = 4`, `5` and `6`
+ *   it is about 6%, 3% and 1% larger (27.7%, 18.9% and 13.2% instead of 26%, 18.4% and 13%).
  *   {@link estimateClassic} is the original Flajolet et al. estimator with the small-range
  *   correction (linear counting below `2.5 m` when a register is still zero); no large-range
  *   correction is needed with a 64-bit hash. HLL++'s empirical bias tables are not used.
@@ -340,7 +345,9 @@ export const monoid = (options: Options): Monoid.Monoid<HyperLogLog> => {
 }
 
 /**
- * The relative standard error of the estimate at precision `p`: `1.04 / sqrt(2^p)`.
+ * The relative standard error of the estimate at precision `p`: `1.04 / sqrt(2^p)`, its value for
+ * large sketches. The error is a little larger at the smallest precisions: about `1.106 / sqrt(m)`,
+ * `1.070 / sqrt(m)` and `1.054 / sqrt(m)` at `p = 4`, `5` and `6` (Flajolet et al.).
  *
  * @example
  * ```ts
@@ -385,8 +392,22 @@ const tau = (x: number): number => {
 const ALPHA_INF = 1 / (2 * Math.LN2)
 
 /**
+ * Flajolet et al.'s bias constant `α_m` for `m` registers: the tabulated values for 16, 32 and 64,
+ * else `α∞ / (1 + 1.079 / m)` (the paper writes `α∞ = 1 / (2 ln 2)` as 0.7213).
+ */
+const alpha = (m: number): number =>
+  m === 16 ? 0.673 : m === 32 ? 0.697 : m === 64 ? 0.709 : ALPHA_INF / (1 + 1.079 / m)
+
+/**
  * The estimated number of distinct items, with Ertl's improved estimator (see the module doc).
  * A float; 0 for the empty sketch.
+ *
+ * Ertl's estimator is `α∞ m² / z`. While most registers are zero it is in effect linear counting,
+ * for which `α∞` is right. Once few registers are zero it is the harmonic mean of the registers,
+ * which needs Flajolet et al.'s `α_m`: with `α∞` it over-estimates by the factor `α∞ / α_m` (7.2%
+ * at `p = 4`, 3.5% at `p = 5`, 1.7% at `p = 6`, `1.079 / m` above). So the constant used is
+ * `α∞ + (α_m − α∞) f`, where `f` is the fraction of non-zero registers; with no register at zero
+ * or at the largest rank, the estimate is {@link estimateClassic}'s harmonic-mean estimate.
  *
  * @category estimates
  * @since 0.1.0
@@ -401,11 +422,9 @@ export const estimate = (self: HyperLogLog): number => {
   let z = m * tau((m - counts[q + 1]!) / m)
   for (let k = q; k >= 1; k--) z = 0.5 * (z + counts[k]!)
   z += m * sigma(counts[0]! / m)
-  return (ALPHA_INF * m * m) / z
+  const a = ALPHA_INF + (alpha(m) - ALPHA_INF) * ((m - counts[0]!) / m)
+  return (a * m * m) / z
 }
-
-const alpha = (m: number): number =>
-  m === 16 ? 0.673 : m === 32 ? 0.697 : m === 64 ? 0.709 : 0.7213 / (1 + 1.079 / m)
 
 /**
  * The original HyperLogLog estimate (Flajolet, Fusy, Gandouet, Meunier 2007): the raw harmonic

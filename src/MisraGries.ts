@@ -210,7 +210,9 @@ export const errorBound = (self: MisraGries): number => {
 }
 
 /**
- * The `k` largest counters, largest first; ties by item, ascending.
+ * The `k` largest counters, largest first; ties by item, ascending. `k` must be a non-negative
+ * integer (0 gives `[]`): any other `k` (a fraction, a negative number, `NaN`, `Infinity`) throws
+ * a `RangeError`, as in `TopK.top`.
  *
  * @category estimates
  * @since 0.1.0
@@ -218,10 +220,12 @@ export const errorBound = (self: MisraGries): number => {
 export const top: {
   (k: number): (self: MisraGries) => ReadonlyArray<readonly [string, number]>
   (self: MisraGries, k: number): ReadonlyArray<readonly [string, number]>
-} = dual(2, (self: MisraGries, k: number): ReadonlyArray<readonly [string, number]> =>
-  [...self.counters]
+} = dual(2, (self: MisraGries, k: number): ReadonlyArray<readonly [string, number]> => {
+  const n = checkInteger("MisraGries.top k", k, 0, Number.MAX_SAFE_INTEGER)
+  return [...self.counters]
     .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
-    .slice(0, Math.max(0, Math.floor(k))))
+    .slice(0, n)
+})
 
 /**
  * The equivalence under which the merge is associative: same capacity and total, and every

@@ -38,7 +38,17 @@
  */
 import { dual } from "effect/Function"
 import * as Result from "effect/Result"
-import { decodeWith, HEADER_SIZE, Invalid, type Reader, stringSize, TypeCode, varintSize, Writer } from "./internal/sketch.ts"
+import {
+  checkInteger,
+  decodeWith,
+  HEADER_SIZE,
+  Invalid,
+  type Reader,
+  stringSize,
+  TypeCode,
+  varintSize,
+  Writer
+} from "./internal/sketch.ts"
 import * as Monoid from "./Monoid.ts"
 import type { SketchDecodeError } from "./SketchError.ts"
 
@@ -145,6 +155,8 @@ const byCountThenItem = (x: readonly [string, number], y: readonly [string, numb
 
 /**
  * The `k` items with the largest positive counts, largest first; ties by item, ascending. Exact.
+ * `k` must be a non-negative integer (0 gives `[]`): any other `k` (a fraction, a negative number,
+ * `NaN`, `Infinity`) throws a `RangeError`, as in `MisraGries.top`.
  *
  * @example
  * ```ts
@@ -160,7 +172,7 @@ export const top: {
   (k: number): (self: TopK) => ReadonlyArray<readonly [string, number]>
   (self: TopK, k: number): ReadonlyArray<readonly [string, number]>
 } = dual(2, (self: TopK, k: number): ReadonlyArray<readonly [string, number]> => {
-  const n = Math.max(0, Math.floor(k))
+  const n = checkInteger("TopK.top k", k, 0, Number.MAX_SAFE_INTEGER)
   if (n === 0) return []
   // one pass keeping the best n in order (binary insertion): O(size · log n) plus the moves
   const best: Array<readonly [string, number]> = []

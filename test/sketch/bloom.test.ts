@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import * as Result from "effect/Result"
 import * as BloomFilter from "../../src/BloomFilter.ts"
+import * as Hash64 from "../../src/Hash64.ts"
 import * as Laws from "../../src/Laws.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import { SketchDecodeError, SketchMismatchError } from "../../src/SketchError.ts"
@@ -120,6 +121,39 @@ const decodeDense = (bytes: Uint8Array, options: { bits: number; hashes: number;
   head.push(x, options.hashes, options.seed & 0xff, (options.seed >>> 8) & 0xff, (options.seed >>> 16) & 0xff, options.seed >>> 24, 0)
   return BloomFilter.decodeUnsafe(Uint8Array.from([...head, ...bytes]))
 }
+
+describe("BloomFilter: positions and sizing", () => {
+  it("bit positions are the documented formula, reduced mod 2^32 before mod m (3000 items)", () => {
+    for (const [bits, hashes, seed] of [[1001, 32, 0], [9586, 7, 5], [61, 3, 2 ** 32 - 1]] as const) {
+      for (let k = 0; k < 1000; k++) {
+        const item = k % 2 === 0 ? `item-${k}` : k * 1.5 - 300
+        const h = Hash64.hash(item, seed)
+        const a = h & 0xffffffffn, b = h >> 32n
+        const expected = new Set<number>()
+        for (let i = 0n; i < BigInt(hashes); i++) {
+          expected.add(Number(((a + i * b + (i ** 3n - i) / 6n) % 2n ** 32n) % BigInt(bits)))
+        }
+        const words = BloomFilter.bitArray(BloomFilter.of(item, { bits, hashes, seed }))
+        const set: Array<number> = []
+        for (let j = 0; j < bits; j++) if ((words[j >>> 3]! & (1 << (j & 7))) !== 0) set.push(j)
+        expect(set, String(item)).toEqual([...expected].sort((x, y) => x - y))
+      }
+    }
+  })
+
+  it("optimal caps k at 32, and the documented rates follow", () => {
+    const rate = (p: number) => {
+      const o = BloomFilter.optimal({ expectedItems: 1_000_000, falsePositiveRate: p })
+      return { hashes: o.hashes, rate: BloomFilter.expectedFalsePositiveRate(o, 1_000_000) }
+    }
+    expect(rate(2e-10).hashes).toBe(32) // log2(1/p) = 32.2: not capped
+    expect(rate(2e-10).rate / 2e-10).toBeCloseTo(1, 2)
+    for (const [p, documented] of [[1e-10, 1.01e-10], [1e-11, 1.14e-11], [1e-12, 1.46e-12], [1e-15, 5.9e-15]] as const) {
+      expect(rate(p).hashes).toBe(32)
+      expect(Math.abs(rate(p).rate / documented - 1)).toBeLessThan(0.01) // "about": within 1%
+    }
+  })
+})
 
 describe("BloomFilter: encoding", () => {
   it("round-trips deterministically, sparse or dense", () => {

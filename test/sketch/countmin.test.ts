@@ -3,6 +3,7 @@ import fc from "fast-check"
 import * as Result from "effect/Result"
 import * as CountMinSketch from "../../src/CountMinSketch.ts"
 import * as Equal from "../../src/Equal.ts"
+import * as Hash64 from "../../src/Hash64.ts"
 import * as Laws from "../../src/Laws.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import { SketchDecodeError, SketchMismatchError } from "../../src/SketchError.ts"
@@ -85,6 +86,33 @@ describe("CountMinSketch: group laws", () => {
     expect(() => CountMinSketch.make({ width: 0, depth: 3 })).toThrow(RangeError)
     expect(() => CountMinSketch.make({ width: 2 ** 23, depth: 4 })).toThrow(RangeError)
     expect(CountMinSketch.dimensions({ epsilon: 0.01, delta: 0.01 })).toEqual({ width: 272, depth: 5 })
+  })
+})
+
+describe("CountMinSketch: columns", () => {
+  /** Row `i`'s column as the module doc gives it: `((a + i·b + (i³ − i)/6) mod 2^32) mod width`. */
+  const documented = (item: string | number, i: number, width: number, seed: number): number => {
+    const h = Hash64.hash(item, seed)
+    const a = h & 0xffffffffn, b = h >> 32n, n = BigInt(i)
+    return Number(((a + n * b + (n ** 3n - n) / 6n) % 2n ** 32n) % BigInt(width))
+  }
+
+  it("are the documented formula, reduced mod 2^32 before mod width (3000 items)", () => {
+    let unreduced = 0
+    for (const [width, depth, seed] of [[997, 12, 0], [1000, 20, 7], [4096, 5, 2 ** 32 - 1]] as const) {
+      for (let k = 0; k < 1000; k++) {
+        const item = k % 2 === 0 ? `item-${k}` : k * 1.5 - 300
+        const cells = CountMinSketch.counters(CountMinSketch.of(item, { width, depth, seed }))
+        for (let i = 0; i < depth; i++) {
+          const row = cells.subarray(i * width, (i + 1) * width)
+          expect(row.indexOf(1), `${String(item)}, row ${i}`).toBe(documented(item, i, width, seed))
+          const h = Hash64.hash(item, seed), n = BigInt(i)
+          if (Number(((h & 0xffffffffn) + n * (h >> 32n) + (n ** 3n - n) / 6n) % BigInt(width)) !== row.indexOf(1)) unreduced++
+        }
+      }
+    }
+    // without the reduction mod 2^32 most columns past the first rows would differ
+    expect(unreduced).toBeGreaterThan(10_000)
   })
 })
 

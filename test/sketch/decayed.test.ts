@@ -128,6 +128,33 @@ describe("DecayedSum: the value", () => {
   })
 })
 
+describe("DecayedSum: the float range", () => {
+  const m = DecayedSum.monoid(options)
+
+  it("a sum past the float range throws a RangeError instead of returning Infinity, which decode refuses", () => {
+    const big = DecayedSum.of(1e308, 0, options)
+    expect(() => m.combine(big, big)).toThrow(RangeError)
+    expect(() => m.combine(big, big)).toThrow(/DecayedSum overflow: 1e\+308 at 0 plus 1e\+308 at 0 is Infinity at 0/)
+    expect(() => DecayedSum.add(DecayedSum.of(-1e308, 5, options), -1e308, 5)).toThrow(RangeError)
+    // decayed first, the same values fit: every sum combine returns is finite, so it decodes
+    const later = m.combine(big, DecayedSum.of(1e308, hour, options))
+    expect(later.value).toBe(1.5e308)
+    expect(DecayedSum.decodeUnsafe(DecayedSum.encode(later))).toEqual(later)
+    expect(m.combine(big, DecayedSum.of(-1e308, 0, options)).value).toBe(0)
+  })
+
+  it("check refuses what decode refuses: a value or time that is not finite (a pipeline dead-letters it)", () => {
+    const check = m.check!
+    expect(() => check({ halfLife: hour, value: Infinity, at: 0 })).toThrow(/value must be finite/)
+    expect(() => check({ halfLife: hour, value: Number.NaN, at: 0 })).toThrow(RangeError)
+    expect(() => check({ halfLife: hour, value: 5, at: -Infinity })).toThrow(/time must be finite/)
+    expect(() => check({ halfLife: hour, value: 5, at: Number.NaN })).toThrow(RangeError)
+    expect(() => check(DecayedSum.of(1, 0, { halfLife: 2 * hour }))).toThrow(SketchMismatchError)
+    expect(() => check(m.empty)).not.toThrow()
+    expect(() => check(DecayedSum.of(-1e308, 0, options))).not.toThrow()
+  })
+})
+
 describe("DecayedSum: encoding", () => {
   it("round-trips exactly in 28 bytes", () => {
     fc.assert(

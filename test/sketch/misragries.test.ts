@@ -114,6 +114,11 @@ describe("MisraGries: laws (exact where exact, within the bound where not)", () 
   it("reads top items and refuses other capacities", () => {
     const s = MisraGries.fromIterable(["a", "b", "a", "c", "a", "d"], { capacity: 2 })
     expect(MisraGries.top(s, 1)).toEqual([["a", 2]])
+    expect(MisraGries.top(s, 0)).toEqual([])
+    expect(MisraGries.top(s, 5)).toEqual([["a", 2], ["d", 1]])
+    // a k that is not a non-negative integer is refused, as by TopK.top
+    for (const k of [Number.NaN, -1, 1.5, Infinity]) expect(() => MisraGries.top(s, k), String(k)).toThrow(RangeError)
+    expect(() => MisraGries.top(s, Number.NaN)).toThrow(/MisraGries.top k must be an integer in \[0, /)
     expect(MisraGries.errorBound(s)).toBe((6 - 3) / 3) // counters a: 2, d: 1
     expect(() => m.combine(MisraGries.of("a", options), MisraGries.of("a", { capacity: 4 }))).toThrow(SketchMismatchError)
     expect(() => MisraGries.make({ capacity: 0 })).toThrow(RangeError)

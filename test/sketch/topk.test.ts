@@ -45,6 +45,15 @@ describe("TopK (exact frequency map): group laws", () => {
     expect(TopK.count(m, "z")).toBe(-2)
     expect(pipe(m, TopK.count("nope"))).toBe(0)
     expect(TopK.top(m, 0)).toEqual([])
+  })
+
+  it("top(k) takes a non-negative integer k and throws a RangeError for any other, as MisraGries.top does", () => {
+    const m = TopK.fromIterable(["b", "a", "b", "a", "c"])
+    for (const k of [Number.NaN, -1, 1.5, Infinity, -Infinity]) {
+      expect(() => TopK.top(m, k), String(k)).toThrow(RangeError)
+      expect(() => pipe(m, TopK.top(k)), String(k)).toThrow(/TopK.top k must be an integer in \[0, /)
+    }
+    expect(() => TopK.top(TopK.empty, Number.NaN)).toThrow(RangeError)
     expect(TopK.of("x", 0).size).toBe(0)
     expect(() => TopK.of("x", 0.5)).toThrow(Monoid.IntegerOverflowError)
     expect(() => TopK.group.combine(TopK.of("x", Number.MAX_SAFE_INTEGER), TopK.of("x"))).toThrow(Monoid.IntegerOverflowError)
