@@ -275,15 +275,20 @@ const fieldsOf = <In, V, M extends Mode>(self: Pipeline<In, V, M>): Omit<Pipelin
 const noContribution: Contribution<never> = Object.freeze({ keys: Object.freeze([]) as ReadonlyArray<string>, value: undefined as never })
 
 /**
- * What `input` contributes: its keys and value, or no keys when the filter excludes it.
+ * What `input` contributes: its keys and value, or no keys when the filter excludes it. Throws
+ * what the key or value function throws, and what the monoid's `check` throws for a value outside
+ * its domain (the fold refuses such a document).
  *
  * @category utils
  * @since 0.1.0
  */
-export const contribution = <In, V>(self: Pipeline<In, V, Mode>, input: In): Contribution<V> =>
-  self.filter !== undefined && !self.filter(input)
-    ? noContribution
-    : { keys: self.keys(input), value: self.value(input) }
+export const contribution = <In, V>(self: Pipeline<In, V, Mode>, input: In): Contribution<V> => {
+  if (self.filter !== undefined && !self.filter(input)) return noContribution
+  const keys = self.keys(input)
+  const value = self.value(input)
+  self.monoid.check?.(value)
+  return { keys, value }
+}
 
 /**
  * `true` for pipelines that take updates and deletes.

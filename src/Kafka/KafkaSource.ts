@@ -54,10 +54,11 @@ import * as Source from "../Source.ts"
 /**
  * How record values are decoded.
  *
- * - `"debezium"` (default): Debezium MongoDB change envelopes; the version of a change is its
- *   `[source.ts_ms, source.ord]`.
+ * - `"debezium"` (default): Debezium MongoDB change envelopes; the version of a change is
+ *   `[handoff + 1, offset]` (`ordering: "position"`, the default: the topic orders a document's
+ *   records) or its `[source.ts_ms, source.ord]` (`ordering: "sourceTime"`).
  * - `{ _tag: "plain", version }`: every record is a flat document inserted (append-only topics).
- *   Its version is `[offset, 0]` (`"offset"`: the topic alone orders the documents) or
+ *   Its version is `[handoff + 1, offset]` (`"offset"`: the topic alone orders the documents) or
  *   `[timestamp in ms, offset]` (`"timestamp"`: comparable with a snapshot's handoff version).
  *
  * @category models

@@ -47,6 +47,7 @@ import * as ReadAhead from "../internal/readAhead.ts"
 import * as Window from "../Window.ts"
 import * as UpdateDescription from "../UpdateDescription.ts"
 import { errorText } from "../internal/errorText.ts"
+import { outsideDomain } from "../internal/domain.ts"
 import { detached } from "../internal/detached.ts"
 
 /**
@@ -362,7 +363,7 @@ const run = <V>(
           outKeys = noKeys
           outKey = undefined
           outValue = undefined as V
-          return `the value is outside the monoid's domain: ${errorText(error)}`
+          return outsideDomain(error)
         }
       }
       return undefined

@@ -203,5 +203,10 @@ describe("DynamoDB store errors", () => {
       expect(refused.message).toMatch(/not a safe integer/)
     }
     expect(await Effect.runPromise(store.get(sum, ["f"]))).toEqual(new Map([["f", 5]]))
+    // a key's first value written by compare-and-set is checked as combine would check it
+    const pairs = { name: "pairs", monoid: Monoid.struct({ n: Monoid.sum }) }
+    const first = await Effect.runPromiseExit(store.apply(pairs, [update("p", { n: 0.5 })]))
+    expect(first._tag).toBe("Failure")
+    expect(await Effect.runPromise(store.get(pairs, ["p"]))).toEqual(new Map())
   })
 })

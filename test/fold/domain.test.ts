@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest"
 import * as HyperLogLog from "../../src/HyperLogLog.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
+import * as Verify from "../../src/Admin/Verify.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Source from "../../src/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
@@ -79,6 +80,16 @@ describe("values outside the monoid's domain", () => {
       expect(Fold.of(result.summary, "distinct").rejected).toBe(1)
       expect(result.distinct).toEqual([["a", 2], ["b", 1], ["c", 2]])
     }
+  })
+
+  it("Verify computes what the fold does: a refused value contributes nothing there either", async () => {
+    const docs: ReadonlyArray<Doc> = [{ _id: "a1", k: "a", n: 12.5 }, { _id: "a2", k: "a", n: 3 }, { _id: "b1", k: "b", n: 2 }]
+    const report = await Effect.runPromise(Effect.gen(function*() {
+      yield* Fold.run(Source.fromStream("docs", Stream.fromIterable(docs.map((d) => Source.upsert(d._id, d)))), [sums])
+      return yield* Verify.run(sums, Stream.fromIterable(docs))
+    }).pipe(Effect.provide(Memory.layer())))
+    expect(report.differences).toEqual([])
+    expect(() => Pipeline.contribution(sums, docs[0]!)).toThrow(Monoid.IntegerOverflowError)
   })
 
   it("each built-in says what it takes", () => {

@@ -8,6 +8,7 @@
 import type { Mode, Pipeline } from "../../Pipeline.ts"
 import * as Window from "../../Window.ts"
 import * as Decoder from "../../internal/decoder.ts"
+import { outsideDomain } from "../../internal/domain.ts"
 import { errorText } from "../../internal/errorText.ts"
 
 /** The keys and value of a document (no keys: filtered out, or its bucket has expired). */
@@ -28,20 +29,30 @@ export const of = <In, V>(pipeline: Pipeline<In, V, Mode>, doc: unknown, now: nu
   if (decoded instanceof Decoder.Refused) return { reason: decoded.reason }
   const input = decoded as In
   const none: Contribution<V> = { keys: [], value: pipeline.monoid.empty }
+  let found: Contribution<V>
   try {
     if (pipeline.filter !== undefined && !pipeline.filter(input)) return none
     const keys = pipeline.key !== undefined ? [pipeline.key(input)] : pipeline.keys(input)
     const window = pipeline.window
-    if (window === undefined) return { keys, value: pipeline.value(input) }
-    const time = Window.timeOf(window, input)
-    if (typeof time === "string") return { reason: time }
-    const bucket = Window.bucketAt(window, time)
-    const expiry = Window.expiresAt(window, bucket)
-    if (expiry !== undefined && expiry <= now) return none
-    return { keys: keys.map((k) => Window.key(k, bucket.id)), value: pipeline.value(input) }
+    if (window === undefined) found = { keys, value: pipeline.value(input) }
+    else {
+      const time = Window.timeOf(window, input)
+      if (typeof time === "string") return { reason: time }
+      const bucket = Window.bucketAt(window, time)
+      const expiry = Window.expiresAt(window, bucket)
+      if (expiry !== undefined && expiry <= now) return none
+      found = { keys: keys.map((k) => Window.key(k, bucket.id)), value: pipeline.value(input) }
+    }
   } catch (error) {
     return { reason: `the pipeline's key or value function threw: ${errorText(error)}` }
   }
+  // the planner refuses a value its monoid's check refuses
+  try {
+    pipeline.monoid.check?.(found.value)
+  } catch (error) {
+    return { reason: outsideDomain(error) }
+  }
+  return found
 }
 
 /** `true` for a refusal. */

@@ -294,6 +294,8 @@ export const make = (
       const marks = Keys.readMarks(item)
       const todo = resolve(monoid, u, (p) => marks[p])
       if (todo === undefined) return "skipped" as Outcome
+      // a key's first value meets no combine: the monoid's check refuses what combine would
+      if (item === undefined) monoid.check?.(todo.delta)
       const value = item === undefined
         ? todo.delta
         : monoid.combine(decodeValue(undefined, item, "aggregates.apply", u.key) as V, todo.delta)
