@@ -48,6 +48,7 @@ import type { Version } from "./Version.ts"
 import * as DocumentId from "./DocumentId.ts"
 import * as TokenKeys from "./internal/tokenKeys.ts"
 import { errorText } from "./internal/errorText.ts"
+import * as ValueCodec from "./internal/valueCodec.ts"
 
 /**
  * `"changes"`: records may update and delete documents (only group pipelines can fold them).
@@ -218,7 +219,9 @@ export interface StreamOptions {
    * source drops the ones already committed. `"continue"`: every run gives only new elements (a
    * queue, a socket), and positions go on from the committed one; such a source is always staged
    * (a crashed run's last batch is kept, and finished before the next run reads), since its
-   * elements cannot be read again.
+   * elements cannot be read again. A staged document must be made of JSON values, `bigint`, `Map`,
+   * `Set`, `Option` and sketches: an element whose document holds anything else (a `Date`, a
+   * class instance) is dead-lettered with the reason.
    */
   readonly resume?: "replay" | "continue" | undefined
   /** Stage each batch before applying it (see the module doc). Default false (true with `resume: "continue"`). */
@@ -246,11 +249,21 @@ const numbered = <K extends Kind, A, E, R>(
   const partition = `stream:${name}`
   const continues = options.resume === "continue"
   const input = (a: A, position: I.Position): Input => {
+    let record: Input
     try {
-      return toInput(toChange(a), position)
+      record = toInput(toChange(a), position)
     } catch (error) {
       return I.reject(rawText(a), `the source's id or document function threw: ${errorText(error)}`, position)
     }
+    if (continues && (record._tag === "Upsert" || record._tag === "Event")) {
+      // staged: its batch is written to the token store before it is applied
+      try {
+        ValueCodec.toJson(record.doc)
+      } catch (error) {
+        return I.reject(rawText(a), `a continuing stream is staged, and this document cannot be: ${errorText(error)}`, position)
+      }
+    }
+    return record
   }
   const records = Stream.unwrap(Effect.gen(function*() {
     const saved = yield* committed(name, partition)

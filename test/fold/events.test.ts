@@ -229,6 +229,22 @@ describe("Source.events", () => {
     expect(totals.get("a")).toBe(12)
   })
 
+  it("with resume \"continue\" (staged), dead-letters an element whose document cannot be staged", async () => {
+    const state = Memory.makeState()
+    const source = Source.events("dates", Stream.make({ k: "a", at: 1 }, { k: "a", at: new Date(0) }, { k: "a", at: 2 }), {
+      id: (e) => String(e.at),
+      doc: (e) => ({ k: e.k, n: 1, at: e.at }),
+      resume: "continue"
+    })
+    const loose = Pipeline.make("loose", { schema: Schema.Struct({ k: Schema.String, n: Schema.Int }), key: (d) => d.k, value: (d) => d.n, monoid: Monoid.sum }).pipe(Pipeline.events)
+    const summary = await Effect.runPromise(Fold.run(source, [loose]).pipe(Effect.provide(Memory.layer(state)), Effect.provide(quiet)))
+    expect(Fold.of(summary, loose).rejected).toBe(1)
+    const letters = await Effect.runPromise(Effect.flatMap(DeadLetters, (d) => d.list("loose")).pipe(Effect.provide(Memory.layer(state))))
+    expect(letters.map((l) => l.reason)).toEqual(["a continuing stream is staged, and this document cannot be: ValueCodec: cannot encode an instance of Date"])
+    const totals = await Effect.runPromise(Aggregates.use((a) => a.all(loose)).pipe(Effect.provide(Memory.layer(state))))
+    expect(totals.get("a")).toBe(2)
+  })
+
   it("dead-letters an element whose id function throws, and folds the others", async () => {
     const state = Memory.makeState()
     const source = Source.events("throws", Stream.make({ k: "a" }, { k: "b" }, { k: "a" }), {
