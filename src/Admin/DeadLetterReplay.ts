@@ -25,7 +25,8 @@
  * were lost (a crash between 4 and 5) the documents fold again as differences against the ledger,
  * which are zero. The replay source stages its batch and commits its position like any source
  * (`dead-letter-replay:<pipeline>`, one partition, ordinals continued from run to run), so a replay
- * killed during its write is finished by the next one without counting twice.
+ * killed during its write is finished by the next one without counting twice, or by the live
+ * worker when it starts first (`Orchestrator.live` finishes such a batch before it folds anything).
  *
  * The document states are compared by version, so `version` must be of the same kind as the
  * versions of the pipeline's sources: MongoDB cluster times for the MongoDB snapshot, the change
@@ -60,13 +61,11 @@ import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import type { PipelineError } from "../Errors.ts"
 import * as I from "../Input.ts"
 import type { Input } from "../Input.ts"
 import type { Pipeline } from "../Pipeline.ts"
 import * as Fold from "../Runtime/Fold.ts"
-import * as Source from "../Source.ts"
 import type { Aggregates } from "../Store/Aggregates.ts"
 import { type DeadLetter, DeadLetters } from "../Store/DeadLetters.ts"
 import type { Ledger } from "../Store/Ledger.ts"
@@ -75,6 +74,7 @@ import { Tokens } from "../Store/Tokens.ts"
 import type { Version } from "../Version.ts"
 import * as Contribution from "./internal/contribution.ts"
 import * as Resolutions from "./internal/resolutions.ts"
+import * as ReplaySource from "../internal/replaySource.ts"
 
 /**
  * How a replay resolved a dead letter.
@@ -121,7 +121,8 @@ export const idOf = (letter: { readonly partition: string; readonly seq: number 
 
 /**
  * The dead letters of a pipeline, in the sink's order, each with its resolution (one token read
- * per dead letter).
+ * per dead letter, two for one without a resolution: the second reads where earlier versions kept
+ * them).
  *
  * @category reading
  * @since 0.2.0
@@ -190,23 +191,6 @@ export interface Report {
   readonly fold: Fold.PipelineSummary
 }
 
-/** The name of the source a replay folds through (its position and staged batch in the token store). */
-const sourceName = (pipeline: string): string => `dead-letter-replay:${pipeline}`
-
-/**
- * A staged source of `changes` that continues its ordinals from its committed position: a replay
- * killed during its write is finished (same positions) by the next run's fold recovery.
- */
-const replaySource = (pipeline: string, changes: ReadonlyArray<(position: I.Position) => Input>) => {
-  const name = sourceName(pipeline)
-  const partition = `replay:${pipeline}`
-  const records = Stream.unwrap(Effect.map(Source.committed(name, partition), (saved) => {
-    let seq = saved?.seq ?? 0
-    return Stream.fromIterable(changes.map((make) => make({ partition, seq: ++seq })))
-  }))
-  return Source.make({ name, kind: "changes", records, commit: Source.commitToTokens(name), staged: true })
-}
-
 /**
  * Replays the pending dead letters of a pipeline (see the module doc).
  *
@@ -250,7 +234,7 @@ export const replay = <V, E, R>(
       outcomes.set(docId, "folded")
     }
     // run even with nothing to fold: it first finishes a batch an interrupted replay staged
-    const summary = yield* Fold.run(replaySource(pipeline.name, changes), [pipeline], options.fold ?? {})
+    const summary = yield* Fold.run(ReplaySource.make(pipeline.name, changes), [pipeline], options.fold ?? {})
     const tokens = yield* Tokens
     const at = yield* Clock.currentTimeMillis
     const resolved: Array<Report["resolved"][number]> = []

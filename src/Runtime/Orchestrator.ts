@@ -34,6 +34,9 @@ import { Tokens } from "../Store/Tokens.ts"
 import * as TokenKeys from "../internal/tokenKeys.ts"
 import * as Version from "../Version.ts"
 import * as Fold from "./Fold.ts"
+import * as Pipeline from "../Pipeline.ts"
+import type { Mode } from "../Pipeline.ts"
+import * as ReplaySource from "../internal/replaySource.ts"
 
 /**
  * How some pipelines are bootstrapped and kept live.
@@ -189,6 +192,20 @@ export const bootstrap = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
   }).pipe(Effect.withSpan("Orchestrator.bootstrap", { attributes: { pipelines: names(spec.pipelines) } }))
 
 /**
+ * Finishes the batch of a dead-letter replay that was killed while it wrote (see
+ * `DeadLetterReplay`): its aggregates may be applied without its ledger entries, and a change the
+ * worker folded first would retract what the ledger holds, not what the aggregates got.
+ */
+const finishReplays = (pipelines: ReadonlyArray<Pipeline.Pipeline<any, any, Mode>>, retry: Fold.Options["retry"]) =>
+  Effect.forEach(pipelines.filter(Pipeline.isChanges), (pipeline) =>
+    Effect.gen(function*() {
+      const staged = TokenKeys.staged(ReplaySource.name(pipeline.name))
+      if (Option.isNone(yield* (yield* Tokens).get(staged.scope, staged.name).pipe(Fold.retrying(retry)))) return
+      yield* Effect.logWarning(`pipeline ${pipeline.name}: finishing the batch of an interrupted dead-letter replay`)
+      yield* Fold.run(ReplaySource.make(pipeline.name, []), [pipeline], { retry })
+    }), { discard: true })
+
+/**
  * Runs the live source from the saved handoffs. Fails with a `ConfigurationError` when a
  * pipeline's bootstrap has not finished yet (the live worker must not start before its snapshot is in).
  *
@@ -209,6 +226,7 @@ export const live = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
         detail: `pipeline ${pending.join(", ")}: the bootstrap has not finished; run it before the live worker`
       })
     }
+    yield* finishReplays(spec.pipelines, spec.options?.retry)
     const handoff = earliest(Object.values(handoffs))
     if (spec.live === undefined) return { handoff, handoffs, summary: undefined }
     const after = new Map(Object.entries(handoffs).map(([name, h]) => [name, h.version] as const))

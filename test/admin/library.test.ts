@@ -191,6 +191,33 @@ describe("DeadLetterReplay", () => {
   })
 })
 
+describe("DeadLetterReplay and the live worker", () => {
+  it("a worker started after a replay was killed in its write finishes the replay's batch first", async () => {
+    const state = Memory.makeState()
+    const t = truth()
+    const spec = (live: ReadonlyArray<Doc>): Orchestrator.Spec<"changes", StoreError, Tokens> => ({
+      pipelines: [totals],
+      handoff: Handoff.at([1, 0]),
+      bootstrap: () => Source.fromIterable("orders", docs, { id: (d) => d._id }),
+      live: () => Source.fromStream("live", Stream.fromIterable(live.map((d, i) => Source.upsert(d._id, d, [5000 + i, 0]))))
+    })
+    const inStore = <A, E>(effect: Effect.Effect<A, E, any>) => Effect.runPromise(effect.pipe(Effect.provide(Memory.layer(state))) as Effect.Effect<A, E>)
+    await inStore(Orchestrator.run(spec([])))
+    t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 30 })
+    const failingLedger = Layer.succeed(Ledger, {
+      ...Memory.ledger(state),
+      put: () => Effect.fail(new StoreError({ store: "test", operation: "ledger.put", retryable: false }))
+    })
+    const crashed = await Effect.runPromise(Effect.exit(t.replay.pipe(Effect.provide(Layer.merge(Memory.layer(state), failingLedger)))))
+    expect(crashed._tag).toBe("Failure")
+    // the worker starts before anyone reruns the replay, and folds a later change of the document
+    const later: Doc = { _id: "o3", customer: "a", amount: 35 }
+    t.current.set("\"o3\"", later)
+    await inStore(Orchestrator.live(spec([later])))
+    expect(await inStore(stored)).toEqual(groupBy(t.current.values()))
+  })
+})
+
 describe("DeadLetterReplay and Rebootstrap", () => {
   it("a rebootstrap keeps what a replay resolved", async () => {
     const state = Memory.makeState()
