@@ -47,7 +47,7 @@ import * as ReadAhead from "../internal/readAhead.ts"
 import * as Window from "../Window.ts"
 import * as UpdateDescription from "../UpdateDescription.ts"
 import { errorText } from "../internal/errorText.ts"
-import { outsideDomain } from "../internal/domain.ts"
+import { notAKey, outsideDomain } from "../internal/domain.ts"
 import { detached } from "../internal/detached.ts"
 
 /**
@@ -340,6 +340,7 @@ const run = <V>(
       if (filter !== undefined && !filter(doc)) return undefined
       if (keyOf !== undefined) {
         let key = keyOf(doc)
+        if (typeof key !== "string") return notAKey(key)
         if (window !== undefined) {
           const bucket = bucketOf(doc)
           if (typeof bucket === "object") return bucket.reason
@@ -349,12 +350,17 @@ const run = <V>(
         outKey = key
         // an update that keeps its key shares the ledger entry's keys array
         if (keysArray) outKeys = previousKeys !== undefined && previousKeys.length === 1 && previousKeys[0] === key ? previousKeys : [key]
-      } else if (window !== undefined) {
-        const bucket = bucketOf(doc)
-        if (typeof bucket === "object") return bucket.reason
-        if (bucket === undefined) return undefined
-        outKeys = pipeline.keys(doc).map((k) => Window.key(k, bucket))
-      } else outKeys = pipeline.keys(doc)
+      } else {
+        const keys = pipeline.keys(doc)
+        for (let k = 0; k < keys.length; k++) if (typeof keys[k] !== "string") return notAKey(keys[k])
+        if (window === undefined) outKeys = keys
+        else {
+          const bucket = bucketOf(doc)
+          if (typeof bucket === "object") return bucket.reason
+          if (bucket === undefined) return undefined
+          outKeys = keys.map((k) => Window.key(k, bucket))
+        }
+      }
       outValue = valueOf(doc)
       if (check !== undefined) {
         try {

@@ -16,6 +16,8 @@ import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Verify from "../../src/Admin/Verify.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
+import * as Plan from "../../src/Runtime/Plan.ts"
+import * as I from "../../src/Input.ts"
 import * as Source from "../../src/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
@@ -121,6 +123,23 @@ describe("a store given a key's first value outside the monoid's domain", () => 
       expect(result.stored.size).toBe(0)
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("a key function that returns something else than a string (escaping its type)", () => {
+  it("refuses the document, in every mode and with one key or many", () => {
+    const key = (d: Doc) => (d.k === "" ? (undefined as unknown as string) : d.k)
+    const one = Pipeline.make("one", { schema: Doc, key, value: (d) => d.n, monoid: Monoid.sum })
+    const many = Pipeline.make("many", { schema: Doc, keys: (d) => [key(d), "all"], value: (d) => d.n, monoid: Monoid.sum })
+    const batch = [
+      I.upsert("\"a\"", { _id: "a", k: "x", n: 1 }, { partition: "p", seq: 1 }),
+      I.upsert("\"b\"", { _id: "b", k: "", n: 2 }, { partition: "p", seq: 2 })
+    ]
+    for (const pipeline of [one, many, one.pipe(Pipeline.events), many.pipe(Pipeline.events)]) {
+      const plan = Plan.plan(pipeline, batch, new Map())
+      expect(plan.rejects.map((r) => [r.seq, r.reason])).toEqual([[2, "the pipeline's key function returned undefined, not a string"]])
+      expect(plan.updates.some((u) => u.key === "undefined" || u.key === (undefined as unknown as string))).toBe(false)
     }
   })
 })

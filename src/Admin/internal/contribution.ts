@@ -8,7 +8,7 @@
 import type { Mode, Pipeline } from "../../Pipeline.ts"
 import * as Window from "../../Window.ts"
 import * as Decoder from "../../internal/decoder.ts"
-import { outsideDomain } from "../../internal/domain.ts"
+import { notAKey, outsideDomain } from "../../internal/domain.ts"
 import { errorText } from "../../internal/errorText.ts"
 
 /** The keys and value of a document (no keys: filtered out, or its bucket has expired). */
@@ -33,6 +33,9 @@ export const of = <In, V>(pipeline: Pipeline<In, V, Mode>, doc: unknown, now: nu
   try {
     if (pipeline.filter !== undefined && !pipeline.filter(input)) return none
     const keys = pipeline.key !== undefined ? [pipeline.key(input)] : pipeline.keys(input)
+    // as the planner: a key that is not a string (a key function that escaped its type) is refused
+    const bad = keys.findIndex((k) => typeof k !== "string")
+    if (bad >= 0) return { reason: notAKey(keys[bad]) }
     const window = pipeline.window
     if (window === undefined) found = { keys, value: pipeline.value(input) }
     else {
