@@ -28,6 +28,11 @@
  * A worker that dies between a store write and its `DEL` repeats both when it restarts (the batch
  * was not committed); the TTL bounds staleness if it never restarts.
  *
+ * **Expiring buckets** (windowed pipelines): the cache does not know when a bucket expires. A
+ * bucket read by its aggregate key (`"<key>|<bucket id>"`) may still be answered from the cache for
+ * up to the TTL after its retention ended; the `Window` reads and the query API's window routes
+ * leave expired buckets out themselves.
+ *
  * **Store transactions** (the embedded store's `Transactions`, through which the fold writes a
  * batch): the store's other connections see a transaction's writes only when it commits, so a
  * `DEL` sent inside it would let a reader miss, read the value from before the batch and cache

@@ -37,6 +37,10 @@
  * it back to the value itself (a `bigint`, an `Option`, a `HyperLogLog` that can be merged). A key
  * that holds nothing answers `found: false` with the monoid's identity (a total of 0).
  *
+ * **Keys** are any well-formed string a pipeline's key function returns, up to the server's byte
+ * limit. Three cannot travel in a path: the empty key, `.` and `..` (URL resolution drops or
+ * climbs them, in `fetch`, browsers and the typed client): read them with `?key=` or a `POST`.
+ *
  * **Errors** are `application/problem+json` bodies (RFC 9457) with a `type` URI under
  * `urn:effect-monoid-streams:problem:` and extension members: an unknown pipeline is a 404, a
  * malformed key or item or too many keys a 400 ({@link InvalidArgument}), an estimate asked of a
@@ -467,7 +471,7 @@ export class UnknownPipeline extends HttpApiError.Problem<UnknownPipeline>()("Un
 }, { pipeline: Schema.String }) {}
 
 /**
- * A malformed argument (400): an empty or too long key, a key of a windowed pipeline without its
+ * A malformed argument (400): a too long key, a key of a windowed pipeline without its
  * bucket, too many keys, an item that is not of its `itemType`. `parameter` names it.
  *
  * @category problems

@@ -32,7 +32,6 @@ export type KeyForm = "aggregate" | "windowed"
 
 /** Why `key` is not a key of `entry`'s pipeline, if it is not; `now` for the example of a windowed key. */
 const keyProblem = (entry: Entry, key: string, limits: Limits, now: number, form: KeyForm): string | undefined => {
-  if (key.length === 0) return "a key must not be empty"
   if (loneSurrogate.test(key)) return "a key must be well-formed Unicode (it has a lone surrogate)"
   const bytes = Buffer.byteLength(key, "utf8")
   if (bytes > limits.maxKeyBytes) return `a key must be at most ${limits.maxKeyBytes} UTF-8 bytes (this one is ${bytes})`
