@@ -33,9 +33,30 @@ export interface Description {
 
 type Container = Record<string, unknown> | Array<unknown>
 
+/** The one-key Extended-JSON forms of a value (`{"$oid": ...}`, `{"$date": ...}`, ...). */
+const ONE_KEY_WRAPPERS: ReadonlySet<string> = new Set([
+  "$oid", "$date", "$numberDecimal", "$numberLong", "$numberInt", "$numberDouble", "$binary", "$uuid",
+  "$regularExpression", "$timestamp", "$minKey", "$maxKey", "$code", "$symbol", "$dbPointer", "$undefined", "$regex"
+])
+
+/**
+ * Whether an object is an Extended-JSON value rather than a document: one of its forms, by its
+ * exact keys. A document's field names may start with `$` too (MongoDB 5.0+): `{"$currency": "EUR",
+ * "region": "eu"}` is a document, which a patch may reach into.
+ */
 const isWrapper = (value: object): boolean => {
-  for (const key in value) return key.charCodeAt(0) === 36 /* $ */
-  return false
+  let first: string | undefined
+  for (const key in value) {
+    first = key
+    break
+  }
+  if (first === undefined || first.charCodeAt(0) !== 36 /* $ */) return false
+  const keys = Object.keys(value)
+  if (keys.length === 1) return ONE_KEY_WRAPPERS.has(first)
+  const set = keys.sort().join(",")
+  // code with scope, the legacy regex and binary forms, a DBRef (which may carry more fields)
+  return set === "$code,$scope" || set === "$options,$regex" || set === "$binary,$type" ||
+    (first === "$ref" && keys.includes("$id"))
 }
 
 const isContainer = (value: unknown): value is Container =>

@@ -16,7 +16,8 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     { depthSize: "small", withCrossShrink: true },
     leaf,
     fc.array(tie("node"), { maxLength: 4 }),
-    fc.dictionary(fc.constantFrom("x", "y", "z", "0", "1"), tie("node"), { maxKeys: 3 })
+    // field names may start with "$" (MongoDB 5.0+): such a document is not an Extended-JSON value
+    fc.dictionary(fc.constantFrom("x", "y", "z", "0", "1", "$c"), tie("node"), { maxKeys: 3 })
   )
 })).node
 const doc = fc.dictionary(fc.constantFrom("amount", "customer_id", "meta", "tags", "1"), value, { maxKeys: 5 }).map((d) => ({ _id: "o1", ...d }))
@@ -53,5 +54,15 @@ describe("UpdateDescription.apply", () => {
       list: [1, null],
       new: { deep: { x: 1 } }
     })
+  })
+
+  it("reaches into a document whose first field name starts with $, and leaves Extended-JSON values whole", () => {
+    const before = { _id: 1, meta: { $currency: "EUR", region: "eu" }, at: { $date: "2026-01-01T00:00:00Z" }, ref: { $ref: "c", $id: 1 } }
+    expect(UpdateDescription.apply(before, { updatedFields: {}, removedFields: ["meta.region"], truncatedArrays: [] }))
+      .toEqual({ _id: 1, meta: { $currency: "EUR" }, at: before.at, ref: before.ref })
+    expect(UpdateDescription.apply(before, { updatedFields: { "meta.region": "us" }, removedFields: [], truncatedArrays: [] }).meta)
+      .toEqual({ $currency: "EUR", region: "us" })
+    // a path into a value is not a path into a document: the value is replaced by one
+    expect(UpdateDescription.apply(before, { updatedFields: { "at.x": 1 }, removedFields: [], truncatedArrays: [] }).at).toEqual({ x: 1 })
   })
 })
