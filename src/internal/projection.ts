@@ -14,6 +14,12 @@ import { setOwn } from "./ownField.ts"
 
 const cache = new WeakMap<object, ReadonlyArray<string> | undefined>()
 
+/** Members of a union that take no document, so read none of its fields (null, a literal, a number...). */
+const LEAVES: ReadonlySet<string> = new Set([
+  "Null", "Undefined", "Void", "Never", "Literal", "String", "Number", "Boolean", "BigInt", "Symbol",
+  "UniqueSymbol", "TemplateLiteral", "Enum", "Arrays"
+])
+
 const fieldsOfAst = (ast: SchemaAST.AST): ReadonlyArray<string> | undefined => {
   if (SchemaAST.isObjects(ast)) {
     if (ast.indexSignatures.length > 0) return undefined
@@ -24,8 +30,9 @@ const fieldsOfAst = (ast: SchemaAST.AST): ReadonlyArray<string> | undefined => {
   if (SchemaAST.isUnion(ast)) {
     const names = new Set<string>()
     for (const member of ast.types) {
-      // a member that is not a document (null, a literal) reads no field
-      if (!SchemaAST.isObjects(member) && !SchemaAST.isUnion(member) && member._tag !== "Declaration" && member._tag !== "Suspend") continue
+      // a member that takes no document reads no field; any other (a struct, or one that takes
+      // any value: Unknown, Any, object) is looked into, and may read all of them
+      if (LEAVES.has(member._tag)) continue
       const fields = fieldsOfAst(member)
       if (fields === undefined) return undefined
       for (const f of fields) names.add(f)

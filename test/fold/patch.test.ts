@@ -115,6 +115,12 @@ describe("the fields a schema reads", () => {
   it("schemas that may read any field keep the whole document", () => {
     expect(Projection.fieldsOf(Schema.Unknown)).toBeUndefined()
     expect(Projection.fieldsOf(Schema.Record(Schema.String, Schema.Number))).toBeUndefined()
+    // a union with a member that takes any value may read any field
+    for (const any of [Schema.Unknown, Schema.Any, Schema.ObjectKeyword]) {
+      expect(Projection.fieldsOf(Schema.Union([Schema.Struct({ amount: Schema.Int }), any]))).toBeUndefined()
+    }
+    // and one whose other members take no document reads the struct's fields only
+    expect(Projection.fieldsOf(Schema.Union([Schema.Struct({ amount: Schema.Int }), Schema.String, Schema.Literal(1), Schema.Array(Schema.Number)]))).toEqual(["amount"])
     const doc = { _id: 1, x: { y: 2 } }
     expect(Projection.project(doc, undefined)).toBe(doc)
     expect(Projection.project(doc, ["x", "missing"])).toEqual({ x: { y: 2 } })
