@@ -243,13 +243,15 @@ const replay = (options: { readonly ids: ReadonlyArray<string>; readonly pipelin
     if (unknown !== undefined) {
       return yield* new DeadLetterReplay.DeadLetterNotFound({ pipeline: Option.getOrElse(options.pipeline, () => "(any)"), id: unknown })
     }
+    const keepDocuments = yield* Settings.keepDocuments
     const done = yield* Effect.forEach(
       targets.filter((p) => options.ids.length === 0 || letters.some((l) => l.pipeline === p.name && options.ids.includes(l.id))),
       (p) =>
         DeadLetterReplay.replay(p, {
           version: MongoAdmin.clusterTime(ns),
           lookup: MongoAdmin.lookup(ns),
-          ids: options.ids.length === 0 ? undefined : options.ids.filter((id) => letters.some((l) => l.pipeline === p.name && l.id === id))
+          ids: options.ids.length === 0 ? undefined : options.ids.filter((id) => letters.some((l) => l.pipeline === p.name && l.id === id)),
+          fold: { keepDocuments }
         })
     )
     if (options.json) yield* print(JSON.stringify({ replays: done }))

@@ -165,7 +165,10 @@ export interface Options<E, R> {
   readonly lookup: (docIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, unknown>, E, R>
   /** Only these dead letters (ids as {@link idOf} gives them). Default: every pending one. */
   readonly ids?: ReadonlyArray<string> | undefined
-  /** The fold's options (retries). */
+  /**
+   * The fold's options (retries). Pass the workers' `keepDocuments`: without it the replayed
+   * documents' ledger entries keep no fields, and their next patches are refused.
+   */
   readonly fold?: Fold.Options | undefined
 }
 

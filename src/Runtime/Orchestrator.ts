@@ -196,13 +196,16 @@ export const bootstrap = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
  * `DeadLetterReplay`): its aggregates may be applied without its ledger entries, and a change the
  * worker folded first would retract what the ledger holds, not what the aggregates got.
  */
-const finishReplays = (pipelines: ReadonlyArray<Pipeline.Pipeline<any, any, Mode>>, retry: Fold.Options["retry"]) =>
+const finishReplays = (
+  pipelines: ReadonlyArray<Pipeline.Pipeline<any, any, Mode>>,
+  { keepDocuments, retry }: Pick<Fold.Options, "keepDocuments" | "retry">
+) =>
   Effect.forEach(pipelines.filter(Pipeline.isChanges), (pipeline) =>
     Effect.gen(function*() {
       const staged = TokenKeys.staged(ReplaySource.name(pipeline.name))
       if (Option.isNone(yield* (yield* Tokens).get(staged.scope, staged.name).pipe(Fold.retrying(retry)))) return
       yield* Effect.logWarning(`pipeline ${pipeline.name}: finishing the batch of an interrupted dead-letter replay`)
-      yield* Fold.run(ReplaySource.make(pipeline.name, []), [pipeline], { retry })
+      yield* Fold.run(ReplaySource.make(pipeline.name, []), [pipeline], { retry, keepDocuments })
     }), { discard: true })
 
 /**
@@ -226,7 +229,7 @@ export const live = <K extends Kind, E, R>(spec: Spec<K, E, R>) =>
         detail: `pipeline ${pending.join(", ")}: the bootstrap has not finished; run it before the live worker`
       })
     }
-    yield* finishReplays(spec.pipelines, spec.options?.retry)
+    yield* finishReplays(spec.pipelines, spec.options ?? {})
     const handoff = earliest(Object.values(handoffs))
     if (spec.live === undefined) return { handoff, handoffs, summary: undefined }
     const after = new Map(Object.entries(handoffs).map(([name, h]) => [name, h.version] as const))

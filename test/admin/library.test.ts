@@ -216,6 +216,30 @@ describe("DeadLetterReplay and the live worker", () => {
     await inStore(Orchestrator.live(spec([later])))
     expect(await inStore(stored)).toEqual(groupBy(t.current.values()))
   })
+
+  it("finishes it with the workers' keepDocuments: the replayed document's fields are kept for its patches", async () => {
+    const state = Memory.makeState()
+    const t = truth()
+    const spec: Orchestrator.Spec<"changes", StoreError, Tokens> = {
+      pipelines: [totals],
+      handoff: Handoff.at([1, 0]),
+      bootstrap: () => Source.fromIterable("orders", docs, { id: (d) => d._id }),
+      live: () => Source.fromStream("live", Stream.empty),
+      options: { keepDocuments: true }
+    }
+    const inStore = <A, E>(effect: Effect.Effect<A, E, any>) => Effect.runPromise(effect.pipe(Effect.provide(Memory.layer(state))) as Effect.Effect<A, E>)
+    await inStore(Orchestrator.run(spec))
+    t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 30 })
+    const failingLedger = Layer.succeed(Ledger, {
+      ...Memory.ledger(state),
+      put: () => Effect.fail(new StoreError({ store: "test", operation: "ledger.put", retryable: false }))
+    })
+    const replay = DeadLetterReplay.replay(totals, { ...t.options, fold: { ...t.options.fold, keepDocuments: true } })
+    expect((await Effect.runPromise(Effect.exit(replay.pipe(Effect.provide(Layer.merge(Memory.layer(state), failingLedger))))))._tag).toBe("Failure")
+    await inStore(Orchestrator.live(spec))
+    const [entry] = await inStore(Ledger.use((l) => l.get(totals, ["\"o3\""])))
+    expect(entry?.doc).toEqual({ _id: "o3", customer: "a", amount: 30 })
+  })
 })
 
 describe("DeadLetterReplay and Rebootstrap", () => {
