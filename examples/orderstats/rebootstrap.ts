@@ -29,6 +29,7 @@ import * as Rebootstrap from "../../src/Runtime/Rebootstrap.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
+import * as Stores from "./stores.ts"
 import { pipelines } from "./pipeline.ts"
 import * as Scan from "./scan.ts"
 
@@ -70,7 +71,9 @@ export const program = (options: Options) =>
     // readers through the Valkey cache: drop the pipeline's cached values now rather than as their TTL runs out
     const cache = yield* Settings.cacheUrl
     if (cache !== undefined) {
-      const flushed = yield* Cache.flush(options.pipeline).pipe(Effect.provide(Cache.redisLayer({ url: cache })))
+      const flushed = yield* Cache.flush(options.pipeline, { prefix: Stores.cachePrefix(yield* Settings.store) }).pipe(
+        Effect.provide(Cache.redisLayer({ url: cache }))
+      )
       yield* Effect.logInfo(`rebootstrap of ${options.pipeline}: ${flushed} cached values dropped from Valkey/Redis`)
     }
     const scanned = Fold.of(result.bootstrap, options.pipeline).records

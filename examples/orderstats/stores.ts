@@ -12,6 +12,8 @@
  * (strict invalidation: a batch whose invalidation failed is not committed and is retried), so a
  * reader that goes through the cache never sees a total older than the last committed batch.
  */
+import { createHash } from "node:crypto"
+import { resolve } from "node:path"
 import { type Config, Effect, Layer, Schedule } from "effect"
 import { ConfigurationError } from "../../src/Errors.ts"
 import type { Aggregates } from "../../src/Store/Aggregates.ts"
@@ -84,6 +86,16 @@ export const describe = (choice: Settings.StoreChoice): string =>
       `${choice.tables.tokens}, ${choice.tables.deadLetters}`
     : `embedded SQLite store ${choice.path}`
 
+/**
+ * The key prefix of the Valkey/Redis cache over a store: one per store (the DynamoDB endpoint and
+ * tables, or the SQLite file's absolute path), so that deployments sharing a cache server never
+ * read each other's values.
+ */
+export const cachePrefix = (choice: Settings.StoreChoice): string => {
+  const identity = choice._tag === "DynamoDb" ? describe(choice) : `embedded SQLite store ${resolve(choice.path)}`
+  return `ems:${createHash("sha256").update(identity).digest("hex").slice(0, 16)}`
+}
+
 const dynamoDb = (choice: DynamoDbChoice): Layer.Layer<Stores, StoreError | ConfigurationError | Config.ConfigError> =>
   Layer.mergeAll(DynamoDbStore.layer(choice.tables), Layer.effectDiscard(ensureTables(choice))).pipe(
     Layer.provide(DynamoDbClient.layerConfig)
@@ -98,6 +110,8 @@ export const layer: Layer.Layer<Stores, StoreError | ConfigurationError | Config
     const cache = yield* Settings.cacheUrl
     yield* Effect.logInfo(`store: ${describe(choice)}${cache === undefined ? "" : "; aggregates cached in Valkey/Redis (REDIS_URL)"}`)
     const base = choice._tag === "DynamoDb" ? dynamoDb(choice) : Embedded.layer({ path: choice.path, cacheMiB: choice.cacheMiB })
-    return cache === undefined ? base : Cache.decorate(base).pipe(Layer.provide(Cache.redisLayer({ url: cache })))
+    return cache === undefined
+      ? base
+      : Cache.decorate(base, { prefix: cachePrefix(choice) }).pipe(Layer.provide(Cache.redisLayer({ url: cache })))
   })
 )

@@ -72,7 +72,10 @@ export class RedisClient extends Context.Service<RedisClient, Redis>()("effect-m
 export interface Options {
   /** How long a cached value lives. Default 5 minutes. */
   readonly ttl?: Duration.Input | undefined
-  /** Namespace of the cache's keys. Default `"ems"`. */
+  /**
+   * Namespace of the cache's keys. Default `"ems"`. Give every store its own: two stores cached
+   * under one prefix on one server read each other's values (their pipelines' keys look alike).
+   */
   readonly prefix?: string | undefined
   /** How long a fill lease lives (longer than a store read). Default 10 seconds. */
   readonly leaseTtl?: Duration.Input | undefined
