@@ -41,6 +41,7 @@ import * as Version from "../../src/Version.ts"
 import * as ValueCodec from "../../src/internal/valueCodec.ts"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
+import * as LiveSource from "./liveSource.ts"
 import { pipelines } from "./pipeline.ts"
 import * as Stores from "./stores.ts"
 import * as Rebootstrap from "./rebootstrap.ts"
@@ -232,7 +233,7 @@ class StillFailing extends Data.TaggedError("StillFailing")<{ readonly count: nu
 
 const replay = (options: { readonly ids: ReadonlyArray<string>; readonly pipeline: Option.Option<string>; readonly json: boolean }) =>
   Effect.gen(function*() {
-    yield* Settings.requireChangeStreamWorker(
+    yield* LiveSource.requireChangeStream(
       "dead-letters replay",
       "Write the fixed documents in MongoDB instead: their changes reach the topic, and the worker folds them."
     )

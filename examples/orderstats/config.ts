@@ -11,8 +11,7 @@
  * Secrets (`MONGO_URI`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `KAFKA_SASL_PASSWORD`,
  * `REDIS_URL`) are read as `Redacted` and never printed.
  */
-import { Config, Effect, Option, Redacted } from "effect"
-import { ConfigurationError } from "../../src/Errors.ts"
+import { Config, Option, Redacted } from "effect"
 import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 
 /**
@@ -138,22 +137,6 @@ export const LIVE_SOURCE = withDefault(
  */
 export const liveSource = LIVE_SOURCE.config
 export type LiveSource = Config.Success<typeof liveSource>
-
-/**
- * Fails for `command` when the worker reads Kafka. Its records are ordered by topic offset
- * (versions `[handoff + 1, offset]`), and a command that folds documents at a MongoDB cluster time
- * (a dead-letter replay, a rebootstrap's catch-up) would write versions that every later record
- * of those documents loses against: their changes would be skipped for good.
- */
-export const requireChangeStreamWorker = (command: string, instead: string) =>
-  Effect.flatMap(liveSource, (source) =>
-    source === "kafka"
-      ? Effect.fail(new ConfigurationError({
-        detail: `${command} cannot run with LIVE_SOURCE=kafka: it folds documents at MongoDB cluster times, and the Kafka ` +
-          `worker orders a document's records by their topic offsets, which cannot be compared with them (the ` +
-          `document's later changes would be skipped for good). ${instead}`
-      }))
-      : Effect.void)
 
 export const STOP_WHEN_IDLE_MS: Setting<number | undefined> = {
   ...variable(

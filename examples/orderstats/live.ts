@@ -23,6 +23,7 @@ import * as KafkaSource from "../../src/Kafka/KafkaSource.ts"
 import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as KafkaDeadLetters from "../../src/Kafka/KafkaDeadLetters.ts"
 import * as Settings from "./config.ts"
+import * as LiveSource from "./liveSource.ts"
 import { pipelines } from "./pipeline.ts"
 import * as Scan from "./scan.ts"
 import * as Topics from "./topics.ts"
@@ -85,4 +86,7 @@ export const kafka = Effect.gen(function*() {
  * generation, the run stops before committing more and starts again on the new one.
  */
 export const run = (options: { readonly source: Settings.LiveSource; readonly stopWhenIdleMs?: number | undefined }) =>
-  Rebootstrap.following(options.source === "kafka" ? kafka : changeStream({ stopWhenIdleMs: options.stopWhenIdleMs }))
+  Effect.andThen(
+    LiveSource.claim(options.source),
+    Rebootstrap.following(options.source === "kafka" ? kafka : changeStream({ stopWhenIdleMs: options.stopWhenIdleMs }))
+  )

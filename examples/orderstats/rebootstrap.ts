@@ -30,6 +30,7 @@ import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Cli from "./cli.ts"
 import * as Settings from "./config.ts"
 import * as Stores from "./stores.ts"
+import * as LiveSource from "./liveSource.ts"
 import { pipelines } from "./pipeline.ts"
 import * as Scan from "./scan.ts"
 
@@ -56,18 +57,18 @@ export const program = (options: Options) =>
         detail: `no pipeline ${options.pipeline}: one of ${pipelines.map((p) => p.name).join(", ")}`
       })
     }
-    yield* Settings.requireChangeStreamWorker(
-      "rebootstrap",
-      "Stop the workers and bootstrap into a new store with a new consumer group (CONSUMER_GROUP) instead."
-    )
     const started = Date.now()
     const mongo = yield* Settings.mongo
     const keepDocuments = yield* Settings.keepDocuments
     const store = yield* generationStore
-    const result = yield* Rebootstrap.run(Scan.spec(mongo, { keepDocuments }), options.pipeline, {
-      fresh: options.fresh,
-      idle: `${options.idleMs} millis`
-    }).pipe(Effect.provide([store, Mongo.layer({ uri: mongo.uri })]))
+    const refuseKafka = LiveSource.requireChangeStream(
+      "rebootstrap",
+      "Stop the workers and bootstrap into a new store with a new consumer group (CONSUMER_GROUP) instead."
+    )
+    const result = yield* Effect.andThen(
+      refuseKafka,
+      Rebootstrap.run(Scan.spec(mongo, { keepDocuments }), options.pipeline, { fresh: options.fresh, idle: `${options.idleMs} millis` })
+    ).pipe(Effect.provide([store, Mongo.layer({ uri: mongo.uri })]))
     // readers through the Valkey cache: drop the pipeline's cached values now rather than as their TTL runs out
     const cache = yield* Settings.cacheUrl
     if (cache !== undefined) {

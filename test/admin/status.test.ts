@@ -144,7 +144,7 @@ describe("admin status", () => {
       await sc.collection.updateOne({ _id: "kafka-bad" as never }, { $set: { amount: 12 } })
       const refused = await sc.run("admin", ["dead-letters", "replay", id, "--json"], env)
       expect(refused.code).not.toBe(0)
-      expect(refused.stderr).toMatch(/cannot run with LIVE_SOURCE=kafka/)
+      expect(refused.stderr).toMatch(/cannot run on a store the Kafka worker folds \(LIVE_SOURCE=kafka\)/)
       expect(refused.stderr).toMatch(/Write the fixed documents in MongoDB/)
       expect(await totals()).toEqual(before)
       const still = json<{ deadLetters: ReadonlyArray<{ id: string; status: string }> }>(

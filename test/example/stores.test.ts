@@ -4,7 +4,10 @@
  * totals. Before, every deployment used the library's default prefix: `totals.js cust-000` of one
  * answered the other's value.
  */
+import { ConfigProvider, Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
+import * as Memory from "../../src/Store/Memory.ts"
+import * as LiveSource from "../../examples/orderstats/liveSource.ts"
 import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Stores from "../../examples/orderstats/stores.ts"
 
@@ -23,5 +26,28 @@ describe("the orderstats cache prefix", () => {
     expect(new Set(prefixes).size).toBe(prefixes.length)
     expect(Stores.cachePrefix(embedded("/srv/a/../a/orderstats.sqlite"))).toBe(prefixes[0])
     expect(Stores.cachePrefix(dynamodb("orders_prod"))).toBe(prefixes[2])
+  })
+})
+
+describe("the live source recorded in the store", () => {
+  const run = <A, E>(state: Memory.State, effect: Effect.Effect<A, E, any>) =>
+    Effect.runPromiseExit(effect.pipe(Effect.provide(Memory.layer(state))) as Effect.Effect<A, E>)
+
+  it("is claimed by the first live run, and a worker of the other source is refused", async () => {
+    const state = Memory.makeState()
+    expect(Exit.isSuccess(await run(state, LiveSource.claim("kafka")))).toBe(true)
+    expect(Exit.isSuccess(await run(state, LiveSource.claim("kafka")))).toBe(true)
+    const other = await run(state, LiveSource.claim("changestream"))
+    expect(Exit.isFailure(other) && JSON.stringify(other.cause)).toContain("bootstrap into a new store")
+  })
+
+  it("makes the commands that fold at cluster times refuse a store the Kafka worker folds, whatever LIVE_SOURCE says", async () => {
+    const state = Memory.makeState()
+    const refuse = LiveSource.requireChangeStream("dead-letters replay", "instead")
+    const changeStream = ConfigProvider.layer(ConfigProvider.fromUnknown({ LIVE_SOURCE: "changestream" }))
+    expect(Exit.isSuccess(await run(state, refuse.pipe(Effect.provide(changeStream))))).toBe(true)
+    await run(state, LiveSource.claim("kafka"))
+    const refused = await run(state, refuse.pipe(Effect.provide(changeStream)))
+    expect(Exit.isFailure(refused) && JSON.stringify(refused.cause)).toContain("recorded in the store")
   })
 })

@@ -25,6 +25,7 @@ import { dropTables, testClient } from "../dynamodb/support.ts"
 import { ddbEndpoint, mongoUri, redisUrl, requireService, uniqueName } from "../support/services.ts"
 import { connectClient, groupBySum, nonZero } from "../mongo/support.ts"
 import { seedOrders } from "./support.ts"
+import * as Stores from "../../examples/orderstats/stores.ts"
 
 let client: MongoClient
 let dir = ""
@@ -68,8 +69,12 @@ describe("rebootstrap command", () => {
       // with the cache configured, the swap drops the pipeline's cached values (a stale one is planted here)
       const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 })
       await redis.connect()
-      const planted = `ems:${JSON.stringify(["order_totals", "cust-00"])}`
-      const kept = `ems:${JSON.stringify(["orders_per_status", "paid"])}`
+      // the binaries cache under their store's own prefix (another store's keys are left alone)
+      const prefix = Stores.cachePrefix({ _tag: "Embedded", path: join(dir, "orderstats.sqlite"), cacheMiB: 64 })
+      const planted = `${prefix}:${JSON.stringify(["order_totals", "cust-00"])}`
+      const kept = `${prefix}:${JSON.stringify(["orders_per_status", "paid"])}`
+      const otherStore = `ems:${JSON.stringify(["order_totals", "cust-00"])}`
+      await redis.set(otherStore, "v1", "PX", 60_000)
       await redis.set(planted, "v1", "PX", 60_000)
       await redis.set(kept, "v1", "PX", 60_000)
       const second = await run(script("admin.ts"), ["rebootstrap", "order_totals", "--idle-ms", "300"], {
@@ -79,7 +84,8 @@ describe("rebootstrap command", () => {
       expect(second.code, second.stderr).toBe(0)
       expect(await redis.exists(planted)).toBe(0)
       expect(await redis.exists(kept)).toBe(1)
-      await redis.del(kept)
+      expect(await redis.exists(otherStore)).toBe(1)
+      await redis.del(kept, otherStore)
       await redis.quit()
       expect(second.stdout).toMatch(/^rebootstrap of order_totals: generation 2 is live \(generation 1 dropped\); 800 documents scanned/)
       await orders.updateOne({ _id: "o-000002" as any }, { $set: { customer_id: "cust-after-swap" } })
@@ -116,7 +122,7 @@ describe("rebootstrap command", () => {
     // a Kafka worker orders records by offset: a catch-up at cluster times would freeze documents
     const kafkaWorker = await run(script("rebootstrapMain.ts"), ["order_totals"], { env: { ...env, LIVE_SOURCE: "kafka" }, killAfterMs: 30_000 })
     expect(kafkaWorker.code).not.toBe(0)
-    expect(kafkaWorker.stderr).toContain("rebootstrap cannot run with LIVE_SOURCE=kafka")
+    expect(kafkaWorker.stderr).toContain("rebootstrap cannot run on a store the Kafka worker folds (LIVE_SOURCE=kafka)")
 
     // the same on DynamoDB (the bootstrap binary creates the tables)
     const table = uniqueName("rbcli")
