@@ -99,6 +99,15 @@ const truth = () => {
   return { current, options, replay: DeadLetterReplay.replay(totals, options) }
 }
 
+/** Runs `replay` over `state` killed between its aggregate and ledger writes (its ledger writes fail). */
+const killedBeforeLedgerWrite = <A, E>(state: Memory.State, replay: Effect.Effect<A, E, any>) => {
+  const failingLedger = Layer.succeed(Ledger, {
+    ...Memory.ledger(state),
+    put: () => Effect.fail(new StoreError({ store: "test", operation: "ledger.put", retryable: false }))
+  })
+  return Effect.runPromise(Effect.exit(replay.pipe(Effect.provide(Layer.merge(Memory.layer(state), failingLedger))) as Effect.Effect<A, E>))
+}
+
 describe("DeadLetterReplay", () => {
   it.effect("replays fixed documents exactly once; a second replay changes nothing", () =>
     Effect.gen(function*() {
@@ -144,13 +153,7 @@ describe("DeadLetterReplay", () => {
     t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 30 })
     t.current.set("\"o4\"", { _id: "o4", customer: "b", amount: 40 })
     // the aggregates are written, then the ledger write fails: nothing records that they were
-    const failingLedger = Layer.succeed(Ledger, {
-      ...Memory.ledger(state),
-      put: () => Effect.fail(new StoreError({ store: "test", operation: "ledger.put", retryable: false }))
-    })
-    const crashed = await Effect.runPromise(
-      Effect.exit(t.replay.pipe(Effect.provide(Layer.merge(Memory.layer(state), failingLedger))))
-    )
+    const crashed = await killedBeforeLedgerWrite(state, t.replay)
     expect(crashed._tag).toBe("Failure")
     // and the document changes again before the next replay: its batch is not the crashed one
     t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 35 })
@@ -167,13 +170,7 @@ describe("DeadLetterReplay", () => {
     const t = truth()
     await Effect.runPromise(foldAll(docs).pipe(Effect.provide(Memory.layer(state))))
     t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 30 })
-    const failingLedger = Layer.succeed(Ledger, {
-      ...Memory.ledger(state),
-      put: () => Effect.fail(new StoreError({ store: "test", operation: "ledger.put", retryable: false }))
-    })
-    const crashed = await Effect.runPromise(
-      Effect.exit(t.replay.pipe(Effect.provide(Layer.merge(Memory.layer(state), failingLedger))))
-    )
+    const crashed = await killedBeforeLedgerWrite(state, t.replay)
     expect(crashed._tag).toBe("Failure")
     // the document is made invalid again: the rerun has nothing to fold, but the crashed batch's
     // aggregate write must not stay without its ledger entry (the worker's next change of the
@@ -204,11 +201,7 @@ describe("DeadLetterReplay and the live worker", () => {
     const inStore = <A, E>(effect: Effect.Effect<A, E, any>) => Effect.runPromise(effect.pipe(Effect.provide(Memory.layer(state))) as Effect.Effect<A, E>)
     await inStore(Orchestrator.run(spec([])))
     t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 30 })
-    const failingLedger = Layer.succeed(Ledger, {
-      ...Memory.ledger(state),
-      put: () => Effect.fail(new StoreError({ store: "test", operation: "ledger.put", retryable: false }))
-    })
-    const crashed = await Effect.runPromise(Effect.exit(t.replay.pipe(Effect.provide(Layer.merge(Memory.layer(state), failingLedger)))))
+    const crashed = await killedBeforeLedgerWrite(state, t.replay)
     expect(crashed._tag).toBe("Failure")
     // the worker starts before anyone reruns the replay, and folds a later change of the document
     const later: Doc = { _id: "o3", customer: "a", amount: 35 }
@@ -230,12 +223,8 @@ describe("DeadLetterReplay and the live worker", () => {
     const inStore = <A, E>(effect: Effect.Effect<A, E, any>) => Effect.runPromise(effect.pipe(Effect.provide(Memory.layer(state))) as Effect.Effect<A, E>)
     await inStore(Orchestrator.run(spec))
     t.current.set("\"o3\"", { _id: "o3", customer: "a", amount: 30 })
-    const failingLedger = Layer.succeed(Ledger, {
-      ...Memory.ledger(state),
-      put: () => Effect.fail(new StoreError({ store: "test", operation: "ledger.put", retryable: false }))
-    })
     const replay = DeadLetterReplay.replay(totals, { ...t.options, fold: { ...t.options.fold, keepDocuments: true } })
-    expect((await Effect.runPromise(Effect.exit(replay.pipe(Effect.provide(Layer.merge(Memory.layer(state), failingLedger))))))._tag).toBe("Failure")
+    expect((await killedBeforeLedgerWrite(state, replay))._tag).toBe("Failure")
     await inStore(Orchestrator.live(spec))
     const [entry] = await inStore(Ledger.use((l) => l.get(totals, ["\"o3\""])))
     expect(entry?.doc).toEqual({ _id: "o3", customer: "a", amount: 30 })

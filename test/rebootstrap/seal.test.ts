@@ -144,23 +144,22 @@ describe.each(stores)("Generations.seal on the %s store", (_name, makeStore) => 
   }, 60_000)
 })
 
+/** Two orders bootstrapped at version 5, no live source. */
+const seeded: Orchestrator.Spec<"changes", unknown, any> = {
+  pipelines: [orderTotals],
+  handoff: Effect.succeed(Handoff.atVersion(Version.make(5, 0))),
+  bootstrap: () =>
+    Source.fromIterable("seed", [{ _id: "o-1", customer_id: "c1", amount: 5 }, { _id: "o-2", customer_id: "c2", amount: 7 }], { id: (d) => d._id })
+}
+
 describe("Rebootstrap.run holding the seal", () => {
   it("lifts the seal when it is interrupted during its sealed catch-up", async () => {
     const state = Memory.makeState()
     const layer = () => Layer.merge(Memory.layer(state), quiet)
     const worker = ManagedRuntime.make(layer())
     const rebuilder = ManagedRuntime.make(layer())
-    const docs = [
-      { _id: "o-1", customer_id: "c1", amount: 5 },
-      { _id: "o-2", customer_id: "c2", amount: 7 }
-    ]
-    const spec: Orchestrator.Spec<"changes", unknown, any> = {
-      pipelines: [orderTotals],
-      handoff: Effect.succeed(Handoff.atVersion(Version.make(5, 0))),
-      bootstrap: () => Source.fromIterable("seed", docs, { id: (d) => d._id }),
-      // a live source with nothing to say: each catch-up ends after `idle`
-      live: () => Source.fromStream("live", Stream.never)
-    }
+    // a live source with nothing to say: each catch-up ends after `idle`
+    const spec: Orchestrator.Spec<"changes", unknown, any> = { ...seeded, live: () => Source.fromStream("live", Stream.never) }
     await worker.runPromise(Orchestrator.bootstrap(spec))
     // the live worker has folded a change the rebuild will not find before it is sealed
     expect(Exit.isSuccess(await worker.runPromiseExit(liveBatch("o-3", Version.make(100, 1))))).toBe(true)
@@ -185,15 +184,7 @@ describe("Rebootstrap.run holding the seal", () => {
 describe.each(stores)("Rebootstrap.run interrupted between its swap and its drop, on the %s store", (_name, makeStore) => {
   it("has the next run drop the generation it swapped out", async () => {
     const layer = await makeStore()
-    const docs = [
-      { _id: "o-1", customer_id: "c1", amount: 5 },
-      { _id: "o-2", customer_id: "c2", amount: 7 }
-    ]
-    const spec: Orchestrator.Spec<"changes", unknown, any> = {
-      pipelines: [orderTotals],
-      handoff: Effect.succeed(Handoff.atVersion(Version.make(5, 0))),
-      bootstrap: () => Source.fromIterable("seed", docs, { id: (d) => d._id })
-    }
+    const spec = seeded
     const pipeline = orderTotals.name
     const ledgerOf = (generation: number) =>
       Effect.flatMap(Generations, (g) =>
