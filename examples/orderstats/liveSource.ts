@@ -11,7 +11,9 @@
 import { Effect, Option } from "effect"
 import { ConfigurationError } from "../../src/Errors.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
+import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as Settings from "./config.ts"
+import { pipelines } from "./pipeline.ts"
 
 const SCOPE = "@orderstats"
 const NAME = "live-source"
@@ -24,11 +26,19 @@ export const recorded = Effect.flatMap(Tokens, (tokens) => tokens.get(SCOPE, NAM
   })
 )
 
-/** Records `source` as the store's live source on its first live run; fails when another one is recorded. */
+/**
+ * Records `source` as the store's live source on its first live run; fails when another one is
+ * recorded. Before the bootstrap has finished it records nothing (the live run refuses to start
+ * then, with its own message).
+ */
 export const claim = (source: Settings.LiveSource) =>
   Effect.gen(function*() {
     const before = yield* recorded
-    if (before === undefined) return yield* Effect.flatMap(Tokens, (tokens) => tokens.set(SCOPE, NAME, source))
+    if (before === undefined) {
+      const states = yield* Effect.forEach(pipelines, (p) => Orchestrator.state(p.name))
+      if (states.some((s) => Option.isNone(s) || s.value.phase !== "done")) return
+      return yield* Effect.flatMap(Tokens, (tokens) => tokens.set(SCOPE, NAME, source))
+    }
     if (before !== source) {
       return yield* new ConfigurationError({
         detail: `this store is folded from ${name(before)}, and this worker reads ${name(source)} (LIVE_SOURCE=${source}): ` +
