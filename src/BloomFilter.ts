@@ -36,6 +36,7 @@ import * as Result from "effect/Result"
 import { digest, type Hashable, hashItem, isSeed } from "./internal/hash64.ts"
 import {
   checkInteger,
+  checkOf,
   decodeWith,
   hashElements,
   Invalid,
@@ -267,6 +268,13 @@ export const add: {
 
 const describe = (s: BloomFilter): string => `bits ${s.bits}, hashes ${s.hashes}, seed ${s.seed}`
 
+/** Throws {@link SketchMismatchError} unless the two filters have the same parameters. */
+const sameParameters = (a: BloomFilter, b: BloomFilter): void => {
+  if (a.bits !== b.bits || a.hashes !== b.hashes || a.seed !== b.seed) {
+    throw new SketchMismatchError({ sketch: "BloomFilter", left: describe(a), right: describe(b) })
+  }
+}
+
 /**
  * The union: the bitwise OR. Throws {@link SketchMismatchError} when the parameters differ.
  *
@@ -278,9 +286,7 @@ export const merge: {
   (self: BloomFilter, that: BloomFilter): BloomFilter
 } = dual(2, (self: BloomFilter, that: BloomFilter): BloomFilter => {
   const a = self as Internal, b = that as Internal
-  if (a.bits !== b.bits || a.hashes !== b.hashes || a.seed !== b.seed) {
-    throw new SketchMismatchError({ sketch: "BloomFilter", left: describe(a), right: describe(b) })
-  }
+  sameParameters(a, b)
   if (a === b) return a
   // one-item filters (pipelines contribute `of(item)`): copy the other operand, set a few bytes
   if (a.touched !== undefined || b.touched !== undefined) {
@@ -313,12 +319,7 @@ export const merge: {
  */
 export const monoid = (options: Options): Monoid.Monoid<BloomFilter> => {
   const empty = make(options)
-  const check = (s: BloomFilter): void => {
-    if (!isBloomFilter(s)) throw new TypeError(`not a BloomFilter: ${String(s)}`)
-    if (s.bits !== empty.bits || s.hashes !== empty.hashes || s.seed !== empty.seed) {
-      throw new SketchMismatchError({ sketch: "BloomFilter", left: describe(empty), right: describe(s) })
-    }
-  }
+  const check = checkOf("BloomFilter", isBloomFilter, empty, sameParameters)
   return Monoid.make({ kind: "custom", empty, combine: merge, commutative: true, maxEncodedSize: maxEncodedSize(options), check })
 }
 

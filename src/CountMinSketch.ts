@@ -44,6 +44,7 @@ import * as Result from "effect/Result"
 import { digest, type Hashable, hashItem, isSeed } from "./internal/hash64.ts"
 import {
   checkInteger,
+  checkOf,
   decodeWith,
   hashElements,
   Invalid,
@@ -287,6 +288,13 @@ export const add: {
 
 const describe = (s: CountMinSketch): string => `width ${s.width}, depth ${s.depth}, seed ${s.seed}`
 
+/** Throws {@link SketchMismatchError} unless the two sketches have the same parameters. */
+const sameParameters = (a: CountMinSketch, b: CountMinSketch): void => {
+  if (a.width !== b.width || a.depth !== b.depth || a.seed !== b.seed) {
+    throw new SketchMismatchError({ sketch: "CountMinSketch", left: describe(a), right: describe(b) })
+  }
+}
+
 /**
  * The cell-wise sum. Throws {@link SketchMismatchError} when the parameters differ and
  * `Monoid.IntegerOverflowError` when a counter leaves the safe-integer range.
@@ -299,9 +307,7 @@ export const merge: {
   (self: CountMinSketch, that: CountMinSketch): CountMinSketch
 } = dual(2, (self: CountMinSketch, that: CountMinSketch): CountMinSketch => {
   const a = self as Internal, b = that as Internal
-  if (a.width !== b.width || a.depth !== b.depth || a.seed !== b.seed) {
-    throw new SketchMismatchError({ sketch: "CountMinSketch", left: describe(a), right: describe(b) })
-  }
+  sameParameters(a, b)
   const total = safeAdd(a.total, b.total)
   // one-item sketches (pipelines contribute `of(item)`): copy the other operand, add a few cells
   if (a.touched !== undefined || b.touched !== undefined) {
@@ -363,12 +369,7 @@ export const negate = (self: CountMinSketch): CountMinSketch => {
  */
 export const group = (options: Options): Monoid.Group<CountMinSketch> => {
   const empty = make(options)
-  const check = (s: CountMinSketch): void => {
-    if (!isCountMinSketch(s)) throw new TypeError(`not a CountMinSketch: ${String(s)}`)
-    if (s.width !== empty.width || s.depth !== empty.depth || s.seed !== empty.seed) {
-      throw new SketchMismatchError({ sketch: "CountMinSketch", left: describe(empty), right: describe(s) })
-    }
-  }
+  const check = checkOf("CountMinSketch", isCountMinSketch, empty, sameParameters)
   return Monoid.makeGroup({
     kind: "custom",
     empty,

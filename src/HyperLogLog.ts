@@ -52,6 +52,7 @@ import * as Result from "effect/Result"
 import { digest, type Hashable, hashItem, isSeed } from "./internal/hash64.ts"
 import {
   checkInteger,
+  checkOf,
   decodeWith,
   hashElements,
   Invalid,
@@ -263,6 +264,13 @@ export const addAll: {
 
 const describe = (s: HyperLogLog): string => `precision ${s.precision}, seed ${s.seed}`
 
+/** Throws {@link SketchMismatchError} unless the two sketches have the same parameters. */
+const sameParameters = (a: HyperLogLog, b: HyperLogLog): void => {
+  if (a.precision !== b.precision || a.seed !== b.seed) {
+    throw new SketchMismatchError({ sketch: "HyperLogLog", left: describe(a), right: describe(b) })
+  }
+}
+
 /**
  * The union of two sketches: the register-wise maximum. Throws {@link SketchMismatchError} when
  * the precisions or seeds differ.
@@ -275,9 +283,7 @@ export const merge: {
   (self: HyperLogLog, that: HyperLogLog): HyperLogLog
 } = dual(2, (self: HyperLogLog, that: HyperLogLog): HyperLogLog => {
   const a = self as Internal, b = that as Internal
-  if (a.precision !== b.precision || a.seed !== b.seed) {
-    throw new SketchMismatchError({ sketch: "HyperLogLog", left: describe(a), right: describe(b) })
-  }
+  sameParameters(a, b)
   if (a === b) return a
   // one-item sketches (pipelines contribute `of(item)`): copy the other operand, raise one register
   if (b.only >= 0 || a.only >= 0) {
@@ -335,12 +341,7 @@ const maxRegisters = (x: Uint8Array, y: Uint8Array): Uint8Array => {
  */
 export const monoid = (options: Options): Monoid.Monoid<HyperLogLog> => {
   const empty = make(options)
-  const check = (s: HyperLogLog): void => {
-    if (!isHyperLogLog(s)) throw new TypeError(`not a HyperLogLog: ${String(s)}`)
-    if (s.precision !== empty.precision || s.seed !== empty.seed) {
-      throw new SketchMismatchError({ sketch: "HyperLogLog", left: describe(empty), right: describe(s) })
-    }
-  }
+  const check = checkOf("HyperLogLog", isHyperLogLog, empty, sameParameters)
   return Monoid.make({ kind: "custom", empty, combine: merge, commutative: true, maxEncodedSize: maxEncodedSize(options), check })
 }
 

@@ -320,3 +320,12 @@ export const MAX_VARINT_SIZE = 8
 
 /** The header's bytes. */
 export const HEADER_SIZE = 4
+
+/**
+ * A sketch monoid's `check` (see `Monoid.check`): the value is a sketch (`is`) with the parameters
+ * of `empty`, as `same` (the check its `merge` makes) finds.
+ */
+export const checkOf = <S>(name: string, is: (u: unknown) => u is S, empty: S, same: (a: S, b: S) => void) => (value: S): void => {
+  if (!is(value)) throw new TypeError(`not a ${name}: ${String(value)}`)
+  same(empty, value)
+}
