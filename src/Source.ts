@@ -48,6 +48,7 @@ import type { Version } from "./Version.ts"
 import * as DocumentId from "./DocumentId.ts"
 import * as TokenKeys from "./internal/tokenKeys.ts"
 import { errorText } from "./internal/errorText.ts"
+import { jsonText } from "./internal/jsonText.ts"
 import * as ValueCodec from "./internal/valueCodec.ts"
 
 /**
@@ -276,14 +277,8 @@ const numbered = <K extends Kind, A, E, R>(
   return make({ name, kind, records, commit: commitToTokens(name), staged: continues || options.staged === true })
 }
 
-/** An element as text for a dead letter (JSON where it has one). */
-const rawText = (a: unknown): string => {
-  try {
-    return typeof a === "string" ? a : JSON.stringify(a, (_, v) => (typeof v === "bigint" ? v.toString() : v)) ?? String(a)
-  } catch {
-    return String(a)
-  }
-}
+/** An element as text for a dead letter: a string as it is, anything else as JSON. */
+const rawText = (a: unknown): string => (typeof a === "string" ? a : jsonText(a))
 
 /**
  * A source over a user's own `Stream` of {@link Change}s: positions, commits and resumption are

@@ -47,6 +47,7 @@ import * as ReadAhead from "../internal/readAhead.ts"
 import * as Window from "../Window.ts"
 import * as UpdateDescription from "../UpdateDescription.ts"
 import { errorText } from "../internal/errorText.ts"
+import { jsonText } from "../internal/jsonText.ts"
 import { notAKey, outsideDomain } from "../internal/domain.ts"
 import { detached } from "../internal/detached.ts"
 
@@ -734,17 +735,9 @@ const deadLetter = (record: I.Upsert | I.Patch | I.Event | I.Delete, reason: str
     record._tag === "Delete"
       ? `{"delete":${JSON.stringify(id)}}`
       : record._tag === "Patch"
-      ? safeJson({ patch: id, updateDescription: record.description })
-      : safeJson(record.doc)
+      ? jsonText({ patch: id, updateDescription: record.description })
+      : jsonText(record.doc)
   )
   return I.reject(raw, reason, record, id, record.key)
 }
 
-
-const safeJson = (doc: unknown): string => {
-  try {
-    return JSON.stringify(doc, (_, v) => (typeof v === "bigint" ? v.toString() : v)) ?? String(doc)
-  } catch {
-    return String(doc)
-  }
-}
