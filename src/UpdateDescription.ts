@@ -41,7 +41,8 @@ const ONE_KEY_WRAPPERS: ReadonlySet<string> = new Set([
 
 /**
  * Whether an object is an Extended-JSON value rather than a document: one of its forms, by its
- * exact keys. A document's field names may start with `$` too (MongoDB 5.0+): `{"$currency": "EUR",
+ * exact keys. A document's field names may start with `$` too (MongoDB 5.0+; the manual's "Field
+ * Names with Periods and Dollar Signs"): `{"$currency": "EUR",
  * "region": "eu"}` is a document, which a patch may reach into.
  */
 const isWrapper = (value: object): boolean => {

@@ -16,7 +16,8 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     { depthSize: "small", withCrossShrink: true },
     leaf,
     fc.array(tie("node"), { maxLength: 4 }),
-    // field names may start with "$" (MongoDB 5.0+): such a document is not an Extended-JSON value
+    // field names may start with "$" (MongoDB 5.0+, manual: "Field Names with Periods and Dollar
+    // Signs", core/dot-dollar-considerations): such a document is not an Extended-JSON value
     fc.dictionary(fc.constantFrom("x", "y", "z", "0", "1", "$c"), tie("node"), { maxKeys: 3 })
   )
 })).node
