@@ -343,12 +343,13 @@ export const decoder = (options: Options = {}) => {
 /**
  * A decoder of flat documents (the seed example's plain `Order` JSON on an append-only topic, a
  * collection dump): every record is an upsert of the document, at `version` when given (a
- * snapshot's handoff version), else ordered by position.
+ * snapshot's handoff version), else ordered by position. The document's id is its `_id`, or `id`
+ * when given (a document id in `DocumentId` form, such as the record's position).
  *
  * @category codecs
  * @since 0.1.0
  */
-export const plainDecoder = () => (value: unknown, version?: Version): Change => {
+export const plainDecoder = () => (value: unknown, version?: Version, id?: string): Change => {
   if (value === null || value === undefined) return { _tag: "Skip", reason: "tombstone" }
   let doc: unknown = value
   if (typeof value === "string") {
@@ -356,7 +357,7 @@ export const plainDecoder = () => (value: unknown, version?: Version): Change =>
     if (!parsed.ok) return reject(parsed.reason)
     doc = parsed.value
   }
-  const docId = idFromDocument(doc)
+  const docId = id ?? idFromDocument(doc)
   if (docId === undefined) return reject("the document has no _id")
   return { _tag: "Upsert", docId, version, doc }
 }

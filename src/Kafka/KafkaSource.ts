@@ -48,6 +48,7 @@ import * as I from "../Input.ts"
 import * as Committer from "./internal/committer.ts"
 import * as Port from "./KafkaPort.ts"
 import type { Version } from "../Version.ts"
+import * as DocumentId from "../DocumentId.ts"
 import * as Debezium from "./Debezium.ts"
 import * as Source from "../Source.ts"
 
@@ -73,6 +74,14 @@ export type Decoding = "debezium" | Plain
 export interface Plain {
   readonly _tag: "plain"
   readonly version: "offset" | "timestamp"
+  /**
+   * What identifies a record's document. `"_id"` (default): the document's `_id`, and a record
+   * without one is dead-lettered; a document written twice (at two offsets) is one document to the
+   * pipelines that keep a ledger. `"position"`: the record's place (`<topic>/<partition>@<offset>`),
+   * for events that carry no id (page views, clicks): each record is a document of its own, and a
+   * redelivered record (same offset) is still folded once.
+   */
+  readonly id?: "_id" | "position" | undefined
 }
 
 /**
@@ -230,6 +239,7 @@ const decoderFor = (options: Options & { readonly decoding?: Decoding | undefine
   const debezium = decoding === "debezium" ? Debezium.decoder({ ordering: options.ordering, namespace: options.namespace }) : undefined
   const plain = decoding === "debezium" ? undefined : Debezium.plainDecoder()
   const byTimestamp = decoding !== "debezium" && decoding.version === "timestamp"
+  const byPosition = decoding !== "debezium" && decoding.id === "position"
   return (record, position) => {
     const key = keyText(record)
     if (record.value === null) {
@@ -260,7 +270,7 @@ const decoderFor = (options: Options & { readonly decoding?: Decoding | undefine
       }
       // "offset": no version, ordered by position
       const version: Version | undefined = byTimestamp ? [ts, position.seq] : undefined
-      decoded = plain!(value, version)
+      decoded = plain!(value, version, byPosition ? DocumentId.fromJson(`${position.partition}@${position.seq}`) : undefined)
     }
     if (decoded._tag === "Unsupported") return decoded
     const input = Debezium.toInput(decoded, value, position, key)

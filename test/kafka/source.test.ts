@@ -148,4 +148,41 @@ describe.each(adapters)("KafkaSource on $name (real broker)", (adapter) => {
     ])
     expect(letters.find((l) => l.key === "z")?.headers["dlq-reason"]).toMatch(/not UTF-8/)
   })
+
+  it("reads events without an id by their position: each record once, a redelivered one too", async () => {
+    const View = Schema.Struct({ page: Schema.String })
+    const viewsPerPage = Pipeline.make("views_per_page", { schema: View, key: (v) => v.page, value: () => 1, monoid: Monoid.count })
+    const events = Pipeline.make("views_per_page_events", { schema: View, key: (v) => v.page, value: () => 1, monoid: Monoid.count }).pipe(
+      Pipeline.events
+    )
+    const topic = uniqueName("views")
+    await createTopic(admin, topic, 2)
+    // the same page viewed twice writes two identical records: two views, not one
+    const pages = ["home", "home", "cart", "home", "cart", "about", "home"]
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: pages.map((page, i) => ({ value: JSON.stringify({ page }), partition: i % 2 }))
+    })
+    const expected: Record<string, number> = {}
+    for (const page of pages) expected[page] = (expected[page] ?? 0) + 1
+    const state = Memory.makeState()
+    // a second group reads every record again into the same store: a redelivery of each offset
+    for (const groupId of [uniqueName("views-group"), uniqueName("views-again")]) {
+      const source = KafkaSource.make({ topic, groupId, decoding: { _tag: "plain", version: "offset", id: "position" }, maxWaitTimeMs: 200 })
+      const fiber = Effect.runFork(
+        Fold.run(source, [viewsPerPage, events]).pipe(Effect.provide(Memory.layer(state)), Effect.provide(clientLayer()), Effect.provide(quiet))
+      )
+      await quiescent(admin, groupId, topic)
+      await Effect.runPromise(Fiber.interrupt(fiber))
+      const read = (p: typeof viewsPerPage | typeof events) =>
+        Effect.runPromise(Aggregates.use((a) => a.all(p)).pipe(Effect.provide(Memory.layer(state))))
+      expect(Object.fromEntries(await read(viewsPerPage))).toEqual(expected)
+      expect(Object.fromEntries(await read(events))).toEqual(expected)
+      for (const p of [viewsPerPage, events]) {
+        const letters = await Effect.runPromise(DeadLetters.use((d) => d.list(p.name)).pipe(Effect.provide(Memory.layer(state))))
+        expect(letters).toEqual([])
+      }
+    }
+  })
 })
