@@ -15,7 +15,7 @@ import * as Stream from "effect/Stream"
 import { ConfigurationError, SourceError } from "../Errors.ts"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
-import { lines } from "../internal/lines.ts"
+import { defaultMaxLineBytes, lines } from "../internal/lines.ts"
 import type { Tokens } from "../Store/Tokens.ts"
 import * as Source from "../Source.ts"
 import { commitToTokens, committed, type Kind } from "../Source.ts"
@@ -31,7 +31,12 @@ export interface Options {
    * 2000, the fold's default `batchSize`.
    */
   readonly chunkSize?: number
-  /** Longer lines are rejected (dead-lettered with their first KiB) instead of read. Default 8 MiB. */
+  /**
+   * Longer lines are rejected (dead-lettered with their first KiB) instead of read. Default 64 MiB:
+   * above the largest record Debezium writes for a MongoDB document (16 MiB of BSON, as JSON text
+   * inside JSON, before and after). A change line rejected so names no document, so its document
+   * keeps its contribution from before until its next change that is read.
+   */
   readonly maxLineBytes?: number
 }
 
@@ -70,8 +75,15 @@ export const make = <K extends Kind>(options: {
    * `ConfigurationError`). What it throws dead-letters the line.
    */
   readonly decode: (text: string, position: Position) => Input | { readonly _tag: "Unsupported"; readonly reason: string }
+  /**
+   * The file is whole when read (a snapshot dump, which is read once): a last line without its
+   * newline that does not decode is dead-lettered like any other, not left for a later run that a
+   * finished bootstrap never makes. Default false (a live file, which a writer may be appending to).
+   */
+  readonly complete?: boolean | undefined
 } & Options): Source.Source<K, SourceError | ConfigurationError, Tokens> => {
   const { name, kind, path, partition, decode } = options
+  const complete = options.complete === true
   const decodeLine = (text: string, position: Position) => {
     try {
       return decode(text, position)
@@ -97,12 +109,12 @@ export const make = <K extends Kind>(options: {
             const position = positions[i]!
             const tooLong = oversized.length > 0 && oversized.includes(i)
             const input = tooLong
-              ? I.reject(texts[i]!, `line ${position.seq} is longer than ${options.maxLineBytes ?? 8 * 1024 * 1024} bytes`, position)
+              ? I.reject(texts[i]!, `line ${position.seq} is longer than ${options.maxLineBytes ?? defaultMaxLineBytes} bytes`, position)
               : decodeLine(texts[i]!, position)
             if (input._tag === "Unsupported") return Effect.fail(new ConfigurationError({ detail: `${path} line ${position.seq}: ${input.reason}` }))
             // a last line without its newline that does not decode is a line being written: it is
             // left (uncommitted) for a later run, which reads it whole
-            if (unterminated && i === texts.length - 1 && !tooLong && input._tag === "Reject") {
+            if (unterminated && !complete && i === texts.length - 1 && !tooLong && input._tag === "Reject") {
               return Effect.as(
                 Effect.logWarning(`${path} ends with line ${position.seq} unterminated and unreadable: left for a later run (${input.reason})`),
                 out

@@ -26,6 +26,8 @@ export const make = (
     ...options,
     kind: "events",
     name: `jsonl-snapshot:${options.path}`,
+    // read once: a last line cut short is dead-lettered, not left for a run that never comes
+    complete: true,
     // a new handoff is a new scan: its positions must not meet the marks of an older one
     partition: `snapshot:${options.path}@${Version.format(version)}`,
     decode: (text, position) => Debezium.toInput(decode(text, version), text, position)

@@ -37,6 +37,13 @@ class LinePosition implements Position {
 const empty = (): Lines => ({ texts: [], positions: [], oversized: [], unterminated: false })
 
 const NEWLINE = 0x0a
+/**
+ * The default longest line: 64 MiB. A MongoDB document is at most 16 MiB of BSON; a Debezium
+ * record can carry it twice (`before` and `after`) as JSON text inside JSON, where escaping can
+ * double it.
+ */
+export const defaultMaxLineBytes = 64 * 1024 * 1024
+
 /** What an oversized line keeps: its first KiB. */
 const HEAD = 1024
 
@@ -48,7 +55,7 @@ export async function* lines(
   options: { readonly chunkSize?: number | undefined; readonly maxLineBytes?: number | undefined; readonly blockBytes?: number | undefined }
 ): AsyncGenerator<Lines> {
   const chunkSize = Math.max(1, options.chunkSize ?? 2000)
-  const maxLine = options.maxLineBytes ?? 8 * 1024 * 1024
+  const maxLine = options.maxLineBytes ?? defaultMaxLineBytes
   const blockSize = options.blockBytes ?? 1 << 20
   const file = await open(path, "r")
   /** The end of the latest read, failed or not (awaited before the file is closed). */

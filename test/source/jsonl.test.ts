@@ -14,13 +14,16 @@ import * as vm from "node:vm"
 import { Effect, Exit, Layer, References, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import * as I from "../../src/Input.ts"
+import * as Handoff from "../../src/Handoff.ts"
 import * as Jsonl from "../../src/Jsonl/Jsonl.ts"
+import * as JsonlSnapshot from "../../src/Jsonl/JsonlSnapshot.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Memory from "../../src/Store/Memory.ts"
+import * as Version from "../../src/Version.ts"
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
@@ -199,5 +202,55 @@ describe("a JSON-Lines file that starts with a UTF-8 byte order mark", () => {
     }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
     expect(result.dead).toEqual([])
     expect(new Map(result.all)).toEqual(new Map([["a", 3]]))
+  })
+})
+
+describe("a JSON-Lines snapshot whose last line was cut short", () => {
+  it("dead-letters the line (a snapshot is read once: no later run would read it)", async () => {
+    const path = join(dir, "cut-snapshot.jsonl")
+    const docs = [{ _id: "x", k: "a", n: 1 }, { _id: "y", k: "b", n: 20 }]
+    const cut = '{"_id":"z","k":"a","n":3'
+    writeFileSync(path, `${docs.map((d) => JSON.stringify(d)).join("\n")}\n${cut}`)
+    const snapshot = JsonlSnapshot.make({ path, handoff: Handoff.atVersion(Version.make(1700000000000, 1)) })
+    const counts = Pipeline.make("jsonl_snapshot_totals", {
+      schema: Schema.Struct({ k: Schema.String, n: Schema.Int }),
+      key: (d) => d.k,
+      value: (d) => d.n,
+      monoid: Monoid.sum
+    })
+    const result = await Effect.runPromise(Effect.gen(function*() {
+      const first = yield* Fold.run(snapshot, [counts])
+      const second = yield* Fold.run(snapshot, [counts])
+      return { records: [first.records, second.records], all: yield* (yield* Aggregates).all(counts), dead: yield* (yield* DeadLetters).list(counts.name) }
+    }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
+    expect(new Map(result.all)).toEqual(new Map(docs.map((d) => [d.k, d.n])))
+    expect(result.dead.map((d) => d.raw)).toEqual([cut])
+    // the cut line was taken (dead-lettered and committed) by the first run
+    expect(result.records).toEqual([3, 0])
+  })
+})
+
+describe("a JSON-Lines line as large as MongoDB allows", () => {
+  it("is read with the default limit: a document near 16 MiB as JSON text inside a record", async () => {
+    const path = join(dir, "large.jsonl")
+    // a document near MongoDB's 16 MiB, as Debezium writes it: JSON text inside JSON
+    const big = JSON.stringify({ k: "a", n: 7, pad: "x".repeat(15 * 1024 * 1024) })
+    writeFileSync(path, `${JSON.stringify({ k: "b", n: 1 })}\n${JSON.stringify({ text: big })}\n`)
+    const large = Jsonl.make({
+      name: "jsonl-large",
+      kind: "events",
+      path,
+      partition: "file",
+      decode: (text, position) => {
+        const record = JSON.parse(text) as { text?: string }
+        return I.event("line-" + position.seq, record.text === undefined ? record : JSON.parse(record.text), position)
+      }
+    })
+    const result = await Effect.runPromise(Effect.gen(function*() {
+      yield* Fold.run(large, [totals])
+      return { all: yield* (yield* Aggregates).all(totals), dead: yield* (yield* DeadLetters).list(totals.name) }
+    }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
+    expect(result.dead).toEqual([])
+    expect(new Map(result.all)).toEqual(new Map([["a", 7], ["b", 1]]))
   })
 })
