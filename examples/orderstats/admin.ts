@@ -111,7 +111,7 @@ type Lag = { readonly ms: number | undefined } | { readonly partitions: Readonly
 const errorText = (e: unknown): string =>
   typeof e === "object" && e !== null && "message" in e ? `${String((e as { _tag?: unknown })._tag ?? "Error")}: ${String(e.message)}` : String(e)
 
-/** The change stream's lag: its committed token (or the handoff, before its first commit) against the server's cluster time. */
+/** The change stream's lag: how long the first change after its committed token (or the handoff, before its first commit) has waited. */
 const changeStreamLag = (ns: Mongo.Namespace, token: unknown, handoffLive: unknown) =>
   Effect.gen(function*() {
     const uri = yield* Settings.MONGO_URI.config.pipe(Effect.option)
@@ -119,8 +119,8 @@ const changeStreamLag = (ns: Mongo.Namespace, token: unknown, handoffLive: unkno
     const start = token === undefined ? MongoChangeStream.startOf(handoffLive) : undefined
     const lag = token !== undefined
       ? MongoAdmin.changeStreamLag(ns, token)
-      : start !== undefined && "startAtOperationTime" in start
-      ? Effect.map(MongoAdmin.clusterTime(ns), (now) => Math.max(0, now[0] - start.startAtOperationTime.t * 1000))
+      : start !== undefined
+      ? MongoAdmin.pendingLag(ns, start)
       : Effect.succeed(undefined)
     return yield* lag.pipe(
       Effect.map((ms): Lag => ({ ms })),
@@ -161,7 +161,7 @@ const status = (options: { readonly json: boolean }) =>
     const lagText = "error" in lag
       ? `unknown (${lag.error})`
       : "ms" in lag
-      ? lag.ms === undefined ? "unknown (the resume token's format is not known)" : `${(lag.ms / 1000).toFixed(0)} s behind the server's cluster time`
+      ? lag.ms === undefined ? "unknown (the resume token's format is not known)" : lag.ms === 0 ? "caught up" : `${(lag.ms / 1000).toFixed(0)} s (the oldest change not folded has waited that long)`
       : lag.partitions.map((p) => `${p.partition}: ${p.lag} records (committed ${p.committed ?? "none"}, end ${p.end})`).join("; ")
     yield* print([
       `orderstats on ${Mongo.formatNamespace(ns)}, live source ${live}`,

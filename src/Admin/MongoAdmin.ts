@@ -18,11 +18,14 @@
  * @since 0.2.0
  */
 import { EJSON } from "bson"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Document } from "mongodb"
+import { Timestamp } from "mongodb"
 import type { SourceError } from "../Errors.ts"
 import * as Mongo from "../MongoDb/Mongo.ts"
+import * as MongoChangeStream from "../MongoDb/MongoChangeStream.ts"
 import * as MongoHandoff from "../MongoDb/MongoHandoff.ts"
 import type { Version } from "../Version.ts"
 
@@ -93,10 +96,52 @@ export const lookup = (ns: Mongo.Namespace) =>
 export const clusterTime = (ns: Mongo.Namespace): Effect.Effect<Version, MongoHandoff.HandoffUnavailable | SourceError, Mongo.Client> =>
   Effect.map(MongoHandoff.capture(ns), (handoff) => handoff.version)
 
+const isAfter = (change: unknown, time: Timestamp): boolean => {
+  const at = (change as { clusterTime?: unknown }).clusterTime
+  return at instanceof Timestamp && (at.t > time.t || (at.t === time.t && at.i > time.i))
+}
+
 /**
- * How far a change stream's committed resume token is behind the server: the server's cluster time
- * minus the token's, in milliseconds (0 when caught up; `undefined` when the token's format is
- * unknown).
+ * How long the oldest change not yet folded has waited: now (`Clock`) minus the cluster time of
+ * the first change after `start` (a committed position, or the handoff before the first commit),
+ * in milliseconds, as exact as this machine's clock is with the server's; 0 when no change is
+ * pending.
+ *
+ * @category positions
+ * @since 0.2.0
+ */
+export const pendingLag = (
+  ns: Mongo.Namespace,
+  start: MongoChangeStream.Start
+): Effect.Effect<number, MongoHandoff.HandoffUnavailable | SourceError, Mongo.Client> =>
+  Effect.gen(function*() {
+    const { client } = yield* Mongo.Client
+    const first = yield* Effect.acquireUseRelease(
+      Effect.sync(() => client.db(ns.db).collection(ns.collection).watch([], { maxAwaitTimeMS: 200, batchSize: 1, ...start })),
+      (stream) =>
+        Effect.tryPromise({
+          try: async () => {
+            // a start at an operation time includes the changes at it, which the handoff's scan holds
+            const after = "startAtOperationTime" in start ? start.startAtOperationTime : undefined
+            let next = await stream.tryNext()
+            while (next !== null && after !== undefined && !isAfter(next, after)) next = await stream.tryNext()
+            return next
+          },
+          catch: Mongo.sourceError(sourceOf(ns), "reading the change stream's next change failed")
+        }),
+      (stream) => Effect.promise(() => stream.close().catch(() => undefined))
+    )
+    const time = (first as { clusterTime?: unknown } | null)?.clusterTime
+    if (!(time instanceof Timestamp)) return 0
+    // this clock, not the server's cluster time, which an idle server may not move on
+    const now = yield* Clock.currentTimeMillis
+    return Math.max(0, now - time.t * 1000)
+  })
+
+/**
+ * How far a change stream's committed resume token is behind: {@link pendingLag} after the token
+ * (0 when caught up, however long the collection has been idle; `undefined` when the token's
+ * format is unknown).
  *
  * @category positions
  * @since 0.2.0
@@ -105,9 +150,6 @@ export const changeStreamLag = (
   ns: Mongo.Namespace,
   resumeToken: unknown
 ): Effect.Effect<number | undefined, MongoHandoff.HandoffUnavailable | SourceError, Mongo.Client> =>
-  Effect.gen(function*() {
-    const at = MongoHandoff.tokenTime(resumeToken)
-    if (at === undefined) return undefined
-    const now = yield* clusterTime(ns)
-    return Math.max(0, now[0] - at.t * 1000)
-  })
+  MongoHandoff.tokenTime(resumeToken) === undefined
+    ? Effect.succeed(undefined)
+    : pendingLag(ns, { resumeAfter: EJSON.deserialize(resumeToken as Document, { relaxed: false }) })

@@ -185,7 +185,7 @@ const lastOfEachDocument = (inputs: ReadonlyArray<Input>): Array<Input> => {
 
 const changesRead = Metric.counter("monoid_change_stream_events", { description: "change events read from the change stream" })
 const lagSeconds = Metric.gauge("monoid_change_stream_lag_seconds", {
-  description: "seconds between the newest change read and now"
+  description: "seconds between the newest change read and now (0 once a read finds nothing more)"
 })
 
 /**
@@ -368,6 +368,8 @@ export const make = (options: Options): Source.Source<"changes", StreamError, To
           if (chunk.length > 0) return chunk as unknown as Arr.NonEmptyReadonlyArray<Input>
           continue
         }
+        // nothing more to read: the stream is caught up with the server
+        yield* Metric.update(mLag, 0)
         if (stopWhenIdle !== undefined && now - state.lastEvent >= stopWhenIdle) {
           yield* closeStream
           return yield* Cause.done()

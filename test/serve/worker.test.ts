@@ -116,6 +116,12 @@ describe("the orderstats worker with SERVE_PORT", () => {
       const r = await get(`${base}/v1/pipelines/order_totals/keys/c1`)
       return r.json.value === expected ? true : undefined
     }, 30_000, 100)
+    // caught up and idle: a read that finds nothing more sets the lag to 0 (it kept the figure of
+    // the last change read, for good)
+    await eventually("the change stream's lag to be 0 once caught up", async () => {
+      const s = (await get(`${base}/v1/status`)).json.pipelines.find((p: any) => p.name === "order_totals")
+      return s.changeStreamLagSeconds === 0 ? true : undefined
+    }, 30_000, 100)
     const week = await get(`${base}/v1/pipelines/revenue_per_day/keys/c1/last?n=7`)
     expect(week.status).toBe(200)
     expect(week.json).toMatchObject({ found: true, value: expected, window: { granularity: "day", buckets: 7 } })
