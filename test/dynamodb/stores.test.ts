@@ -11,6 +11,7 @@ import { Effect, Fiber, Option } from "effect"
 import * as Monoid from "../../src/Monoid.ts"
 import * as DynamoDeadLetters from "../../src/DynamoDb/internal/deadLetters.ts"
 import * as DynamoLedger from "../../src/DynamoDb/internal/ledger.ts"
+import { type Client as DynamoClient, toClient } from "../../src/DynamoDb/DynamoDbClient.ts"
 import type { TableNames } from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as DynamoTokens from "../../src/DynamoDb/internal/tokens.ts"
 import { requireService, uniqueName } from "../support/services.ts"
@@ -89,7 +90,39 @@ describe("DynamoDB ledger, tokens and dead letters", () => {
     await Effect.runPromise(tokens.set(pipeline, "staged:scan", big))
     await Effect.runPromise(tokens.set(pipeline, "staged:scan", undefined))
     expect(await Effect.runPromise(tokens.get(pipeline, "staged:scan"))).toEqual(Option.none())
-    expect(await count(tables.tokens)).toBe(before)
+    // what is left is the head as a tombstone (it keeps the write number), no chunk
+    expect(await count(tables.tokens)).toBe(before + 1)
+  })
+
+  it("tokens: a write the network held and delivers late cannot replace a newer value or bring a removed one back", async () => {
+    const real = toClient(client)
+    const puts: Array<Parameters<typeof real.send<"PutItem">>[1]> = []
+    // records each head it sends, as the network would hold a copy of it
+    const recording: DynamoClient = {
+      send: (operation, input, signal) => {
+        if (operation === "PutItem") puts.push(structuredClone(input as never))
+        return real.send(operation, input, signal)
+      }
+    }
+    const tokens = DynamoTokens.make(recording, tables.tokens)
+    const pipeline = uniqueName("late")
+    await Effect.runPromise(tokens.set(pipeline, "position:s", { p: { seq: 12 } }))
+    await Effect.runPromise(tokens.set(pipeline, "position:s", { p: { seq: 40 } }))
+    await Effect.runPromise(tokens.set(pipeline, "staged:s", { batch: [1, 2, 3] }))
+    await Effect.runPromise(tokens.set(pipeline, "staged:s", undefined))
+    // the held copies land now: the first commit, and the staging of the batch since cleared
+    for (const late of [puts[0]!, puts[2]!]) {
+      await expect(real.send("PutItem", late)).rejects.toMatchObject({ name: "ConditionalCheckFailedException" })
+    }
+    expect(await Effect.runPromise(tokens.get(pipeline, "position:s"))).toEqual(Option.some({ p: { seq: 40 } }))
+    expect(await Effect.runPromise(tokens.get(pipeline, "staged:s"))).toEqual(Option.none())
+    // a second store (another process) reads the write numbers and goes on from them
+    const next = DynamoTokens.make(client, tables.tokens)
+    await Effect.runPromise(next.set(pipeline, "position:s", { p: { seq: 41 } }))
+    // and the first one, whose write number is now behind, writes over it (the last writer wins)
+    await Effect.runPromise(tokens.set(pipeline, "position:s", { p: { seq: 42 } }))
+    expect(await Effect.runPromise(next.get(pipeline, "position:s"))).toEqual(Option.some({ p: { seq: 42 } }))
+    expect(puts).toHaveLength(6) // its first try was refused, its second one written
   })
 
   it("tokens: a reader racing a writer sees one whole value or the other, never a mix", async () => {

@@ -13,6 +13,15 @@
  * removes) are deleted after the head is written; if that fails or the process dies in between,
  * they are left over as unreferenced items (logged; harmless to correctness).
  *
+ * Writes are fenced. A head carries `w`, a number each write raises by one, and a write is
+ * conditional on the `w` it replaces; a removed value leaves a head without a value (a tombstone)
+ * that keeps its `w`. A request the network held past the client's timeout, and that was sent
+ * again meanwhile, can land after newer writes: its condition then fails, so it cannot move a
+ * committed position back or bring a cleared staged batch back. A write whose condition fails
+ * reads the head: if it holds this very write (an earlier copy landed first), it succeeded;
+ * otherwise another writer wrote, and the write is made again over it (the last writer wins, as
+ * without fencing).
+ *
  * @since 0.1.0
  */
 import type { DynamoDBClient, WriteRequest } from "@aws-sdk/client-dynamodb"
@@ -21,11 +30,15 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { type Client, toClient } from "../DynamoDbClient.ts"
-import type { StoreError } from "../../Store/StoreError.ts"
+import { StoreError } from "../../Store/StoreError.ts"
 import { Tokens } from "../../Store/Tokens.ts"
 import * as Batch from "./batch.ts"
 import * as Keys from "./keys.ts"
-import { invalid, send } from "./send.ts"
+import { invalid, send, sendConditional } from "./send.ts"
+
+/** Whether two heads hold the same value (the same text, or the same chunks). */
+const sameValue = (a: Keys.Item | undefined, b: Keys.Item): boolean =>
+  a?.["v"]?.S === b["v"]?.S && a?.["gen"]?.S === b["gen"]?.S
 
 /**
  * Values up to this many UTF-8 bytes are kept in the head item itself.
@@ -57,6 +70,9 @@ const chunkKey = (pipeline: string, name: string, gen: string, index: number): s
  */
 export const make = (sender: Client | DynamoDBClient, table: string): Context.Service.Shape<typeof Tokens> => {
   const client = toClient(sender)
+  /** The write number of each head as this store last read or wrote it, by `pk`. */
+  const written = new Map<string, number>()
+  const writeNumber = (head: Keys.Item | undefined): number => Number(head?.["w"]?.N ?? "0")
   const chunkKeys = (pipeline: string, name: string, head: Keys.Item | undefined): Array<string> => {
     const gen = head?.["gen"]?.S
     const parts = Number(head?.["parts"]?.N ?? "0")
@@ -89,6 +105,7 @@ export const make = (sender: Client | DynamoDBClient, table: string): Context.Se
       if (item !== undefined && key.hashed && item["id"]?.S !== key.id) {
         return yield* invalid(target, `two token names hash to the same item ${key.pk} (SHA-256 collision?)`)
       }
+      written.set(key.pk, writeNumber(item))
       return item
     })
 
@@ -98,7 +115,8 @@ export const make = (sender: Client | DynamoDBClient, table: string): Context.Se
       // a concurrent writer may replace the head and drop its chunks between our two reads: read again
       for (let attempt = 0; attempt < 3; attempt++) {
         const head = yield* readHead(pipeline, name)
-        if (head === undefined) return Option.none()
+        // no head, or a removed value's tombstone
+        if (head === undefined || (head["v"] === undefined && head["gen"] === undefined)) return Option.none()
         let text: string
         const inline = head["v"]?.S
         if (inline !== undefined) text = inline
@@ -125,14 +143,63 @@ export const make = (sender: Client | DynamoDBClient, table: string): Context.Se
       return yield* invalid(target, `token ${name} of ${pipeline} names chunks that do not exist`)
     })
 
+  /**
+   * Writes `head` over the head whose write number is the last known one, raising it by one (see
+   * the module doc); gives the head it replaced, when the answer says.
+   */
+  const fencedPut = (pipeline: string, name: string, key: ReturnType<typeof headKey>, head: Keys.Item) =>
+    Effect.gen(function*() {
+      const target = { operation: "tokens.set", table }
+      let before = written.get(key.pk)
+      if (before === undefined) {
+        yield* readHead(pipeline, name)
+        before = written.get(key.pk) ?? 0
+      }
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const w = before + 1
+        head["w"] = { N: String(w) }
+        const answer = yield* sendConditional(target, (signal) =>
+          client.send("PutItem", {
+            TableName: table,
+            Item: head,
+            // 0: no head, or one written before heads were fenced
+            ConditionExpression: before === 0 ? "attribute_not_exists(#w)" : "#w = :before",
+            ExpressionAttributeNames: { "#w": "w" },
+            ...(before === 0 ? {} : { ExpressionAttributeValues: { ":before": { N: String(before) } } }),
+            ReturnValues: "ALL_OLD"
+          }, signal)).pipe(
+            Effect.map((answer) => Option.some(answer.Attributes)),
+            Effect.catchTag("ConditionFailed", () => Effect.succeed(Option.none<Keys.Item | undefined>()))
+          )
+        if (Option.isSome(answer)) {
+          written.set(key.pk, w)
+          return answer.value
+        }
+        const found = yield* readHead(pipeline, name)
+        // a copy of this very write landed first: done (the head it replaced is not known)
+        if (writeNumber(found) === w && sameValue(found, head)) return undefined
+        before = writeNumber(found)
+      }
+      return yield* new StoreError({
+        store: "dynamodb",
+        operation: target.operation,
+        retryable: true,
+        detail: `token ${name} of ${pipeline}: other writers kept writing it`
+      })
+    })
+
   const set = (pipeline: string, name: string, value: unknown): Effect.Effect<void, StoreError> =>
     Effect.gen(function*() {
       const target = { operation: "tokens.set", table }
       const key = headKey(pipeline, name)
+      const head: Keys.Item = { pk: { S: key.pk }, p: { S: pipeline } }
+      // the name, for people reading the table (the key holds it too, JSON-escaped)
+      if (Keys.isWellFormed(name)) head["n"] = { S: name }
+      if (key.hashed) head["id"] = { S: key.id }
       if (value === undefined) {
-        const removed = yield* send(target, (signal) =>
-          client.send("DeleteItem", { TableName: table, Key: { pk: { S: key.pk } }, ReturnValues: "ALL_OLD" }, signal))
-        yield* dropChunks(pipeline, name, removed.Attributes)
+        // a tombstone: it keeps the write number, so no late copy of an older write can land
+        const removed = yield* fencedPut(pipeline, name, key, head)
+        yield* dropChunks(pipeline, name, removed)
         return
       }
       const text = yield* Effect.try({
@@ -140,10 +207,6 @@ export const make = (sender: Client | DynamoDBClient, table: string): Context.Se
         catch: (cause) => invalid(target, `token ${name} of ${pipeline} cannot be written as JSON`, cause)
       })
       if (text === undefined) return yield* invalid(target, `token ${name} of ${pipeline} cannot be written as JSON`)
-      const head: Keys.Item = { pk: { S: key.pk }, p: { S: pipeline } }
-      // the name, for people reading the table (the key holds it too, JSON-escaped)
-      if (Keys.isWellFormed(name)) head["n"] = { S: name }
-      if (key.hashed) head["id"] = { S: key.id }
       const bytes = Buffer.byteLength(text, "utf8")
       if (bytes <= INLINE_BYTES) head["v"] = { S: text }
       else {
@@ -161,9 +224,8 @@ export const make = (sender: Client | DynamoDBClient, table: string): Context.Se
         head["parts"] = { N: String(requests.length) }
         head["bytes"] = { N: String(bytes) }
       }
-      const replaced = yield* send(target, (signal) =>
-        client.send("PutItem", { TableName: table, Item: head, ReturnValues: "ALL_OLD" }, signal))
-      yield* dropChunks(pipeline, name, replaced.Attributes, head["gen"]?.S)
+      const replaced = yield* fencedPut(pipeline, name, key, head)
+      yield* dropChunks(pipeline, name, replaced, head["gen"]?.S)
     })
 
   return { get, set }
