@@ -78,6 +78,15 @@ export interface Source<K extends Kind = Kind, E = never, R = never> extends Pip
    * the keys it holds on to from batch to batch, so that they keep no block alive. Absent: `false`.
    */
   readonly sharesText?: boolean | undefined
+  /**
+   * Whether `next`, the first record of a partition in a batch, was read by the same reader
+   * without a break since `previous`, the same partition's last record of the batch before. A
+   * source whose partitions move between readers (a consumer group) answers `false` after its
+   * reader was given the partition again: another reader may have folded it in between, so the
+   * fold reads the ledger from the store again instead of trusting what the batch before planned.
+   * Absent: always (one reader owns every partition).
+   */
+  readonly continues?: ((previous: Input, next: Input) => boolean) | undefined
 }
 
 /**
@@ -93,6 +102,7 @@ export const make = <K extends Kind, E, R>(parts: {
   readonly commit: (last: ReadonlyMap<string, Input>) => Effect.Effect<void, E | StoreError, R>
   readonly staged?: boolean | undefined
   readonly sharesText?: boolean | undefined
+  readonly continues?: ((previous: Input, next: Input) => boolean) | undefined
 }): Source<K, E, R> => {
   const self: Source<K, E, R> = {
     name: parts.name,
@@ -101,6 +111,7 @@ export const make = <K extends Kind, E, R>(parts: {
     commit: parts.commit,
     staged: parts.staged ?? false,
     sharesText: parts.sharesText ?? false,
+    continues: parts.continues,
     pipe() {
       return pipeArguments(this, arguments)
     }

@@ -522,5 +522,13 @@ export const make: {
       yield* committer.submit(consumer, offsets)
     })
 
-  return Source.make({ name, kind: options.decoding === undefined || options.decoding === "debezium" ? "changes" : "events", records: inputs, commit })
+  return Source.make({
+    name,
+    kind: options.decoding === undefined || options.decoding === "debezium" ? "changes" : "events",
+    records: inputs,
+    commit,
+    // a record's checkpoint is the generation it was fetched in: a partition fetched in a new
+    // generation may have been folded by another member in between
+    continues: (previous, next) => previous.checkpoint === next.checkpoint
+  })
 }

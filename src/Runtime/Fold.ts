@@ -235,6 +235,11 @@ const noDocuments: Plan.Documents = { ids: [], at: new Int32Array(0) }
 interface Folder<E> {
   readonly prepare: (batch: ReadonlyArray<Input>, inFlight: Prepared | undefined) => Effect.Effect<Prepared, StoreError | PipelineError>
   /**
+   * Whether `batch` was read on from `previous` without a break in every partition they share
+   * (`Source.continues`): only then do `previous`'s planned entries stand in for the store's.
+   */
+  readonly continues: (previous: Prepared, batch: ReadonlyArray<Input>) => boolean
+  /**
    * Writes a prepared batch to every pipeline, completes `written` with how that ended, then runs
    * `before` (the previous batch's commit) and commits the batch.
    */
@@ -452,6 +457,19 @@ export const makeFolder = <K extends Kind, E, R>(
         )
       })
 
+    const goesOn = source.continues
+    const continues = (previous: Prepared, batch: ReadonlyArray<Input>): boolean => {
+      if (goesOn === undefined) return true
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i]!
+        // the first record of each run of a partition
+        if (i > 0 && batch[i - 1]!.partition === r.partition) continue
+        const before = previous.last.get(r.partition)
+        if (before !== undefined && !goesOn(before, r)) return false
+      }
+      return true
+    }
+
     /** Commits a batch through the source: the last record of each of its partitions. */
     const commit = (last: ReadonlyMap<string, Input>) => Effect.suspend(() => retry(source.commit(last).pipe(Effect.provideContext(context))))
 
@@ -507,6 +525,7 @@ export const makeFolder = <K extends Kind, E, R>(
     return {
       fold: (batch: ReadonlyArray<Input>) => fold(batch, source.staged),
       prepare,
+      continues,
       write: (
         prepared: Prepared,
         written: Deferred.Deferred<void, StoreError | PipelineError>,
@@ -598,9 +617,21 @@ const sinkWith = <E>(
      * have ended (the store then answers with them, or newer ones; and after a failed write no
      * later batch is written).
      */
-    const unwritten = () => inFlight === undefined || Deferred.isDoneUnsafe(inFlight.written) ? undefined : inFlight.prepared
+    const unwritten = () => inFlight === undefined || Deferred.isDoneUnsafe(inFlight.written) ? undefined : inFlight
+    /**
+     * Plans a batch. When its partitions were read on without a break from the batch in flight, that
+     * batch's entries stand in for the store's; otherwise (a partition given to this reader again:
+     * another one may have folded it since, and its entries in the store may be newer) the writes in
+     * flight are waited for and the store is read.
+     */
+    const planBatch = (batch: ReadonlyArray<Input>) =>
+      Effect.suspend(() => {
+        const pending = unwritten()
+        if (pending === undefined || folder.continues(pending.prepared, batch)) return folder.prepare(batch, pending?.prepared)
+        return Effect.andThen(Deferred.await(pending.written), folder.prepare(batch, undefined))
+      })
     const foldBatch = (batch: ReadonlyArray<Input>) =>
-      Effect.suspend(() => folder.prepare(batch, unwritten())).pipe(
+      planBatch(batch).pipe(
         Effect.flatMap((prepared) =>
           Effect.flatMap(ready, (previous) => {
             const written = Deferred.makeUnsafe<void, StoreError | PipelineError>()

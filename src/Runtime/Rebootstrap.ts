@@ -107,6 +107,7 @@ const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Ve
     commit: source.commit,
     staged: source.staged,
     sharesText: source.sharesText,
+    continues: source.continues,
     records: Stream.unwrap(Effect.gen(function*() {
       let reached = false
       let lastAt = yield* Clock.currentTimeMillis

@@ -11,7 +11,8 @@
  * - a write that fails while the live source delivers nothing more fails the run at once instead
  *   of waiting for the next record.
  */
-import { Context, Effect, Layer, Queue, References, Schema, Stream } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Queue, References, Schema, Stream } from "effect"
+import * as I from "../../src/Input.ts"
 import { describe, expect, it } from "vitest"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
@@ -156,5 +157,49 @@ describe("overlapping batches", () => {
     expect(exit._tag).toBe("Failure")
     expect(JSON.stringify(exit)).toMatch(/disk on fire/)
     expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it("a partition given to this reader again is planned from the store, which another reader may have moved on", async () => {
+    // a consumer group: this reader's batch N stalls in its writes, another member takes the
+    // partition, folds N's record and a later one, and leaves; the partition comes back in a new
+    // generation, and batch N+1 goes on from the other member's commit
+    const state = Memory.makeState()
+    const id = JSON.stringify("x")
+    const at = (seq: number, generation: number) => ({ partition: "orders/0", seq, checkpoint: generation })
+    const groupSource = (name: string, records: Stream.Stream<I.Input>) =>
+      Source.make({ name, kind: "changes", records, commit: () => Effect.void, continues: (a, b) => a.checkpoint === b.checkpoint })
+    const result = await Effect.runPromise(Effect.gen(function*() {
+      const blocked = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const otherDone = yield* Deferred.make<void>()
+      let applies = 0
+      // the real store; only this reader's first aggregate write waits to be released
+      const stalling = Layer.effectContext(Effect.gen(function*() {
+        const aggregates = yield* Aggregates
+        return Context.make(Aggregates, {
+          ...aggregates,
+          apply: (t, u) =>
+            ++applies === 1
+              ? Effect.andThen(Effect.andThen(Deferred.succeed(blocked, undefined), Deferred.await(release)), aggregates.apply(t, u))
+              : aggregates.apply(t, u)
+        })
+      })).pipe(Layer.provideMerge(Memory.layer(state)))
+      const mine = groupSource("member-a", Stream.concat(
+        Stream.make(I.upsert(id, { k: "a", n: 10 }, at(1, 1))),
+        Stream.fromEffect(Effect.as(Deferred.await(otherDone), I.upsert(id, { k: "c", n: 30 }, at(3, 2))))
+      ))
+      const fiber = yield* Effect.forkChild(Fold.run(mine, [totals]).pipe(Effect.provide(stalling)))
+      yield* Deferred.await(blocked)
+      const other = groupSource("member-b", Stream.make(I.upsert(id, { k: "a", n: 10 }, at(1, 7)), I.upsert(id, { k: "b", n: 20 }, at(2, 7))))
+      yield* Fold.run(other, [totals]).pipe(Effect.provide(Memory.layer(state)))
+      yield* Deferred.succeed(otherDone, undefined)
+      // batch N+1 is read while batch N's writes still stall
+      yield* Effect.sleep(100)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(fiber)
+      return yield* Aggregates.use((a) => a.all(totals)).pipe(Effect.provide(Memory.layer(state)))
+    }).pipe(Effect.provide(quiet)))
+    // the document's final state is c: 30; a and b hold nothing
+    expect(Object.fromEntries([...result].filter(([, v]) => v !== 0))).toEqual({ c: 30 })
   })
 })

@@ -9,6 +9,7 @@ import { Effect, Fiber, Layer, Option, References, Schema } from "effect"
 import { Number as NumberOrder } from "effect/Order"
 import { describe, expect, it } from "vitest"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
+import * as I from "../../src/Input.ts"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
@@ -24,6 +25,15 @@ import { adapters, createTopic, members, produce, quiescent, readTopic, useKafka
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
 const { k, admin, producer } = useKafka()
+
+describe("KafkaSource's partitions between members", () => {
+  it("says a partition fetched in a new generation does not go on from the batch before (another member may have folded it)", () => {
+    const source = KafkaSource.make({ topic: "t", groupId: "g" })
+    const record = (seq: number, generation: number) => I.skip("test", { partition: "t/0", seq, checkpoint: generation })
+    expect(source.continues?.(record(4, 3), record(5, 3))).toBe(true)
+    expect(source.continues?.(record(4, 3), record(9, 4))).toBe(false)
+  })
+})
 
 describe.each(adapters)("KafkaSource on $name (real broker)", (adapter) => {
   const clientLayer = () => adapter.layer(uniqueName("worker"))
