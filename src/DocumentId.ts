@@ -6,7 +6,7 @@
  * id whether it arrives from a snapshot row, a change stream, or a Debezium record key
  * (`{"id": "<Extended JSON of _id>"}`), so the ledger recognises it in every mode. Numbers are
  * keyed by value, as MongoDB's `_id` index compares them (`1`, `NumberLong(1)`, `1.0` and
- * `NumberDecimal("1.00")` are one document). Key order inside a compound `_id` is kept: MongoDB
+ * `NumberDecimal("1.00")` are one document; so are `2.5` and `NumberDecimal("2.50")`). Key order inside a compound `_id` is kept: MongoDB
  * tells `{a: 1, b: 2}` and `{b: 2, a: 1}` apart too. Except for field names that look like
  * integers (`"5"`): JavaScript objects list them first, so `{b: 1, "5": 1}` and `{"5": 1, b: 1}`
  * get one id (docs/mongodb.md, "Known limits of `_id`s").
@@ -67,13 +67,39 @@ const canonicalDecimal = (text: string, value: unknown): unknown => {
 const INT64_MIN_BIG = -(2n ** 63n)
 const INT64_MAX_BIG = 2n ** 63n - 1n
 
+/** The bits of a double, for {@link canonicalDouble}. */
+const doubleView = new DataView(new ArrayBuffer(8))
+
+/**
+ * A finite Double that is not an integer of the `Int64` range, keyed as the `Decimal128` of its
+ * exact value when one holds it (34 significant digits): 2.5 and `NumberDecimal("2.5")`, or 1e20
+ * and `NumberDecimal("1E20")`, are one `_id` to MongoDB, which lets a replacement change one into
+ * the other. A Double no decimal holds exactly (0.1 is 0.1000000000000000055511151231257827...)
+ * equals no decimal, and is keyed as it is.
+ */
+const canonicalDouble = (value: number): unknown => {
+  doubleView.setFloat64(0, value)
+  const bits = doubleView.getBigUint64(0)
+  const biased = Number((bits >> 52n) & 0x7ffn)
+  const fraction = bits & 0xfffffffffffffn
+  // value = ±mantissa * 2^power
+  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n)
+  const power = biased === 0 ? -1074 : biased - 1075
+  // as digits * 10^exponent: m * 2^-k = m * 5^k * 10^-k
+  const all = (power >= 0 ? mantissa << BigInt(power) : mantissa * 5n ** BigInt(-power)).toString()
+  const digits = all.replace(/0+$/, "")
+  if (digits.length > 34) return value
+  const exponent = Math.min(power, 0) + all.length - digits.length
+  return { $numberDecimal: `${value < 0 ? "-" : ""}${digits}E${exponent}` }
+}
+
 /** Numbers keyed by value (see the module doc); everything else as it is. */
 const canonical = (value: unknown): unknown => {
   if (typeof value === "number") {
+    if (Number.isSafeInteger(value)) return Object.is(value, -0) ? 0 : value
     // a Double holding an integer past 2^53 equals the Int64 of that value
-    return Number.isInteger(value) && !Number.isSafeInteger(value) && value >= INT64_MIN && value < INT64_MAX
-      ? { $numberLong: BigInt(value).toString() }
-      : Object.is(value, -0) ? 0 : value
+    if (Number.isInteger(value) && value >= INT64_MIN && value < INT64_MAX) return { $numberLong: BigInt(value).toString() }
+    return Number.isFinite(value) ? canonicalDouble(value) : value
   }
   if (value === null || typeof value !== "object") return value
   if (Array.isArray(value)) return value.map(canonical)
