@@ -42,6 +42,7 @@ import { StoreError } from "./StoreError.ts"
 import { Tokens } from "./Tokens.ts"
 import { Transactions } from "./Transactions.ts"
 import * as ValueCodec from "../internal/valueCodec.ts"
+import { isWellFormed } from "../internal/wellFormed.ts"
 import * as Version from "../Version.ts"
 
 /**
@@ -99,6 +100,18 @@ interface Statements {
   readonly ledNewest: StatementSync
   readonly genPut: StatementSync
 }
+
+/**
+ * An aggregate key as its column holds it. SQLite keeps text as UTF-8, which has no lone
+ * surrogates: bound as it is, `"\ud83d"` (a JSON `\ud83d` escape, or a key cut in the middle of
+ * an emoji) would be stored as U+FFFD and share a row with every such key. A key that is not
+ * well-formed UTF-16, or that starts with U+FFFF (the mark), is stored as the mark and its JSON
+ * text, which escapes them.
+ */
+const keyColumn = (key: string): string => isWellFormed(key) && key.charCodeAt(0) !== 0xffff ? key : `\uffff${JSON.stringify(key)}`
+
+/** The aggregate key a column holds (see {@link keyColumn}). */
+const keyOfColumn = (text: string): string => text.charCodeAt(0) === 0xffff ? JSON.parse(text.slice(1)) as string : text
 
 const prepare = (db: DatabaseSync): Statements => ({
   aggGet: db.prepare("SELECT value, hw, expires_at FROM aggregates WHERE pipeline = ? AND key = ?"),
@@ -299,7 +312,8 @@ const services = (connection: Connection, s: Statements, binding: Binding.Bindin
         let skipped = 0
         let partial = 0
         for (const update of updates) {
-          const row = s.aggGet.get(name, update.key) as AggRow | undefined
+          const column = keyColumn(update.key)
+          const row = s.aggGet.get(name, column) as AggRow | undefined
           const hw: Record<string, number> = row === undefined ? Object.create(null) : parseMarks(row.hw)
           const todo = resolve(monoid, update, (p) => hw[p])
           if (todo === undefined) {
@@ -311,7 +325,7 @@ const services = (connection: Connection, s: Statements, binding: Binding.Bindin
           if (row === undefined) monoid.check?.(todo.delta)
           const value = row === undefined ? todo.delta : monoid.combine(ValueCodec.decode(row.value), todo.delta)
           const expires = update.expiresAt ?? row?.expires_at ?? null
-          s.aggPut.run(name, update.key, ValueCodec.encode(value), JSON.stringify(raiseMarks(hw, update.marks)), expires)
+          s.aggPut.run(name, column, ValueCodec.encode(value), JSON.stringify(raiseMarks(hw, update.marks)), expires)
           written++
         }
         return { written, skipped, partial }
@@ -322,7 +336,7 @@ const services = (connection: Connection, s: Statements, binding: Binding.Bindin
           const out = new Map<string, any>()
           const name = binding.readName(target.name)
           for (const key of keys) {
-            const row = s.aggGet.get(name, key) as AggRow | undefined
+            const row = s.aggGet.get(name, keyColumn(key)) as AggRow | undefined
             if (row !== undefined && (row.expires_at === null || row.expires_at > now)) out.set(key, ValueCodec.decode(row.value))
           }
           return out
@@ -331,7 +345,7 @@ const services = (connection: Connection, s: Statements, binding: Binding.Bindin
       Effect.flatMap(Clock.currentTimeMillis, (now) => readMany(db, "aggregates.all", () => {
         const out = new Map<string, any>()
         for (const row of s.aggAll.all(binding.readName(target.name), now) as Array<{ key: string; value: string }>) {
-          out.set(row.key, ValueCodec.decode(row.value))
+          out.set(keyOfColumn(row.key), ValueCodec.decode(row.value))
         }
         return out
       }))

@@ -164,3 +164,24 @@ describe("embedded store transactions", () => {
     expect(events).toEqual(["first write", "second write", "read 12"])
   })
 })
+
+describe("embedded store keys", () => {
+  it("keeps keys SQLite's UTF-8 cannot hold as they are (lone surrogates) apart from each other and from U+FFFD", async () => {
+    // keys cut in the middle of an emoji, or read from JSON \ud83d escapes; and the column's own mark
+    const keys = ["\ud83d", "\ud83c", "\ufffd", "\udc00x", "\uffff", "\uffff\"{", "a", "😀"]
+    const orders = keys.flatMap((customer, i) => [
+      { _id: `o${i}`, customer_id: customer, amount: 10 + i, status: "new" },
+      { _id: `p${i}`, customer_id: customer, amount: 100 * (i + 1), status: "new" }
+    ])
+    const expected = new Map<string, number>()
+    for (const o of orders) expected.set(o.customer_id, (expected.get(o.customer_id) ?? 0) + o.amount)
+    const source = Source.fromStream("surrogates", Stream.fromIterable(orders.map((o) => Source.upsert(o._id, o))))
+    const result = await Effect.runPromise(Effect.gen(function*() {
+      yield* Fold.run(source, [orderTotals])
+      const aggregates = yield* Aggregates
+      return { all: yield* aggregates.all(orderTotals), got: yield* aggregates.get(orderTotals, keys) }
+    }).pipe(Effect.provide(Embedded.layer({ path: join(dir, "surrogates.sqlite") })), Effect.provide(quiet)))
+    expect(new Map(result.all)).toEqual(expected)
+    expect(new Map(result.got)).toEqual(expected)
+  })
+})

@@ -20,6 +20,7 @@
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import { createHash } from "node:crypto"
+import { isWellFormed as wellFormed } from "../../internal/wellFormed.ts"
 
 /**
  * An item as the SDK sends it.
@@ -94,15 +95,13 @@ export const parts = (id: string): Array<unknown> => {
   return parsed
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
 /**
  * Whether a string is well-formed UTF-16 (no lone surrogates), so that DynamoDB's UTF-8 strings
  * can keep it as it is. Data that may not be is stored JSON-escaped instead.
  *
  * @since 0.1.0
  */
-export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s)
+export const isWellFormed: (s: string) => boolean = wellFormed
 
 const MARK_PREFIX = "hw:"
 
