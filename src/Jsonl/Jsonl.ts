@@ -4,22 +4,36 @@
  * The position of a line is the file's partition and the line number; its checkpoint is the byte
  * offset just after it, so a restarted run seeks straight to the first uncommitted line instead
  * of re-reading the file. A file is treated as an immutable log: appending is fine, rewriting
- * lines that were already committed is not (give a rewritten file another name). A last line
+ * lines that were already committed is not. The commit keeps the 32 bytes before its offset, and
+ * a run that finds other bytes there (a file rotated or rewritten under the same name) fails
+ * instead of reading the new file from the middle: give a new file a name of its own (and see
+ * `JsonlChanges` for a history split over several files). A last line
  * without its newline is read if it decodes (a file whose last line lacks one); one that does not
  * decode is taken for a line a writer is in the middle of, and left for a later run, with a warning.
  *
  * @since 0.1.0
  */
+import type { FileHandle } from "node:fs/promises"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { ConfigurationError, SourceError } from "../Errors.ts"
 import type { Input, Position } from "../Input.ts"
 import * as I from "../Input.ts"
-import { defaultMaxLineBytes, lines } from "../internal/lines.ts"
+import { defaultMaxLineBytes, lines, tailAt } from "../internal/lines.ts"
 import type { Tokens } from "../Store/Tokens.ts"
 import * as Source from "../Source.ts"
 import { commitToTokens, committed, type Kind } from "../Source.ts"
 import { errorText } from "../internal/errorText.ts"
+
+/** A committed checkpoint: an offset (as written before the tail was kept), or an offset and the bytes before it. */
+const checkpointOf = (checkpoint: unknown): { readonly start: number; readonly tail: string | undefined } => {
+  if (typeof checkpoint === "number") return { start: checkpoint, tail: undefined }
+  if (typeof checkpoint === "object" && checkpoint !== null) {
+    const { offset, tail } = checkpoint as { offset?: unknown; tail?: unknown }
+    if (typeof offset === "number") return { start: offset, tail: typeof tail === "string" && /^(?:[0-9a-f]{2})*$/.test(tail) ? tail : undefined }
+  }
+  return { start: 0, tail: undefined }
+}
 
 /**
  * @category models
@@ -91,16 +105,18 @@ export const make = <K extends Kind>(options: {
       return I.reject(text, `the decode function threw: ${errorText(error)}`, position)
     }
   }
+  /** The reader's open file, for the commits' `tailAt`. */
+  let reading: FileHandle | undefined
   const inputs = Stream.unwrap(
     Effect.gen(function*() {
       const saved = yield* committed(name, partition).pipe(
         Effect.mapError((cause) => new SourceError({ source: name, retryable: cause.retryable, detail: "reading the committed position failed", cause }))
       )
-      const start = typeof saved?.checkpoint === "number" ? saved.checkpoint : 0
+      const { start, tail } = checkpointOf(saved?.checkpoint)
       const firstLine = saved === undefined ? 1 : saved.seq + 1
       const chunks = Stream.fromAsyncIterable(
-        lines(path, partition, start, firstLine, options),
-        (cause) => new SourceError({ source: name, retryable: false, detail: `reading ${path} failed`, cause })
+        lines(path, partition, start, firstLine, { ...options, tail, onFile: (file) => (reading = file) }),
+        (cause) => new SourceError({ source: name, retryable: false, detail: `reading ${path} failed: ${errorText(cause)}`, cause })
       )
       return chunks.pipe(
         Stream.mapEffect(({ oversized, positions, texts, unterminated }) => {
@@ -129,11 +145,25 @@ export const make = <K extends Kind>(options: {
       )
     })
   )
+  const save = commitToTokens(name)
+  /** Commits each offset with the bytes before it (see `tailAt`). */
+  const commit = (last: ReadonlyMap<string, Input>) =>
+    Effect.flatMap(
+      Effect.forEach(last, ([p, record]) =>
+        Effect.map(
+          Effect.tryPromise({
+            try: () => tailAt(path, record.checkpoint as number, reading),
+            catch: (cause) => new SourceError({ source: name, retryable: true, detail: `reading ${path} before committing failed`, cause })
+          }),
+          (tail) => [p, { partition: record.partition, seq: record.seq, checkpoint: { offset: record.checkpoint, tail } } as unknown as Input] as const
+        )),
+      (entries) => save(new Map(entries))
+    )
   return Source.make({
     name,
     kind,
     records: inputs as Stream.Stream<Input, SourceError | ConfigurationError, Tokens>,
-    commit: commitToTokens(name),
+    commit,
     sharesText: true
   })
 }

@@ -6,6 +6,12 @@
  * document are ordered by line, so a dump must keep each document's records in their topic order
  * (a dump of one partition after another does).
  *
+ * A history split over several files (one a day, say): each file is a partition of its own, and
+ * line numbers start again in each, so with `ordering: "position"` a later file's change of a
+ * document an earlier file changed is taken for an older one and skipped as stale. Fold such
+ * files with `ordering: "sourceTime"` (each change's `source.ts_ms` and `source.ord`), or keep
+ * one file for the life of the store.
+ *
  * @since 0.1.0
  */
 import type { ConfigurationError, SourceError } from "../Errors.ts"

@@ -9,7 +9,7 @@
  *
  * Machinery of the JSON-Lines source (`Jsonl`).
  */
-import { open } from "node:fs/promises"
+import { type FileHandle, open } from "node:fs/promises"
 import type { Position } from "../Input.ts"
 
 /** Lines side by side: `texts[i]` is at `positions[i]`. */
@@ -44,6 +44,39 @@ const NEWLINE = 0x0a
  */
 export const defaultMaxLineBytes = 64 * 1024 * 1024
 
+/** How many bytes before a committed offset identify the file (see {@link tailAt}). */
+export const TAIL_BYTES = 32
+
+const readTail = async (file: FileHandle, offset: number): Promise<string> => {
+  const from = Math.max(0, offset - TAIL_BYTES)
+  const buffer = Buffer.alloc(offset - from)
+  const { bytesRead } = await file.read(buffer, 0, buffer.length, from)
+  return buffer.subarray(0, bytesRead).toString("hex")
+}
+
+/**
+ * The (up to) {@link TAIL_BYTES} bytes before `offset` in `path`, as hex: kept with a committed
+ * offset, so that a run resuming at it can tell the file it reads is the one committed (a file
+ * replaced under the same name, as log rotation does, would otherwise be read from the middle).
+ * Read through `reading`, the reader's own handle, while it is open (a commit a batch: opening the
+ * file each time cost about 40 µs).
+ */
+export const tailAt = async (path: string, offset: number, reading?: FileHandle): Promise<string> => {
+  if (reading !== undefined) {
+    try {
+      return await readTail(reading, offset)
+    } catch {
+      // closed meanwhile: open the file
+    }
+  }
+  const file = await open(path, "r")
+  try {
+    return await readTail(file, offset)
+  } finally {
+    await file.close()
+  }
+}
+
 /** What an oversized line keeps: its first KiB. */
 const HEAD = 1024
 
@@ -52,12 +85,21 @@ export async function* lines(
   partition: string,
   start: number,
   firstLine: number,
-  options: { readonly chunkSize?: number | undefined; readonly maxLineBytes?: number | undefined; readonly blockBytes?: number | undefined }
+  options: {
+    readonly chunkSize?: number | undefined
+    readonly maxLineBytes?: number | undefined
+    readonly blockBytes?: number | undefined
+    /** The bytes before `start` when it was committed (`tailAt`): checked before reading on. */
+    readonly tail?: string | undefined
+    /** Told the open file, and `undefined` before it is closed (for `tailAt`). */
+    readonly onFile?: ((file: FileHandle | undefined) => void) | undefined
+  }
 ): AsyncGenerator<Lines> {
   const chunkSize = Math.max(1, options.chunkSize ?? 2000)
   const maxLine = options.maxLineBytes ?? defaultMaxLineBytes
   const blockSize = options.blockBytes ?? 1 << 20
   const file = await open(path, "r")
+  options.onFile?.(file)
   /** The end of the latest read, failed or not (awaited before the file is closed). */
   let settled: Promise<void> = Promise.resolve()
   /**
@@ -74,6 +116,16 @@ export async function* lines(
     const { size } = await file.stat()
     if (start > size) {
       throw new Error(`the committed offset ${start} is past the end of the file (${size} bytes): the file was replaced or truncated`)
+    }
+    if (options.tail !== undefined) {
+      const before = Buffer.alloc(options.tail.length / 2)
+      const { bytesRead } = await file.read(before, 0, before.length, start - before.length)
+      if (before.subarray(0, bytesRead).toString("hex") !== options.tail) {
+        throw new Error(
+          `the bytes before the committed offset ${start} are not those committed: the file was replaced (rotated, rewritten); ` +
+            "give a new file a name of its own"
+        )
+      }
     }
     // two blocks: the file reads the next one while this one is cut into lines (each line's text
     // is copied out of its block, so a block is free again once cut)
@@ -181,6 +233,7 @@ export async function* lines(
   } finally {
     // a reader that stops early leaves a read under way: let it end before closing the file
     await settled
+    options.onFile?.(undefined)
     await file.close()
   }
 }

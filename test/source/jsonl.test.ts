@@ -254,3 +254,20 @@ describe("a JSON-Lines line as large as MongoDB allows", () => {
     expect(new Map(result.all)).toEqual(new Map([["a", 7], ["b", 1]]))
   })
 })
+
+describe("a JSON-Lines file replaced under the same name (rotated)", () => {
+  it("fails the next run instead of reading the new file from the committed offset", async () => {
+    const path = join(dir, "rotated.jsonl")
+    const old = ['{"k":"a","n":1}', '{"k":"b","n":20}', '{"k":"a","n":300}']
+    writeFileSync(path, old.map((l) => l + "\n").join(""))
+    // the new file is longer than the committed offset: reading it from there would lose its first lines
+    const rotated = ['{"k":"c","n":4000}', '{"k":"c","n":50000}', '{"k":"a","n":600000}', '{"k":"d","n":7}', '{"k":"d","n":8}']
+    const exit = await Effect.runPromise(Effect.gen(function*() {
+      yield* Fold.run(source(path), [totals])
+      writeFileSync(path, rotated.map((l) => l + "\n").join(""))
+      return yield* Effect.exit(Fold.run(source(path), [totals]))
+    }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(JSON.stringify(exit)).toMatch(/not those committed: the file was replaced/)
+  })
+})
