@@ -242,7 +242,11 @@ export const config: Config.Config<Settings> = Config.all({
 })))
 
 /**
- * The SDK configuration for `settings`.
+ * The SDK configuration for `settings`. Its request handler fails an attempt that outlasts
+ * `requestTimeoutMs` with a `TimeoutError` (retryable: the SDK and then the fold send it again),
+ * as the default transport does: `@smithy/node-http-handler` 4.x only logs a warning on
+ * `requestTimeout` unless `throwOnRequestTimeout` is set, and then waits for the socket timeout
+ * (300 s for DynamoDB), so a hung connection would hold the fiber that long.
  *
  * @category config
  * @since 0.1.0
@@ -253,6 +257,8 @@ export const clientConfig = (settings: Settings): DynamoDBClientConfig => {
     maxAttempts: Math.max(1, settings.maxAttempts ?? 3),
     requestHandler: {
       requestTimeout: settings.requestTimeoutMs ?? 10_000,
+      // an error, not a warning, when an attempt outlasts `requestTimeout` (see above)
+      throwOnRequestTimeout: true,
       connectionTimeout: settings.connectTimeoutMs ?? 3_000
     }
   }
