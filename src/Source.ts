@@ -46,6 +46,7 @@ import type { StoreError } from "./Store/StoreError.ts"
 import { Tokens } from "./Store/Tokens.ts"
 import type { Version } from "./Version.ts"
 import * as DocumentId from "./DocumentId.ts"
+import * as StoreRetry from "./internal/storeRetry.ts"
 import * as TokenKeys from "./internal/tokenKeys.ts"
 import { errorText } from "./internal/errorText.ts"
 import { jsonText } from "./internal/jsonText.ts"
@@ -278,7 +279,9 @@ const numbered = <K extends Kind, A, E, R>(
     return record
   }
   const records = Stream.unwrap(Effect.gen(function*() {
-    const saved = yield* committed(name, partition)
+    // retried as the fold's own store calls are: this read runs when the fold starts reading the
+    // stream, outside its `retrying`, and one connection reset here would otherwise fail the run
+    const saved = yield* StoreRetry.retrying(committed(name, partition))
     let seq = saved?.seq ?? 0
     const rest = !continues && seq > 0 ? stream.pipe(Stream.drop(seq)) : stream
     return rest.pipe(Stream.mapArray((chunk) => Arr.map(chunk, (a) => input(a, { partition, seq: ++seq }))))

@@ -62,6 +62,7 @@ import { dual } from "effect/Function"
 import { PipelineError } from "../Errors.ts"
 import type { Input } from "../Input.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
+import * as StoreRetry from "../internal/storeRetry.ts"
 import * as TokenKeys from "../internal/tokenKeys.ts"
 import type { Kind, Source } from "../Source.ts"
 import { Aggregates } from "../Store/Aggregates.ts"
@@ -173,10 +174,7 @@ export const of = (summary: Summary | undefined, pipeline: string | { readonly n
  * @since 0.1.0
  * @category retries
  */
-export const defaultRetry: Schedule.Schedule<Duration.Duration, unknown> = Schedule.min([
-  Schedule.exponential("100 millis"),
-  Schedule.spaced("5 seconds")
-]).pipe(Schedule.jittered, Schedule.upTo({ duration: "2 minutes" }))
+export const defaultRetry: Schedule.Schedule<Duration.Duration, unknown> = StoreRetry.schedule
 
 /**
  * Retries an effect's retryable `StoreError`s on `schedule` (default {@link defaultRetry}); other
