@@ -29,14 +29,9 @@ import * as DeadLetterReplay from "../../src/Admin/DeadLetterReplay.ts"
 import * as MongoAdmin from "../../src/Admin/MongoAdmin.ts"
 import * as PipelineStatus from "../../src/Admin/PipelineStatus.ts"
 import * as Verify from "../../src/Admin/Verify.ts"
-import * as KafkaDeadLetters from "../../src/Kafka/KafkaDeadLetters.ts"
-import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
-import * as Port from "../../src/Kafka/KafkaPort.ts"
 import * as Mongo from "../../src/MongoDb/Mongo.ts"
 import * as MongoChangeStream from "../../src/MongoDb/MongoChangeStream.ts"
 import type * as Pipeline from "../../src/Pipeline.ts"
-import { DeadLetters } from "../../src/Store/DeadLetters.ts"
-import { StoreError } from "../../src/Store/StoreError.ts"
 import * as Version from "../../src/Version.ts"
 import * as ValueCodec from "../../src/internal/valueCodec.ts"
 import * as Cli from "./cli.ts"
@@ -61,46 +56,11 @@ const when = (ms: number | undefined): string => (ms === undefined || ms === 0 ?
 
 const mongoLayer = Layer.unwrap(Effect.map(Settings.MONGO_URI.config, (uri) => Mongo.layer({ uri })))
 
-/** The Kafka client of `KafkaJs.config`, retrying once: a missing topic is an answer here, not an outage to wait out. */
-const kafkaLayer = Layer.unwrap(Effect.map(KafkaJs.config, (options) => KafkaJs.layer({ ...options, retries: 1 })))
-
-/** The dead letters of the dead-letter topic, read once, one copy per (pipeline, partition, seq). */
-const topicLetters = (topic: string) =>
-  KafkaDeadLetters.readAll(topic).pipe(
-    Effect.map((records) => {
-      const seen = new Set<string>()
-      return records.flatMap((r) => {
-        const letter = KafkaDeadLetters.fromRecord(r)
-        const id = letter === undefined ? "" : JSON.stringify([letter.pipeline, letter.partition, letter.seq])
-        if (letter === undefined || seen.has(id)) return []
-        seen.add(id)
-        return [letter]
-      })
-    }),
-    // no topic yet: no Kafka worker has written a dead letter
-    Effect.catchIf((e) => /UNKNOWN_TOPIC_OR_PARTITION/.test(e.detail), () => Effect.succeed([])),
-    Effect.mapError((cause) => new StoreError({ store: "kafka", operation: `deadLetters.list of ${topic}`, retryable: cause.retryable, cause }))
-  )
-
 /**
- * The dead letters the commands read: the store's (the bootstrap's, the change-stream worker's) and,
- * with `LIVE_SOURCE=kafka`, those the Kafka workers wrote to `KAFKA_DLQ_TOPIC` too.
+ * The store's services, with the dead letters operators read (`Stores.deadLetterReads`: with
+ * `LIVE_SOURCE=kafka`, the dead-letter topic's too).
  */
-const deadLetterSinks = Layer.unwrap(Effect.gen(function*() {
-  if ((yield* Settings.liveSource) !== "kafka") return Layer.empty
-  const { deadLetterTopic } = yield* Settings.kafka
-  return Layer.effect(DeadLetters, Effect.gen(function*() {
-    const store = yield* DeadLetters
-    const topic = yield* Effect.cached(Effect.provideService(topicLetters(deadLetterTopic), Port.KafkaClient, yield* Port.KafkaClient))
-    return DeadLetters.of({
-      write: store.write,
-      list: (pipeline) => Effect.map(Effect.all([store.list(pipeline), topic]), ([stored, kafka]) => [...stored, ...kafka.filter((l) => l.pipeline === pipeline)])
-    })
-  })).pipe(Layer.provide(kafkaLayer))
-}))
-
-/** The store's services, with the dead letters of {@link deadLetterSinks}. */
-const withStores = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(deadLetterSinks), Effect.provide(Stores.layer))
+const withStores = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(Stores.deadLetterReads), Effect.provide(Stores.layer))
 
 // ---------------------------------------------------------------------------------------------
 // status
@@ -133,7 +93,7 @@ const kafkaLag = Effect.gen(function*() {
   const kafka = yield* Settings.kafka
   return yield* PipelineStatus.kafkaLag(kafka.groupId, kafka.topic).pipe(
     Effect.map((partitions): Lag => ({ partitions })),
-    Effect.provide(kafkaLayer)
+    Effect.provide(Stores.kafkaReader)
   )
 }).pipe(Effect.catch((e) => Effect.succeed<Lag>({ error: errorText(e) })))
 
@@ -302,13 +262,7 @@ const verify = (options: { readonly pipeline: string; readonly json: boolean }) 
 // ---------------------------------------------------------------------------------------------
 // the command line
 
-/** Where the Kafka workers' dead letters are, for `--help`. */
-const topicSection: Settings.Section = {
-  title: "the Kafka workers' dead letters (read with LIVE_SOURCE=kafka)",
-  variables: [Settings.LIVE_SOURCE, Settings.KAFKA_DLQ_TOPIC, ...Settings.kafkaClientVariables]
-}
-
-const sections = [Settings.sections.connection, Settings.sections.store, topicSection, Settings.sections.logging]
+const sections = [Settings.sections.connection, Settings.sections.store, Stores.deadLetterTopicSection, Settings.sections.logging]
 
 const statusCommand = Command.make("status", { json: Cli.json }, status).pipe(
   Cli.describe(
@@ -333,7 +287,7 @@ const listCommand = Command.make("list", {
   Cli.describe(
     "The dead letters in the store (and, with LIVE_SOURCE=kafka, on the dead-letter topic): pipeline, id (<partition>#<seq>), document, when, " +
       "status (pending or resolved), reason.",
-    [Settings.sections.store, topicSection, Settings.sections.logging]
+    [Settings.sections.store, Stores.deadLetterTopicSection, Settings.sections.logging]
   )
 )
 
@@ -344,7 +298,7 @@ const showCommand = Command.make("show", {
 }, showLetter).pipe(
   Cli.describe("One dead letter (of every pipeline that refused that record): its reason, raw input and status.", [
     Settings.sections.store,
-    topicSection,
+    Stores.deadLetterTopicSection,
     Settings.sections.logging
   ])
 )

@@ -13,7 +13,9 @@
  * pipeline has finished (its state in the token store says `done`), so a Kubernetes readiness
  * probe keeps the server out of rotation while `bootstrap.js` runs. With `SERVE_TOKEN` the API
  * requires `Authorization: Bearer <token>`; CORS stays closed unless `SERVE_CORS_ORIGINS` lists
- * origins. With `OTEL_EXPORTER_OTLP_ENDPOINT` it exports traces, metrics and logs over OTLP.
+ * origins. With `LIVE_SOURCE=kafka` the status page lists the dead letters the Kafka workers wrote to
+ * `KAFKA_DLQ_TOPIC` too (they are not in the store). With `OTEL_EXPORTER_OTLP_ENDPOINT` it exports
+ * traces, metrics and logs over OTLP.
  */
 import { Effect, Layer } from "effect"
 import { Command } from "effect/cli"
@@ -29,7 +31,7 @@ const command = Command.make("serve.js", {}, program).pipe(
     "The query server of the orderstats pipelines, until SIGINT or SIGTERM (exit code 0): their aggregates, window reads and " +
       "sketch estimates under /v1, /metrics (Prometheus), the status page at /status, /health/live and /health/ready (ready once " +
       "the store answers and every bootstrap has finished), the OpenAPI document at /openapi.json and its reference page at /docs.",
-    [Serving.serverSection, Settings.sections.store, Serving.telemetrySection, Settings.sections.logging]
+    [Serving.serverSection, Settings.sections.store, Stores.deadLetterTopicSection, Serving.telemetrySection, Settings.sections.logging]
   )
 )
 

@@ -1,8 +1,9 @@
 /**
  * What serve.js and worker.js share to serve the orderstats pipelines: the query server
  * (`QueryServer`, with its settings from `SERVE_*`: the API, `/metrics`, `/status`, the health
- * routes), its readiness check (the bootstrap of every pipeline has finished), and OpenTelemetry
- * export (OTLP over HTTP/JSON, on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set).
+ * routes, the dead letters of the status page with the Kafka workers' when `LIVE_SOURCE=kafka`), its
+ * readiness check (the bootstrap of every pipeline has finished), and OpenTelemetry export (OTLP
+ * over HTTP/JSON, on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set).
  *
  * The worker serves only when `SERVE_PORT` is set (several workers on one machine would otherwise
  * fight over port 8080); serve.js always serves.
@@ -15,6 +16,7 @@ import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as QueryServer from "../../src/Serve/QueryServer.ts"
 import type * as Settings from "./config.ts"
 import { pipelines } from "./pipeline.ts"
+import * as Stores from "./stores.ts"
 
 /** The variables `QueryServer.config` reads, as `--help` lists them. */
 export const serverSection: Settings.Section = {
@@ -76,8 +78,13 @@ export const bootstrapFinished = Effect.forEach(pipelines, (pipeline) =>
         })
       )), { discard: true })
 
-/** The query server of every orderstats pipeline, its settings from the environment. */
-export const server = QueryServer.layerConfig({ pipelines, readiness: bootstrapFinished })
+/**
+ * The query server of every orderstats pipeline, its settings from the environment. Its status
+ * page lists the dead letters operators read (`Stores.deadLetterReads`): with `LIVE_SOURCE=kafka`,
+ * those the Kafka workers wrote to the dead-letter topic as well, which never reach the store it
+ * is built over (in the worker too: the fold's own `DeadLetters` is the topic's, live.ts).
+ */
+export const server = QueryServer.layerConfig({ pipelines, readiness: bootstrapFinished }).pipe(Layer.provide(Stores.deadLetterReads))
 
 /** Whether the worker serves: `SERVE_PORT` is set. */
 export const workerServes = Config.option(Config.String("SERVE_PORT")).pipe(

@@ -11,21 +11,27 @@
  * The cache: a binary that writes aggregates invalidates the cached keys of every batch it applied
  * (strict invalidation: a batch whose invalidation failed is not committed and is retried), so a
  * reader that goes through the cache never sees a total older than the last committed batch.
+ *
+ * The dead letters operators read ({@link deadLetterReads}: admin.js, the status page of serve.js
+ * and of the worker) are the store's and, with `LIVE_SOURCE=kafka`, those on the dead-letter topic.
  */
 import { createHash } from "node:crypto"
 import { resolve } from "node:path"
-import { type Config, Effect, Layer, Schedule } from "effect"
+import { type Config, Effect, Exit, Layer, Schedule } from "effect"
 import { ConfigurationError } from "../../src/Errors.ts"
+import * as KafkaDeadLetters from "../../src/Kafka/KafkaDeadLetters.ts"
+import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
+import * as Port from "../../src/Kafka/KafkaPort.ts"
 import type { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Cache from "../../src/Redis/AggregateCache.ts"
-import type { DeadLetters } from "../../src/Store/DeadLetters.ts"
+import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as DynamoDbClient from "../../src/DynamoDb/DynamoDbClient.ts"
 import { send } from "../../src/DynamoDb/internal/send.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import * as Tables from "../../src/DynamoDb/DynamoDbTables.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import type { Ledger } from "../../src/Store/Ledger.ts"
-import type { StoreError } from "../../src/Store/StoreError.ts"
+import { StoreError } from "../../src/Store/StoreError.ts"
 import type { Tokens } from "../../src/Store/Tokens.ts"
 import * as Settings from "./config.ts"
 
@@ -115,3 +121,67 @@ export const layer: Layer.Layer<Stores, StoreError | ConfigurationError | Config
       : Cache.decorate(base, { prefix: cachePrefix(choice) }).pipe(Layer.provide(Cache.redisLayer({ url: cache })))
   })
 )
+
+/**
+ * The Kafka client of the operators' reads (the dead-letter topic, admin.js's consumer-group lag):
+ * `KafkaJs.config`'s, retrying once: a missing topic is an answer here, not an outage to wait out.
+ */
+export const kafkaReader = Layer.unwrap(Effect.map(KafkaJs.config, (options) => KafkaJs.layer({ ...options, retries: 1 })))
+
+/** The dead letters of the dead-letter topic, read once, one copy per (pipeline, partition, seq). */
+const topicLetters = (topic: string) =>
+  KafkaDeadLetters.readAll(topic).pipe(
+    Effect.map((records) => {
+      const seen = new Set<string>()
+      return records.flatMap((r) => {
+        const letter = KafkaDeadLetters.fromRecord(r)
+        const id = letter === undefined ? "" : JSON.stringify([letter.pipeline, letter.partition, letter.seq])
+        if (letter === undefined || seen.has(id)) return []
+        seen.add(id)
+        return [letter]
+      })
+    }),
+    // no topic yet: no Kafka worker has written a dead letter
+    Effect.catchIf((e) => /UNKNOWN_TOPIC_OR_PARTITION/.test(e.detail), () => Effect.succeed([])),
+    Effect.mapError((cause) => new StoreError({ store: "kafka", operation: `deadLetters.list of ${topic}`, retryable: cause.retryable, cause }))
+  )
+
+/**
+ * How long one read of the dead-letter topic answers `list`. Each read joins a throw-away consumer
+ * group and reads the whole topic, so the status page (one `list` per pipeline, each refresh) must
+ * not read it per call; a long-running server must still show the dead letters written since.
+ */
+const topicReadTtl = "10 seconds"
+
+/**
+ * The dead letters operators read: the store's (the bootstrap's, the change-stream worker's) and,
+ * with `LIVE_SOURCE=kafka`, those the Kafka workers wrote to `KAFKA_DLQ_TOPIC` too. The Kafka
+ * worker's fold writes its dead letters to the topic only (live.ts), never to the store, so a
+ * reader of the store alone (`admin.js`, the query server's `/status` and `/v1/status`, in
+ * serve.js or in the worker) would miss every one of them. `write` goes to the store.
+ *
+ * One read of the topic serves every pipeline and caller for {@link topicReadTtl}; a failed read
+ * is not kept (the next call reads again). Provide it over {@link layer}, to what reads the dead
+ * letters only: the fold writes where live.ts says.
+ */
+export const deadLetterReads = Layer.unwrap(Effect.gen(function*() {
+  if ((yield* Settings.liveSource) !== "kafka") return Layer.empty
+  const { deadLetterTopic } = yield* Settings.kafka
+  return Layer.effect(DeadLetters, Effect.gen(function*() {
+    const store = yield* DeadLetters
+    const topic = yield* Effect.cachedWithTTL(
+      Effect.provideService(topicLetters(deadLetterTopic), Port.KafkaClient, yield* Port.KafkaClient),
+      (exit) => (Exit.isSuccess(exit) ? topicReadTtl : 0)
+    )
+    return DeadLetters.of({
+      write: store.write,
+      list: (pipeline) => Effect.map(Effect.all([store.list(pipeline), topic], { concurrency: 2 }), ([stored, kafka]) => [...stored, ...kafka.filter((l) => l.pipeline === pipeline)])
+    })
+  })).pipe(Layer.provide(kafkaReader))
+}))
+
+/** Where {@link deadLetterReads} finds the Kafka workers' dead letters, for `--help`. */
+export const deadLetterTopicSection: Settings.Section = {
+  title: "the Kafka workers' dead letters (read with LIVE_SOURCE=kafka)",
+  variables: [Settings.LIVE_SOURCE, Settings.KAFKA_DLQ_TOPIC, ...Settings.kafkaClientVariables]
+}

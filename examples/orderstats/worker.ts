@@ -12,8 +12,9 @@
  * prints what it folded (`--json`: as one JSON object). Settings: see config.ts.
  *
  * With `SERVE_PORT` set it also serves the query server (serving.ts): the API, `/metrics`, the
- * status page at `/status` (phase, progress, throughput, lag and dead letters of its pipelines),
- * and `/health/ready` for orchestrators. With `OTEL_EXPORTER_OTLP_ENDPOINT` it exports traces,
+ * status page at `/status` (phase, progress, throughput, lag and dead letters of its pipelines:
+ * with `LIVE_SOURCE=kafka` those on `KAFKA_DLQ_TOPIC`, where its fold writes them, as well as the
+ * store's), and `/health/ready` for orchestrators. With `OTEL_EXPORTER_OTLP_ENDPOINT` it exports traces,
  * metrics and logs over OTLP.
  */
 import { Effect, Layer } from "effect"
