@@ -257,7 +257,8 @@ const verify = (options: { readonly pipeline: string; readonly json: boolean }) 
       ].join("\n"))
     }
     yield* Verify.check(report)
-  }).pipe(Effect.provide([Stores.layer, mongoLayer]))
+    // a store that does not exist is a mistyped STATE_DIR, not a store that lost every key
+  }).pipe(Effect.provide([Stores.existing, mongoLayer]))
 
 // ---------------------------------------------------------------------------------------------
 // the command line

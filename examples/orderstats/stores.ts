@@ -108,19 +108,27 @@ const dynamoDb = (choice: DynamoDbChoice): Layer.Layer<Stores, StoreError | Conf
   )
 
 /**
- * The store services chosen by the environment (see `config.store` and `config.cacheUrl`).
+ * The store services chosen by the environment (see `config.store` and `config.cacheUrl`);
+ * `existing`: an embedded store must exist already (a reader, such as `admin.js verify`).
  */
-export const layer: Layer.Layer<Stores, StoreError | ConfigurationError | Config.ConfigError> = Layer.unwrap(
-  Effect.gen(function*() {
+const layerWith = (options: { readonly existing?: boolean }): Layer.Layer<Stores, StoreError | ConfigurationError | Config.ConfigError> =>
+  Layer.unwrap(Effect.gen(function*() {
     const choice = yield* Settings.store
     const cache = yield* Settings.cacheUrl
     yield* Effect.logInfo(`store: ${describe(choice)}${cache === undefined ? "" : "; aggregates cached in Valkey/Redis (REDIS_URL)"}`)
-    const base = choice._tag === "DynamoDb" ? dynamoDb(choice) : Embedded.layer({ path: choice.path, cacheMiB: choice.cacheMiB })
+    const base = choice._tag === "DynamoDb"
+      ? dynamoDb(choice)
+      : Embedded.layer({ path: choice.path, cacheMiB: choice.cacheMiB, create: options.existing !== true })
     return cache === undefined
       ? base
       : Cache.decorate(base, { prefix: cachePrefix(choice) }).pipe(Layer.provide(Cache.redisLayer({ url: cache })))
-  })
-)
+  }))
+
+/** The store services chosen by the environment (see `config.store` and `config.cacheUrl`). */
+export const layer = layerWith({})
+
+/** {@link layer}, for a reader: an embedded store that does not exist is an error, not an empty store. */
+export const existing = layerWith({ existing: true })
 
 /**
  * The Kafka client of the operators' reads (the dead-letter topic, admin.js's consumer-group lag):

@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import { mkdirSync } from "node:fs"
+import { existsSync, mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync, type StatementSync } from "node:sqlite"
 import * as Clock from "effect/Clock"
@@ -43,6 +43,7 @@ import { Tokens } from "./Tokens.ts"
 import { Transactions } from "./Transactions.ts"
 import * as ValueCodec from "../internal/valueCodec.ts"
 import { isWellFormed } from "../internal/wellFormed.ts"
+import { errorText } from "../internal/errorText.ts"
 import * as Version from "../Version.ts"
 
 /**
@@ -52,6 +53,12 @@ import * as Version from "../Version.ts"
 export interface Options {
   /** The database file; created with its folder when missing. `":memory:"` for a private in-memory database. */
   readonly path: string
+  /**
+   * `false`: fail when the file does not exist, instead of creating an empty store (a reader, such
+   * as a reconciliation, for which a mistyped path must not look like a store that lost every
+   * key). Default `true`.
+   */
+  readonly create?: boolean | undefined
   /** `"full"` (default): durable against power loss. `"normal"`: durable against process crashes. */
   readonly durability?: "full" | "normal"
   /**
@@ -532,6 +539,9 @@ export const open = (options: Options): Effect.Effect<DatabaseSync, StoreError, 
   return Effect.acquireRelease(
     Effect.try({
       try: () => {
+        if (options.path !== ":memory:" && options.create === false && !existsSync(options.path)) {
+          throw new Error(`no embedded store at ${options.path}: nothing was folded into it yet, or the path is not the one written`)
+        }
         if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true })
         const db = new DatabaseSync(options.path, { timeout: 10_000 })
         db.exec("PRAGMA journal_mode = WAL")
@@ -552,7 +562,7 @@ export const open = (options: Options): Effect.Effect<DatabaseSync, StoreError, 
         return db
       },
       catch: (cause) =>
-        new StoreError({ store: "embedded", operation: "open", retryable: false, cause, detail: options.path })
+        new StoreError({ store: "embedded", operation: "open", retryable: false, cause, detail: `${options.path}: ${errorText(cause)}` })
     }),
     (db) => Effect.sync(() => db.isOpen && db.close())
   )

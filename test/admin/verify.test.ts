@@ -4,6 +4,9 @@
  * every pipeline; a difference planted in the store with the store's own API is found, and only
  * that key, with the expected value of a group-by over the collection (exit 1).
  */
+import { existsSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Document } from "mongodb"
@@ -104,6 +107,14 @@ describe.each<StoreKind>(["embedded", "dynamodb"])("admin verify on the %s store
     const r = await sc.run("admin", ["verify", "revenue_per_day", "--json"])
     expect(r.code).toBe(1)
     expect(json<VerifyJson>(r.stdout).differences).toEqual([{ key, expected, stored: expected - 1 }])
+  })
+
+  it.runIf(kind === "embedded")("refuses a store that does not exist, and creates nothing (exit 1)", async () => {
+    const missing = join(tmpdir(), `verify-missing-${Date.now()}`, "state")
+    const r = await sc.run("admin", ["verify", "order_totals", "--json"], { STATE_DIR: missing })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/no embedded store at/)
+    expect(existsSync(dirname(missing))).toBe(false)
   })
 
   it("refuses an unknown pipeline with the usage (exit 1)", async () => {
