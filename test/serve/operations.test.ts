@@ -7,7 +7,7 @@
  * problem.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
 import * as QueryApi from "../../src/Serve/QueryApi.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
@@ -16,7 +16,7 @@ import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as MemoryStore from "../../src/Store/Memory.ts"
 import { StoreError } from "../../src/Store/StoreError.ts"
 import * as Prometheus from "./prometheus.ts"
-import { Base, call, orders, pipelines, PROBLEM, server, SOURCE } from "./support.ts"
+import { Base, call, orders, pipelines, PROBLEM, server, SOURCE, totals } from "./support.ts"
 
 const state = MemoryStore.makeState()
 const store = MemoryStore.layer(state)
@@ -139,6 +139,10 @@ describe("QueryServer: health and metrics", () => {
         const denied = yield* call("/metrics")
         expect(denied.status).toBe(401)
         expect(denied.json.type).toBe(`${PROBLEM}unauthorized`)
+        // a customer whose only order was deleted: its row stays, holding the identity, and is not counted
+        const gone = Source.fromStream("gone", Stream.make(Source.upsert("gone1", { ...orders[0]!, id: "gone1", customer: "c-gone" }), Source.remove("gone1")))
+        yield* Fold.run(gone, [totals]).pipe(Effect.provide(store))
+        expect((yield* Aggregates.use((a) => a.get(totals, ["c-gone"])).pipe(Effect.provide(store))).get("c-gone")).toBe(0)
         const m = yield* metrics(bearer(TOKEN))
         expect(Prometheus.valueOf(m, "monoid_serve_aggregates", { pipeline: "totals" })).toBe(7)
         expect(Prometheus.valueOf(m, "monoid_serve_aggregates", { pipeline: "visitors" })).toBe(1)

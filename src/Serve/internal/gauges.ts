@@ -6,7 +6,8 @@
  * - `monoid_serve_ready`: 1 when the readiness checks pass, else 0;
  * - `monoid_serve_pipeline_info{pipeline, mode, values, windowed}`: 1 per pipeline served (an
  *   info metric, to join on);
- * - with `storeGauges`: `monoid_serve_aggregates{pipeline}`, the aggregates the store holds, and
+ * - with `storeGauges`: `monoid_serve_aggregates{pipeline}`, the keys whose aggregate is not the
+ *   monoid's identity (as `PipelineStatus` counts them: a key retracted to it keeps its row), and
  *   `monoid_serve_dead_letters{pipeline}`, the dead letters it holds (when the `DeadLetters`
  *   service is there). Both are full reads of the store (a scan on DynamoDB), so they are
  *   refreshed at most once per `every`; a read that fails leaves the previous values.
@@ -18,6 +19,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import { equals } from "../../Equal.ts"
 import { Aggregates } from "../../Store/Aggregates.ts"
 import { DeadLetters } from "../../Store/DeadLetters.ts"
 import type { Catalog } from "./catalog.ts"
@@ -25,7 +27,7 @@ import type { Readiness } from "./health.ts"
 
 const ready = Metric.gauge("monoid_serve_ready", { description: "1 when the query server is ready (store read and readiness check), else 0" })
 const pipelineInfo = Metric.gauge("monoid_serve_pipeline_info", { description: "1 for each pipeline the query server serves" })
-const aggregatesHeld = Metric.gauge("monoid_serve_aggregates", { description: "aggregates the store holds, per pipeline" })
+const aggregatesHeld = Metric.gauge("monoid_serve_aggregates", { description: "keys whose aggregate is not the identity, per pipeline" })
 const deadLettersHeld = Metric.gauge("monoid_serve_dead_letters", { description: "dead letters the store holds, per pipeline" })
 
 /** What {@link make} needs. */
@@ -56,7 +58,10 @@ export const make = (catalog: Catalog, readiness: Readiness, options: Options) =
       Effect.gen(function*() {
         const attributes = { pipeline: entry.info.name }
         const held = yield* aggregates.all(entry.pipeline)
-        yield* Metric.update(Metric.withAttributes(aggregatesHeld, attributes), held.size)
+        // as admin status counts them: a key retracted to the identity keeps its row, but holds nothing
+        let keys = 0
+        for (const value of held.values()) if (!equals(value, entry.pipeline.monoid.empty)) keys++
+        yield* Metric.update(Metric.withAttributes(aggregatesHeld, attributes), keys)
         if (Option.isSome(deadLetters)) {
           const letters = yield* deadLetters.value.list(entry.info.name)
           yield* Metric.update(Metric.withAttributes(deadLettersHeld, attributes), letters.length)
