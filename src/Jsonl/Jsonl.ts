@@ -13,7 +13,6 @@
  *
  * @since 0.1.0
  */
-import type { FileHandle } from "node:fs/promises"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { ConfigurationError, SourceError } from "../Errors.ts"
@@ -24,6 +23,7 @@ import type { Tokens } from "../Store/Tokens.ts"
 import * as Source from "../Source.ts"
 import { commitToTokens, committed, type Kind } from "../Source.ts"
 import { errorText } from "../internal/errorText.ts"
+import * as StoreRetry from "../internal/storeRetry.ts"
 
 /** A committed checkpoint: an offset (as written before the tail was kept), or an offset and the bytes before it. */
 const checkpointOf = (checkpoint: unknown): { readonly start: number; readonly tail: string | undefined } => {
@@ -105,21 +105,24 @@ export const make = <K extends Kind>(options: {
       return I.reject(text, `the decode function threw: ${errorText(error)}`, position)
     }
   }
-  /** The reader's open file, for the commits' `tailAt`. */
-  let reading: FileHandle | undefined
+  /** The tail of each chunk's last line by its offset, until committed (see `commit`). */
+  const tails = new Map<number, string>()
+  /** The `dev:ino` of the file being read (for `tailAt`). */
+  let identity = ""
   const inputs = Stream.unwrap(
     Effect.gen(function*() {
-      const saved = yield* committed(name, partition).pipe(
+      const saved = yield* StoreRetry.retrying(committed(name, partition)).pipe(
         Effect.mapError((cause) => new SourceError({ source: name, retryable: cause.retryable, detail: "reading the committed position failed", cause }))
       )
       const { start, tail } = checkpointOf(saved?.checkpoint)
       const firstLine = saved === undefined ? 1 : saved.seq + 1
       const chunks = Stream.fromAsyncIterable(
-        lines(path, partition, start, firstLine, { ...options, tail, onFile: (file) => (reading = file) }),
+        lines(path, partition, start, firstLine, { ...options, tail, onIdentity: (id) => (identity = id) }),
         (cause) => new SourceError({ source: name, retryable: false, detail: `reading ${path} failed: ${errorText(cause)}`, cause })
       )
       return chunks.pipe(
-        Stream.mapEffect(({ oversized, positions, texts, unterminated }) => {
+        Stream.mapEffect(({ oversized, positions, tail, texts, unterminated }) => {
+          tails.set((positions[positions.length - 1] as Position & { readonly checkpoint: number }).checkpoint, tail)
           const out: Array<Input> = []
           for (let i = 0; i < texts.length; i++) {
             const position = positions[i]!
@@ -146,18 +149,26 @@ export const make = <K extends Kind>(options: {
     })
   )
   const save = commitToTokens(name)
-  /** Commits each offset with the bytes before it (see `tailAt`). */
+  /**
+   * Commits each offset with the bytes before it: read with its chunk when it ends one (the usual
+   * case: the fold's batches are the source's chunks), else from the file, which must still be the
+   * one read (`tailAt`).
+   */
   const commit = (last: ReadonlyMap<string, Input>) =>
     Effect.flatMap(
-      Effect.forEach(last, ([p, record]) =>
-        Effect.map(
-          Effect.tryPromise({
-            try: () => tailAt(path, record.checkpoint as number, reading),
-            catch: (cause) => new SourceError({ source: name, retryable: true, detail: `reading ${path} before committing failed`, cause })
-          }),
-          (tail) => [p, { partition: record.partition, seq: record.seq, checkpoint: { offset: record.checkpoint, tail } } as unknown as Input] as const
-        )),
-      (entries) => save(new Map(entries))
+      Effect.forEach(last, ([p, record]) => {
+        const offset = record.checkpoint as number
+        const known = tails.get(offset)
+        const tail = known !== undefined ? Effect.succeed(known) : Effect.tryPromise({
+          try: () => tailAt(path, offset, identity),
+          catch: (cause) => new SourceError({ source: name, retryable: false, detail: `reading ${path} before committing failed: ${errorText(cause)}`, cause })
+        })
+        return Effect.map(tail, (tail) => [p, { partition: record.partition, seq: record.seq, checkpoint: { offset, tail } } as unknown as Input] as const)
+      }),
+      (entries) =>
+        Effect.map(save(new Map(entries)), () => {
+          for (const [, record] of last) for (const offset of tails.keys()) if (offset <= (record.checkpoint as number)) tails.delete(offset)
+        })
     )
   return Source.make({
     name,

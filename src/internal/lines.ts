@@ -20,6 +20,8 @@ export interface Lines {
   readonly oversized: Array<number>
   /** Whether the last of `texts` is the file's last line and has no newline after it (yet). */
   unterminated: boolean
+  /** The bytes before the last position's checkpoint, as `tailAt` gives them, read with the lines. */
+  tail: string
 }
 
 /** A line's position: a class, not a literal (see the record classes of `Input`: no pretenuring). */
@@ -34,7 +36,7 @@ class LinePosition implements Position {
   }
 }
 
-const empty = (): Lines => ({ texts: [], positions: [], oversized: [], unterminated: false })
+const empty = (): Lines => ({ texts: [], positions: [], oversized: [], unterminated: false, tail: "" })
 
 const NEWLINE = 0x0a
 /**
@@ -58,19 +60,15 @@ const readTail = async (file: FileHandle, offset: number): Promise<string> => {
  * The (up to) {@link TAIL_BYTES} bytes before `offset` in `path`, as hex: kept with a committed
  * offset, so that a run resuming at it can tell the file it reads is the one committed (a file
  * replaced under the same name, as log rotation does, would otherwise be read from the middle).
- * Read through `reading`, the reader's own handle, while it is open (a commit a batch: opening the
- * file each time cost about 40 µs).
+ * The reader gives the tail of each chunk's last line with the chunk (`Lines.tail`); this is for
+ * a commit at another line. `identity` (`dev:ino` of the file the lines were read from) must
+ * still be the path's: a file replaced since has other bytes there.
  */
-export const tailAt = async (path: string, offset: number, reading?: FileHandle): Promise<string> => {
-  if (reading !== undefined) {
-    try {
-      return await readTail(reading, offset)
-    } catch {
-      // closed meanwhile: open the file
-    }
-  }
+export const tailAt = async (path: string, offset: number, identity: string): Promise<string> => {
   const file = await open(path, "r")
   try {
+    const stats = await file.stat()
+    if (`${stats.dev}:${stats.ino}` !== identity) throw new Error(`${path} was replaced while it was read: give a new file a name of its own`)
     return await readTail(file, offset)
   } finally {
     await file.close()
@@ -91,15 +89,14 @@ export async function* lines(
     readonly blockBytes?: number | undefined
     /** The bytes before `start` when it was committed (`tailAt`): checked before reading on. */
     readonly tail?: string | undefined
-    /** Told the open file, and `undefined` before it is closed (for `tailAt`). */
-    readonly onFile?: ((file: FileHandle | undefined) => void) | undefined
+    /** Told the file's `dev:ino` once it is open (for `tailAt`). */
+    readonly onIdentity?: ((identity: string) => void) | undefined
   }
 ): AsyncGenerator<Lines> {
   const chunkSize = Math.max(1, options.chunkSize ?? 2000)
   const maxLine = options.maxLineBytes ?? defaultMaxLineBytes
   const blockSize = options.blockBytes ?? 1 << 20
   const file = await open(path, "r")
-  options.onFile?.(file)
   /** The end of the latest read, failed or not (awaited before the file is closed). */
   let settled: Promise<void> = Promise.resolve()
   /**
@@ -113,7 +110,8 @@ export async function* lines(
     return reading
   }
   try {
-    const { size } = await file.stat()
+    const { size, dev, ino } = await file.stat()
+    options.onIdentity?.(`${dev}:${ino}`)
     if (start > size) {
       throw new Error(`the committed offset ${start} is past the end of the file (${size} bytes): the file was replaced or truncated`)
     }
@@ -161,6 +159,11 @@ export async function* lines(
       kept = 0
       oversized = false
     }
+    /** Reads the tail of a chunk's last line from this very file (no other file can answer). */
+    const withTail = async (lines: Lines): Promise<Lines> => {
+      lines.tail = await readTail(file, (lines.positions[lines.positions.length - 1] as LinePosition).checkpoint)
+      return lines
+    }
     let next = read(blocks[current]!, offset)
     while (true) {
       const { bytesRead } = await next
@@ -192,7 +195,7 @@ export async function* lines(
               number++
               at = nl + 1
               if (out.texts.length >= chunkSize) {
-                yield out
+                yield await withTail(out)
                 out = empty()
               }
             }
@@ -217,7 +220,7 @@ export async function* lines(
         finish(view.subarray(from, nl), offset + nl + 1)
         from = nl + 1
         if (out.texts.length >= chunkSize) {
-          yield out
+          yield await withTail(out)
           out = empty()
         }
       }
@@ -229,11 +232,10 @@ export async function* lines(
       finish(Buffer.alloc(0), offset)
       out.unterminated = out.texts.length > before
     }
-    if (out.texts.length > 0) yield out
+    if (out.texts.length > 0) yield await withTail(out)
   } finally {
     // a reader that stops early leaves a read under way: let it end before closing the file
     await settled
-    options.onFile?.(undefined)
     await file.close()
   }
 }

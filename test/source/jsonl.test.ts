@@ -5,13 +5,13 @@
  * `Unsupported` still stops the run with a `ConfigurationError`. Keys that the decode cuts out of
  * its lines keep none of the file's blocks alive once folded.
  */
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createWriteStream, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { finished } from "node:stream/promises"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
-import { Effect, Exit, Layer, References, Schema } from "effect"
+import { Context, Effect, Exit, Layer, References, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import * as I from "../../src/Input.ts"
 import * as Handoff from "../../src/Handoff.ts"
@@ -267,6 +267,33 @@ describe("a JSON-Lines file replaced under the same name (rotated)", () => {
       writeFileSync(path, rotated.map((l) => l + "\n").join(""))
       return yield* Effect.exit(Fold.run(source(path), [totals]))
     }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(JSON.stringify(exit)).toMatch(/not those committed: the file was replaced/)
+  })
+
+  it("fails it too when the file was rotated after it was read, while its last batch was still being written", async () => {
+    const path = join(dir, "rotated-late.jsonl")
+    writeFileSync(path, ['{"k":"a","n":1}', '{"k":"b","n":20}', '{"k":"a","n":300}'].map((l) => l + "\n").join(""))
+    const rotated = ['{"k":"c","n":4000}', '{"k":"c","n":50000}', '{"k":"a","n":600000}', '{"k":"d","n":7}', '{"k":"d","n":8}']
+    const state = Memory.makeState()
+    // the store's aggregate write takes a moment (a store some milliseconds away), and the file is
+    // rotated meanwhile: moved away, a new one created under its name
+    const rotating = Layer.effectContext(Effect.gen(function*() {
+      const aggregates = yield* Aggregates
+      return Context.make(Aggregates, {
+        ...aggregates,
+        apply: (t, u) =>
+          Effect.andThen(
+            Effect.sleep(100).pipe(Effect.andThen(Effect.sync(() => {
+              writeFileSync(`${path}.new`, rotated.map((l) => l + "\n").join(""))
+              renameSync(`${path}.new`, path)
+            }))),
+            aggregates.apply(t, u)
+          )
+      })
+    })).pipe(Layer.provideMerge(Memory.layer(state)))
+    await Effect.runPromise(Fold.run(source(path), [totals]).pipe(Effect.provide(rotating), Effect.provide(quiet)))
+    const exit = await Effect.runPromise(Effect.exit(Fold.run(source(path), [totals])).pipe(Effect.provide(Memory.layer(state)), Effect.provide(quiet)))
     expect(Exit.isFailure(exit)).toBe(true)
     expect(JSON.stringify(exit)).toMatch(/not those committed: the file was replaced/)
   })
