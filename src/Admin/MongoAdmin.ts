@@ -96,6 +96,9 @@ export const lookup = (ns: Mongo.Namespace) =>
 export const clusterTime = (ns: Mongo.Namespace): Effect.Effect<Version, MongoHandoff.HandoffUnavailable | SourceError, Mongo.Client> =>
   Effect.map(MongoHandoff.capture(ns), (handoff) => handoff.version)
 
+/** What a look at a change stream found: its first change, nothing pending, or how far it scanned. */
+type Pending = { readonly change: unknown } | { readonly caughtUp: true } | { readonly scannedTo: unknown }
+
 const isAfter = (change: unknown, time: Timestamp): boolean => {
   const at = (change as { clusterTime?: unknown }).clusterTime
   return at instanceof Timestamp && (at.t > time.t || (at.t === time.t && at.i > time.i))
@@ -105,7 +108,9 @@ const isAfter = (change: unknown, time: Timestamp): boolean => {
  * How long the oldest change not yet folded has waited: now (`Clock`) minus the cluster time of
  * the first change after `start` (a committed position, or the handoff before the first commit),
  * in milliseconds, as exact as this machine's clock is with the server's; 0 when no change is
- * pending.
+ * pending. A server that answers empty batches while it scans other collections' entries moves
+ * the stream's position on: the look goes on until a change comes or the position stops moving
+ * (caught up); after 20 reads it gives the time since the position it reached.
  *
  * @category positions
  * @since 0.2.0
@@ -120,22 +125,37 @@ export const pendingLag = (
       Effect.sync(() => client.db(ns.db).collection(ns.collection).watch([], { maxAwaitTimeMS: 200, batchSize: 1, ...start })),
       (stream) =>
         Effect.tryPromise({
-          try: async () => {
+          try: async (): Promise<Pending> => {
             // a start at an operation time includes the changes at it, which the handoff's scan holds
             const after = "startAtOperationTime" in start ? start.startAtOperationTime : undefined
-            let next = await stream.tryNext()
-            while (next !== null && after !== undefined && !isAfter(next, after)) next = await stream.tryNext()
-            return next
+            // A server still scanning other collections' entries answers empty batches but moves the
+            // stream's position on (its post-batch resume token): read until a change comes, or the
+            // position stops moving (caught up), or for at most 20 reads (then: that position).
+            let scanned: string | undefined = undefined
+            for (let read = 0; read < 20; read++) {
+              const next = await stream.tryNext()
+              if (next !== null) {
+                if (after === undefined || isAfter(next, after)) return { change: next }
+                continue
+              }
+              const now = JSON.stringify(stream.resumeToken)
+              if (now === scanned) return { caughtUp: true }
+              scanned = now
+            }
+            return { scannedTo: stream.resumeToken }
           },
           catch: Mongo.sourceError(sourceOf(ns), "reading the change stream's next change failed")
         }),
       (stream) => Effect.promise(() => stream.close().catch(() => undefined))
     )
-    const time = (first as { clusterTime?: unknown } | null)?.clusterTime
-    if (!(time instanceof Timestamp)) return 0
+    if ("caughtUp" in first) return 0
+    const time = "change" in first
+      ? (first.change as { clusterTime?: unknown }).clusterTime
+      : MongoHandoff.tokenTime(first.scannedTo)
+    if (time === undefined || typeof (time as { t?: unknown }).t !== "number") return 0
     // this clock, not the server's cluster time, which an idle server may not move on
     const now = yield* Clock.currentTimeMillis
-    return Math.max(0, now - time.t * 1000)
+    return Math.max(0, now - (time as { t: number }).t * 1000)
   })
 
 /**

@@ -56,10 +56,12 @@ import * as I from "../Input.ts"
 import type { Tokens } from "../Store/Tokens.ts"
 import * as Version from "../Version.ts"
 import * as DocumentId from "../DocumentId.ts"
+import * as MongoHandoff from "./MongoHandoff.ts"
 import { Client, formatNamespace, isPositionLost, isTransient, type Namespace, readDocument, toExtendedJson } from "./Mongo.ts"
 import * as Source from "../Source.ts"
 import { commitToTokens, committed } from "../Source.ts"
 import { errorText } from "../internal/errorText.ts"
+import * as StoreRetry from "../internal/storeRetry.ts"
 
 /**
  * @category models
@@ -156,6 +158,9 @@ export const nextEvents = async (
   return events
 }
 
+const tokenText = (stream: ChangeStream<Document, ChangeStreamDocument<Document>> | undefined): string | undefined =>
+  stream?.resumeToken === undefined ? undefined : JSON.stringify(stream.resumeToken)
+
 const INVALIDATING: ReadonlySet<string> = new Set(["invalidate", "drop", "rename", "dropDatabase"])
 
 /** The cluster time of a change made in a multi-document transaction (`undefined` for any other). */
@@ -185,7 +190,7 @@ const lastOfEachDocument = (inputs: ReadonlyArray<Input>): Array<Input> => {
 
 const changesRead = Metric.counter("monoid_change_stream_events", { description: "change events read from the change stream" })
 const lagSeconds = Metric.gauge("monoid_change_stream_lag_seconds", {
-  description: "seconds between the newest change read and now (0 once a read finds nothing more)"
+  description: "seconds between the newest change read (or the position the server scanned to) and now; 0 once caught up"
 })
 
 /**
@@ -255,7 +260,7 @@ export const make = (options: Options): Source.Source<"changes", StreamError, To
   const inputs = Stream.unwrap(Effect.gen(function*() {
     const { client } = yield* Client
     const collection = client.db(options.db).collection(options.collection)
-    const saved = yield* committed(name, partition).pipe(
+    const saved = yield* StoreRetry.retrying(committed(name, partition)).pipe(
       Effect.mapError((cause) =>
         new SourceError({ source: name, retryable: cause.retryable, detail: "reading the committed position failed", cause })
       )
@@ -276,7 +281,9 @@ export const make = (options: Options): Source.Source<"changes", StreamError, To
       start: initial,
       seq: saved?.seq ?? 0,
       failure: undefined as StreamInvalidated | undefined,
-      lastEvent: yield* Clock.currentTimeMillis
+      lastEvent: yield* Clock.currentTimeMillis,
+      /** The stream's resume token after the latest read, as text (see the lag below). */
+      scanned: undefined as string | undefined
     }
     yield* Effect.logInfo(`change stream ${ns}: starting ${describeStart(initial)}`)
 
@@ -364,12 +371,21 @@ export const make = (options: Options): Source.Source<"changes", StreamError, To
           yield* Metric.update(mRead, events.length)
           const newest = (events[events.length - 1] as { clusterTime?: unknown }).clusterTime
           if (newest instanceof Timestamp) yield* Metric.update(mLag, Math.max(0, now / 1000 - newest.t))
+          state.scanned = tokenText(state.stream)
           const chunk = toChunk(events, false)
           if (chunk.length > 0) return chunk as unknown as Arr.NonEmptyReadonlyArray<Input>
           continue
         }
-        // nothing more to read: the stream is caught up with the server
-        yield* Metric.update(mLag, 0)
+        // Nothing read. A server still scanning other collections' entries answers an empty batch
+        // too, but moves the stream's position on (its post-batch resume token): the lag is then
+        // that position's. A position that did not move is a stream caught up with the server.
+        const scanned = tokenText(state.stream)
+        if (scanned === state.scanned) yield* Metric.update(mLag, 0)
+        else {
+          const at = MongoHandoff.tokenTime(state.stream?.resumeToken)
+          if (at !== undefined) yield* Metric.update(mLag, Math.max(0, now / 1000 - at.t))
+          state.scanned = scanned
+        }
         if (stopWhenIdle !== undefined && now - state.lastEvent >= stopWhenIdle) {
           yield* closeStream
           return yield* Cause.done()

@@ -46,6 +46,7 @@ import * as Version from "../Version.ts"
 import { Client, formatNamespace, type Namespace, readDocument, sourceError, toExtendedJson } from "./Mongo.ts"
 import * as Source from "../Source.ts"
 import { commitToTokens, committed } from "../Source.ts"
+import * as StoreRetry from "../internal/storeRetry.ts"
 
 /**
  * @category models
@@ -207,7 +208,7 @@ export const make = (options: Options): Source.Source<"events", SourceError, Tok
   const inputs = Stream.unwrap(Effect.gen(function*() {
     const { client } = yield* Client
     const collection: Collection<Document> = client.db(options.db).collection(options.collection)
-    const saved = yield* committed(name, partition).pipe(
+    const saved = yield* StoreRetry.retrying(committed(name, partition)).pipe(
       Effect.mapError(sourceError(name, "reading the committed scan position failed"))
     )
     const resume = idOfCheckpoint(saved?.checkpoint)

@@ -7,11 +7,16 @@
  *
  * No server needed: the real memory store, its `Tokens.get` wrapped to fail as `fail` says.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Context, Effect, Exit, Layer, References, Schema, Stream } from "effect"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
+import * as I from "../../src/Input.ts"
+import * as Jsonl from "../../src/Jsonl/Jsonl.ts"
 import * as Source from "../../src/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Memory from "../../src/Store/Memory.ts"
@@ -86,14 +91,26 @@ const reference = (docs: ReadonlyArray<Element>) => {
   return out
 }
 
-/** The three constructors over a user's stream, each over `docs`. */
+const dir = mkdtempSync(join(tmpdir(), "position-read-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** The three constructors over a user's stream, and a JSON-Lines file, each over `docs`. */
 const sources = {
   fromStream: (docs: ReadonlyArray<Element>) =>
     Source.fromStream("orders", Stream.fromIterable(docs.map((d) => Source.upsert(d.id, { k: d.k, n: d.n })))),
   events: (docs: ReadonlyArray<Element>) =>
     Source.events("views", Stream.fromIterable(docs), { id: (d) => d.id, doc: (d) => ({ k: d.k, n: d.n }) }),
   fromIterable: (docs: ReadonlyArray<Element>) =>
-    Source.fromIterable("seed", docs.map((d) => ({ _id: d.id, k: d.k, n: d.n })), { id: (d) => d._id })
+    Source.fromIterable("seed", docs.map((d) => ({ _id: d.id, k: d.k, n: d.n })), { id: (d) => d._id }),
+  // the other sources read it the same way (MongoDB's change stream and scan too)
+  jsonl: (docs: ReadonlyArray<Element>) => {
+    const path = join(dir, `orders-${docs.length}.jsonl`)
+    writeFileSync(path, docs.map((d) => JSON.stringify({ _id: d.id, k: d.k, n: d.n }) + "\n").join(""))
+    return Jsonl.make({ name: "jsonl-orders", kind: "events", path, partition: "file", decode: (text, position) => {
+      const doc = JSON.parse(text) as { _id: string }
+      return I.upsert(JSON.stringify(doc._id), doc, position)
+    } })
+  }
 } as const
 
 const run = (source: ReturnType<(typeof sources)[keyof typeof sources]>, layer: Layer.Layer<Services>) =>
