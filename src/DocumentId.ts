@@ -99,7 +99,8 @@ const canonical = (value: unknown): unknown => {
     if (Number.isSafeInteger(value)) return Object.is(value, -0) ? 0 : value
     // a Double holding an integer past 2^53 equals the Int64 of that value
     if (Number.isInteger(value) && value >= INT64_MIN && value < INT64_MAX) return { $numberLong: BigInt(value).toString() }
-    return Number.isFinite(value) ? canonicalDouble(value) : value
+    // NaN and the infinities as Extended JSON writes them (JSON has no such number: it would print null)
+    return Number.isFinite(value) ? canonicalDouble(value) : { $numberDouble: String(value) }
   }
   if (value === null || typeof value !== "object") return value
   if (Array.isArray(value)) return value.map(canonical)

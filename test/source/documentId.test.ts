@@ -66,6 +66,9 @@ describe("DocumentId", () => {
     expect(double(0.1)).not.toBe(decimal("0.1"))
     expect(double(1.5e300)).not.toBe(decimal("1.5E300"))
     expect(new Set([double(0.1), double(0.2), double(1.5e300), double(-1.5e300), double(5e-324)]).size).toBe(5)
+    // NaN and the infinities are ids of their own, not null's (as a JS number JSON would print them so)
+    expect(new Set([DocumentId.fromJson(NaN), DocumentId.fromJson(Infinity), DocumentId.fromJson(-Infinity), DocumentId.fromJson(null)]).size).toBe(4)
+    expect(DocumentId.fromJson(NaN)).toBe(DocumentId.fromBson(new Double(NaN)))
     // dyadic fractions k / 2^j are held exactly: k * 5^j / 10^j, written out with its decimal point
     fc.assert(
       fc.property(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: 1, max: 30 }), (k, j) => {
