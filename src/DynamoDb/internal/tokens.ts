@@ -18,9 +18,11 @@
  * that keeps its `w`. A request the network held past the client's timeout, and that was sent
  * again meanwhile, can land after newer writes: its condition then fails, so it cannot move a
  * committed position back or bring a cleared staged batch back. A write whose condition fails
- * reads the head: if it holds this very write (an earlier copy landed first), it succeeded;
- * otherwise another writer wrote, and the write is made again over it (the last writer wins, as
- * without fencing).
+ * reads the head: if it holds this very write (an earlier copy landed first), it succeeded (the
+ * chunks of the value it replaced are then left behind, logged); otherwise another writer wrote,
+ * and the write is made again over it (the last writer wins, as without fencing). Every writer of
+ * a tokens table must fence so: one that writes heads without `w` lets the next fenced write
+ * through whatever it replaced.
  *
  * @since 0.1.0
  */
@@ -176,9 +178,13 @@ export const make = (sender: Client | DynamoDBClient, table: string): Context.Se
           return answer.value
         }
         const found = yield* readHead(pipeline, name)
-        // a copy of this very write landed first: done (the head it replaced is not known)
-        if (writeNumber(found) === w && sameValue(found, head)) return undefined
+        if (writeNumber(found) === w && sameValue(found, head)) {
+          // a copy of this very write landed first: done, but the head it replaced is not known
+          yield* Effect.logWarning(`token ${name} of ${pipeline}: an earlier copy of a write landed first; the chunks of the value it replaced, if any, are left behind`)
+          return undefined
+        }
         before = writeNumber(found)
+        yield* Batch.backoff(attempt)
       }
       return yield* new StoreError({
         store: "dynamodb",
