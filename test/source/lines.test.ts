@@ -2,11 +2,12 @@
  * The JSON-Lines source's line reader against a plain split of the file's bytes: every line's
  * text, number and end offset, over ASCII and multi-byte text, blank and CRLF lines, lines longer
  * than the limit, a missing last newline, blocks far smaller than a line, and a resume from any
- * line's end offset; a reader stopped early closes its file.
+ * line's end offset; each chunk's tail (the bytes before its last line's end); a reader stopped
+ * early closes its file.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { lines } from "../../src/internal/lines.ts"
@@ -37,8 +38,12 @@ const reference = (bytes: Buffer, start: number, firstLine: number, maxLine: num
 
 const read = async (path: string, start: number, firstLine: number, options: Parameters<typeof lines>[4]) => {
   const out: Array<Expected> = []
+  const bytes = readFileSync(path)
   for await (const chunk of lines(path, "p", start, firstLine, options)) {
     expect(chunk.texts.length).toBeGreaterThan(0)
+    // the 32 bytes before the chunk's last line's end, as the file holds them
+    const end = chunk.positions[chunk.positions.length - 1]!.checkpoint as number
+    expect(chunk.tail).toBe(bytes.subarray(Math.max(0, end - 32), end).toString("hex"))
     expect(chunk.texts.length).toBeLessThanOrEqual(options.chunkSize ?? 2000)
     expect(chunk.positions.length).toBe(chunk.texts.length)
     chunk.texts.forEach((text, i) => {
