@@ -43,7 +43,6 @@ import { Tokens } from "./Tokens.ts"
 import { Transactions } from "./Transactions.ts"
 import * as ValueCodec from "../internal/valueCodec.ts"
 import { isWellFormed } from "../internal/wellFormed.ts"
-import { errorText } from "../internal/errorText.ts"
 import * as Version from "../Version.ts"
 
 /**
@@ -562,7 +561,7 @@ export const open = (options: Options): Effect.Effect<DatabaseSync, StoreError, 
         return db
       },
       catch: (cause) =>
-        new StoreError({ store: "embedded", operation: "open", retryable: false, cause, detail: `${options.path}: ${errorText(cause)}` })
+        new StoreError({ store: "embedded", operation: "open", retryable: false, cause, detail: options.path })
     }),
     (db) => Effect.sync(() => db.isOpen && db.close())
   )

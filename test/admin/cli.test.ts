@@ -42,6 +42,8 @@ describe("admin.js command line", () => {
   })
 
   it("names MONGO_URI when verify needs it and it is not set", async () => {
+    // verify reads an existing store only: a command that writes makes it first
+    expect((await admin(["dead-letters", "list"])).code).toBe(0)
     const r = await admin(["verify", "order_totals"])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/admin: MONGO_URI is not set: set it to the MongoDB connection string/)
