@@ -14,7 +14,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { MongoClient } from "mongodb"
-import { root, run } from "../support/cli.ts"
+import { orderstatsEnv, root, run } from "../support/cli.ts"
 import { eventually, mongoUri, requireService, uniqueName } from "../support/services.ts"
 
 const workerScript = join(root, "examples", "orderstats", "worker.ts")
@@ -48,22 +48,7 @@ afterAll(async () => {
 })
 
 /** The binaries' environment: this collection, the embedded store in `dir`, none of the other servers. */
-const env = (): NodeJS.ProcessEnv => ({
-  ...process.env,
-  MONGO_URI: mongoUri(),
-  MONGO_DB: db,
-  MONGO_COLLECTION: "orders",
-  STATE_DIR: dir,
-  STORE: undefined,
-  DDB_ENDPOINT: undefined,
-  REDIS_URL: undefined,
-  LIVE_SOURCE: "changestream",
-  SERVE_PORT: "0",
-  SERVE_HOST: "127.0.0.1",
-  SERVE_TOKEN: undefined,
-  MONGO_IDLE_POLL_MS: "50",
-  LOG_LEVEL: "Info"
-})
+const env = (): NodeJS.ProcessEnv => orderstatsEnv(mongoUri(), db, dir, { LIVE_SOURCE: "changestream", MONGO_IDLE_POLL_MS: "50" })
 
 /** The docker-compose health check of the orderstats services (node's one-liner), aimed at `base`. */
 const composeProbe = (base: string) => {

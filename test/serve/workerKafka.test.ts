@@ -19,7 +19,7 @@ import * as KafkaDeadLetters from "../../src/Kafka/KafkaDeadLetters.ts"
 import * as KafkaJs from "../../src/Kafka/KafkaJs.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import { createTopic, useKafka } from "../kafka/support.ts"
-import { root, run } from "../support/cli.ts"
+import { orderstatsEnv, root, run } from "../support/cli.ts"
 import { eventually, kafkaBrokers, mongoUri, requireService, uniqueName } from "../support/services.ts"
 
 const workerScript = join(root, "examples", "orderstats", "worker.ts")
@@ -74,27 +74,16 @@ afterAll(async () => {
 })
 
 /** The binaries' environment: this collection, these topics, the embedded store in `dir`. */
-const env = (): NodeJS.ProcessEnv => ({
-  ...process.env,
-  MONGO_URI: mongoUri(),
-  MONGO_DB: db,
-  MONGO_COLLECTION: "orders",
-  STATE_DIR: dir,
-  STORE: undefined,
-  DDB_ENDPOINT: undefined,
-  REDIS_URL: undefined,
-  LIVE_SOURCE: "kafka",
-  KAFKA_BROKERS: kafkaBrokers().join(","),
-  KAFKA_TOPIC: topic,
-  KAFKA_DLQ_TOPIC: dlq,
-  CONSUMER_GROUP: `${topic}_group`,
-  KAFKA_TOPIC_PARTITIONS: "1",
-  KAFKA_LOG_LEVEL: "nothing",
-  SERVE_PORT: "0",
-  SERVE_HOST: "127.0.0.1",
-  SERVE_TOKEN: undefined,
-  LOG_LEVEL: "Info"
-})
+const env = (): NodeJS.ProcessEnv =>
+  orderstatsEnv(mongoUri(), db, dir, {
+    LIVE_SOURCE: "kafka",
+    KAFKA_BROKERS: kafkaBrokers().join(","),
+    KAFKA_TOPIC: topic,
+    KAFKA_DLQ_TOPIC: dlq,
+    CONSUMER_GROUP: `${topic}_group`,
+    KAFKA_TOPIC_PARTITIONS: "1",
+    KAFKA_LOG_LEVEL: "nothing"
+  })
 
 /** Starts `script`; resolves with the child and its base URL once it logs where it listens. */
 const start = async (script: string) => {

@@ -37,3 +37,23 @@ export const run = (script: string, args: ReadonlyArray<string>, options: { read
       resolve({ code, signal, stdout, stderr })
     })
   })
+
+/**
+ * The environment of an orderstats binary serving on a free port over collection `orders` of `db`
+ * and the embedded store in `dir`, no other server (`extra` adds them, and the live source).
+ */
+export const orderstatsEnv = (mongoUri: string, db: string, dir: string, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  ...process.env,
+  MONGO_URI: mongoUri,
+  MONGO_DB: db,
+  MONGO_COLLECTION: "orders",
+  STATE_DIR: dir,
+  STORE: undefined,
+  DDB_ENDPOINT: undefined,
+  REDIS_URL: undefined,
+  SERVE_PORT: "0",
+  SERVE_HOST: "127.0.0.1",
+  SERVE_TOKEN: undefined,
+  LOG_LEVEL: "Info",
+  ...extra
+})
