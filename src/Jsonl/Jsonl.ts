@@ -47,9 +47,11 @@ export interface Options {
   readonly chunkSize?: number
   /**
    * Longer lines are rejected (dead-lettered with their first KiB) instead of read. Default 64 MiB:
-   * above the largest record Debezium writes for a MongoDB document (16 MiB of BSON, as JSON text
-   * inside JSON, before and after). A change line rejected so names no document, so its document
-   * keeps its contribution from before until its next change that is read.
+   * a MongoDB document is at most 16 MiB of BSON, and a Debezium record carries it as JSON text
+   * inside JSON, possibly twice (before and after), which can take more than 16 MiB (no bound
+   * holds for every document: raise it if the dead letters show such lines). A change line
+   * rejected so names no document, so its document keeps its contribution from before until its
+   * next change that is read.
    */
   readonly maxLineBytes?: number
 }
