@@ -154,7 +154,7 @@ export const commitToTokens = (sourceName: string) => {
   const key = TokenKeys.position(sourceName)
   let known: Record<string, unknown> | undefined
   // combinators, not `Effect.gen`, on this once-per-batch path (see the fold's `write`)
-  return (last: ReadonlyMap<string, Input>): Effect.Effect<void, StoreError, Tokens> =>
+  return (last: ReadonlyMap<string, I.Position>): Effect.Effect<void, StoreError, Tokens> =>
     Tokens.use((tokens) => {
       const saved = known !== undefined
         ? Effect.succeed(known)

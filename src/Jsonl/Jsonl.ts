@@ -165,7 +165,7 @@ export const make = <K extends Kind>(options: {
           try: () => tailAt(path, offset, identity),
           catch: (cause) => new SourceError({ source: name, retryable: false, detail: `reading ${path} before committing failed: ${errorText(cause)}`, cause })
         })
-        return Effect.map(tail, (tail) => [p, { partition: record.partition, seq: record.seq, checkpoint: { offset, tail } } as unknown as Input] as const)
+        return Effect.map(tail, (tail): [string, Position] => [p, { partition: record.partition, seq: record.seq, checkpoint: { offset, tail } }])
       }),
       (entries) =>
         Effect.map(save(new Map(entries)), () => {

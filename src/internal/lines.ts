@@ -51,7 +51,7 @@ const NEWLINE = 0x0a
 export const defaultMaxLineBytes = 64 * 1024 * 1024
 
 /** How many bytes before a committed offset identify the file (see {@link tailAt}). */
-export const TAIL_BYTES = 32
+const TAIL_BYTES = 32
 
 const readTail = async (file: FileHandle, offset: number): Promise<string> => {
   const from = Math.max(0, offset - TAIL_BYTES)
@@ -119,15 +119,11 @@ export async function* lines(
     if (start > size) {
       throw new Error(`the committed offset ${start} is past the end of the file (${size} bytes): the file was replaced or truncated`)
     }
-    if (options.tail !== undefined) {
-      const before = Buffer.alloc(options.tail.length / 2)
-      const { bytesRead } = await file.read(before, 0, before.length, start - before.length)
-      if (before.subarray(0, bytesRead).toString("hex") !== options.tail) {
-        throw new Error(
-          `the bytes before the committed offset ${start} are not those committed: the file was replaced (rotated, rewritten); ` +
-            "give a new file a name of its own"
-        )
-      }
+    if (options.tail !== undefined && await readTail(file, start) !== options.tail) {
+      throw new Error(
+        `the bytes before the committed offset ${start} are not those committed: the file was replaced (rotated, rewritten); ` +
+          "give a new file a name of its own"
+      )
     }
     // two blocks: the file reads the next one while this one is cut into lines (each line's text
     // is copied out of its block, so a block is free again once cut)
