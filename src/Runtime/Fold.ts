@@ -183,12 +183,8 @@ export const defaultRetry: Schedule.Schedule<Duration.Duration, unknown> = Store
  * @since 0.1.0
  * @category retries
  */
-export const retrying = (schedule: Schedule.Schedule<any, unknown> = defaultRetry) =>
-<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(effect, {
-    schedule,
-    while: (e: E) => (e as { _tag?: string })._tag === "StoreError" && (e as unknown as StoreError).retryable
-  }) as Effect.Effect<A, E, R>
+export const retrying: (schedule?: Schedule.Schedule<any, unknown>) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> =
+  StoreRetry.retryingOn
 
 const recordsIn = Metric.counter("monoid_records_in", { description: "records the fold received" })
 const recordsStale = Metric.counter("monoid_records_stale", { description: "changes skipped as redelivered or out of date" })

@@ -21,6 +21,16 @@ export const schedule: Schedule.Schedule<Duration.Duration, unknown> = Schedule.
   Schedule.spaced("5 seconds")
 ]).pipe(Schedule.jittered, Schedule.upTo({ duration: "2 minutes" }))
 
+/**
+ * Retries an effect's retryable `StoreError`s on `on` (default {@link schedule}); other errors, and
+ * a `StoreError` the schedule gave up on, pass through (`Fold.retrying`).
+ */
+export const retryingOn = (on: Schedule.Schedule<any, unknown> = schedule) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(effect, {
+    schedule: on,
+    while: (e: E) => (e as { _tag?: string })._tag === "StoreError" && (e as unknown as StoreError).retryable
+  }) as Effect.Effect<A, E, R>
+
 /** `effect`, its retryable `StoreError`s retried on {@link schedule}. */
-export const retrying = <A, R>(effect: Effect.Effect<A, StoreError, R>): Effect.Effect<A, StoreError, R> =>
-  Effect.retry(effect, { schedule, while: (error) => error.retryable })
+export const retrying: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = retryingOn()
