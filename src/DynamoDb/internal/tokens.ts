@@ -83,12 +83,11 @@ export const make = (sender: Client | DynamoDBClient, table: string): Context.Se
   }
 
   /**
-   * Deletes the chunks of a replaced head; failures only leave unreferenced items behind. The
-   * transport may resend a head whose answer was lost, and then the "replaced" head is the new one itself:
-   * its chunks (generation `current`) are kept.
+   * Deletes the chunks of a replaced head; failures only leave unreferenced items behind. (A head
+   * the transport resends after its answer was lost fails its condition, so the head replaced is
+   * never the new one itself: see `fencedPut`.)
    */
-  const dropChunks = (pipeline: string, name: string, old: Keys.Item | undefined, current?: string) => {
-    if (old?.["gen"]?.S !== undefined && old["gen"].S === current) return Effect.void
+  const dropChunks = (pipeline: string, name: string, old: Keys.Item | undefined) => {
     const keys = chunkKeys(pipeline, name, old)
     if (keys.length === 0) return Effect.void
     const requests: Array<WriteRequest> = keys.map((pk) => ({ DeleteRequest: { Key: { pk: { S: pk } } } }))
@@ -202,36 +201,33 @@ export const make = (sender: Client | DynamoDBClient, table: string): Context.Se
       // the name, for people reading the table (the key holds it too, JSON-escaped)
       if (Keys.isWellFormed(name)) head["n"] = { S: name }
       if (key.hashed) head["id"] = { S: key.id }
-      if (value === undefined) {
-        // a tombstone: it keeps the write number, so no late copy of an older write can land
-        const removed = yield* fencedPut(pipeline, name, key, head)
-        yield* dropChunks(pipeline, name, removed)
-        return
-      }
-      const text = yield* Effect.try({
-        try: () => JSON.stringify(value),
-        catch: (cause) => invalid(target, `token ${name} of ${pipeline} cannot be written as JSON`, cause)
-      })
-      if (text === undefined) return yield* invalid(target, `token ${name} of ${pipeline} cannot be written as JSON`)
-      const bytes = Buffer.byteLength(text, "utf8")
-      if (bytes <= INLINE_BYTES) head["v"] = { S: text }
-      else {
-        const buffer = Buffer.from(text, "utf8")
-        const gen = randomUUID()
-        const requests: Array<WriteRequest> = []
-        for (let i = 0, offset = 0; offset < buffer.byteLength; i++, offset += CHUNK_BYTES) {
-          requests.push({
-            PutRequest: { Item: { pk: { S: chunkKey(pipeline, name, gen, i) }, data: { B: buffer.subarray(offset, offset + CHUNK_BYTES) } } }
-          })
+      // no value: the head stays as a tombstone, which keeps the write number, so no late copy of
+      // an older write can land
+      if (value !== undefined) {
+        const text = yield* Effect.try({
+          try: () => JSON.stringify(value),
+          catch: (cause) => invalid(target, `token ${name} of ${pipeline} cannot be written as JSON`, cause)
+        })
+        if (text === undefined) return yield* invalid(target, `token ${name} of ${pipeline} cannot be written as JSON`)
+        const bytes = Buffer.byteLength(text, "utf8")
+        if (bytes <= INLINE_BYTES) head["v"] = { S: text }
+        else {
+          const buffer = Buffer.from(text, "utf8")
+          const gen = randomUUID()
+          const requests: Array<WriteRequest> = []
+          for (let i = 0, offset = 0; offset < buffer.byteLength; i++, offset += CHUNK_BYTES) {
+            requests.push({
+              PutRequest: { Item: { pk: { S: chunkKey(pipeline, name, gen, i) }, data: { B: buffer.subarray(offset, offset + CHUNK_BYTES) } } }
+            })
+          }
+          // chunks first, then the head that names them
+          yield* Batch.write(client, target, requests, { concurrency: 2 })
+          head["gen"] = { S: gen }
+          head["parts"] = { N: String(requests.length) }
+          head["bytes"] = { N: String(bytes) }
         }
-        // chunks first, then the head that names them
-        yield* Batch.write(client, target, requests, { concurrency: 2 })
-        head["gen"] = { S: gen }
-        head["parts"] = { N: String(requests.length) }
-        head["bytes"] = { N: String(bytes) }
       }
-      const replaced = yield* fencedPut(pipeline, name, key, head)
-      yield* dropChunks(pipeline, name, replaced, head["gen"]?.S)
+      yield* dropChunks(pipeline, name, yield* fencedPut(pipeline, name, key, head))
     })
 
   return { get, set }
