@@ -23,7 +23,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { ConfigurationError } from "../Errors.ts"
-import { equals } from "../Equal.ts"
+import { heldKeys } from "../internal/held.ts"
 import * as Port from "../Kafka/KafkaPort.ts"
 import type { Handoff } from "../Handoff.ts"
 import type { Mode, Pipeline } from "../Pipeline.ts"
@@ -83,9 +83,7 @@ export const of = (
 ): Effect.Effect<Status, StoreError | ConfigurationError, Tokens | Aggregates | DeadLetters> =>
   Effect.gen(function*() {
     const state = Option.getOrUndefined(yield* Orchestrator.state(pipeline.name))
-    const values = yield* (yield* Aggregates).all(pipeline)
-    let aggregates = 0
-    for (const v of values.values()) if (!equals(v, pipeline.monoid.empty)) aggregates++
+    const aggregates = heldKeys(yield* (yield* Aggregates).all(pipeline), pipeline.monoid.empty)
     const letters = yield* DeadLetterReplay.list(pipeline.name)
     return {
       pipeline: pipeline.name,

@@ -19,7 +19,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import { equals } from "../../Equal.ts"
+import { heldKeys } from "../../internal/held.ts"
 import { Aggregates } from "../../Store/Aggregates.ts"
 import { DeadLetters } from "../../Store/DeadLetters.ts"
 import type { Catalog } from "./catalog.ts"
@@ -57,11 +57,8 @@ export const make = (catalog: Catalog, readiness: Readiness, options: Options) =
     const storeGauges = Effect.forEach(catalog.entries, (entry) =>
       Effect.gen(function*() {
         const attributes = { pipeline: entry.info.name }
-        const held = yield* aggregates.all(entry.pipeline)
-        // as admin status counts them: a key retracted to the identity keeps its row, but holds nothing
-        let keys = 0
-        for (const value of held.values()) if (!equals(value, entry.pipeline.monoid.empty)) keys++
-        yield* Metric.update(Metric.withAttributes(aggregatesHeld, attributes), keys)
+        const held = heldKeys(yield* aggregates.all(entry.pipeline), entry.pipeline.monoid.empty)
+        yield* Metric.update(Metric.withAttributes(aggregatesHeld, attributes), held)
         if (Option.isSome(deadLetters)) {
           const letters = yield* deadLetters.value.list(entry.info.name)
           yield* Metric.update(Metric.withAttributes(deadLettersHeld, attributes), letters.length)
