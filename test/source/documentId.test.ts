@@ -1,7 +1,10 @@
 /**
  * Document ids key numeric `_id`s by value, as MongoDB's `_id` index does: an Int32, an Int64, a
  * Double and a Decimal128 of one value are one document, whatever digits the decimal is written
- * with. A field named `__proto__` is a field (MongoDB and JSON allow the name), not the object's
+ * with, and a fractional Double is the Decimal128 of its exact value (MongoDB compares numeric
+ * types by value: https://www.mongodb.com/docs/manual/reference/bson-type-comparison-order/,
+ * "Numeric Types"; so a replaceOne may change an `_id` into an equal value of another type). A
+ * field named `__proto__` is a field (MongoDB and JSON allow the name), not the object's
  * prototype, in ids, in converted documents and in staged values. No server needed (the same on
  * the real server: test/mongo/live.test.ts).
  */
