@@ -36,9 +36,14 @@
  * **Store transactions** (the embedded store's `Transactions`, through which the fold writes a
  * batch): the store's other connections see a transaction's writes only when it commits, so a
  * `DEL` sent inside it would let a reader miss, read the value from before the batch and cache
- * it. {@link decorate} and {@link layer} wrap the store's `Transactions` too: the keys an `apply`
- * writes inside a transaction are invalidated once it has committed (as above: a failure in
- * `"strict"` mode fails the transaction's effect, retryable, after the commit).
+ * it. {@link decorate} and {@link layer} wrap the store's `Transactions` too. An `apply` inside a
+ * transaction first replaces each of its keys' cached values by a write mark (which lives as long
+ * as a cached value): a reader that finds a mark reads the store and caches nothing. Once the
+ * transaction has committed, the keys are deleted (as above: a failure in `"strict"` mode fails
+ * the transaction's effect, retryable, after the commit; a mark that cannot be set fails it before
+ * anything is written). A worker that dies between the commit and the `DEL` does not repeat the
+ * batch (its ledger entries were committed with it), and its marks keep readers on the store until
+ * they expire.
  *
  * @since 0.1.0
  */
@@ -104,6 +109,8 @@ const failures = Metric.counter("monoid_cache_errors", { description: "cache com
 
 const VALUE = "v"
 const LEASE = "l"
+/** Held by a key while a store transaction that writes it is open (see the module doc). */
+const WRITING = "w"
 
 /** Replaces our lease by the value (ARGV[2] non-empty) or drops it; does nothing if the lease is gone. */
 const FILL = `if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -211,8 +218,19 @@ export const make = (
       }
     })
 
-  const invalidate = (pipeline: string, keys: ReadonlyArray<string>) =>
-    remove(pipeline, keys).pipe(
+  /** Replaces the cached values of `keys` by write marks, before a transaction writes them. */
+  const mark = (pipeline: string, keys: ReadonlyArray<string>) =>
+    redisCall(() => {
+      const p = redis.pipeline()
+      for (const k of new Set(keys)) p.set(cacheKey(pipeline, k), WRITING, "PX", ttlMs)
+      return p.exec()
+    }).pipe(Effect.flatMap((results) => {
+      const failed = results === null ? "no reply" : results.find(([error]) => error !== null)?.[0]
+      return failed === undefined ? Effect.void : Effect.fail(failed)
+    }))
+
+  const failing = (pipeline: string, keys: ReadonlyArray<string>, effect: Effect.Effect<void, unknown>, when: string) =>
+    effect.pipe(
       Effect.catch((cause) =>
         Metric.update(failures, 1).pipe(Effect.andThen(
           strict
@@ -220,7 +238,7 @@ export const make = (
               store: "cache",
               operation: "aggregates.apply",
               retryable: true,
-              detail: `the batch was applied to the store, but ${keys.length} cached keys could not be invalidated; the batch will be retried`,
+              detail: `${when}, ${keys.length} cached keys of ${pipeline} could not be invalidated; the batch will be retried`,
               cause
             }))
             : Effect.logWarning(`cache invalidation of ${keys.length} keys failed; cached values may be stale for up to ${ttlMs} ms`, cause)
@@ -228,17 +246,21 @@ export const make = (
       )
     )
 
+  const invalidate = (pipeline: string, keys: ReadonlyArray<string>) =>
+    failing(pipeline, keys, remove(pipeline, keys), "the batch was applied to the store, but")
+
   return {
     apply: (target, updates) =>
       Effect.gen(function*() {
         const keys = updates.map((u) => u.key)
+        const afterCommit = yield* AfterCommit
+        // in a transaction, other readers see the write only once it commits: mark the keys first
+        if (afterCommit !== undefined) yield* failing(target.name, keys, mark(target.name, keys), "before the batch was written")
         // a failed apply may have written some keys: drop them too (best effort; the fold retries
         // the batch, and its successful apply invalidates again)
         const stats = yield* inner.apply(target, updates).pipe(
           Effect.onError(() => Effect.ignore(remove(target.name, keys)))
         )
-        const afterCommit = yield* AfterCommit
-        // in a transaction, other readers see the write only once it commits
         if (afterCommit !== undefined) afterCommit.push(invalidate(target.name, keys))
         else yield* invalidate(target.name, keys)
         return stats

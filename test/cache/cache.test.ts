@@ -376,4 +376,40 @@ describe("Valkey/Redis read cache", () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  it("over a store with transactions, a DEL lost after the commit leaves no stale value (the keys were marked before the write)", async () => {
+    // the worker reaches the cache through a proxy that is cut before its commit: its DEL after
+    // the commit fails, as when it dies right after committing (its restart would not repeat the
+    // batch: the ledger entries committed with the aggregates)
+    const dir = mkdtempSync(join(tmpdir(), "cache-tx-lost-"))
+    const target = { name: uniqueName("txlost"), monoid: Monoid.sum }
+    const link = await proxy(new URL(redisUrl()))
+    const cachedEmbedded = (url: string) =>
+      Cache.decorate(Embedded.layer({ path: join(dir, "store.sqlite") }), { prefix }).pipe(
+        Layer.provide(Cache.redisLayer({ url: Redacted.make(url), commandTimeoutMs: 500 }))
+      )
+    try {
+      const seen = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        const worker = yield* Layer.build(cachedEmbedded(link.url()))
+        const server = yield* Layer.build(cachedEmbedded(cacheUrl()))
+        const write = Context.get(worker, Aggregates)
+        const read = Context.get(server, Aggregates)
+        yield* write.apply(target, [update("c1", 100, 1)])
+        const before = (yield* read.get(target, ["c1"])).get("c1")
+        const batch = yield* Effect.exit(Context.get(worker, Transactions).withTransaction(Effect.gen(function*() {
+          yield* write.apply(target, [update("c1", 5, 2)])
+          // a reader during the transaction reads the value from before the batch
+          yield* read.get(target, ["c1"])
+          yield* Effect.promise(() => link.stop())
+        })))
+        const after = (yield* read.get(target, ["c1"])).get("c1")
+        const again = (yield* read.get(target, ["c1"])).get("c1")
+        return { before, committedButNotInvalidated: Exit.isFailure(batch), after, again }
+      })))
+      expect(seen).toEqual({ before: 100, committedButNotInvalidated: true, after: 105, again: 105 })
+    } finally {
+      await link.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
