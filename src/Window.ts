@@ -19,7 +19,9 @@
  *
  * Bucket ids sort in time order: `2026-12-05T14:05` (minute), `2026-12-05T14` (hour),
  * `2026-12-05` (day), `2026-W49` (ISO week, of its ISO week-year), `2026-12` (month), all in the
- * window's time zone.
+ * window's time zone. One exception: a minute the clocks repeat when they are set back is a bucket
+ * of its own the second time, whose id carries the offset then (`2026-11-01T01:04-05:00`); an hour
+ * or a day they repeat is one longer bucket.
  *
  * @example
  * ```ts
@@ -39,6 +41,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as IsoTime from "./internal/isoTime.ts"
 import type * as Monoid from "./Monoid.ts"
 import { Aggregates } from "./Store/Aggregates.ts"
 import type { StoreError } from "./Store/StoreError.ts"
@@ -50,14 +53,33 @@ import type { StoreError } from "./Store/StoreError.ts"
 export type Granularity = "minute" | "hour" | "day" | "week" | "month"
 
 /**
+ * An event time: a `Date`, milliseconds since the epoch, an ISO-8601 text, or a BSON date as
+ * MongoDB's Extended JSON writes it (`{ "$date": { "$numberLong": "1764849600000" } }`, or with a
+ * number or an ISO-8601 text under `$date`), which is how documents from MongoDB and Debezium
+ * carry their dates.
+ *
+ * A text is read strictly: `2026-12-04`, `2026-12-04T23:30`, `2026-12-04T23:30:05.123Z`,
+ * `2026-12-04 23:30:05+01:00` (a fraction past milliseconds is cut), and no other layout; a date
+ * that does not exist (`2026-02-30`) is refused. A text without an offset is a wall-clock time in
+ * the window's time zone (never the host's): its first occurrence when the clocks are set back,
+ * the end of the gap when they are set forward over it. Event times must lie in the years
+ * 0000-9999 of the window's zone. An input whose event time is none of these is dead-lettered with
+ * the reason.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Time = Date | number | string | { readonly $date: number | string | { readonly $numberLong: string } }
+
+/**
  * How a pipeline's inputs are bucketed.
  *
  * @category models
  * @since 0.2.0
  */
 export interface Options<In> {
-  /** The event time of an input: a `Date`, milliseconds since the epoch, or an ISO-8601 text. */
-  readonly time: (input: In) => Date | number | string
+  /** The event time of an input (see {@link Time}). */
+  readonly time: (input: In) => Time
   readonly granularity: Granularity
   /** An IANA time zone (`"Europe/Paris"`); default `"UTC"`. */
   readonly timeZone?: string | undefined
@@ -72,7 +94,7 @@ export interface Options<In> {
  * @since 0.2.0
  */
 export interface Window<In> {
-  readonly time: (input: In) => Date | number | string
+  readonly time: (input: In) => Time
   readonly granularity: Granularity
   readonly timeZone: string
   /** Milliseconds, or `undefined` for no expiry. */
@@ -162,7 +184,15 @@ const localOf = (ms: number, timeZone: string): Local => {
   return { y: parts["year"]!, m: parts["month"]!, d: parts["day"]!, h: parts["hour"]!, mi: parts["minute"]! }
 }
 
-const asUtc = (l: Local): number => Date.UTC(l.y, l.m - 1, l.d, l.h, l.mi)
+/** `Date.UTC`, also for the years 0-99 (which `Date.UTC` reads as 1900-1999). */
+const utc = (y: number, m0: number, d: number, h = 0, mi = 0): number => {
+  if (y >= 100) return Date.UTC(y, m0, d, h, mi)
+  const t = new Date(0)
+  t.setUTCFullYear(y, m0, d)
+  return t.setUTCHours(h, mi, 0, 0)
+}
+
+const asUtc = (l: Local): number => utc(l.y, l.m - 1, l.d, l.h, l.mi)
 
 const MINUTE = 60_000
 const DAY = 86_400_000
@@ -217,14 +247,14 @@ const firstInstant = (wall: number, timeZone: string): number => {
 const pad = (n: number, w = 2): string => String(n).padStart(w, "0")
 
 /** ISO weekday (Monday = 1) of a calendar date. */
-const weekday = (y: number, m: number, d: number): number => ((new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7) + 1
+const weekday = (y: number, m: number, d: number): number => ((new Date(utc(y, m - 1, d)).getUTCDay() + 6) % 7) + 1
 
 /** The ISO week-year and week of a calendar date. */
 const isoWeek = (y: number, m: number, d: number): readonly [number, number] => {
-  const date = new Date(Date.UTC(y, m - 1, d))
+  const date = new Date(utc(y, m - 1, d))
   date.setUTCDate(date.getUTCDate() + 4 - weekday(y, m, d)) // the Thursday of its week
   const year = date.getUTCFullYear()
-  const week = Math.floor((date.getTime() - Date.UTC(year, 0, 1)) / 86_400_000 / 7) + 1
+  const week = Math.floor((date.getTime() - utc(year, 0, 1)) / 86_400_000 / 7) + 1
   return [year, week]
 }
 
@@ -270,6 +300,26 @@ const idOf = (granularity: Granularity, s: Local): string => {
   }
 }
 
+/** `±HH:MM` of an offset east of UTC in ms (whole minutes). */
+const offsetText = (offsetMs: number): string => {
+  const minutes = Math.abs(offsetMs) / MINUTE
+  return `${offsetMs < 0 ? "-" : "+"}${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`
+}
+
+/**
+ * The minute bucket of an instant. A minute is always 60 seconds long. When the clocks are set
+ * back, the minutes they repeat happen twice: the first time they are the buckets of their
+ * wall-clock ids, the second time buckets of their own, whose ids carry the offset then
+ * (`2026-11-01T01:04-05:00`), so that each bucket is one span of time.
+ */
+const minuteAt = (ms: number, l: Local, timeZone: string): Bucket => {
+  const id = idOf("minute", l)
+  const first = instantOf(l, timeZone)
+  if (ms < first + MINUTE) return { id, start: first, end: first + MINUTE }
+  const start = Math.floor(ms / MINUTE) * MINUTE
+  return { id: `${id}${offsetText(asUtc(l) - start)}`, start, end: start + MINUTE }
+}
+
 /**
  * The bucket of an instant (milliseconds since the epoch).
  *
@@ -277,12 +327,14 @@ const idOf = (granularity: Granularity, s: Local): string => {
  * @since 0.2.0
  */
 export const bucketAt = <In>(window: Window<In>, ms: number): Bucket => {
-  const [start, next] = startOf(window.granularity, localOf(ms, window.timeZone))
+  const local = localOf(ms, window.timeZone)
+  if (window.granularity === "minute") return minuteAt(ms, local, window.timeZone)
+  const [start, next] = startOf(window.granularity, local)
   const s = normal(start)
   return { id: idOf(window.granularity, s), start: instantOf(s, window.timeZone), end: instantOf(normal(next), window.timeZone) }
 }
 
-const ID = /^(\d{4})-(?:W(\d{2})|(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2}))?)?)?)$/
+const ID = /^(\d{4})-(?:W(\d{2})|(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})([+-]\d{2}:\d{2})?)?)?)?)$/
 
 /**
  * The bucket of an id made by this window, or `undefined` when the text is not one.
@@ -302,20 +354,67 @@ export const bucketOfId = <In>(window: Window<In>, id: string): Bucket | undefin
   } else {
     local = { y, m: Number(m[3]), d: Number(m[4] ?? 1), h: Number(m[5] ?? 0), mi: Number(m[6] ?? 0) }
   }
-  const bucket = bucketAt(window, instantOf(normal(local), window.timeZone))
+  const offset = m[7]
+  const instant = offset === undefined
+    ? instantOf(normal(local), window.timeZone)
+    : asUtc(local) - (offset[0] === "-" ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4))) * MINUTE
+  const bucket = bucketAt(window, instant)
   return bucket.id === id ? bucket : undefined
 }
 
+/** The instant of an ISO-8601 text (one without an offset is a wall-clock time in `timeZone`). */
+const instantOfText = (text: string, timeZone: string): number | undefined => {
+  const t = IsoTime.parse(text)
+  if (t === undefined) return undefined
+  const wall: Local = { y: t.y, m: t.m, d: t.d, h: t.h, mi: t.mi }
+  const minute = t.offsetMs === undefined ? instantOf(wall, timeZone) : asUtc(wall) - t.offsetMs
+  return minute + t.s * 1000 + t.ms
+}
+
+const millisOf = (t: unknown, timeZone: string): number | undefined => {
+  if (t instanceof Date) return t.getTime()
+  if (typeof t === "number") return t
+  if (typeof t === "string") return instantOfText(t, timeZone)
+  if (typeof t !== "object" || t === null || !("$date" in t)) return undefined
+  const date = t.$date
+  if (typeof date === "number") return date
+  if (typeof date === "string") return instantOfText(date, timeZone)
+  const long = typeof date === "object" && date !== null && "$numberLong" in date ? date.$numberLong : undefined
+  return typeof long === "string" && /^-?\d{1,19}$/.test(long) ? Number(long) : undefined
+}
+
+const shown = (t: unknown): string => {
+  try {
+    return (typeof t === "object" && t !== null && !(t instanceof Date) ? JSON.stringify(t) : JSON.stringify(String(t))).slice(0, 80)
+  } catch {
+    return String(t).slice(0, 80)
+  }
+}
+
 /**
- * The event time of an input in milliseconds, or a reason it has none.
+ * The event time of an input in milliseconds, or a reason it has none (see {@link Time}).
  *
  * @category buckets
  * @since 0.2.0
  */
 export const timeOf = <In>(window: Window<In>, input: In): number | string => {
   const t = window.time(input)
-  const ms = t instanceof Date ? t.getTime() : typeof t === "number" ? t : typeof t === "string" ? Date.parse(t) : Number.NaN
-  return Number.isFinite(ms) ? ms : `the window's event time is not a date: ${JSON.stringify(String(t)).slice(0, 80)}`
+  const ms = millisOf(t, window.timeZone)
+  return ms !== undefined && Math.abs(ms) <= 8.64e15 ? ms : `the window's event time is not a date: ${shown(t)}`
+}
+
+/**
+ * The bucket of an input's event time, or a reason it has none: it is not a date, or its bucket
+ * cannot be named (outside the years 0000-9999 of the window's zone).
+ *
+ * @category buckets
+ * @since 0.2.0
+ */
+export const bucketOf = <In>(window: Window<In>, input: In): Bucket | string => {
+  const ms = timeOf(window, input)
+  if (typeof ms === "string") return ms
+  return bucketOfInstant(window, ms) ??
+    `the window's event time ${new Date(ms).toISOString()} has no ${window.granularity} bucket in ${window.timeZone} (years 0000-9999)`
 }
 
 /**
@@ -375,15 +474,15 @@ const windowOf = <V>(pipeline: Windowed<V>): Window<any> => {
 const MAX_BUCKETS = 100_000
 
 /**
- * The bucket of an instant a read names, or `undefined` when it is not an instant a `Date` holds
- * (NaN, an infinity, more than 8.64e15 ms from the epoch, not a number) or its bucket ends past
- * that range.
+ * The bucket of an instant, or `undefined` when it is not an instant a `Date` holds (NaN, an
+ * infinity, more than 8.64e15 ms from the epoch, not a number) or its bucket cannot be named (its
+ * bounds past that range, its year outside 0000-9999).
  */
 const bucketOfInstant = <In>(window: Window<In>, ms: number): Bucket | undefined => {
   if (typeof ms !== "number" || !(Math.abs(ms) <= 8.64e15)) return undefined
   try {
     const bucket = bucketAt(window, ms)
-    return Number.isFinite(bucket.start) && Number.isFinite(bucket.end) ? bucket : undefined
+    return Number.isFinite(bucket.start) && Number.isFinite(bucket.end) && ID.test(bucket.id) ? bucket : undefined
   } catch {
     return undefined // Intl refuses the instants past the range of Date that a zone's bucket bounds need
   }
@@ -402,8 +501,9 @@ const wallStartOf = <In>(window: Window<In>, ms: number): Local =>
 /**
  * The buckets the wall clock of the window's zone shows from the one holding `from` to the one
  * holding `to`, both included, counted without building them: a bucket the clocks set forward over
- * is counted though it does not exist, and one they set back in is counted once, so this is never
- * fewer than the buckets between them. In UTC it is their number.
+ * is counted though it does not exist, and one they set back in is counted once (a repeated minute
+ * is two buckets, so this can be fewer than the buckets between them by the minutes repeated). In
+ * UTC it is their number.
  */
 const wallBucketsBetween = <In>(window: Window<In>, from: number, to: number): number => {
   const a = wallStartOf(window, from)

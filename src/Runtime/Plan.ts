@@ -386,9 +386,8 @@ const run = <V>(
    * (`outExpired` is set), or a `{ reason }` when it has no event time.
    */
   const bucketOf = (doc: unknown): string | undefined | { readonly reason: string } => {
-    const time = Window.timeOf(window!, doc)
-    if (typeof time === "string") return { reason: time }
-    const bucket = Window.bucketAt(window!, time)
+    const bucket = Window.bucketOf(window!, doc)
+    if (typeof bucket === "string") return { reason: bucket }
     const expiry = Window.expiresAt(window!, bucket)
     expiries.set(bucket.id, expiry)
     if (expiry !== undefined && expiry <= now) {

@@ -1,6 +1,6 @@
 /**
- * Buckets across daylight-saving changes. A wall-clock time that happens twice (clocks set back)
- * is one bucket from its first occurrence; one that is skipped (clocks set forward, at midnight in
+ * Buckets across daylight-saving changes. A wall-clock hour or day that happens twice (clocks set
+ * back) is one bucket from its first occurrence, a minute two buckets; one that is skipped (clocks set forward, at midnight in
  * some zones: Beirut, Cairo, Santiago) starts when the gap ends. Bucket reads (`Window.range`,
  * `Window.last`) merge each bucket once, and a retraction from a day that has expired writes
  * nothing, whatever the zone. No server needed.
@@ -64,6 +64,52 @@ describe("windows across daylight-saving changes", () => {
         }
       }
     }
+  })
+
+  it("minutes the clocks repeat are buckets of their own the second time (New York's hour, Lord Howe's half hour)", () => {
+    const spans = [
+      ["America/New_York", "2026-11-01T04:30:00Z", "2026-11-01T07:30:00Z", 60], // 01:00-01:59 twice
+      ["Australia/Lord_Howe", "2026-04-04T14:00:00Z", "2026-04-04T16:30:00Z", 30] // 01:30-01:59 twice
+    ] as const
+    for (const [timeZone, from, to, repeated] of spans) {
+      const window = Window.make({ time: () => 0, granularity: "minute", timeZone })
+      const starts = new Map<string, number>()
+      for (let t = Date.parse(from); t < Date.parse(to); t += 7_919) {
+        const bucket = Window.bucketAt(window, t)
+        if (!(bucket.start <= t && t < bucket.end && bucket.end - bucket.start === 60_000)) {
+          throw new Error(`${timeZone} ${new Date(t).toISOString()}: ${JSON.stringify(bucket)}`)
+        }
+        expect(Window.bucketOfId(window, bucket.id)).toEqual(bucket)
+        expect(starts.get(bucket.id) ?? bucket.start).toBe(bucket.start)
+        starts.set(bucket.id, bucket.start)
+      }
+      // one bucket for every minute of the span, and those of the second time carry the offset
+      expect(starts.size).toBe((Date.parse(to) - Date.parse(from)) / 60_000)
+      expect([...starts.keys()].filter((id) => /[+-]\d{2}:\d{2}$/.test(id)).length).toBe(repeated)
+      const again = Window.bucketsBetween(window, Date.parse(from), Date.parse(to) - 1)
+      expect(again.map((b) => b.id)).toEqual([...starts].sort((a, b) => a[1] - b[1]).map(([id]) => id))
+    }
+  })
+
+  it("New York, minutes, 30 minutes' retention: the repeated hour's second time is neither expired nor read with the first", async () => {
+    const p = Pipeline.make("dst_ny_minutes", { schema: Order, key: (o) => o.customer, value: (o) => o.amount, monoid: Monoid.sum }).pipe(
+      Pipeline.windowed({ time: (o) => o.created_at, granularity: "minute", timeZone: "America/New_York", retention: "30 minutes" })
+    )
+    const state = Memory.makeState()
+    const events = [["05:04:30", 1], ["06:04:30", 10], ["06:30:10", 100], ["07:04:30", 1000]] as const
+    // after each order: its fold's expired count, its minute, and 01:00-01:10 the second time
+    // (EST: 06:00-06:10Z), which holds only the 06:04:30Z order until it expires at 06:35Z
+    const seen: Array<unknown> = []
+    for (const [i, [time, amount]] of events.entries()) {
+      const created = `2026-11-01T${time}Z`
+      seen.push(await at(new Date(Date.parse(created) + 1_000).toISOString(), Effect.gen(function*() {
+        const docs = [Source.upsert(`o${i}`, { customer: "c", amount, created_at: created }, [1, i + 1])]
+        const summary = yield* Fold.run(Source.fromStream(`orders-${i}`, Stream.fromIterable(docs)), [p])
+        const secondTime = yield* Window.range(p, ["c"], Date.parse("2026-11-01T06:00:00Z"), Date.parse("2026-11-01T06:10:00Z"))
+        return [Fold.of(summary, p).expired, yield* Window.get(p, "c", Date.parse(created)), secondTime.get("c")]
+      }).pipe(Effect.provide(Memory.layer(state)))))
+    }
+    expect(seen).toEqual([[0, 1, undefined], [0, 10, 10], [0, 100, 10], [0, 1000, undefined]])
   })
 
   it("Paris, hourly, clocks set back: the hour that happens twice is one bucket, read once", async () => {

@@ -22,6 +22,7 @@ import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Source from "../../src/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
+import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import * as Window from "../../src/Window.ts"
@@ -95,6 +96,50 @@ describe("buckets", () => {
     expect(() => Window.make({ time: () => 0, granularity: "day", timeZone: "Mars/Olympus" })).toThrow(/time zone/)
     expect(() => Window.make({ time: () => 0, granularity: "fortnight" as never })).toThrow(/granularity/)
     expect(Window.splitKey(Window.key("a|b", "2026-12-05"))).toEqual(["a|b", "2026-12-05"])
+  })
+
+  it("event times: strict ISO-8601 texts (without an offset: the window's zone, not the host's) and BSON dates; anything else is dead-lettered", async () => {
+    const Doc = Schema.Struct({ c: Schema.String, t: Schema.Unknown })
+    const p = Pipeline.make("event_times", { schema: Doc, key: (o) => o.c, value: () => 1, monoid: Monoid.sum }).pipe(
+      Pipeline.windowed({ time: (o) => o.t as Window.Time, granularity: "day", timeZone: "America/New_York" })
+    )
+    // each document's expected local day in New York, worked out by hand; "refused" for no event time
+    const cases: ReadonlyArray<readonly [unknown, string]> = [
+      ["2026-12-04T23:30:00", "2026-12-04"], // New York wall-clock time (Date.parse reads it in the host's zone)
+      ["2026-12-04", "2026-12-04"], // its midnight in New York (Date.parse: UTC midnight, 12-03 in New York)
+      ["2026-12-05T03:30:00Z", "2026-12-04"],
+      ["2026-12-05 03:30:00.123456+00:00", "2026-12-04"],
+      ["2026-12-04T23:30:00-0500", "2026-12-04"],
+      [{ $date: { $numberLong: String(Date.UTC(2026, 11, 5, 3, 30)) } }, "2026-12-04"],
+      [{ $date: Date.UTC(2026, 11, 5, 6) }, "2026-12-05"],
+      [{ $date: "2026-12-05T06:00:00Z" }, "2026-12-05"],
+      ["0050-06-01T12:00:00Z", "0050-06-01"], // not 1950 (Date.UTC reads years 0-99 as 1900-1999)
+      ["Dec 4 2026", "refused"],
+      ["42", "refused"],
+      ["2026-02-30T12:00:00Z", "refused"],
+      ["2026-12-04T24:00:00Z", "refused"],
+      [1e16, "refused"], // past the range of Date
+      [8.64e15, "refused"], // a Date, but its day ends past the range
+      [Date.UTC(10000, 0, 5), "refused"], // a five-digit year names no bucket
+      [{ $date: { $numberLong: "9223372036854775807" } }, "refused"], // Long.MAX_VALUE, a "never" sentinel
+      [{ $date: {} }, "refused"],
+      [null, "refused"]
+    ]
+    const docs = cases.map(([t], i) => Source.upsert(`d${i}`, { c: "c", t }))
+    const out = await Effect.runPromise(Effect.gen(function*() {
+      yield* Fold.run(Source.fromStream("times", Stream.fromIterable(docs)), [p])
+      const all = yield* Aggregates.use((a) => a.all(p))
+      const dead = yield* DeadLetters.use((d) => d.list(p.name))
+      return { all: [...all].sort(), dead: dead.map((l) => l.docId).sort() }
+    }).pipe(Effect.provide(Memory.layer()), Effect.provide(quiet)))
+    const expected = new Map<string, number>()
+    const refused: Array<string> = []
+    cases.forEach(([, day], i) => {
+      if (day === "refused") refused.push(JSON.stringify(`d${i}`))
+      else expected.set(`c|${day}`, (expected.get(`c|${day}`) ?? 0) + 1)
+    })
+    expect(out.all).toEqual([...expected].sort())
+    expect(out.dead).toEqual(refused.sort())
   })
 })
 
