@@ -263,9 +263,9 @@ export const encode = (self: MisraGries): Uint8Array => {
 /**
  * The largest encoding of a summary with this capacity whose items take at most `maxItemBytes`
  * UTF-8 bytes each: `capacity` counters of an item and a count (at most 8 bytes), plus the header,
- * capacity, total and size. Give it to `Sketch.checkSize` when a pipeline is built (and bound the
- * item length where items are made, e.g. customer ids). Throws a `RangeError` for parameters out
- * of range.
+ * capacity, total and size. The built-in stores write a summary as JSON text, not this
+ * encoding: give {@link maxStoredSize} to `Sketch.checkSize` for them. Throws a `RangeError` for
+ * parameters out of range.
  *
  * @example
  * ```ts
@@ -282,6 +282,34 @@ export const maxEncodedSize = (options: Options & { readonly maxItemBytes: numbe
   const b = checkInteger("MisraGries maxItemBytes", options.maxItemBytes, 0, 2 ** 30)
   const entry = varintSize(b * 2 + 1) + b + MAX_VARINT_SIZE
   return 4 + 2 * varintSize(capacity) + MAX_VARINT_SIZE + capacity * entry
+}
+
+/**
+ * The most bytes the built-in stores (embedded, DynamoDB) write for a summary with this capacity:
+ * its JSON text (`{"capacity":k,"total":n,"counters":{"$map":[["item",count],...]}}`). Here
+ * `maxItemBytes` is the longest item's length in that text: its UTF-8 bytes when it holds no `"`,
+ * `\` or control characters (ids, UUIDs, e-mail addresses), one more for each `"` or `\`. Give it
+ * to `Sketch.checkSize` when a pipeline is built (and bound the item length where items are made,
+ * e.g. customer ids). Throws a `RangeError` for parameters out of range.
+ *
+ * @example
+ * ```ts
+ * import * as MisraGries from "effect-monoid-streams/MisraGries"
+ * import * as Sketch from "effect-monoid-streams/Sketch"
+ *
+ * MisraGries.maxStoredSize({ capacity: 100, maxItemBytes: 36 }) // 5868: 100 UUIDs and counts
+ * Sketch.checkSize("MisraGries", MisraGries.maxStoredSize({ capacity: 9_000, maxItemBytes: 36 })) // Result.fail(SketchSizeError)
+ * ```
+ *
+ * @category sizes
+ * @since 0.1.0
+ */
+export const maxStoredSize = (options: Options & { readonly maxItemBytes: number }): number => {
+  const capacity = capacityOf(options)
+  const b = checkInteger("MisraGries maxItemBytes", options.maxItemBytes, 0, 2 ** 30)
+  // {"capacity":<7 digits>,"total":<16 digits>,"counters":{"$map":[ ... ]}}, and per counter
+  // ["<item>",<16 digits>] and a comma: counts and the total are integers below 2^53
+  return 68 + capacity * (b + 22)
 }
 
 const read = (r: Reader): MisraGries => {

@@ -17,8 +17,11 @@
  * limit, and the fold fails with a `PipelineError` whose cause is a `SketchSizeError`. Each
  * fixed-size structure states its largest encoding: `HyperLogLog.maxEncodedSize`, `CountMinSketch.maxEncodedSize`,
  * `BloomFilter.maxEncodedSize`, `MisraGries.maxEncodedSize` (given the longest item) and
- * `DecayedSum.encodedSize`; {@link checkSize} compares it with the limit. `TopK` is exact and
- * grows with the distinct items, so it has no such bound: check `TopK.encodedSize(value)` at
+ * `DecayedSum.encodedSize`; {@link checkSize} compares it with the limit. The built-in stores
+ * write HyperLogLog, Count-Min and Bloom filter values as base64 (`{ base64: true }`), and
+ * `MisraGries` and `TopK` values as JSON text, larger than their encoding: check
+ * `MisraGries.maxStoredSize` (given the longest item) when a pipeline is built. `TopK` is exact
+ * and grows with the distinct items, so it has no such bound: check `TopK.storedSize(value)` at
  * write time, or use `MisraGries`.
  *
  * | structure (parameters) | largest encoding |
@@ -26,7 +29,7 @@
  * | HyperLogLog (precision p) | `2^p + 10` bytes (p = 14: 16,394; p = 18: 262,154) |
  * | Count-Min (width w, depth d) | at most `9·w·d + 17` bytes; `(1 + varint(maxCount))·w·d + 17` given `maxCount` (272 × 5: 12,253) |
  * | Bloom filter (m bits) | at most `⌈m/8⌉ + 15` bytes (1% at 100k items: 119,827) |
- * | Misra–Gries (capacity k, items of at most b UTF-8 bytes) | at most `k·(b + 12) + 18` bytes |
+ * | Misra–Gries (capacity k, items of at most b UTF-8 bytes) | at most `k·(b + 12) + 18` bytes; as the built-in stores write it, `k·(b + 22) + 68` |
  * | DecayedSum | 28 bytes |
  *
  * **Cost of a pipeline fold.** `combine` is pure, so folding one-item sketches

@@ -46,6 +46,7 @@ import {
   type Reader,
   stringSize,
   TypeCode,
+  utf8Length,
   varintSize,
   Writer
 } from "./internal/sketch.ts"
@@ -211,9 +212,10 @@ export const encode = (self: TopK): Uint8Array => {
 
 /**
  * The size of {@link encode}`(self)` in bytes, without encoding. A `TopK` is exact, so it grows
- * with the number of distinct items and has no size fixed by parameters: a store checks this at
- * write time (DynamoDB: `Sketch.checkSize("TopK", TopK.encodedSize(value))`), and an aggregate
- * that can hold unboundedly many items belongs in `MisraGries` (bounded, approximate) instead.
+ * with the number of distinct items and has no size fixed by parameters; an aggregate that can
+ * hold unboundedly many items belongs in `MisraGries` (bounded, approximate) instead. The
+ * built-in stores write a `TopK` as JSON text, not this encoding: {@link storedSize} is what it
+ * takes there.
  *
  * @example
  * ```ts
@@ -233,6 +235,29 @@ export const encodedSize = (self: TopK): number => {
     size += stringSize(key) + varintSize(Math.abs(count))
   }
   return HEADER_SIZE + varintSize(n) + size
+}
+
+/**
+ * The bytes the built-in stores (embedded, DynamoDB) write for `self`: its JSON text
+ * (`{"$map":[["item",count],...]}`), in UTF-8. Compare it with an item limit at write time:
+ * `Sketch.checkSize("TopK", TopK.storedSize(value))`.
+ *
+ * @example
+ * ```ts
+ * import * as TopK from "effect-monoid-streams/TopK"
+ *
+ * TopK.storedSize(TopK.fromIterable(["a", "b", "a"])) // 26
+ * ```
+ *
+ * @category sizes
+ * @since 0.1.0
+ */
+export const storedSize = (self: TopK): number => {
+  let size = 11, n = 0 // {"$map":[ and ]}
+  for (const [key, count] of self) {
+    size += utf8Length(JSON.stringify(key)) + 3 + JSON.stringify(count).length + (n++ === 0 ? 0 : 1)
+  }
+  return size
 }
 
 const read = (r: Reader): TopK => {

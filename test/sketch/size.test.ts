@@ -9,6 +9,7 @@ import * as MisraGries from "../../src/MisraGries.ts"
 import * as Sketch from "../../src/Sketch.ts"
 import { SketchSizeError } from "../../src/SketchError.ts"
 import * as TopK from "../../src/TopK.ts"
+import * as ValueCodec from "../../src/internal/valueCodec.ts"
 
 const item = fc.oneof(fc.string({ maxLength: 8 }), fc.integer())
 const items = fc.array(item, { maxLength: 300 })
@@ -116,5 +117,41 @@ describe("Sketch.checkSize: refuse, at construction, parameters that cannot fit 
     const cms = { width: 16_384, depth: 4 }
     expect(Result.isFailure(Sketch.checkSize("cms", CountMinSketch.maxEncodedSize(cms)))).toBe(true)
     expect(Result.isSuccess(Sketch.checkSize("cms", CountMinSketch.maxEncodedSize(cms, { maxCount: 1000 })))).toBe(true)
+  })
+})
+
+describe("stored sizes: what the built-in stores write (JSON text) for MisraGries and TopK", () => {
+  const written = (value: unknown) => Buffer.byteLength(ValueCodec.encode(value), "utf8")
+
+  it("TopK.storedSize is the exact size of the stored text, whatever the items (quotes, controls, surrogates, emoji)", () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.string({ unit: "binary", maxLength: 12 }), fc.integer({ min: -(2 ** 45), max: 2 ** 45 })), { maxLength: 60 }), (entries) => {
+      const m = entries.reduce((acc, [x, n]) => TopK.add(acc, x, n), TopK.empty)
+      expect(TopK.storedSize(m)).toBe(written(m))
+    }))
+    expect(TopK.storedSize(TopK.fromIterable(["a", "b", "a"]))).toBe(26)
+  })
+
+  it("MisraGries.maxStoredSize bounds the stored text of full summaries, and is reached within a few bytes", () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 40 }), (capacity, maxItemBytes) => {
+      // capacity distinct items of exactly maxItemBytes ASCII bytes (no escapes), counts near 2^53
+      const items = Array.from({ length: capacity }, (_, i) => String(i).padStart(maxItemBytes, "x").slice(-Math.max(maxItemBytes, 1)))
+      const distinct = maxItemBytes === 0 ? [""] : [...new Set(items)]
+      const counters = new Map(distinct.map((x, i) => [x, 2 ** 52 + i]))
+      const total = 2 ** 53 - 1
+      const summary: MisraGries.MisraGries = { capacity: capacity + 1_000_000, total, counters }
+      const bound = MisraGries.maxStoredSize({ capacity: capacity + 1_000_000, maxItemBytes: Math.max(maxItemBytes, 1) })
+      expect(written(summary)).toBeLessThanOrEqual(bound)
+    }))
+    // a full summary of 100 UUIDs with counts of 16 digits
+    const uuids = Array.from({ length: 100 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`)
+    const full: MisraGries.MisraGries = { capacity: 1_000_000, total: 2 ** 53 - 1, counters: new Map(uuids.map((u, i) => [u, 2 ** 52 + i])) }
+    const bound = MisraGries.maxStoredSize({ capacity: 100, maxItemBytes: 36 })
+    expect(written({ ...full, capacity: 100 })).toBeLessThanOrEqual(bound)
+    expect(bound - written({ ...full, capacity: 100 })).toBeLessThan(20)
+    // the binary bound the stores do not use is far below what they write
+    expect(written({ ...full, capacity: 100 })).toBeGreaterThan(MisraGries.maxEncodedSize({ capacity: 100, maxItemBytes: 36 }))
+    // the audit's case: a capacity whose binary bound passes the check, but whose stored text does not fit DynamoDB
+    expect(Result.isSuccess(Sketch.checkSize("MG", MisraGries.maxEncodedSize({ capacity: 9_079, maxItemBytes: 36 })))).toBe(true)
+    expect(Result.isFailure(Sketch.checkSize("MG", MisraGries.maxStoredSize({ capacity: 9_079, maxItemBytes: 36 })))).toBe(true)
   })
 })
