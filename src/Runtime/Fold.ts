@@ -75,6 +75,7 @@ import { SketchSizeError } from "../SketchError.ts"
 import type { Version } from "../Version.ts"
 import * as Plan from "./Plan.ts"
 import * as Staging from "../internal/staging.ts"
+import { CommitFence } from "../Store/internal/commitFence.ts"
 import { detached } from "../internal/detached.ts"
 
 /**
@@ -420,6 +421,7 @@ export const makeFolder = <K extends Kind, E, R>(
   Effect.gen(function*() {
     const tokens = yield* Tokens
     const transactions = yield* Effect.serviceOption(Transactions)
+    const fence = yield* Effect.serviceOption(CommitFence)
     yield* checkItemSizes(pipelines, (yield* Aggregates).itemLimit)
     const context = yield* Effect.context<R>()
     const retry = retrying(options.retry)
@@ -465,7 +467,12 @@ export const makeFolder = <K extends Kind, E, R>(
     }
 
     /** Commits a batch through the source: the last record of each of its partitions. */
-    const commit = (last: ReadonlyMap<string, Input>) => Effect.suspend(() => retry(source.commit(last).pipe(Effect.provideContext(context))))
+    // a store that fences commits rather than writes (DynamoDB, see `Generations`) checks first
+    const commit = (last: ReadonlyMap<string, Input>) =>
+      Effect.suspend(() => {
+        const commitIt = source.commit(last).pipe(Effect.provideContext(context))
+        return retry(Option.isSome(fence) ? Effect.andThen(fence.value.check, commitIt) : commitIt)
+      })
 
     /**
      * Writes a prepared batch to every pipeline (staged first, for sources that stage), in one

@@ -14,7 +14,10 @@
  * - everything the fold does (ledger reads and writes, aggregate writes, the pipeline's tokens)
  *   goes to the generation the layer *bound* at its first use of the pipeline, and every write of
  *   the layer (source commits included) checks, atomically with the write, that each bound
- *   generation is still current. When it is not, the write fails with a `StoreError` whose cause
+ *   generation is still current (DynamoDB, which has no such atomic check, reads the pointer once
+ *   per batch instead: after its writes and before the fold commits it, whether the source commits
+ *   through the store or elsewhere, as a Kafka consumer group does). When it is not, the write
+ *   (or the commit) fails with a `StoreError` whose cause
  *   is a {@link GenerationMoved}, and the layer forgets the binding: the fold's run fails before
  *   it commits anything more, and a new run (see `Rebootstrap.following`) binds the new generation
  *   and resumes from its bootstrap state, as a worker does after a crash.

@@ -13,6 +13,7 @@ import { Effect, Exit, Fiber, Layer, ManagedRuntime, Stream } from "effect"
 import { orderTotals } from "../../examples/orderstats/pipeline.ts"
 import * as DynamoDbStore from "../../src/DynamoDb/DynamoDbStore.ts"
 import * as Handoff from "../../src/Handoff.ts"
+import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as Rebootstrap from "../../src/Runtime/Rebootstrap.ts"
 import * as Source from "../../src/Source.ts"
@@ -20,7 +21,6 @@ import * as Embedded from "../../src/Store/Embedded.ts"
 import { GenerationMoved, Generations, isMoved } from "../../src/Store/Generations.ts"
 import { type Entry, Ledger } from "../../src/Store/Ledger.ts"
 import * as Memory from "../../src/Store/Memory.ts"
-import { Tokens } from "../../src/Store/Tokens.ts"
 import * as Version from "../../src/Version.ts"
 import { dynamoDbSuite } from "../dynamodb/support.ts"
 import { uniqueName } from "../support/services.ts"
@@ -58,12 +58,20 @@ const entry = (customer: string, amount: number, version: Version.Version): Entr
   version
 })
 
-/** What a live worker's batch does to the pipeline: a ledger entry, then its position commit. */
-const liveBatch = (id: string, version: Version.Version) =>
-  Effect.gen(function*() {
-    yield* Ledger.use((l) => l.put(orderTotals, new Map([[id, entry("c1", 5, version)]])))
-    yield* Tokens.use((t) => t.set("@sources", "position:orders", { at: Version.format(version) }))
+/**
+ * A live worker's batch: one order folded into the pipeline, then committed by its source, through
+ * the token store (a change stream) or, given `commits`, outside it (as a Kafka consumer group
+ * commits to the broker), into `commits`.
+ */
+let batches = 0
+const liveBatch = (id: string, version: Version.Version, commits?: Array<string>) => {
+  const source = Source.fromStream(`orders-${++batches}`, Stream.make(Source.upsert(id, { _id: id, customer_id: "c1", amount: 5 }, version)))
+  const outside = commits === undefined ? source : Source.make({
+    ...source,
+    commit: (last) => Effect.sync(() => void commits.push(...[...last.values()].map((r) => `${r.partition}@${r.seq}`)))
   })
+  return Fold.run(outside, [orderTotals])
+}
 
 /** The `GenerationMoved` a failed exit carries, if any. */
 const movedOf = (exit: Exit.Exit<unknown, unknown>): GenerationMoved | undefined => {
@@ -108,6 +116,10 @@ describe.each(stores)("Generations.seal on the %s store", (_name, makeStore) => 
     expect(stopped!.sealed).toBe(true)
     expect(stopped!.message).toContain("sealed")
     expect(isMoved(stopped)).toBe(true)
+    // so is a batch whose source commits outside the store (DynamoDB fences commits, not writes)
+    const commits: Array<string> = []
+    expect(movedOf(await run(live, liveBatch("o-4k", Version.make(13, 2), commits)))?.sealed).toBe(true)
+    expect(commits).toEqual([])
     // the generation being built is not sealed
     expect(Exit.isSuccess(await run(admin, rebuild("o-3", Version.make(12, 1))))).toBe(true)
     expect(await admin.runPromise(generations.status(pipeline))).toEqual({ pipeline, current: 0, building: 1 })

@@ -7,8 +7,10 @@
  * conditional write on it). DynamoDB has no transaction here (dynalite has none), so the swap is
  * made safe in three conditional steps instead of one:
  *
- * 1. seal: from then on, the live worker's position commits fail (each commit first reads the
- *    pointer), so what it has committed stops moving;
+ * 1. seal: from then on, the live worker's commits fail (the fold reads the pointer after a
+ *    batch's writes and before its commit, `CommitFence`, whether the source commits through the
+ *    token store or elsewhere, as a Kafka consumer group does), so what it has committed stops
+ *    moving;
  * 2. compare the newest ledger versions of both generations (a scan of the ledger table);
  * 3. when the rebuilt one is not behind, move `cur` and lift the seal in one conditional write;
  *    otherwise lift the seal only (`GenerationBehind`: catch up and swap again).
@@ -33,6 +35,7 @@ import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical
 import { Ledger } from "../../Store/Ledger.ts"
 import type { StoreError } from "../../Store/StoreError.ts"
 import { Tokens } from "../../Store/Tokens.ts"
+import { CommitFence } from "../../Store/internal/commitFence.ts"
 import { sourcesScope } from "../../internal/tokenKeys.ts"
 import * as Version from "../../Version.ts"
 import * as Batch from "./batch.ts"
@@ -235,15 +238,17 @@ export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: 
       get: (scope, n) => Effect.flatMap(scopeOf(scope, false), (s) => base.tokens.get(s, n)),
       set: (scope, n, value) =>
         Effect.gen(function*() {
-          // position commits and a pipeline's own tokens are fenced; staged batches need not be
-          if (!scope.startsWith("@") || n.startsWith("position:")) yield* check("tokens.set")
+          // a pipeline's own tokens are fenced; sources' positions by the fold's CommitFence before
+          // every commit, staged batches need not be
+          if (!scope.startsWith("@")) yield* check("tokens.set")
           yield* base.tokens.set(yield* scopeOf(scope, true), n, value)
         })
     }
     return Context.make(Aggregates, aggregates).pipe(
       Context.add(Ledger, ledger),
       Context.add(Tokens, tokens),
-      Context.add(DeadLetters, base.deadLetters)
+      Context.add(DeadLetters, base.deadLetters),
+      Context.add(CommitFence, { check: Effect.suspend(() => check("commit")) })
     )
   }
 
