@@ -6,8 +6,8 @@
  * 2. Bootstrap it as a fresh worker would (handoff P0', snapshot scan), through store services
  *    bound to the new generation: its ledger, bootstrap state and source positions are its own,
  *    and nothing of the live generation is read or written.
- * 3. Catch up: follow the live source from P0' until it reaches the position captured after the
- *    scan (or has nothing more to read for `idle`), so that the new generation is not staler
+ * 3. Catch up: follow the live source from P0' until it goes past the position captured after
+ *    the scan (or has nothing more to read for `idle`), so that the new generation is not staler
  *    than the live one by the length of the scan.
  * 4. Swap the pipeline's pointer in one atomic step (`Generations.swap`): readers see the old
  *    generation, then the new one, never a mix or a half-built state. The swap is refused while
@@ -98,7 +98,9 @@ export interface Result {
 }
 
 /**
- * `source`, ending after the first chunk that reaches `target` or after `idle` without a record.
+ * `source`, ending after the first chunk that goes past `target` or after `idle` without a record.
+ * Past, not at: the changes of one MongoDB transaction share its cluster time, and a chunk that
+ * holds the first of them need not hold the others, which the live worker may have folded.
  */
 const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Version, idle: Duration.Duration): Source<K, E, R> =>
   S.make({
@@ -125,7 +127,7 @@ const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Ve
             lastAt = now
             for (const r of chunk) {
               const v = "version" in r ? r.version : undefined
-              if (v !== undefined && Version.compare(v, target) >= 0) reached = true
+              if (v !== undefined && Version.compare(v, target) > 0) reached = true
             }
             return chunk
           })
