@@ -6,9 +6,9 @@
  * 2. Bootstrap it as a fresh worker would (handoff P0', snapshot scan), through store services
  *    bound to the new generation: its ledger, bootstrap state and source positions are its own,
  *    and nothing of the live generation is read or written.
- * 3. Catch up: follow the live source from P0' until it goes past the position captured after
- *    the scan (or has nothing more to read for `idle`), so that the new generation is not staler
- *    than the live one by the length of the scan.
+ * 3. Catch up: follow the live source from P0' until each of its partitions goes past the
+ *    position captured after the scan (or has nothing more to read for `idle`), so that the new
+ *    generation is not staler than the live one by the length of the scan.
  * 4. Swap the pipeline's pointer in one atomic step (`Generations.swap`): readers see the old
  *    generation, then the new one, never a mix or a half-built state. The swap is refused while
  *    the new generation's newest ledger version is older than the live one's (the live worker
@@ -98,9 +98,12 @@ export interface Result {
 }
 
 /**
- * `source`, ending after the first chunk that goes past `target` or after `idle` without a record.
- * Past, not at: the changes of one MongoDB transaction share its cluster time, and a chunk that
- * holds the first of them need not hold the others, which the live worker may have folded.
+ * `source`, ending once every partition it has delivered records of has gone past `target` or
+ * delivered nothing for `idle`, or after `idle` without any record. Every partition, not the first
+ * one: a consumer group reads its partitions independently, and one that reached the target says
+ * nothing of another still behind, whose records the live worker may have folded. Past, not at:
+ * the changes of one MongoDB transaction share its cluster time, and a chunk that holds the first
+ * of them need not hold the others.
  */
 const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Version, idle: Duration.Duration): Source<K, E, R> =>
   S.make({
@@ -111,15 +114,18 @@ const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Ve
     sharesText: source.sharesText,
     continues: source.continues,
     records: Stream.unwrap(Effect.gen(function*() {
-      let reached = false
       let lastAt = yield* Clock.currentTimeMillis
       const idleMs = Duration.toMillis(idle)
+      // per partition delivered: whether it went past the target, and when it last delivered
+      const partitions = new Map<string, { past: boolean; at: number }>()
+      const done = (now: number) => {
+        if (now - lastAt >= idleMs) return true
+        if (partitions.size === 0) return false
+        for (const p of partitions.values()) if (!p.past && now - p.at < idleMs) return false
+        return true
+      }
       const caughtUp = Effect.gen(function*() {
-        while (true) {
-          const now = yield* Clock.currentTimeMillis
-          if (reached || now - lastAt >= idleMs) return
-          yield* Effect.sleep(Duration.millis(Math.min(50, idleMs)))
-        }
+        while (!done(yield* Clock.currentTimeMillis)) yield* Effect.sleep(Duration.millis(Math.min(50, idleMs)))
       })
       return source.records.pipe(
         Stream.mapArrayEffect((chunk) =>
@@ -127,7 +133,10 @@ const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Ve
             lastAt = now
             for (const r of chunk) {
               const v = "version" in r ? r.version : undefined
-              if (v !== undefined && Version.compare(v, target) > 0) reached = true
+              let p = partitions.get(r.partition)
+              if (p === undefined) partitions.set(r.partition, p = { past: false, at: now })
+              p.at = now
+              if (v !== undefined && Version.compare(v, target) > 0) p.past = true
             }
             return chunk
           })
