@@ -11,8 +11,10 @@
  *    cluster time; see `MongoAdmin.clusterTime`);
  * 2. `lookup`: the current state of every pending dead letter's document (absent: deleted);
  * 3. documents the pipeline still refuses stay pending (reported with the current reason);
- * 4. the others are folded with `Fold.run` as upserts (deletes for the documents that are gone) at
- *    that version, through the contribution ledger: the ledger retracts what the document
+ * 4. the others are folded with `Fold.run` as upserts (deletes for the documents that are gone)
+ *    just after that version (its low part plus one half: after every change at or before it,
+ *    before every later one; a refused state the ledger holds at exactly `version`, when nothing
+ *    was written since, is then replaced), through the contribution ledger: the ledger retracts what the document
  *    contributed and adds its current contribution. A change of the document the live worker folds
  *    later is a difference against the ledger (nothing counts twice: a change at or before the
  *    version is stale, a later one is folded as `new - ledger`), and a state the ledger already holds
@@ -71,7 +73,7 @@ import { type DeadLetter, DeadLetters } from "../Store/DeadLetters.ts"
 import type { Ledger } from "../Store/Ledger.ts"
 import type { StoreError } from "../Store/StoreError.ts"
 import { Tokens } from "../Store/Tokens.ts"
-import type { Version } from "../Version.ts"
+import * as Version from "../Version.ts"
 import * as Contribution from "./internal/contribution.ts"
 import * as Resolutions from "./internal/resolutions.ts"
 import * as ReplaySource from "../internal/replaySource.ts"
@@ -160,7 +162,7 @@ export const find = (pipeline: string, id: string): Effect.Effect<Letter, StoreE
  */
 export interface Options<E, R> {
   /** A version of the source taken before the lookup (see the module doc). */
-  readonly version: Effect.Effect<Version, E, R>
+  readonly version: Effect.Effect<Version.Version, E, R>
   /** The current state of documents, by document id, as exact JSON; a document that is gone is absent. */
   readonly lookup: (docIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, unknown>, E, R>
   /** Only these dead letters (ids as {@link idOf} gives them). Default: every pending one. */
@@ -181,7 +183,7 @@ export interface Options<E, R> {
 export interface Report {
   readonly pipeline: string
   /** The version the documents were folded at. */
-  readonly version: Version
+  readonly version: Version.Version
   /** Dead letters resolved by this replay. */
   readonly resolved: ReadonlyArray<{ readonly id: string; readonly docId: string; readonly outcome: Resolution["outcome"] }>
   /** Dead letters whose document the pipeline still refuses, with the current reason: still pending. */
@@ -214,8 +216,10 @@ export const replay = <V, E, R>(
     const notReplayable = pending.filter((l) => l.docId === undefined).map((l) => ({ id: l.id, reason: l.reason }))
     const byDoc = new Map<string, Array<Letter>>()
     for (const l of pending) if (l.docId !== undefined) byDoc.set(l.docId, [...(byDoc.get(l.docId) ?? []), l])
-    // the version first: every change after it reaches the live worker, whatever the lookup sees
-    const version = yield* options.version
+    // the version first: every change after it reaches the live worker, whatever the lookup sees;
+    // the documents are folded just after it, so that a state the ledger holds at it is replaced
+    const taken = yield* options.version
+    const version = Version.make(taken[0], taken[1] + 0.5)
     const current = byDoc.size === 0 ? new Map<string, unknown>() : yield* options.lookup(Array.from(byDoc.keys()))
     const now = yield* Clock.currentTimeMillis
     const changes: Array<(position: I.Position) => Input> = []

@@ -146,6 +146,26 @@ describe("DeadLetterReplay", () => {
       expect(yield* stored).toEqual(groupBy(t.current.values()))
     }).pipe(Effect.provide(Memory.layer())))
 
+  it.effect("a fixed pipeline replayed at the very version its refused states were folded at (nothing written since) folds them", () =>
+    Effect.gen(function*() {
+      // bootstrapped at one version, as a snapshot is at its handoff; the source has not moved since
+      const at: Version = [1000, 4]
+      yield* Fold.run(Source.fromStream("snapshot", Stream.fromIterable(docs.map((d) => Source.upsert(d._id, d, at)))), [totals])
+      // the fix: a pipeline of the same name whose schema also takes amounts written as text
+      const Lenient = Schema.Struct({ _id: Schema.String, customer: Schema.String.check(Schema.isNonEmpty()), amount: Schema.Union([Schema.Int, Schema.FiniteFromString]) })
+      const lenient = Pipeline.make("totals", { schema: Lenient, key: (o) => o.customer, value: (o) => o.amount, monoid: Monoid.sum })
+      const current = new Map(docs.map((d) => [JSON.stringify(d._id), d]))
+      const report = yield* DeadLetterReplay.replay(lenient, {
+        version: Effect.succeed(at),
+        lookup: (ids) => Effect.succeed(new Map(ids.filter((id) => current.has(id)).map((id) => [id, current.get(id)])))
+      })
+      expect(report.resolved.map((r) => [r.docId, r.outcome])).toEqual([["\"o5\"", "folded"]])
+      expect(report.fold.stale).toBe(0)
+      // by hand: o1 a 10, o2 b 5, o5 c "9" (now taken), o6 b 1; o3 (2.5) and o4 (no customer) still refused
+      expect(yield* stored).toEqual({ a: 10, b: 6, c: 9 })
+      expect(report.stillFailing.map((f) => f.docId)).toEqual(["\"o3\"", "\"o4\""])
+    }).pipe(Effect.provide(Memory.layer())))
+
   it("a replay whose ledger write fails is finished by the next one, without counting twice", async () => {
     const state = Memory.makeState()
     const t = truth()
