@@ -138,6 +138,17 @@ const nowhereKafkaJs = (made: () => void): Client => {
 const latest = (m: Member) => m.assignments[m.assignments.length - 1]
 
 describe.each(adapters)("$name adapter: commits (real broker)", (adapter) => {
+  it("pauses and resumes a consumer that is not running (kafkajs throws) as no-ops, not defects", async () => {
+    const topic = uniqueName("paused")
+    await createTopic(admin, topic, 1)
+    const exit = await Effect.runPromise(Effect.exit(Effect.scoped(Effect.gen(function*() {
+      const consumer = yield* adapter.client().consumer({ groupId: uniqueName("paused-group"), topics: [topic] })
+      yield* consumer.pause([{ topic, partition: 0 }])
+      yield* consumer.resume([{ topic, partition: 0 }])
+    }))).pipe(Effect.provide(quiet)))
+    expect(exit._tag === "Failure" ? Cause.pretty(exit.cause) : "ok").toBe("ok")
+  })
+
   it("commits only partitions owned in the generation the records came from", async () => {
     const topic = uniqueName("owned")
     const groupId = uniqueName("owned-group")

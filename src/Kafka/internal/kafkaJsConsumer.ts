@@ -259,11 +259,22 @@ export const make = (
       return Array.from(byTopic, ([topic, ps]) => ({ topic, partitions: ps }))
     }
 
+    // kafkajs throws once it has dropped its consumer group (a broker restart, before the next
+    // run): such a consumer fetches nothing more, and the one the source makes next starts unpaused
+    const pausing = (f: () => void) =>
+      Effect.sync(() => {
+        try {
+          f()
+        } catch {
+          // nothing to pause or resume
+        }
+      })
+
     return {
       consume,
       commit,
-      pause: (partitions) => Effect.sync(() => partitions.length > 0 && kc.pause(topicPartitions(partitions))),
-      resume: (partitions) => Effect.sync(() => partitions.length > 0 && kc.resume(topicPartitions(partitions))),
+      pause: (partitions) => pausing(() => partitions.length > 0 && kc.pause(topicPartitions(partitions))),
+      resume: (partitions) => pausing(() => partitions.length > 0 && kc.resume(topicPartitions(partitions))),
       assignment: Effect.sync(() => member.current)
     } satisfies Port.Consumer
   })
