@@ -29,6 +29,10 @@
  * (`dead-letter-replay:<pipeline>`, one partition, ordinals continued from run to run), so a replay
  * killed during its write is finished by the next one without counting twice, or by the live
  * worker when it starts first (`Orchestrator.live` finishes such a batch before it folds anything).
+ * A worker already running does not: on a store without transactions (memory, DynamoDB) it folds
+ * the next change of a replayed document (the fix's own change event) against the ledger entry
+ * the killed replay did not write, and counts the document twice. After a replay that failed
+ * while the worker runs, stop the worker, replay again, then start it.
  *
  * The document states are compared by version, so `version` must be of the same kind as the
  * versions of the pipeline's sources: MongoDB cluster times for the MongoDB snapshot, the change
