@@ -15,8 +15,8 @@
  *
  * Generations (see `Generations`, `Rebootstrap`): each pipeline's pointer is an item of the tokens
  * table. Every `get`/`all` reads it (one consistent `GetItem` more per call), the fold reads it
- * once when it first uses a pipeline and again before each position commit (one `GetItem` more per
- * batch), and a swap is three conditional writes around a scan of the ledger table (no
+ * once when it first uses a pipeline and again before each commit, whatever the source commits to
+ * (one `GetItem` more per batch), and a swap is three conditional writes around a scan of the ledger table (no
  * transaction needed, so it works on dynalite too).
  *
  * @since 0.1.0

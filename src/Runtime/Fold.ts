@@ -75,7 +75,7 @@ import { SketchSizeError } from "../SketchError.ts"
 import type { Version } from "../Version.ts"
 import * as Plan from "./Plan.ts"
 import * as Staging from "../internal/staging.ts"
-import { CommitFence } from "../Store/internal/commitFence.ts"
+import { Checked, CommitFence } from "../Store/internal/commitFence.ts"
 import { detached } from "../internal/detached.ts"
 
 /**
@@ -471,7 +471,7 @@ export const makeFolder = <K extends Kind, E, R>(
     const commit = (last: ReadonlyMap<string, Input>) =>
       Effect.suspend(() => {
         const commitIt = source.commit(last).pipe(Effect.provideContext(context))
-        return retry(Option.isSome(fence) ? Effect.andThen(fence.value.check, commitIt) : commitIt)
+        return retry(Option.isSome(fence) ? Effect.andThen(fence.value.check, Effect.provideService(commitIt, Checked, true)) : commitIt)
       })
 
     /**

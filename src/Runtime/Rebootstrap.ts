@@ -53,7 +53,7 @@ import { ConfigurationError } from "../Errors.ts"
 import type { Handoff } from "../Handoff.ts"
 import type { Kind, Source } from "../Source.ts"
 import * as S from "../Source.ts"
-import { Generations, isMoved } from "../Store/Generations.ts"
+import { GenerationMoved, Generations, isMoved } from "../Store/Generations.ts"
 import { Tokens } from "../Store/Tokens.ts"
 import * as Version from "../Version.ts"
 import type * as Fold from "./Fold.ts"
@@ -241,13 +241,42 @@ export const run = <K extends Kind, E, R>(spec: Orchestrator.Spec<K, E, R>, pipe
  * @category running
  */
 export const following = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(
-    effect.pipe(
-      Effect.tapError((e) => isMoved(e) ? Effect.logInfo("the pipeline's generation moved: starting again on the new one") : Effect.void)
-    ),
-    // spaced: while a swap is sealed (DynamoDB), the worker's commits fail until it is done
-    { while: (e: E) => isMoved(e), schedule: Schedule.spaced("100 millis") }
-  )
+  Effect.suspend(() => {
+    // since when the worker's writes have failed because a rebuild sealed its generation
+    let sealedSince: number | undefined
+    let warnedAt = 0
+    const onMoved = (e: E) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (!isSealed(e)) {
+          sealedSince = undefined
+          return Effect.logInfo("the pipeline's generation moved: starting again on the new one")
+        }
+        sealedSince ??= now
+        if (now - sealedSince < SEALED_WARNING_MS || now - warnedAt < SEALED_WARNING_MS) return Effect.void
+        warnedAt = now
+        return Effect.logWarning(
+          `the pipeline's generation has been sealed by a rebuild for ${Math.round((now - sealedSince) / 1000)} s: ` +
+            "the worker waits for its swap; if no rebuild is running (one was killed), run it again to lift the seal"
+        )
+      })
+    return Effect.retry(
+      effect.pipe(Effect.tapError((e) => isMoved(e) ? onMoved(e) : Effect.void)),
+      // spaced: while a swap is sealed, the worker's writes fail until it is done
+      { while: (e: E) => isMoved(e), schedule: Schedule.spaced("100 millis") }
+    )
+  })
+
+/** How long a sealed worker waits before `following` warns (and between warnings). */
+const SEALED_WARNING_MS = 30_000
+
+/** Whether a moved write failed because its generation is sealed (not swapped). */
+const isSealed = (u: unknown): boolean => {
+  for (let depth = 0; u !== null && typeof u === "object" && depth < 5; depth++) {
+    if (u instanceof GenerationMoved) return u.sealed === true
+    u = (u as { readonly cause?: unknown }).cause
+  }
+  return false
+}
 
 /**
  * The generations of `pipeline` (which one is current, which one a rebuild is building).

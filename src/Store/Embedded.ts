@@ -454,7 +454,7 @@ const generations = (connection: Connection, s: Statements): Context.Service.Sha
   const { db } = connection
   const status = (pipeline: string) => {
     const p = pointerOf(s, pipeline)
-    return { pipeline, current: p.current, building: p.building }
+    return { pipeline, current: p.current, building: p.building, ...(p.seal === undefined ? {} : { sealed: true as const }) }
   }
   const dropNow = (pipeline: string, generation: number) => {
     const name = physical(pipeline, generation)

@@ -49,6 +49,12 @@ export interface Status {
   readonly current: number
   /** The generation a rebuild is filling, if one is under way (or crashed). */
   readonly building: number | undefined
+  /**
+   * Set while a rebuild holds the current generation sealed (`seal`): the live worker's writes
+   * fail until the rebuild swaps or unseals. A rebuild killed in that state leaves it set; its
+   * rerun (or `unseal`) lifts it.
+   */
+  readonly sealed?: true | undefined
 }
 
 /**

@@ -356,7 +356,7 @@ const newestOf = (entries: Map<string, Entry<unknown>> | undefined): Version.Ver
  */
 export const generations = (state: State): Context.Service.Shape<typeof Generations> => {
   const pointer = (pipeline: string): Pointer => state.generations.get(pipeline) ?? { current: 0, building: undefined, last: 0 }
-  const status = (pipeline: string, p: Pointer) => ({ pipeline, current: p.current, building: p.building })
+  const status = (pipeline: string, p: Pointer) => ({ pipeline, current: p.current, building: p.building, ...(p.seal === undefined ? {} : { sealed: true as const }) })
   const dropNow = (pipeline: string, generation: number) => {
     const name = physical(pipeline, generation)
     state.aggregates.delete(name)
@@ -371,8 +371,9 @@ export const generations = (state: State): Context.Service.Shape<typeof Generati
         const p = pointer(pipeline)
         // resuming lifts a seal an interrupted swap left (the live worker may commit again)
         if (p.building !== undefined && options?.fresh !== true) {
-          if (p.seal !== undefined) state.generations.set(pipeline, { ...p, seal: undefined })
-          return status(pipeline, p)
+          const resumed = { ...p, seal: undefined }
+          if (p.seal !== undefined) state.generations.set(pipeline, resumed)
+          return status(pipeline, resumed)
         }
         if (p.building !== undefined) dropNow(pipeline, p.building)
         const next = Math.max(p.last, p.current) + 1

@@ -166,6 +166,28 @@ describe("DeadLetterReplay", () => {
       expect(report.stillFailing.map((f) => f.docId)).toEqual(["\"o3\"", "\"o4\""])
     }).pipe(Effect.provide(Memory.layer())))
 
+  it.effect("a windowed pipeline's document whose event time has no bucket stays pending, as the fold refuses it", () =>
+    Effect.gen(function*() {
+      const Timed = Schema.Struct({ _id: Schema.String, customer: Schema.String, amount: Schema.Int, at: Schema.Number })
+      const perDay = Pipeline.make("per_day", { schema: Timed, key: (o) => o.customer, value: (o) => o.amount, monoid: Monoid.sum }).pipe(
+        Pipeline.windowed({ time: (o) => o.at, granularity: "day" })
+      )
+      // a date past the range of Date, and one whose day has no four-digit year
+      const timed = [
+        { _id: "t1", customer: "a", amount: 1, at: Date.UTC(2026, 11, 4) },
+        { _id: "t2", customer: "a", amount: 2, at: 1e16 },
+        { _id: "t3", customer: "a", amount: 4, at: Date.UTC(10_000, 0, 5) }
+      ]
+      yield* Fold.run(Source.fromStream("timed", Stream.fromIterable(timed.map((d) => Source.upsert(d._id, d)))), [perDay])
+      const current = new Map(timed.map((d) => [JSON.stringify(d._id), d]))
+      const report = yield* DeadLetterReplay.replay(perDay, {
+        version: Effect.succeed<Version>([5, 0]),
+        lookup: (ids) => Effect.succeed(new Map(ids.filter((id) => current.has(id)).map((id) => [id, current.get(id)])))
+      })
+      expect(report.resolved).toEqual([])
+      expect(report.stillFailing.map((f) => f.docId)).toEqual(["\"t2\"", "\"t3\""])
+    }).pipe(Effect.provide(Memory.layer())))
+
   it("a replay whose ledger write fails is finished by the next one, without counting twice", async () => {
     const state = Memory.makeState()
     const t = truth()

@@ -39,9 +39,8 @@ export const of = <In, V>(pipeline: Pipeline<In, V, Mode>, doc: unknown, now: nu
     const window = pipeline.window
     if (window === undefined) found = { keys, value: pipeline.value(input) }
     else {
-      const time = Window.timeOf(window, input)
-      if (typeof time === "string") return { reason: time }
-      const bucket = Window.bucketAt(window, time)
+      const bucket = Window.bucketOf(window, input)
+      if (typeof bucket === "string") return { reason: bucket }
       const expiry = Window.expiresAt(window, bucket)
       if (expiry !== undefined && expiry <= now) return none
       found = { keys: keys.map((k) => Window.key(k, bucket.id)), value: pipeline.value(input) }

@@ -35,7 +35,7 @@ import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical
 import { Ledger } from "../../Store/Ledger.ts"
 import type { StoreError } from "../../Store/StoreError.ts"
 import { Tokens } from "../../Store/Tokens.ts"
-import { CommitFence } from "../../Store/internal/commitFence.ts"
+import { Checked, CommitFence } from "../../Store/internal/commitFence.ts"
 import { sourcesScope } from "../../internal/tokenKeys.ts"
 import * as Version from "../../Version.ts"
 import * as Batch from "./batch.ts"
@@ -171,7 +171,7 @@ export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: 
       yield* Batch.write(client, target("generations.drop"), tokens.map((k) => ({ DeleteRequest: { Key: k } })))
     })
 
-  const status = (pipeline: string, p: Pointer) => ({ pipeline, current: p.current, building: p.building })
+  const status = (pipeline: string, p: Pointer) => ({ pipeline, current: p.current, building: p.building, ...(p.seal === undefined ? {} : { sealed: true as const }) })
 
   /** The four services, addressing the generations of pipelines (see `Binding` in the other stores). */
   const services = (fixed?: { readonly pipeline: string; readonly generation: number }) => {
@@ -238,9 +238,9 @@ export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: 
       get: (scope, n) => Effect.flatMap(scopeOf(scope, false), (s) => base.tokens.get(s, n)),
       set: (scope, n, value) =>
         Effect.gen(function*() {
-          // a pipeline's own tokens are fenced; sources' positions by the fold's CommitFence before
-          // every commit, staged batches need not be
-          if (!scope.startsWith("@")) yield* check("tokens.set")
+          // a pipeline's own tokens are fenced, and sources' positions unless the fold's CommitFence
+          // checked the commit they belong to; staged batches need not be
+          if (!scope.startsWith("@") || (n.startsWith("position:") && !(yield* Checked))) yield* check("tokens.set")
           yield* base.tokens.set(yield* scopeOf(scope, true), n, value)
         })
     }
@@ -265,7 +265,7 @@ export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: 
         Effect.gen(function*() {
           // resuming: a seal left by a swap that was interrupted is lifted (the worker may commit again)
           if (p.building !== undefined && options?.fresh !== true) {
-            return [p.seal === undefined ? undefined : { ...p, seal: undefined }, status(pipeline, p)] as const
+            return [p.seal === undefined ? undefined : { ...p, seal: undefined }, status(pipeline, { ...p, seal: undefined })] as const
           }
           if (p.building !== undefined) yield* dropNow(pipeline, p.building)
           const next = Math.max(p.last, p.current) + 1

@@ -17,3 +17,11 @@ import type { StoreError } from "../StoreError.ts"
 export class CommitFence extends Context.Service<CommitFence, {
   readonly check: Effect.Effect<void, StoreError>
 }>()("effect-monoid-streams/CommitFence") {}
+
+/**
+ * Set by the fold around a commit it has checked through the {@link CommitFence}, so that the
+ * store's token writes of that commit need not read the pointer again. A store layer rebuilt
+ * without the fence (a wrapper that keeps only the four store services) leaves it unset, and the
+ * token store checks position commits itself.
+ */
+export const Checked = Context.Reference<boolean>("effect-monoid-streams/CommitFence/Checked", { defaultValue: () => false })
