@@ -20,7 +20,8 @@
  */
 
 /**
- * A totally ordered version: `[hi, lo]`, both non-negative safe integers.
+ * A totally ordered version: `[hi, lo]`, both non-negative safe integers as sources give them. A
+ * dead-letter replay folds just after a source's version: its `lo` is the source's plus one half.
  *
  * @category models
  * @since 0.1.0

@@ -35,7 +35,7 @@ import * as Semaphore from "effect/Semaphore"
 import type * as Scope from "effect/Scope"
 import { Aggregates, type ApplyStats, raiseMarks, resolve } from "./Aggregates.ts"
 import { DeadLetters } from "./DeadLetters.ts"
-import { GenerationBehind, GenerationMoved, Generations, moved, physical, sourcesOf } from "./Generations.ts"
+import { GenerationBehind, GenerationMoved, Generations, isBehind, moved, physical, sourcesOf } from "./Generations.ts"
 import * as Binding from "./internal/binding.ts"
 import { type Entry, Ledger } from "./Ledger.ts"
 import { StoreError } from "./StoreError.ts"
@@ -487,7 +487,7 @@ const generations = (connection: Connection, s: Statements): Context.Service.Sha
           Binding.expectSwappable(pipeline, p, from, to)
           const live = newestOf(s, physical(pipeline, from))
           const built = newestOf(s, physical(pipeline, to))
-          if (live !== undefined && (built === undefined || Version.compare(built, live) < 0)) {
+          if (isBehind(built, live)) {
             putPointer(s, pipeline, { ...p, seal: undefined })
             return new GenerationBehind({ pipeline, live, built })
           }

@@ -109,6 +109,18 @@ export class GenerationBehind extends Data.TaggedError("GenerationBehind")<{
 export const newest = (a: Version | undefined, b: Version): Version => (a === undefined || compare(b, a) > 0 ? b : a)
 
 /**
+ * Whether a rebuilt generation whose newest ledger version is `built` is behind the live one's
+ * `live`: what a swap refuses. A dead-letter replay folds just after a source's version (a low
+ * part with a half, which no source gives), and a rebuild reads the replayed documents from the
+ * source itself, so the live version counts as the whole version it follows.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const isBehind = (built: Version | undefined, live: Version | undefined): live is Version =>
+  live !== undefined && (built === undefined || compare(built, [live[0], Math.floor(live[1])]) < 0)
+
+/**
  * The `StoreError` of a write whose generation moved.
  *
  * @category constructors

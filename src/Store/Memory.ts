@@ -19,7 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Aggregates, type ApplyStats, resolve } from "./Aggregates.ts"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.ts"
-import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical, sourcesOf } from "./Generations.ts"
+import { GenerationBehind, GenerationMoved, Generations, isBehind, moved, newest, physical, sourcesOf } from "./Generations.ts"
 import * as Binding from "./internal/binding.ts"
 import * as ReadAhead from "../internal/readAhead.ts"
 import { isNewer } from "../internal/entry.ts"
@@ -397,7 +397,7 @@ export const generations = (state: State): Context.Service.Shape<typeof Generati
           Binding.expectSwappable(pipeline, p, from, to)
           const live = newestOf(state.ledger.get(physical(pipeline, from)))
           const built = newestOf(state.ledger.get(physical(pipeline, to)))
-          if (live !== undefined && (built === undefined || Version.compare(built, live) < 0)) {
+          if (isBehind(built, live)) {
             state.generations.set(pipeline, { ...p, seal: undefined })
             return new GenerationBehind({ pipeline, live, built })
           }

@@ -31,7 +31,7 @@ import * as Effect from "effect/Effect"
 import { type Client, toClient } from "../DynamoDbClient.ts"
 import { Aggregates, type Target } from "../../Store/Aggregates.ts"
 import { DeadLetters } from "../../Store/DeadLetters.ts"
-import { GenerationBehind, GenerationMoved, Generations, moved, newest, physical, sourcesOf } from "../../Store/Generations.ts"
+import { GenerationBehind, GenerationMoved, Generations, isBehind, moved, newest, physical, sourcesOf } from "../../Store/Generations.ts"
 import { Ledger } from "../../Store/Ledger.ts"
 import type { StoreError } from "../../Store/StoreError.ts"
 import { Tokens } from "../../Store/Tokens.ts"
@@ -281,7 +281,7 @@ export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: 
         yield* change(pipeline, (p) => Effect.as(expect(p), [{ ...p, seal: to }, undefined] as const))
         const live = yield* newestOf(pipeline, from)
         const built = yield* newestOf(pipeline, to)
-        const behind = live !== undefined && (built === undefined || Version.compare(built, live) < 0)
+        const behind = isBehind(built, live)
         yield* change(pipeline, (p) =>
           Effect.as(expect(p), [behind ? { ...p, seal: undefined } : { current: to, building: undefined, last: p.last, seal: undefined }, undefined] as const))
         if (behind) return yield* new GenerationBehind({ pipeline, live: live!, built })
