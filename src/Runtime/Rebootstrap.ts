@@ -17,7 +17,9 @@
  *    moving), the rebuild catches up to the newest version the live one holds, and swaps, which
  *    lifts the seal. A rebuild that only caught up to a head captured before could chase a busy
  *    live worker forever; the seal makes the chase end. The live worker waits for the length of
- *    that last catch-up.
+ *    that last catch-up. With a live source of several partitions (a Kafka consumer group), the
+ *    live generation is sealed for the last catch-up at once: a comparison of newest versions
+ *    cannot show one partition behind another.
  *    The live worker's writes to the old generation fail from the swap on, so what it has
  *    committed is in the new generation, and it resumes after that (or from the new handoff).
  * 5. Drop the old generation. (Its number is saved in the token store before the swap: a run
@@ -43,6 +45,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -98,14 +101,23 @@ export interface Result {
 }
 
 /**
- * `source`, ending once every partition it has delivered records of has gone past `target` or
- * delivered nothing for `idle`, or after `idle` without any record. Every partition, not the first
- * one: a consumer group reads its partitions independently, and one that reached the target says
- * nothing of another still behind, whose records the live worker may have folded. Past, not at:
- * the changes of one MongoDB transaction share its cluster time, and a chunk that holds the first
- * of them need not hold the others.
+ * `source`, ending once every partition it has delivered records of has gone past `target` or has
+ * delivered nothing for `idle` of waiting, and the source has been waited on for `idle` in all;
+ * or once one wait for the source lasts `idle`. Waiting is the time the fold spends waiting for
+ * records, not the time it spends writing them: a slow store does not make a source look idle.
+ *
+ * Every partition, not the first one: a consumer group reads its partitions independently, and
+ * one that reached the target says nothing of another still behind, whose records the live
+ * worker may have folded; a partition that has delivered nothing yet has `idle` of waiting to do
+ * so. Past, not at: the changes of one MongoDB transaction share its cluster time, and a chunk
+ * that holds the first of them need not hold the others.
  */
-const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Version, idle: Duration.Duration): Source<K, E, R> =>
+const until = <K extends Kind, E, R>(
+  source: Source<K, E, R>,
+  target: Version.Version,
+  idle: Duration.Duration,
+  seen: Set<string>
+): Source<K, E, R> =>
   S.make({
     name: source.name,
     kind: source.kind,
@@ -113,37 +125,38 @@ const until = <K extends Kind, E, R>(source: Source<K, E, R>, target: Version.Ve
     staged: source.staged,
     sharesText: source.sharesText,
     continues: source.continues,
-    records: Stream.unwrap(Effect.gen(function*() {
-      let lastAt = yield* Clock.currentTimeMillis
-      const idleMs = Duration.toMillis(idle)
-      // per partition delivered: whether it went past the target, and when it last delivered
-      const partitions = new Map<string, { past: boolean; at: number }>()
-      const done = (now: number) => {
-        if (now - lastAt >= idleMs) return true
-        if (partitions.size === 0) return false
-        for (const p of partitions.values()) if (!p.past && now - p.at < idleMs) return false
-        return true
-      }
-      const caughtUp = Effect.gen(function*() {
-        while (!done(yield* Clock.currentTimeMillis)) yield* Effect.sleep(Duration.millis(Math.min(50, idleMs)))
-      })
-      return source.records.pipe(
-        Stream.mapArrayEffect((chunk) =>
-          Effect.map(Clock.currentTimeMillis, (now) => {
-            lastAt = now
-            for (const r of chunk) {
-              const v = "version" in r ? r.version : undefined
-              let p = partitions.get(r.partition)
-              if (p === undefined) partitions.set(r.partition, p = { past: false, at: now })
-              p.at = now
-              if (v !== undefined && Version.compare(v, target) > 0) p.past = true
+    records: Stream.transformPull(source.records, (pull) =>
+      Effect.sync(() => {
+        const idleMs = Duration.toMillis(idle)
+        // per partition delivered: whether it went past the target, and the waiting since its last record
+        const partitions = new Map<string, { past: boolean; quiet: number }>()
+        let waited = 0
+        const caughtUp = () => {
+          if (partitions.size === 0 || waited < idleMs) return false
+          for (const p of partitions.values()) if (!p.past && p.quiet < idleMs) return false
+          return true
+        }
+        return Effect.gen(function*() {
+          if (caughtUp()) return yield* Cause.done()
+          const before = yield* Clock.currentTimeMillis
+          const next = yield* Effect.timeoutOption(pull, idle)
+          if (Option.isNone(next)) return yield* Cause.done()
+          const wait = (yield* Clock.currentTimeMillis) - before
+          waited += wait
+          for (const p of partitions.values()) p.quiet += wait
+          for (const r of next.value) {
+            let p = partitions.get(r.partition)
+            if (p === undefined) {
+              partitions.set(r.partition, p = { past: false, quiet: 0 })
+              seen.add(r.partition)
             }
-            return chunk
-          })
-        ),
-        Stream.interruptWhen(caughtUp)
-      )
-    }))
+            p.quiet = 0
+            const v = "version" in r ? r.version : undefined
+            if (v !== undefined && Version.compare(v, target) > 0) p.past = true
+          }
+          return next.value
+        })
+      }))
   })
 
 /** Token scope of the generation each pipeline's rebuild is about to swap out, until it is dropped. */
@@ -194,11 +207,13 @@ export const run = <K extends Kind, E, R>(spec: Orchestrator.Spec<K, E, R>, pipe
     const idle = Duration.fromInputUnsafe(options.idle ?? "2 seconds")
     const attempts = Math.max(1, options.attempts ?? 20)
     let catchUp: Fold.Summary | undefined = undefined
+    // the partitions of the live source the catch-ups have read
+    const partitions = new Set<string>()
     const follow = (target: Version.Version) =>
       Effect.gen(function*() {
         const live = spec.live!
         yield* Effect.logInfo(`rebootstrap of ${pipeline}: catching up to ${Version.format(target)}`)
-        const followed = yield* Orchestrator.live({ ...single, live: (h) => until(live(h), target, idle) }).pipe(
+        const followed = yield* Orchestrator.live({ ...single, live: (h) => until(live(h), target, idle, partitions) }).pipe(
           Effect.provide(context)
         )
         catchUp = add(catchUp, followed.summary)
@@ -210,20 +225,27 @@ export const run = <K extends Kind, E, R>(spec: Orchestrator.Spec<K, E, R>, pipe
       Effect.as(undefined),
       Effect.catchTag("GenerationBehind", (behind) => Effect.succeed(behind))
     )
+    // the live worker stops moving (sealed), the rebuild catches up to where it stopped, and swaps
+    // (which lifts the seal)
+    const sealedSwap = generations.seal(pipeline, opened.current, to).pipe(
+      Effect.flatMap((frozen) => frozen === undefined ? Effect.void : follow(frozen)),
+      Effect.andThen(swap),
+      Effect.onError(() => Effect.ignore(generations.unseal(pipeline)))
+    )
     // first beside the live worker, to the head of the source as it is now
     if (spec.live !== undefined) yield* follow((yield* spec.handoff.pipe(Effect.provide(context))).version)
-    let behind = yield* swap
-    // the live worker went on meanwhile: seal it so that it stops moving, catch up to where it
-    // stopped and swap (the swap lifts the seal); a worker that moved again (DynamoDB fences only
-    // its commits) is caught up to again
+    // a swap compares the newest versions of both generations, which cannot show that one
+    // partition of several is behind: with several, the last catch-up is always sealed
+    if (partitions.size > 1) {
+      yield* Effect.logInfo(`rebootstrap of ${pipeline}: the live source has ${partitions.size} partitions; sealing the live generation to catch up`)
+    }
+    let behind = partitions.size > 1 ? yield* sealedSwap : yield* swap
+    // the live worker went on meanwhile: seal it and catch up again; a worker that moved again
+    // (DynamoDB fences only its commits) is caught up to again
     for (let attempt = 2; behind !== undefined; attempt++) {
       if (attempt > attempts || spec.live === undefined) return yield* behind
       yield* Effect.logInfo(`rebootstrap of ${pipeline}: ${behind.message}; sealing it to catch up`)
-      behind = yield* generations.seal(pipeline, opened.current, to).pipe(
-        Effect.flatMap((frozen) => frozen === undefined ? Effect.void : follow(frozen)),
-        Effect.andThen(swap),
-        Effect.onError(() => Effect.ignore(generations.unseal(pipeline)))
-      )
+      behind = yield* sealedSwap
     }
     yield* Effect.logInfo(`rebootstrap of ${pipeline}: generation ${to} is live; dropping generation ${opened.current}`)
     yield* generations.drop(pipeline, opened.current)

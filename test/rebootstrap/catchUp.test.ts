@@ -5,7 +5,8 @@
  * - Changes that share one version (the changes of one MongoDB transaction share its cluster
  *   time), delivered in two chunks (two `getMore` round trips): not at the first of them.
  * - A source of two partitions read unevenly (a Kafka consumer group): a busy partition that went
- *   past the live worker's newest version says nothing of a slow one still behind.
+ *   past the live worker's newest version says nothing of a slow one still behind, or of one that
+ *   has not delivered anything yet.
  * Totals against a group-by over the final documents. No server.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -79,7 +80,7 @@ describe("Rebootstrap.run catching up", () => {
     await runtime.dispose()
   }, 60_000)
 
-  it("two partitions read unevenly: waits for the slow one, though the busy one went past", async () => {
+  it("two partitions read unevenly: waits for the slow one, late to start, though the busy one went past", async () => {
     const documents = new Map<string, Order>()
     const logs: Record<"busy" | "slow", Array<I.Upsert>> = { busy: [], slow: [] }
     const append = (partition: "busy" | "slow", order: Order, version: Version.Version) => {
@@ -108,12 +109,15 @@ describe("Rebootstrap.run catching up", () => {
         records: Stream.unwrap(Effect.gen(function*() {
           const busy = yield* Source.committed("topic", "busy")
           const slow = yield* Source.committed("topic", "slow")
-          return Stream.merge(partition("busy", busy?.seq ?? 0, 2), partition("slow", slow?.seq ?? 0, 40))
+          // the slow partition also starts late: its first record comes after the busy one went past
+          const late = Stream.fromEffect(Effect.sleep("700 millis")).pipe(Stream.drain)
+          return Stream.merge(partition("busy", busy?.seq ?? 0, 2), Stream.concat(late, partition("slow", slow?.seq ?? 0, 40)))
         }))
       })
+    // the handoff is the head of the source when it is taken, as a cluster time is
     const spec: Orchestrator.Spec<"changes", unknown, any> = {
       pipelines: [orderTotals],
-      handoff: Effect.succeed(Handoff.atVersion(Version.make(1_000, 0))),
+      handoff: Effect.sync(() => Handoff.atVersion(Version.make(busyAt, 0))),
       live: () => topic()
     }
     const runtime = ManagedRuntime.make(Layer.merge(Memory.layer(Memory.makeState()), quiet))
@@ -137,7 +141,7 @@ describe("Rebootstrap.run catching up", () => {
         await sleep(30)
       }
     })()
-    const rebuilt = await runtime.runPromise(Rebootstrap.run(spec, orderTotals.name, { idle: "500 millis" }))
+    const rebuilt = await runtime.runPromise(Rebootstrap.run(spec, orderTotals.name, { idle: "1 second" }))
     producing = false
     await producer
     expect(rebuilt.to).toBe(1)
