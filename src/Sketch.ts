@@ -18,7 +18,9 @@
  * fixed-size structure states its largest encoding: `HyperLogLog.maxEncodedSize`, `CountMinSketch.maxEncodedSize`,
  * `BloomFilter.maxEncodedSize`, `MisraGries.maxEncodedSize` (given the longest item) and
  * `DecayedSum.encodedSize`; {@link checkSize} compares it with the limit. The built-in stores
- * write HyperLogLog, Count-Min and Bloom filter values as base64 (`{ base64: true }`), and
+ * write HyperLogLog, Count-Min and Bloom filter values as base64 inside `{"$sketch":"..."}` (pass
+ * `{ base64: true }`, and keep 14 bytes of the reserve for the wrapping; the fold's own check
+ * counts them), and
  * `MisraGries` and `TopK` values as JSON text, larger than their encoding: check
  * `MisraGries.maxStoredSize` (given the longest item) when a pipeline is built. `TopK` is exact
  * and grows with the distinct items, so it has no such bound: check `TopK.storedSize(value)` at

@@ -161,6 +161,7 @@ const formatOf = (timeZone: string): Intl.DateTimeFormat => {
     f = new Intl.DateTimeFormat("en-US", {
       timeZone,
       hourCycle: "h23",
+      era: "short",
       year: "numeric",
       month: "numeric",
       day: "numeric",
@@ -180,8 +181,14 @@ const localOf = (ms: number, timeZone: string): Local => {
     return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes() }
   }
   const parts: Record<string, number> = {}
-  for (const p of formatOf(timeZone).formatToParts(ms)) if (p.type !== "literal") parts[p.type] = Number(p.value)
-  return { y: parts["year"]!, m: parts["month"]!, d: parts["day"]!, h: parts["hour"]!, mi: parts["minute"]! }
+  let bc = false
+  for (const p of formatOf(timeZone).formatToParts(ms)) {
+    if (p.type === "era") bc = p.value === "BC"
+    else if (p.type !== "literal") parts[p.type] = Number(p.value)
+  }
+  // the year of an era: 1 BC is the year 0, 2 BC the year -1
+  const y = bc ? 1 - parts["year"]! : parts["year"]!
+  return { y, m: parts["month"]!, d: parts["day"]!, h: parts["hour"]!, mi: parts["minute"]! }
 }
 
 /** `Date.UTC`, also for the years 0-99 (which `Date.UTC` reads as 1900-1999). */

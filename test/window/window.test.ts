@@ -114,6 +114,7 @@ describe("buckets", () => {
       [{ $date: Date.UTC(2026, 11, 5, 6) }, "2026-12-05"],
       [{ $date: "2026-12-05T06:00:00Z" }, "2026-12-05"],
       ["0050-06-01T12:00:00Z", "0050-06-01"], // not 1950 (Date.UTC reads years 0-99 as 1900-1999)
+      ["0000-06-01T12:00:00Z", "0000-06-01"], // 1 BC: Intl gives the year of its era, 1
       ["Dec 4 2026", "refused"],
       ["42", "refused"],
       ["2026-02-30T12:00:00Z", "refused"],
