@@ -29,6 +29,25 @@ interface Order {
   readonly amount: number
 }
 
+/**
+ * A runtime over a fresh in-memory store, the reference (a group-by-sum over `documents` as they
+ * are now) and the store's totals once they equal it (or after 10 s).
+ */
+const watched = (documents: ReadonlyMap<string, Order>) => {
+  const runtime = ManagedRuntime.make(Layer.merge(Memory.layer(Memory.makeState()), quiet))
+  const expected = () => {
+    const out = new Map<string, number>()
+    for (const o of documents.values()) out.set(o.customer_id, (out.get(o.customer_id) ?? 0) + o.amount)
+    return [...out].sort()
+  }
+  const served = () => runtime.runPromise(Aggregates.use((a) => a.all(orderTotals))).then((m) => [...m].sort())
+  const settled = async () => {
+    for (let n = 0; n < 100 && JSON.stringify(await served()) !== JSON.stringify(expected()); n++) await sleep(100)
+    return served()
+  }
+  return { runtime, expected, settled }
+}
+
 describe("Rebootstrap.run catching up", () => {
   it("changes that share a version across two chunks: catches up past the shared version before it swaps, and stays exact", async () => {
     const log: Array<Source.Change> = []
@@ -52,18 +71,7 @@ describe("Rebootstrap.run catching up", () => {
       handoff: Effect.succeed(Handoff.atVersion(Version.make(1000, 0))),
       live: () => Source.fromStream("log", stream)
     }
-    const state = Memory.makeState()
-    const runtime = ManagedRuntime.make(Layer.merge(Memory.layer(state), quiet))
-    const expected = () => {
-      const out = new Map<string, number>()
-      for (const o of documents.values()) out.set(o.customer_id, (out.get(o.customer_id) ?? 0) + o.amount)
-      return [...out].sort()
-    }
-    const served = () => runtime.runPromise(Aggregates.use((a) => a.all(orderTotals))).then((m) => [...m].sort())
-    const settled = async () => {
-      for (let n = 0; n < 50 && JSON.stringify(await served()) !== JSON.stringify(expected()); n++) await sleep(100)
-      return served()
-    }
+    const { runtime, expected, settled } = watched(documents)
     const worker = runtime.runFork(Rebootstrap.following(Orchestrator.run(spec)))
     expect(await settled()).toEqual(expected())
     // one transaction: two orders changed at one version, the second in the next chunk
@@ -120,17 +128,7 @@ describe("Rebootstrap.run catching up", () => {
       handoff: Effect.sync(() => Handoff.atVersion(Version.make(busyAt, 0))),
       live: () => topic()
     }
-    const runtime = ManagedRuntime.make(Layer.merge(Memory.layer(Memory.makeState()), quiet))
-    const expected = () => {
-      const out = new Map<string, number>()
-      for (const o of documents.values()) out.set(o.customer_id, (out.get(o.customer_id) ?? 0) + o.amount)
-      return [...out].sort()
-    }
-    const served = () => runtime.runPromise(Aggregates.use((a) => a.all(orderTotals))).then((m) => [...m].sort())
-    const settled = async () => {
-      for (let n = 0; n < 100 && JSON.stringify(await served()) !== JSON.stringify(expected()); n++) await sleep(100)
-      return served()
-    }
+    const { runtime, expected, settled } = watched(documents)
     const worker = runtime.runFork(Rebootstrap.following(Orchestrator.run(spec)))
     expect(await settled()).toEqual(expected())
     // the busy partition goes on changing orders while the rebuild runs
