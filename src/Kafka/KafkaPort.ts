@@ -82,6 +82,11 @@ export interface Batch extends TopicPartition {
   /** The generation of the assignment the batch was fetched in. */
   readonly generation: number
   readonly records: ReadonlyArray<ConsumerRecord>
+  /**
+   * The partition's log end (high watermark) when the batch was fetched, when the client gives it:
+   * a log that ends at or before an offset already read was deleted and recreated, or truncated.
+   */
+  readonly logEnd?: number | undefined
 }
 
 /**

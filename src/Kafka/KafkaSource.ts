@@ -198,6 +198,12 @@ interface Delivery {
 }
 
 /** The state of one run of the stream. */
+/** Why a partition whose log now ends before what was read cannot be folded on. */
+const recreated = (name: string, partition: string, logEnd: number, read: number) =>
+  `${name}: ${partition} now ends at offset ${logEnd}, but offset ${read} was read from it: the topic was deleted and ` +
+  "recreated, or its log truncated, and its offsets are being used again for other records, which the aggregates' " +
+  "high-water marks and the ledger would take for records already folded; bootstrap into a new store and consumer group"
+
 class RunState {
   /** partition name -> generation it is owned in */
   readonly owned = new Map<string, number>()
@@ -206,6 +212,8 @@ class RunState {
   readonly paused = new Map<string, Port.TopicPartition>()
   /** partition name -> last seq handed to the fold, and its generation */
   readonly emitted = new Map<string, { readonly generation: number; readonly seq: number }>()
+  /** partition name -> the highest offset read, whatever the consumer or generation */
+  readonly read = new Map<string, number>()
 
   assign(a: Port.Assignment): void {
     for (const tp of a.partitions) this.owned.set(Port.partitionName(tp), a.generation)
@@ -386,6 +394,13 @@ export const make: {
           Effect.gen(function*() {
             const tp = { topic: batch.topic, partition: batch.partition }
             const partition = Port.partitionName(tp)
+            const read = run.read.get(partition)
+            if (read !== undefined && batch.logEnd !== undefined && batch.logEnd >= 0 && batch.logEnd <= read) {
+              yield* Queue.fail(queue, new ConfigurationError({ detail: recreated(name, partition, batch.logEnd, read) }))
+              return
+            }
+            const last = batch.records[batch.records.length - 1]
+            if (last !== undefined) run.read.set(partition, Math.max(read ?? -1, Number(last.offset)))
             const inputs: Array<Input> = []
             for (const record of batch.records) {
               const seq = Number(record.offset)

@@ -138,6 +138,35 @@ const nowhereKafkaJs = (made: () => void): Client => {
 const latest = (m: Member) => m.assignments[m.assignments.length - 1]
 
 describe.each(adapters)("$name adapter: commits (real broker)", (adapter) => {
+  it("fails with a ConfigurationError when the topic is deleted and recreated under it: its offsets are used again", async () => {
+    const topic = uniqueName("recreated")
+    const groupId = uniqueName("recreated-group")
+    await createTopic(admin, topic, 1)
+    const records = generate(7, { docs: 10, ops: 40 }).log.filter((r) => !r.deadLetter)
+    await produce(producer, topic, 1, records)
+    const fiber = Effect.runFork(
+      Fold.run(KafkaSource.make({ topic, groupId, maxWaitTimeMs: 100 }), [orderTotals]).pipe(
+        Effect.provide(Memory.layer()),
+        Effect.provide(adapter.layer(uniqueName("recreated-client"))),
+        Effect.provide(quiet)
+      )
+    )
+    await quiescent(admin, groupId, topic, 30_000)
+    await admin.deleteTopics({ topics: [topic], timeout: 10_000 })
+    await eventually(`${topic} to be created again`, async () => {
+      try {
+        await createTopic(admin, topic, 1)
+        return true
+      } catch {
+        return undefined // still being deleted
+      }
+    }, 20_000)
+    // fewer records than before: the new log ends before offsets already read
+    await produce(producer, topic, 1, records.slice(0, 5))
+    const exit = await Effect.runPromise(Fiber.await(fiber).pipe(Effect.timeout("60 seconds")))
+    expect(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "folded on").toMatch(/ConfigurationError[\s\S]*recreated/)
+  }, 90_000)
+
   it("pauses and resumes a consumer that is not running (kafkajs throws) as no-ops, not defects", async () => {
     const topic = uniqueName("paused")
     await createTopic(admin, topic, 1)

@@ -177,7 +177,9 @@ export const make = (
           const controller = new AbortController()
           member.pending.add(controller)
           try {
-            const done = runExit(handlers.onBatch({ topic: batch.topic, partition: batch.partition, generation, records }), {
+            const logEnd = Number(batch.highWatermark)
+            const delivered: Port.Batch = { topic: batch.topic, partition: batch.partition, generation, records, logEnd }
+            const done = runExit(handlers.onBatch(delivered), {
               signal: controller.signal
             })
             let settled = false

@@ -59,6 +59,8 @@ interface Fetched {
   readonly from: bigint
   readonly records: Array<Port.ConsumerRecord>
   readonly next: bigint
+  /** The partition's high watermark in the fetch response. */
+  readonly logEnd: number
 }
 
 /** The member state the adapter keeps beside one client consumer. */
@@ -330,7 +332,8 @@ export const make = (
             const from = requested.get(keyOf(topic, p.partitionIndex))
             // a partition lingering in an incremental fetch session, not asked for this time
             if (from === undefined) continue
-            out.push({ tp: { topic, partition: p.partitionIndex }, from, ...recordsOf(topic, p.partitionIndex, from, p.records) })
+            const logEnd = Number(p.highWatermark)
+            out.push({ tp: { topic, partition: p.partitionIndex }, from, logEnd, ...recordsOf(topic, p.partitionIndex, from, p.records) })
           }
         }
       }
@@ -386,11 +389,11 @@ export const make = (
               promise.catch(() => undefined)
               ahead = { generation, fetched: promise }
             }
-            for (const { tp, from, records, next } of fetched) {
+            for (const { tp, from, records, next, logEnd } of fetched) {
               if (member.stopping || !member.owns(tp.topic, tp.partition, generation)) break
               const key = keyOf(tp.topic, tp.partition)
               if (member.positions.get(key) !== from) continue
-              if (records.length > 0 && !(await deliver({ ...tp, generation, records }))) break
+              if (records.length > 0 && !(await deliver({ ...tp, generation, records, logEnd }))) break
               if (member.owns(tp.topic, tp.partition, generation) && member.positions.get(key) === from) member.positions.set(key, next)
             }
           }
