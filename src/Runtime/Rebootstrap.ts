@@ -101,16 +101,19 @@ export interface Result {
 }
 
 /**
- * `source`, ending once every partition it has delivered records of has gone past `target` or has
- * delivered nothing for `idle` of waiting, and the source has been waited on for `idle` in all;
- * or once one wait for the source lasts `idle`. Waiting is the time the fold spends waiting for
- * records, not the time it spends writing them: a slow store does not make a source look idle.
+ * `source`, ending once every partition it has delivered records of has gone past `target` or
+ * fallen quiet, and `idle` has passed since it started; or once one wait for the source lasts
+ * `idle`. A partition is quiet when it has delivered nothing for `idle` and, since its last
+ * record, the fold has waited on the source for a while (100 ms, or `idle` if shorter): the
+ * source had nothing queued then, so a fold slow to write does not make a partition whose records
+ * wait behind others look quiet, and a partition flooded with new records does not keep another
+ * from falling quiet.
  *
  * Every partition, not the first one: a consumer group reads its partitions independently, and
  * one that reached the target says nothing of another still behind, whose records the live
- * worker may have folded; a partition that has delivered nothing yet has `idle` of waiting to do
- * so. Past, not at: the changes of one MongoDB transaction share its cluster time, and a chunk
- * that holds the first of them need not hold the others.
+ * worker may have folded; a partition that has delivered nothing yet has `idle` to do so. Past,
+ * not at: the changes of one MongoDB transaction share its cluster time, and a chunk that holds
+ * the first of them need not hold the others.
  */
 const until = <K extends Kind, E, R>(
   source: Source<K, E, R>,
@@ -126,31 +129,32 @@ const until = <K extends Kind, E, R>(
     sharesText: source.sharesText,
     continues: source.continues,
     records: Stream.transformPull(source.records, (pull) =>
-      Effect.sync(() => {
+      Effect.map(Clock.currentTimeMillis, (started) => {
         const idleMs = Duration.toMillis(idle)
-        // per partition delivered: whether it went past the target, and the waiting since its last record
-        const partitions = new Map<string, { past: boolean; quiet: number }>()
-        let waited = 0
-        const caughtUp = () => {
-          if (partitions.size === 0 || waited < idleMs) return false
-          for (const p of partitions.values()) if (!p.past && p.quiet < idleMs) return false
+        const drainedMs = Math.min(idleMs, 100)
+        // per partition delivered: whether it went past the target, when it last delivered, and
+        // how long the fold has waited on the source since
+        const partitions = new Map<string, { past: boolean; at: number; waited: number }>()
+        const caughtUp = (now: number) => {
+          if (partitions.size === 0 || now - started < idleMs) return false
+          for (const p of partitions.values()) if (!p.past && (now - p.at < idleMs || p.waited < drainedMs)) return false
           return true
         }
         return Effect.gen(function*() {
-          if (caughtUp()) return yield* Cause.done()
           const before = yield* Clock.currentTimeMillis
+          if (caughtUp(before)) return yield* Cause.done()
           const next = yield* Effect.timeoutOption(pull, idle)
           if (Option.isNone(next)) return yield* Cause.done()
-          const wait = (yield* Clock.currentTimeMillis) - before
-          waited += wait
-          for (const p of partitions.values()) p.quiet += wait
+          const now = yield* Clock.currentTimeMillis
+          for (const p of partitions.values()) p.waited += now - before
           for (const r of next.value) {
             let p = partitions.get(r.partition)
             if (p === undefined) {
-              partitions.set(r.partition, p = { past: false, quiet: 0 })
+              partitions.set(r.partition, p = { past: false, at: now, waited: 0 })
               seen.add(r.partition)
             }
-            p.quiet = 0
+            p.at = now
+            p.waited = 0
             const v = "version" in r ? r.version : undefined
             if (v !== undefined && Version.compare(v, target) > 0) p.past = true
           }
