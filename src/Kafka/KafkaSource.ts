@@ -197,13 +197,13 @@ interface Delivery {
   readonly inputs: ReadonlyArray<Input>
 }
 
-/** The state of one run of the stream. */
 /** Why a partition whose log now ends before what was read cannot be folded on. */
 const recreated = (name: string, partition: string, logEnd: number, read: number) =>
   `${name}: ${partition} now ends at offset ${logEnd}, but offset ${read} was read from it: the topic was deleted and ` +
   "recreated, or its log truncated, and its offsets are being used again for other records, which the aggregates' " +
   "high-water marks and the ledger would take for records already folded; bootstrap into a new store and consumer group"
 
+/** The state of one run of the stream. */
 class RunState {
   /** partition name -> generation it is owned in */
   readonly owned = new Map<string, number>()
