@@ -56,7 +56,7 @@ import { ConfigurationError } from "../Errors.ts"
 import type { Handoff } from "../Handoff.ts"
 import type { Kind, Source } from "../Source.ts"
 import * as S from "../Source.ts"
-import { GenerationMoved, Generations, isMoved } from "../Store/Generations.ts"
+import { Generations, isMoved, movedOf } from "../Store/Generations.ts"
 import { Tokens } from "../Store/Tokens.ts"
 import * as Version from "../Version.ts"
 import type * as Fold from "./Fold.ts"
@@ -273,7 +273,7 @@ export const following = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effec
     let warnedAt = 0
     const onMoved = (e: E) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        if (!isSealed(e)) {
+        if (movedOf(e)?.sealed !== true) {
           sealedSince = undefined
           return Effect.logInfo("the pipeline's generation moved: starting again on the new one")
         }
@@ -294,15 +294,6 @@ export const following = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effec
 
 /** How long a sealed worker waits before `following` warns (and between warnings). */
 const SEALED_WARNING_MS = 30_000
-
-/** Whether a moved write failed because its generation is sealed (not swapped). */
-const isSealed = (u: unknown): boolean => {
-  for (let depth = 0; u !== null && typeof u === "object" && depth < 5; depth++) {
-    if (u instanceof GenerationMoved) return u.sealed === true
-    u = (u as { readonly cause?: unknown }).cause
-  }
-  return false
-}
 
 /**
  * The generations of `pipeline` (which one is current, which one a rebuild is building).

@@ -130,18 +130,27 @@ export const moved = (store: string, operation: string, cause: GenerationMoved):
   new StoreError({ store, operation, retryable: false, cause, detail: "the pipeline's generation moved" })
 
 /**
+ * The {@link GenerationMoved} that `u` carries: `u` itself, or the cause of the `StoreError` of a
+ * write whose generation moved (also when a `PipelineError` carries that as its cause).
+ *
+ * @category predicates
+ * @since 0.2.0
+ */
+export const movedOf = (u: unknown): GenerationMoved | undefined => {
+  for (let e: any = u, depth = 0; e !== null && typeof e === "object" && depth < 4; e = e.cause, depth++) {
+    if (e instanceof GenerationMoved) return e
+  }
+  return undefined
+}
+
+/**
  * Whether `u` is the `StoreError` of a write whose generation moved (also when a
  * `PipelineError` carries it as its cause).
  *
  * @category predicates
  * @since 0.1.0
  */
-export const isMoved = (u: unknown): boolean => {
-  for (let e: any = u, depth = 0; e !== null && typeof e === "object" && depth < 4; e = e.cause, depth++) {
-    if (e instanceof GenerationMoved) return true
-  }
-  return false
-}
+export const isMoved = (u: unknown): boolean => movedOf(u) !== undefined
 
 /**
  * The name a generation's data is stored under.

@@ -18,7 +18,7 @@ import * as Orchestrator from "../../src/Runtime/Orchestrator.ts"
 import * as Rebootstrap from "../../src/Runtime/Rebootstrap.ts"
 import * as Source from "../../src/Source.ts"
 import * as Embedded from "../../src/Store/Embedded.ts"
-import { GenerationMoved, Generations, isMoved } from "../../src/Store/Generations.ts"
+import { GenerationMoved, Generations, isMoved, movedOf as movedIn } from "../../src/Store/Generations.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import { type Entry, Ledger } from "../../src/Store/Ledger.ts"
@@ -96,11 +96,7 @@ const liveBatch = (id: string, version: Version.Version, commits?: Array<string>
 const movedOf = (exit: Exit.Exit<unknown, unknown>): GenerationMoved | undefined => {
   if (Exit.isSuccess(exit)) return undefined
   let found: GenerationMoved | undefined
-  const visit = (u: unknown, depth: number) => {
-    if (u instanceof GenerationMoved) found = u
-    else if (u !== null && typeof u === "object" && depth < 5) visit((u as { cause?: unknown }).cause, depth + 1)
-  }
-  for (const reason of exit.cause.reasons) if (reason._tag === "Fail") visit(reason.error, 0)
+  for (const reason of exit.cause.reasons) if (reason._tag === "Fail") found = movedIn(reason.error) ?? found
   return found
 }
 
