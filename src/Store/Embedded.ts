@@ -452,10 +452,7 @@ const newestOf = (s: Statements, name: string): Version.Version | undefined => {
 /** The generations of the pipelines of one database: each pointer change is one transaction. */
 const generations = (connection: Connection, s: Statements): Context.Service.Shape<typeof Generations> => {
   const { db } = connection
-  const status = (pipeline: string) => {
-    const p = pointerOf(s, pipeline)
-    return { pipeline, current: p.current, building: p.building, ...(p.seal === undefined ? {} : { sealed: true as const }) }
-  }
+  const status = (pipeline: string) => Binding.statusOf(pipeline, pointerOf(s, pipeline))
   const dropNow = (pipeline: string, generation: number) => {
     const name = physical(pipeline, generation)
     db.prepare("DELETE FROM aggregates WHERE pipeline = ?").run(name)

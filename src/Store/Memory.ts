@@ -356,7 +356,6 @@ const newestOf = (entries: Map<string, Entry<unknown>> | undefined): Version.Ver
  */
 export const generations = (state: State): Context.Service.Shape<typeof Generations> => {
   const pointer = (pipeline: string): Pointer => state.generations.get(pipeline) ?? { current: 0, building: undefined, last: 0 }
-  const status = (pipeline: string, p: Pointer) => ({ pipeline, current: p.current, building: p.building, ...(p.seal === undefined ? {} : { sealed: true as const }) })
   const dropNow = (pipeline: string, generation: number) => {
     const name = physical(pipeline, generation)
     state.aggregates.delete(name)
@@ -365,7 +364,7 @@ export const generations = (state: State): Context.Service.Shape<typeof Generati
     state.tokens.delete(sourcesOf(pipeline, generation))
   }
   return {
-    status: (pipeline) => Effect.sync(() => status(pipeline, pointer(pipeline))),
+    status: (pipeline) => Effect.sync(() => Binding.statusOf(pipeline, pointer(pipeline))),
     begin: (pipeline, options) =>
       Effect.sync(() => {
         const p = pointer(pipeline)
@@ -373,14 +372,14 @@ export const generations = (state: State): Context.Service.Shape<typeof Generati
         if (p.building !== undefined && options?.fresh !== true) {
           const resumed = { ...p, seal: undefined }
           if (p.seal !== undefined) state.generations.set(pipeline, resumed)
-          return status(pipeline, resumed)
+          return Binding.statusOf(pipeline, resumed)
         }
         if (p.building !== undefined) dropNow(pipeline, p.building)
         const next = Math.max(p.last, p.current) + 1
         dropNow(pipeline, next)
         const opened: Pointer = { current: p.current, building: next, last: next }
         state.generations.set(pipeline, opened)
-        return status(pipeline, opened)
+        return Binding.statusOf(pipeline, opened)
       }),
     services: (pipeline, generation) => {
       const binding = Binding.make(lookup(state), { pipeline, generation })

@@ -35,6 +35,7 @@ import { GenerationBehind, GenerationMoved, Generations, isBehind, moved, newest
 import { Ledger } from "../../Store/Ledger.ts"
 import type { StoreError } from "../../Store/StoreError.ts"
 import { Tokens } from "../../Store/Tokens.ts"
+import { statusOf } from "../../Store/internal/binding.ts"
 import { Checked, CommitFence } from "../../Store/internal/commitFence.ts"
 import { sourcesScope } from "../../internal/tokenKeys.ts"
 import * as Version from "../../Version.ts"
@@ -171,7 +172,6 @@ export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: 
       yield* Batch.write(client, target("generations.drop"), tokens.map((k) => ({ DeleteRequest: { Key: k } })))
     })
 
-  const status = (pipeline: string, p: Pointer) => ({ pipeline, current: p.current, building: p.building, ...(p.seal === undefined ? {} : { sealed: true as const }) })
 
   /** The four services, addressing the generations of pipelines (see `Binding` in the other stores). */
   const services = (fixed?: { readonly pipeline: string; readonly generation: number }) => {
@@ -259,13 +259,13 @@ export const make = (sender: Client | DynamoDBClient, tables: TableNames, base: 
       : Effect.fail(moved("dynamodb", operation, new GenerationMoved({ pipeline, bound: to, current: p.current })))
 
   const generations: Context.Service.Shape<typeof Generations> = {
-    status: (pipeline) => Effect.map(read(pipeline), (p) => status(pipeline, p)),
+    status: (pipeline) => Effect.map(read(pipeline), (p) => statusOf(pipeline, p)),
     begin: (pipeline, options) =>
       change(pipeline, (p) =>
         Effect.gen(function*() {
           // resuming: a seal left by a swap that was interrupted is lifted (the worker may commit again)
           if (p.building !== undefined && options?.fresh !== true) {
-            return [p.seal === undefined ? undefined : { ...p, seal: undefined }, status(pipeline, { ...p, seal: undefined })] as const
+            return [p.seal === undefined ? undefined : { ...p, seal: undefined }, statusOf(pipeline, { ...p, seal: undefined })] as const
           }
           if (p.building !== undefined) yield* dropNow(pipeline, p.building)
           const next = Math.max(p.last, p.current) + 1

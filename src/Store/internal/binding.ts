@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { GenerationMoved, physical, sourcesOf } from "../Generations.ts"
+import { GenerationMoved, physical, sourcesOf, type Status } from "../Generations.ts"
 import { sourcesScope } from "../../internal/tokenKeys.ts"
 
 /** A pipeline's pointer as a store keeps it. */
@@ -17,6 +17,14 @@ export interface Pointer {
 
 /** No pointer record: generation 0, nothing being built. */
 export const initial: Pointer = { current: 0, building: undefined }
+
+/** What `Generations.status` says of a pipeline's pointer. */
+export const statusOf = (pipeline: string, p: Pointer): Status => ({
+  pipeline,
+  current: p.current,
+  building: p.building,
+  ...(p.seal === undefined ? {} : { sealed: true as const })
+})
 
 /**
  * Throws a {@link GenerationMoved} unless `from` is the current generation and `to` the one being
