@@ -15,11 +15,10 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit, Layer, References, Schema, Stream } from "effect"
+import { Effect, Exit, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as I from "../../src/Input.ts"
-import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Plan from "../../src/Runtime/Plan.ts"
@@ -30,15 +29,10 @@ import * as Embedded from "../../src/Store/Embedded.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { crashing } from "../support/faults.ts"
 import { eventPipelines, eventReferences, expectExact, foldEvents, generateEvents, sorted, viewsPerPage } from "../support/events.ts"
+import { quiet, sumOfN } from "../support/pipelines.ts"
 
-const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
-const sum = Pipeline.make("sum", {
-  schema: Schema.Struct({ k: Schema.String, n: Schema.Int }),
-  key: (d) => d.k,
-  value: (d) => d.n,
-  monoid: Monoid.sum
-})
+const sum = sumOfN("sum")
 const sumEvents = sum.pipe(Pipeline.events)
 
 const at = (seq: number, partition = "p") => ({ partition, seq })
@@ -236,7 +230,7 @@ describe("Source.events", () => {
       doc: (e) => ({ k: e.k, n: 1, at: e.at }),
       resume: "continue"
     })
-    const loose = Pipeline.make("loose", { schema: Schema.Struct({ k: Schema.String, n: Schema.Int }), key: (d) => d.k, value: (d) => d.n, monoid: Monoid.sum }).pipe(Pipeline.events)
+    const loose = sumOfN("loose").pipe(Pipeline.events)
     const summary = await Effect.runPromise(Fold.run(source, [loose]).pipe(Effect.provide(Memory.layer(state)), Effect.provide(quiet)))
     expect(Fold.of(summary, loose).rejected).toBe(1)
     const letters = await Effect.runPromise(Effect.flatMap(DeadLetters, (d) => d.list("loose")).pipe(Effect.provide(Memory.layer(state))))

@@ -11,11 +11,9 @@
  * - a write that fails while the live source delivers nothing more fails the run at once instead
  *   of waiting for the next record.
  */
-import { Context, Deferred, Effect, Fiber, Layer, Queue, References, Schema, Stream } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Queue, Stream } from "effect"
 import * as I from "../../src/Input.ts"
 import { describe, expect, it } from "vitest"
-import * as Monoid from "../../src/Monoid.ts"
-import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as Source from "../../src/Source.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
@@ -23,15 +21,10 @@ import { Ledger } from "../../src/Store/Ledger.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { StoreError } from "../../src/Store/StoreError.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
+import { quiet, sumOfN } from "../support/pipelines.ts"
 
-const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
-const totals = Pipeline.make("totals", {
-  schema: Schema.Struct({ k: Schema.String, n: Schema.Int }),
-  key: (d) => d.k,
-  value: (d) => d.n,
-  monoid: Monoid.sum
-})
+const totals = sumOfN("totals")
 
 /** The memory store with slow writes, logging the start and end of each call. */
 const slowStore = (state: Memory.State, log: Array<string>, writeMs: number) =>

@@ -10,10 +10,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Context, Effect, Exit, Layer, References, Schema, Stream } from "effect"
+import { Context, Effect, Exit, Layer, Stream } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import * as Monoid from "../../src/Monoid.ts"
-import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import * as I from "../../src/Input.ts"
 import * as Jsonl from "../../src/Jsonl/Jsonl.ts"
@@ -22,15 +20,10 @@ import { Aggregates } from "../../src/Store/Aggregates.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import { StoreError } from "../../src/Store/StoreError.ts"
 import { Tokens } from "../../src/Store/Tokens.ts"
+import { quiet, sumOfN } from "../support/pipelines.ts"
 
-const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
-const sum = Pipeline.make("sum", {
-  schema: Schema.Struct({ k: Schema.String, n: Schema.Int }),
-  key: (d) => d.k,
-  value: (d) => d.n,
-  monoid: Monoid.sum
-})
+const sum = sumOfN("sum")
 
 /** A connection reset, as the DynamoDB store reports one. */
 const reset = (retryable: boolean) =>

@@ -11,28 +11,22 @@ import { join } from "node:path"
 import { finished } from "node:stream/promises"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
-import { Context, Effect, Exit, Layer, References, Schema } from "effect"
+import { Context, Effect, Exit, Layer } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import * as I from "../../src/Input.ts"
 import * as Handoff from "../../src/Handoff.ts"
 import * as Jsonl from "../../src/Jsonl/Jsonl.ts"
 import * as JsonlSnapshot from "../../src/Jsonl/JsonlSnapshot.ts"
-import * as Monoid from "../../src/Monoid.ts"
 import * as Pipeline from "../../src/Pipeline.ts"
 import * as Fold from "../../src/Runtime/Fold.ts"
 import { Aggregates } from "../../src/Store/Aggregates.ts"
 import { DeadLetters } from "../../src/Store/DeadLetters.ts"
 import * as Memory from "../../src/Store/Memory.ts"
 import * as Version from "../../src/Version.ts"
+import { quiet, sumOfN } from "../support/pipelines.ts"
 
-const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
-const totals = Pipeline.make("jsonl_totals", {
-  schema: Schema.Struct({ k: Schema.String, n: Schema.Int }),
-  key: (d) => d.k,
-  value: (d) => d.n,
-  monoid: Monoid.sum
-}).pipe(Pipeline.events)
+const totals = sumOfN("jsonl_totals").pipe(Pipeline.events)
 
 const dir = mkdtempSync(join(tmpdir(), "jsonl-source-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -212,12 +206,7 @@ describe("a JSON-Lines snapshot whose last line was cut short", () => {
     const cut = '{"_id":"z","k":"a","n":3'
     writeFileSync(path, `${docs.map((d) => JSON.stringify(d)).join("\n")}\n${cut}`)
     const snapshot = JsonlSnapshot.make({ path, handoff: Handoff.atVersion(Version.make(1700000000000, 1)) })
-    const counts = Pipeline.make("jsonl_snapshot_totals", {
-      schema: Schema.Struct({ k: Schema.String, n: Schema.Int }),
-      key: (d) => d.k,
-      value: (d) => d.n,
-      monoid: Monoid.sum
-    })
+    const counts = sumOfN("jsonl_snapshot_totals")
     const result = await Effect.runPromise(Effect.gen(function*() {
       const first = yield* Fold.run(snapshot, [counts])
       const second = yield* Fold.run(snapshot, [counts])
