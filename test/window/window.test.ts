@@ -110,6 +110,8 @@ describe("buckets", () => {
       ["2026-12-05T03:30:00Z", "2026-12-04"],
       ["2026-12-05 03:30:00.123456+00:00", "2026-12-04"],
       ["2026-12-04T23:30:00-0500", "2026-12-04"],
+      // BSON dates as MongoDB Extended JSON writes them, canonical then relaxed and legacy forms
+      // (https://www.mongodb.com/docs/manual/reference/mongodb-extended-json/, "Date")
       [{ $date: { $numberLong: String(Date.UTC(2026, 11, 5, 3, 30)) } }, "2026-12-04"],
       [{ $date: Date.UTC(2026, 11, 5, 6) }, "2026-12-05"],
       [{ $date: "2026-12-05T06:00:00Z" }, "2026-12-05"],
